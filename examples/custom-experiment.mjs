@@ -1,0 +1,48 @@
+// A researcher's own experiment, run with:  npx axiom run examples/custom-experiment.mjs --preset smoke
+// It uses the same contract and shared pieces as the built-in experiments.
+import { defineExperiment } from '@axiom/runner';
+import { clusterTask, createMlp, predictClasses, accuracy, sampleClusters, trainClassifier, uploadDataset } from '@axiom/experiments';
+import { z } from 'zod';
+
+// Parameters: defaults are the full sweep.
+const params = z.strictObject({
+  widths: z.array(z.number().int().min(1)).default([8, 32, 128]).describe('hidden widths to compare'),
+  trainSize: z.number().int().min(10).default(1000),
+  epochs: z.number().int().min(1).default(20),
+});
+
+export default defineExperiment({
+  name: 'width-vs-accuracy',
+  version: '1.0.0',
+  description: 'Does a wider one-hidden-layer MLP generalise better on Gaussian clusters?',
+  params,
+  presets: { smoke: { widths: [8, 32], trainSize: 200, epochs: 5 } },
+  async run(ctx) {
+    const { tf, params: p } = ctx;
+    const units = p.widths.map((width) => ({ key: `width=${width}`, config: { width } }));
+    const results = await ctx.sweep(units, async (unit) => {
+      // Data: the same task for every width.
+      const rng = ctx.rng('data');
+      const task = clusterTask(rng, { inputDim: 10, classes: 4, clustersPerClass: 3, separation: 1 });
+      const train = uploadDataset(tf, sampleClusters(rng, task, p.trainSize));
+      const test = uploadDataset(tf, sampleClusters(rng, task, 1000));
+      // Model and training.
+      const model = createMlp(tf, unit.rng('init'), { inputDim: 10, hidden: [unit.config.width], outputDim: 4 });
+      const testAccuracy = [];
+      try {
+        await trainClassifier({
+          tf, model, train, epochs: p.epochs, batchSize: 32, learningRate: 0.01, optimizer: 'adam',
+          shuffle: unit.rng('shuffle'), tick: ctx.tick, progress: unit.progress,
+          onEpoch: () => void testAccuracy.push(accuracy(predictClasses(tf, model, test.x), test.source.y)),
+        });
+      } finally {
+        model.dispose();
+        train.dispose();
+        test.dispose();
+      }
+      // Metrics.
+      return { metrics: { testAccuracy: testAccuracy.at(-1) }, curves: { testAccuracy } };
+    });
+    return Object.fromEntries(results.map((r) => [r.key, r.metrics.testAccuracy]));
+  },
+});

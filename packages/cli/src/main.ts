@@ -1,0 +1,64 @@
+import { Command, CommanderError, Option } from 'commander';
+import { AxiomError, ExitCode, WORKER_VERSION } from '@axiom/runner';
+import { listCommand } from './list-command.js';
+import { runCommand } from './run-command.js';
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0    ok                    1    internal error (a bug)     2  usage error
+  3    invalid params        4    unknown experiment         5  unusable wu.json / --require-seed failed
+  6    output not writable   7    bad checkpoint             8  backend unavailable
+  9    experiment failed (a "failed" result was written)    10  deadline reached ("partial" result)
+  130  interrupted by Ctrl-C or SIGTERM ("partial" result written)`;
+
+function program(): Command {
+  const axiom = new Command('axiom')
+    .description('Run small neural-network science experiments, locally or as a BOINC app.')
+    .version(WORKER_VERSION)
+    .exitOverride()
+    // One line, like every other error: "axiom: error: unknown option '--sede' (Did you mean --seed?)".
+    .configureOutput({ outputError: (text, write) => write(`axiom: ${text.trim().replace(/\n/g, ' ')}\n`) })
+    .addHelpText('after', EXIT_CODES_HELP);
+
+  axiom
+    .command('run')
+    .description('run an experiment and write a JSON result')
+    .argument('[experiment]', 'a built-in experiment name (see `axiom list`) or a path to an .mjs experiment file; default: the one in --wu')
+    .option('--wu <file>', 'workunit file (wu.json); BOINC link files are followed')
+    .option('--seed <n>', 'root seed (uint32); overrides AXIOM_SEED and wu.json')
+    .option('--require-seed', 'fail instead of falling back to a random seed when wu.json has no usable seed')
+    .option('--preset <name>', 'named parameter set, e.g. smoke')
+    .option('--params <json|file>', 'parameter overrides, as a JSON object or a JSON file')
+    .option('--out <file>', 'where to write the result (default: results/<experiment>-seed<seed>-<time>.json)')
+    .addOption(new Option('--backend <name>', 'force a TensorFlow.js backend').choices(['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']))
+    .option('--threads <n>', 'threads the backend may use (default: all cores)')
+    .option('--checkpoint <file>', 'checkpoint file: finished units are kept there and skipped when the run is repeated')
+    .addHelpText('after', '\nSeed order: --seed, then AXIOM_SEED, then wu.json, then 4 crypto-random bytes (recorded, with a warning).')
+    .action(async (experiment: string | undefined, options) => {
+      process.exitCode = await runCommand(experiment, options);
+    });
+
+  axiom
+    .command('list')
+    .description('list the built-in experiments with their parameters and presets')
+    .option('--json', 'machine-readable output')
+    .action((options: { json?: boolean }) => {
+      process.stdout.write(`${listCommand(options)}\n`);
+    });
+  return axiom;
+}
+
+try {
+  await program().parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Help and version "errors" are successful exits; everything else is a usage error.
+    process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  } else if (error instanceof AxiomError) {
+    process.stderr.write(`axiom: error: ${error.message}\n`);
+    process.exitCode = error.exitCode;
+  } else {
+    process.stderr.write(`axiom: internal error (please report): ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = ExitCode.internal;
+  }
+}

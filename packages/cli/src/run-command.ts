@@ -1,0 +1,165 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  AxiomError,
+  fileCheckpointStore,
+  fileResultSink,
+  jsonObjectSchema,
+  loadExperimentFile,
+  loadWorkunitFile,
+  parseExplicitSeed,
+  resolveSeed,
+  runExperiment,
+  backendNameSchema,
+  type BackendName,
+  type Experiment,
+  type JsonObject,
+  type JsonValue,
+  type ParamLayer,
+  type Result,
+  type RunOutcome,
+  type WorkunitFile,
+} from '@axiom/runner';
+import { builtinExperiments } from '@axiom/experiments';
+import { formatSeconds, formatWarning, ProgressDisplay } from './terminal.js';
+
+export interface RunCommandOptions {
+  wu?: string;
+  seed?: string;
+  requireSeed?: boolean;
+  preset?: string;
+  params?: string;
+  out?: string;
+  backend?: string;
+  checkpoint?: string;
+  threads?: string;
+}
+
+export async function resolveExperiment(reference: string): Promise<Experiment> {
+  const builtin = builtinExperiments.get(reference);
+  if (builtin) return builtin;
+  if (/[\\/]|\.m?js$/.test(reference)) return loadExperimentFile(reference);
+  throw new AxiomError('unknownExperiment', `unknown experiment "${reference}" (built in: ${[...builtinExperiments.keys()].join(', ')}; or give a path to a .mjs file)`);
+}
+
+async function readParamsOption(text: string): Promise<JsonObject> {
+  const trimmed = text.trim();
+  let source = trimmed;
+  if (!trimmed.startsWith('{')) {
+    try {
+      source = await readFile(trimmed, 'utf8');
+    } catch (error) {
+      throw new AxiomError('badParams', `--params: "${text}" is neither a JSON object nor a readable file (${(error as NodeJS.ErrnoException).code})`);
+    }
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(source);
+  } catch (error) {
+    throw new AxiomError('badParams', `--params: not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = jsonObjectSchema.safeParse(value);
+  if (!parsed.success) throw new AxiomError('badParams', '--params must be a JSON object, e.g. --params \'{"epochs": 10}\'');
+  return parsed.data;
+}
+
+function positiveInteger(text: string, option: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new AxiomError('usage', `${option} must be a positive integer, got "${text}"`);
+  return value;
+}
+
+function headlineLines(value: JsonValue, prefix = ''): string[] {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    return Object.entries(value).flatMap(([key, inner]) => headlineLines(inner, prefix ? `${prefix}.${key}` : key));
+  }
+  const shown = typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(4) : JSON.stringify(value);
+  return [`  ${prefix}: ${shown}`];
+}
+
+export function summarise(outcome: RunOutcome): string {
+  const r: Result = outcome.result;
+  return [
+    `${r.experiment.name} ${r.experiment.version}: ${r.status}${r.statusReason ? ` (${r.statusReason})` : ''}`,
+    `  seed: ${r.seed.value} (from ${r.seed.source})   backend: ${r.backend.name}   time: ${formatSeconds(r.timings.wallSeconds)}   units: ${r.units.length}`,
+    ...(Object.keys(r.metrics).length ? ['results:', ...headlineLines(r.metrics)] : []),
+    `digest: ${r.digest}`,
+    `result: ${outcome.location}`,
+  ].join('\n');
+}
+
+/** `axiom run`: the local host of the runner. Returns the process exit code. */
+export async function runCommand(reference: string | undefined, options: RunCommandOptions): Promise<number> {
+  const workunit: WorkunitFile | undefined = options.wu ? await loadWorkunitFile(options.wu) : undefined;
+  const wuExperiment = workunit?.body?.experiment;
+  if (typeof wuExperiment === 'object') {
+    throw new AxiomError('badWorkunit', `${options.wu}: experiment scripts fetched by URL are not supported by this worker version yet`);
+  }
+  const name = reference ?? wuExperiment;
+  if (!name) {
+    const why = workunit?.seedProblem ? ` (${workunit.seedProblem.message})` : '';
+    throw new AxiomError('usage', `no experiment given: name one (axiom list) or pass --wu with a usable wu.json${why}`);
+  }
+  const experiment = await resolveExperiment(name);
+
+  const envSeed = process.env.AXIOM_SEED;
+  const explicit =
+    options.seed !== undefined
+      ? { value: parseExplicitSeed(options.seed, '--seed'), source: 'cli' as const }
+      : envSeed !== undefined && envSeed !== ''
+        ? { value: parseExplicitSeed(envSeed, 'AXIOM_SEED'), source: 'env' as const }
+        : undefined;
+  const seed = resolveSeed({ explicit, workunit, requireSeed: options.requireSeed });
+
+  let backend: BackendName | undefined;
+  if (options.backend !== undefined) {
+    const parsed = backendNameSchema.safeParse(options.backend);
+    if (!parsed.success) throw new AxiomError('usage', `--backend must be one of ${backendNameSchema.options.join(', ')}, got "${options.backend}"`);
+    backend = parsed.data;
+  }
+
+  const paramLayers: ParamLayer[] = [];
+  if (workunit?.body?.params) paramLayers.push({ origin: 'wu.json params', values: workunit.body.params });
+  if (options.params !== undefined) paramLayers.push({ origin: '--params', values: await readParamsOption(options.params) });
+
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const out = options.out ?? join('results', `${experiment.name}-seed${seed.value}-${stamp}.json`);
+
+  const interrupt = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130); // a second Ctrl-C means now
+    display.message(`axiom: ${signal}: stopping after the current step and writing a partial result (press Ctrl-C again to quit at once)`);
+    interrupt.abort();
+  };
+  const display = new ProgressDisplay(process.stderr);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const outcome = await runExperiment({
+      experiment,
+      preset: options.preset ?? workunit?.body?.preset,
+      paramLayers,
+      seed,
+      replicate: workunit?.body?.replicate,
+      deadline: workunit?.body?.deadlineSeconds === undefined ? undefined : Date.now() + workunit.body.deadlineSeconds * 1000,
+      backend: { forced: backend, threads: options.threads === undefined ? undefined : positiveInteger(options.threads, '--threads') },
+      host: {
+        progress: (update) => display.update(update),
+        log: (message) => display.message(`axiom: ${message}`),
+        warn: (warning) => display.message(formatWarning(warning)),
+        checkpoints: options.checkpoint ? fileCheckpointStore(options.checkpoint) : undefined,
+        control: { signal: interrupt.signal },
+        sink: fileResultSink(out),
+      },
+    });
+    display.stop();
+    process.stdout.write(`${summarise(outcome)}\n`);
+    return outcome.exitCode;
+  } finally {
+    display.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,191 @@
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ExitCode, resultSchema, type Result } from '@axiom/runner';
+import { axiom, scratch, startAxiom } from './helpers.js';
+
+const smoke = ['run', 'memorization-dynamics', '--preset', 'smoke'];
+
+async function readResult(path: string): Promise<Result> {
+  return resultSchema.parse(JSON.parse(await readFile(path, 'utf8')));
+}
+
+describe('determinism across processes', () => {
+  it('the same seed and backend give the same digest; another seed gives another', async () => {
+    const dir = await scratch();
+    const runs = await Promise.all(
+      [7, 7, 8].map((seed, i) => axiom([...smoke, '--seed', String(seed), '--out', join(dir, `r${i}.json`)])),
+    );
+    runs.forEach((run) => expect(run.code, run.stderr).toBe(0));
+    const [a, b, c] = await Promise.all([0, 1, 2].map((i) => readResult(join(dir, `r${i}.json`))));
+    expect(a!.digest).toBe(b!.digest);
+    expect(a!.digest).not.toBe(c!.digest);
+    expect(a!.resultId).not.toBe(b!.resultId);
+    expect(runs[0]!.stdout).toContain(`digest: ${a!.digest}`);
+    expect(a!.seed).toEqual({ value: 7, source: 'cli' });
+  });
+
+  it('the plain JS backend is bit-reproducible too', async () => {
+    const dir = await scratch();
+    const runs = await Promise.all([0, 1].map((i) => axiom([...smoke, '--seed', '3', '--backend', 'cpu', '--out', join(dir, `cpu${i}.json`)])));
+    runs.forEach((run) => expect(run.code, run.stderr).toBe(0));
+    const [a, b] = await Promise.all([0, 1].map((i) => readResult(join(dir, `cpu${i}.json`))));
+    expect(a!.backend.name).toBe('cpu');
+    expect(a!.digest).toBe(b!.digest);
+  });
+});
+
+describe('seed provenance', () => {
+  it('takes experiment, preset and seed from a wu.json reached through a BOINC link file', async () => {
+    const dir = await scratch();
+    await mkdir(join(dir, 'projects'));
+    await writeFile(join(dir, 'projects', 'wu_1.json'), JSON.stringify({ experiment: 'memorization-dynamics', seed: 4242, preset: 'smoke', replicate: 3 }));
+    await writeFile(join(dir, 'wu.json'), '<soft_link>projects/wu_1.json</soft_link>');
+    const run = await axiom(['run', '--wu', 'wu.json', '--out', 'result.json'], { cwd: dir });
+    expect(run.code, run.stderr).toBe(0);
+    const result = await readResult(join(dir, 'result.json'));
+    expect(result.seed).toEqual({ value: 4242, source: 'wu.json' });
+    expect(result).toMatchObject({ preset: 'smoke', workunit: { replicate: 3 }, warnings: [] });
+  });
+
+  it('an empty wu.json falls back to a recorded crypto seed with named warnings on stderr and in the result', async () => {
+    const dir = await scratch();
+    await writeFile(join(dir, 'wu.json'), '');
+    const run = await axiom([...smoke, '--wu', join(dir, 'wu.json'), '--out', join(dir, 'r.json')]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('warning [wu-empty]');
+    expect(run.stderr).toContain('warning [seed-crypto-fallback]');
+    const result = await readResult(join(dir, 'r.json'));
+    expect(result.seed.source).toBe('crypto-fallback');
+    expect(result.seed.fallbackReason).toContain('is empty');
+    expect(result.warnings.map((w) => w.code)).toEqual(['wu-empty', 'seed-crypto-fallback']);
+  });
+
+  it('AXIOM_SEED is used, and recorded as from the environment', async () => {
+    const dir = await scratch();
+    const run = await axiom([...smoke, '--out', join(dir, 'r.json')], { env: { AXIOM_SEED: '99' } });
+    expect(run.code, run.stderr).toBe(0);
+    expect((await readResult(join(dir, 'r.json'))).seed).toEqual({ value: 99, source: 'env' });
+  });
+});
+
+describe('bad input: one clear line, a distinct exit code, no partial file', () => {
+  const cases: Array<{ name: string; args: (dir: string) => Promise<string[]> | string[]; code: number; message: RegExp }> = [
+    { name: 'unknown experiment', args: () => ['run', 'memorisation'], code: ExitCode.unknownExperiment, message: /unknown experiment "memorisation" \(built in: memorization-dynamics/ },
+    {
+      name: 'a misspelt parameter',
+      args: () => [...smoke, '--seed', '1', '--params', '{"epoch": 3}'],
+      code: ExitCode.badParams,
+      message: /unknown field "epoch" \(allowed: corruptionLevels, .*epochs/,
+    },
+    { name: 'a parameter out of range', args: () => [...smoke, '--seed', '1', '--params', '{"corruptionLevels": [1.5]}'], code: ExitCode.badParams, message: /params\.corruptionLevels\[0\]/ },
+    { name: 'an unknown preset', args: () => [...smoke.slice(0, 2), '--preset', 'quick', '--seed', '1'], code: ExitCode.badParams, message: /unknown preset "quick" \(available: smoke\)/ },
+    {
+      name: 'an unwritable output path',
+      args: async (dir) => {
+        await writeFile(join(dir, 'a-file'), '');
+        return [...smoke, '--seed', '1', '--out', join(dir, 'a-file', 'result.json')];
+      },
+      code: ExitCode.outputUnwritable,
+      message: /cannot write result to .*a-file\/result\.json: (ENOTDIR|EEXIST)/,
+    },
+    {
+      name: 'a corrupt checkpoint',
+      args: async (dir) => {
+        await writeFile(join(dir, 'ckpt.json'), '{"formatVersion": 1, "units": [');
+        return [...smoke, '--seed', '1', '--checkpoint', join(dir, 'ckpt.json'), '--out', join(dir, 'r.json')];
+      },
+      code: ExitCode.badCheckpoint,
+      message: /checkpoint .*ckpt\.json is corrupt/,
+    },
+    {
+      name: '--require-seed with an empty wu.json',
+      args: async (dir) => {
+        await writeFile(join(dir, 'wu.json'), '');
+        return [...smoke, '--wu', join(dir, 'wu.json'), '--require-seed', '--out', join(dir, 'r.json')];
+      },
+      code: ExitCode.badWorkunit,
+      message: /--require-seed: .*wu\.json is empty \(0 bytes\) \[wu-empty\]/,
+    },
+    { name: 'a forced backend that is not installed', args: (dir) => [...smoke, '--seed', '1', '--backend', 'tfjs-node', '--out', join(dir, 'r.json')], code: ExitCode.backendUnavailable, message: /backend "tfjs-node" cannot be used/ },
+    { name: 'a seed that is not a uint32', args: () => [...smoke, '--seed', '-4'], code: ExitCode.usage, message: /--seed: seed must be an unsigned 32-bit integer/ },
+    { name: 'an unknown option', args: () => [...smoke, '--sede', '4'], code: ExitCode.usage, message: /unknown option '--sede'/ },
+  ];
+
+  it.each(cases)('$name', async ({ args, code, message }) => {
+    const dir = await scratch();
+    const run = await axiom(await args(dir), { cwd: dir });
+    expect(run.code, run.stderr).toBe(code);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    const left = await readdir(dir);
+    expect(left.filter((name) => name.endsWith('.json') && name !== 'wu.json' && name !== 'ckpt.json')).toEqual([]);
+  });
+});
+
+describe('interruption', () => {
+  it('Ctrl-C writes a partial result and exits 130; the checkpoint lets the run resume to the same digest', async () => {
+    const dir = await scratch();
+    const args = ['run', 'memorization-dynamics', '--preset', 'smoke', '--seed', '5', '--params', '{"corruptionLevels":[0,0.2,0.4,0.6]}'];
+    const reference = await axiom([...args, '--out', join(dir, 'reference.json')]);
+    expect(reference.code, reference.stderr).toBe(0);
+
+    const withCheckpoint = [...args, '--checkpoint', join(dir, 'ckpt.json'), '--out', join(dir, 'r.json')];
+    const { child, finished } = startAxiom(withCheckpoint);
+    let sent = false;
+    child.stderr!.on('data', (chunk: Buffer) => {
+      // Interrupt once the second unit has started, so one unit is in the checkpoint.
+      if (!sent && chunk.toString().includes('unit 2/4')) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const interrupted = await finished;
+    expect(interrupted.code, interrupted.stderr).toBe(ExitCode.interrupted);
+    const partial = await readResult(join(dir, 'r.json'));
+    expect(partial.status).toBe('partial');
+    expect(partial.units.length).toBeGreaterThanOrEqual(1);
+    expect(partial.units.length).toBeLessThan(4);
+
+    const resumed = await axiom(withCheckpoint);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain('resuming from checkpoint');
+    expect((await readResult(join(dir, 'r.json'))).digest).toBe((await readResult(join(dir, 'reference.json'))).digest);
+  });
+});
+
+describe('experiments from local files', () => {
+  it('runs the example experiment a researcher copies', async () => {
+    const example = new URL('../../../examples/custom-experiment.mjs', import.meta.url).pathname;
+    const dir = await scratch();
+    const run = await axiom(['run', example, '--preset', 'smoke', '--seed', '1', '--out', join(dir, 'r.json')]);
+    expect(run.code, run.stderr).toBe(0);
+    expect((await readResult(join(dir, 'r.json'))).experiment).toEqual({ name: 'width-vs-accuracy', version: '1.0.0' });
+  });
+
+  it('rejects a module that is not an experiment, saying what is wrong', async () => {
+    const dir = await scratch();
+    await writeFile(join(dir, 'bad.mjs'), 'export default { name: "Bad Name", run: 42 };');
+    const run = await axiom(['run', join(dir, 'bad.mjs'), '--seed', '1']);
+    expect(run.code).toBe(ExitCode.unknownExperiment);
+    expect(run.stderr).toMatch(/bad\.mjs: not an experiment: "name" must be a kebab-case string; "version" must be a string/);
+  });
+});
+
+describe('axiom list and help', () => {
+  it('lists the experiments with their parameters and presets', async () => {
+    const run = await axiom(['list']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/memorization-dynamics \(v\d/);
+    expect(run.stdout).toContain('corruptionLevels = [0,0.2,0.4,0.6]');
+    expect(run.stdout).toContain('presets: smoke');
+  });
+
+  it('--help documents the commands and exit codes', async () => {
+    const run = await axiom(['--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Exit codes:');
+    expect(run.stdout).toMatch(/run \[options\] \[experiment\]/);
+  });
+});

@@ -1,0 +1,151 @@
+/**
+ * Memorization under label noise (Arpit et al. 2017, "A closer look at memorization in deep networks";
+ * Zhang et al. 2017). A fraction of training labels is replaced by other classes; we record the first
+ * epoch each training example is fit. Known result: clean examples are learned before corrupted ones
+ * at every corruption level, and test accuracy falls as corruption rises.
+ */
+import { defineExperiment, type JsonObject } from '@axiom/runner';
+import { mean, median } from 'simple-statistics';
+import { z } from 'zod';
+import { clusterTask, corruptLabels, sampleClusters } from './lib/data.js';
+import { createMlp } from './lib/mlp.js';
+import { accuracy, predictClasses, trainClassifier, uploadDataset } from './lib/train.js';
+
+// Parameters: the defaults are the real sweep.
+const params = z.strictObject({
+  corruptionLevels: z.array(z.number().min(0).max(0.9)).min(1).default([0, 0.2, 0.4, 0.6]).describe('fractions of training labels replaced by another class'),
+  replicates: z.number().int().min(1).default(1).describe('independent data sets and initialisations per level'),
+  trainSize: z.number().int().min(10).default(2000),
+  testSize: z.number().int().min(10).default(2000),
+  inputDim: z.number().int().min(2).default(20),
+  classes: z.number().int().min(2).default(10),
+  clustersPerClass: z.number().int().min(1).default(2),
+  separation: z.number().positive().default(0.8).describe('spread of cluster centres relative to unit point noise'),
+  hidden: z.array(z.number().int().min(1)).min(1).default([256, 256]),
+  epochs: z.number().int().min(1).default(80),
+  batchSize: z.number().int().min(1).default(64),
+  learningRate: z.number().positive().default(0.002),
+});
+type Params = z.infer<typeof params>;
+
+/** Epoch at which an example was first fit, or `never`; pairs with ties count one half. */
+function cleanFirstRate(firstFit: Int32Array, corrupted: Uint8Array, never: number): number | null {
+  const clean = new Float64Array(never + 1);
+  const noisy = new Float64Array(never + 1);
+  firstFit.forEach((epoch, i) => (corrupted[i] ? noisy : clean)[epoch < 0 ? never : epoch]!++);
+  const cleanTotal = clean.reduce((a, b) => a + b, 0);
+  const noisyTotal = noisy.reduce((a, b) => a + b, 0);
+  if (cleanTotal === 0 || noisyTotal === 0) return null;
+  let noisyLater = noisyTotal;
+  let pairs = 0;
+  for (let epoch = 0; epoch <= never; epoch++) {
+    noisyLater -= noisy[epoch]!;
+    pairs += clean[epoch]! * (noisyLater + noisy[epoch]! / 2);
+  }
+  return pairs / (cleanTotal * noisyTotal);
+}
+
+function medianFirstFit(firstFit: Int32Array, include: (i: number) => boolean, never: number): number | null {
+  const epochs = Array.from(firstFit).filter((_, i) => include(i)).map((epoch) => (epoch < 0 ? never : epoch));
+  return epochs.length === 0 ? null : median(epochs);
+}
+
+export default defineExperiment({
+  name: 'memorization-dynamics',
+  version: '1.0.0',
+  description: 'Label noise: are clean examples learned before corrupted ones, and how does test accuracy fall?',
+  params,
+  presets: {
+    smoke: { corruptionLevels: [0, 0.4], trainSize: 400, testSize: 400, classes: 5, separation: 1.2, hidden: [64, 64], epochs: 15, batchSize: 32, learningRate: 0.005 },
+  },
+  async run(ctx) {
+    const p: Params = ctx.params;
+    const { tf } = ctx;
+    const units = p.corruptionLevels.flatMap((level) =>
+      Array.from({ length: p.replicates }, (_, replicate) => ({ key: `corruption=${level}/replicate=${replicate}`, config: { level, replicate } })),
+    );
+
+    const results = await ctx.sweep(units, async (unit) => {
+      const { level, replicate } = unit.config;
+      // Data: the task, clean data and initialisation depend on the replicate only, so corruption
+      // levels differ in their labels and nothing else.
+      const dataRng = ctx.rng('replicate', replicate, 'data');
+      const task = clusterTask(dataRng, { inputDim: p.inputDim, classes: p.classes, clustersPerClass: p.clustersPerClass, separation: p.separation });
+      const clean = sampleClusters(dataRng, task, p.trainSize);
+      const test = uploadDataset(tf, sampleClusters(dataRng, task, p.testSize));
+      const { data: noisy, corrupted } = corruptLabels(unit.rng('corruption'), clean, level);
+      const train = uploadDataset(tf, noisy);
+
+      // Model: an MLP with ReLU hidden layers.
+      const model = createMlp(tf, ctx.rng('replicate', replicate, 'init'), { inputDim: p.inputDim, hidden: p.hidden, outputDim: p.classes });
+
+      // Training, recording after every epoch which examples the network fits.
+      const firstFit = new Int32Array(p.trainSize).fill(-1);
+      const curves = { testAccuracy: [] as number[], trainAccuracyClean: [] as number[], trainAccuracyCorrupted: [] as number[] };
+      let lastTrainPredictions: Int32Array = new Int32Array(0);
+      try {
+        await trainClassifier({
+          tf,
+          model,
+          train,
+          epochs: p.epochs,
+          batchSize: p.batchSize,
+          learningRate: p.learningRate,
+          optimizer: 'adam',
+          shuffle: ctx.rng('replicate', replicate, 'shuffle'),
+          tick: ctx.tick,
+          progress: unit.progress,
+          onEpoch: (epoch) => {
+            const predicted = predictClasses(tf, model, train.x);
+            predicted.forEach((label, i) => {
+              if (firstFit[i] === -1 && label === noisy.y[i]) firstFit[i] = epoch;
+            });
+            curves.trainAccuracyClean.push(accuracy(predicted, noisy.y, (i) => !corrupted[i]));
+            if (level > 0) curves.trainAccuracyCorrupted.push(accuracy(predicted, noisy.y, (i) => corrupted[i] === 1));
+            curves.testAccuracy.push(accuracy(predictClasses(tf, model, test.x), test.source.y));
+            lastTrainPredictions = predicted;
+          },
+        });
+      } finally {
+        model.dispose();
+        train.dispose();
+        test.dispose();
+      }
+
+      // Metrics.
+      const never = p.epochs + 1;
+      const peak = Math.max(...curves.testAccuracy);
+      return {
+        metrics: {
+          finalTestAccuracy: curves.testAccuracy.at(-1)!,
+          peakTestAccuracy: peak,
+          peakEpoch: curves.testAccuracy.indexOf(peak) + 1,
+          cleanFirstRate: cleanFirstRate(firstFit, corrupted, never),
+          medianFirstFitClean: medianFirstFit(firstFit, (i) => !corrupted[i], never),
+          medianFirstFitCorrupted: medianFirstFit(firstFit, (i) => corrupted[i] === 1, never),
+          finalFitCorrupted: level > 0 ? accuracy(lastTrainPredictions, noisy.y, (i) => corrupted[i] === 1) : null,
+        },
+        curves: { ...curves, firstFitEpoch: Array.from(firstFit), corrupted: Array.from(corrupted) },
+      };
+    });
+
+    // Headline: per corruption level, averaged over replicates.
+    const byLevel: JsonObject = {};
+    for (const level of p.corruptionLevels) {
+      const atLevel = results.filter((r) => r.config.level === level).map((r) => r.metrics);
+      const rates = atLevel.map((m) => m.cleanFirstRate).filter((rate): rate is number => typeof rate === 'number');
+      byLevel[String(level)] = {
+        testAccuracy: mean(atLevel.map((m) => m.finalTestAccuracy as number)),
+        peakTestAccuracy: mean(atLevel.map((m) => m.peakTestAccuracy as number)),
+        cleanFirstRate: rates.length ? mean(rates) : null,
+      };
+    }
+    const noisyLevels = p.corruptionLevels.filter((level) => level > 0);
+    const accuracies = p.corruptionLevels.map((level) => (byLevel[String(level)] as { testAccuracy: number }).testAccuracy);
+    return {
+      byLevel,
+      cleanFirstAtEveryLevel: noisyLevels.every((level) => ((byLevel[String(level)] as { cleanFirstRate: number }).cleanFirstRate ?? 0) > 0.5),
+      testAccuracyFallsWithCorruption: accuracies.every((value, i) => i === 0 || value <= accuracies[i - 1]!),
+    };
+  },
+});

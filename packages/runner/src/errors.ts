@@ -1,0 +1,50 @@
+/**
+ * Every way a run can end, with the process exit code a host uses for it.
+ * Codes are distinct so a script or a BOINC project can tell causes apart without reading stderr.
+ */
+export const ExitCode = {
+  ok: 0,
+  /** A bug: an error nobody anticipated. The message and stack go to stderr. */
+  internal: 1,
+  /** The command line itself is wrong (unknown option, missing argument). */
+  usage: 2,
+  /** Parameters fail the experiment's schema or name an unknown field. */
+  badParams: 3,
+  /** No built-in experiment has that name. */
+  unknownExperiment: 4,
+  /** The workunit file is unusable, or `--require-seed` found no trustworthy seed. */
+  badWorkunit: 5,
+  /** The result cannot be written where it was asked to go. */
+  outputUnwritable: 6,
+  /** The checkpoint exists but cannot be read, or belongs to another run. */
+  badCheckpoint: 7,
+  /** A forced backend cannot load, or no backend at all can. */
+  backendUnavailable: 8,
+  /** The experiment itself threw; a `failed` result was written. */
+  experimentFailed: 9,
+  /** The deadline passed; a `partial` result was written. */
+  deadlineReached: 10,
+  /** Interrupted (Ctrl-C / SIGTERM); a `partial` result was written. 128 + SIGINT, as shells expect. */
+  interrupted: 130,
+} as const;
+
+export type ExitCodeName = keyof typeof ExitCode;
+
+/** An error the user can act on: a one-line message and the exit code that names its cause. */
+export class AxiomError extends Error {
+  readonly kind: ExitCodeName;
+
+  constructor(kind: ExitCodeName, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AxiomError';
+    this.kind = kind;
+  }
+
+  get exitCode(): number {
+    return ExitCode[this.kind];
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,109 @@
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { AxiomError, errorMessage } from './errors.js';
+import type { Tf } from './backend.js';
+import type { JsonObject } from './json.js';
+import type { Rng } from './rng.js';
+import type { UnitResult } from './schemas.js';
+
+/** One independent piece of work in a sweep: a configuration or replicate, named by a stable key. */
+export interface SweepUnit<C extends JsonObject = JsonObject> {
+  key: string;
+  config: C;
+}
+
+export interface UnitContext<C extends JsonObject = JsonObject> extends SweepUnit<C> {
+  /** This unit's seed, derived from the root seed and the unit key. */
+  seed: number;
+  /** A seeded stream for one purpose within the unit (`unit.rng('data')`, `unit.rng('init')`). */
+  rng(...labels: Array<string | number>): Rng;
+  /** Progress within this unit, 0..1. */
+  progress(fraction: number): void;
+}
+
+export interface UnitOutput {
+  metrics: JsonObject;
+  curves: JsonObject;
+}
+
+export interface ExperimentContext<P> {
+  params: P;
+  /** The root seed; every stream is derived from it. */
+  seed: number;
+  deriveSeed(...labels: Array<string | number>): number;
+  rng(...labels: Array<string | number>): Rng;
+  tf: Tf;
+  log(message: string): void;
+  /** Aborts on Ctrl-C, BOINC quit/abort, or the deadline. `tick()` turns it into an exception. */
+  signal: AbortSignal;
+  /** Absolute deadline (ms since epoch), if the workunit has one. */
+  deadline: number | undefined;
+  /**
+   * Call between training steps: yields to the event loop now and then (so signals and control
+   * messages are seen), waits while the host is suspended, and throws once the run is aborted.
+   */
+  tick(): Promise<void>;
+  /**
+   * Runs each unit with its own derived seed. Finished units go into the checkpoint; after a
+   * restart they are restored, not recomputed, so a resumed run gives the same digest.
+   */
+  sweep<C extends JsonObject>(units: Array<SweepUnit<C>>, run: (unit: UnitContext<C>) => Promise<UnitOutput>): Promise<UnitResult[]>;
+}
+
+export interface Experiment<S extends z.ZodType = z.ZodType> {
+  name: string;
+  version: string;
+  /** One line for `axiom list`. */
+  description: string;
+  /** Strict zod object whose defaults are the real sweep. */
+  params: S;
+  /** Named parameter sets; every experiment has `smoke`, which finishes in seconds. */
+  presets: { smoke: JsonObject } & Record<string, JsonObject>;
+  /** Runs the sweep and returns the headline metrics computed from its units. */
+  run(ctx: ExperimentContext<z.infer<S>>): Promise<JsonObject>;
+}
+
+const NAME = /^[a-z][a-z0-9-]*$/;
+
+/** Declares an experiment; checks at load time that its name is valid and its presets fit its schema. */
+export function defineExperiment<S extends z.ZodType>(experiment: Experiment<S>): Experiment<S> {
+  if (!NAME.test(experiment.name)) throw new TypeError(`experiment name "${experiment.name}" must be kebab-case`);
+  for (const [preset, values] of Object.entries(experiment.presets)) {
+    const parsed = experiment.params.safeParse(values);
+    if (!parsed.success) throw new TypeError(`${experiment.name}: preset "${preset}" does not fit the params schema: ${parsed.error.message}`);
+  }
+  return experiment;
+}
+
+/** Checks that a module's default export is an experiment (for local files and fetched scripts). */
+export function experimentFromModule(module: unknown, origin: string): Experiment {
+  const candidate = (module as { default?: unknown } | null)?.default;
+  const problems: string[] = [];
+  if (typeof candidate !== 'object' || candidate === null) {
+    throw new AxiomError('unknownExperiment', `${origin}: the module has no default export (export default defineExperiment({...}))`);
+  }
+  const fields = candidate as Partial<Record<keyof Experiment, unknown>>;
+  if (typeof fields.name !== 'string' || !NAME.test(fields.name)) problems.push('"name" must be a kebab-case string');
+  if (typeof fields.version !== 'string') problems.push('"version" must be a string');
+  if (typeof fields.description !== 'string') problems.push('"description" must be a string');
+  if (!(fields.params instanceof z.ZodType)) problems.push('"params" must be a zod schema from the same zod the worker uses');
+  if (typeof (fields.presets as { smoke?: unknown } | undefined)?.smoke !== 'object') problems.push('"presets.smoke" is missing');
+  if (typeof fields.run !== 'function') problems.push('"run" must be a function');
+  if (problems.length) throw new AxiomError('unknownExperiment', `${origin}: not an experiment: ${problems.join('; ')}`);
+  try {
+    return defineExperiment(candidate as Experiment);
+  } catch (error) {
+    throw new AxiomError('unknownExperiment', `${origin}: ${errorMessage(error)}`);
+  }
+}
+
+/** Loads an experiment from a local ESM file (.js or .mjs) whose default export is `defineExperiment(...)`. */
+export async function loadExperimentFile(path: string): Promise<Experiment> {
+  let module: unknown;
+  try {
+    module = await import(pathToFileURL(path).href);
+  } catch (error) {
+    throw new AxiomError('unknownExperiment', `cannot load experiment file ${path}: ${errorMessage(error)}`);
+  }
+  return experimentFromModule(module, path);
+}

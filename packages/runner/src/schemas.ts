@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { jsonObjectSchema } from './json.js';
+
+/** The one definition of every file format the worker reads or writes. Types are inferred from these. */
+
+export const uint32Schema = z.number().int().min(0).max(0xffff_ffff);
+
+export const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits (SHA-256)');
+
+export const experimentNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*$/, 'expected a kebab-case experiment name such as "memorization-dynamics"');
+
+export const scriptRefSchema = z.strictObject({
+  url: z.string().url(),
+  sha256: sha256HexSchema,
+});
+export type ScriptRef = z.infer<typeof scriptRefSchema>;
+
+/** `wu.json`: what a workunit asks the worker to compute. */
+export const workunitSchema = z.strictObject({
+  experiment: z.union([experimentNameSchema, scriptRefSchema]),
+  seed: uint32Schema,
+  preset: z.string().optional(),
+  params: jsonObjectSchema.optional(),
+  replicate: z.number().int().min(0).optional(),
+  deadlineSeconds: z.number().positive().optional(),
+});
+export type Workunit = z.infer<typeof workunitSchema>;
+
+export const seedSources = ['cli', 'env', 'wu.json', 'crypto-fallback'] as const;
+export const seedSourceSchema = z.enum(seedSources);
+export type SeedSource = z.infer<typeof seedSourceSchema>;
+
+export const warningSchema = z.strictObject({ code: z.string(), message: z.string() });
+export type RunWarning = z.infer<typeof warningSchema>;
+
+export const backendNames = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
+export const backendNameSchema = z.enum(backendNames);
+export type BackendName = z.infer<typeof backendNameSchema>;
+
+export const backendInfoSchema = z.strictObject({
+  name: backendNameSchema,
+  tfjsVersion: z.string(),
+  threads: z.number().int().positive(),
+  simd: z.boolean(),
+  /** Why each better backend was not used, in preference order. */
+  skipped: z.array(z.strictObject({ name: backendNameSchema, reason: z.string() })),
+  /** Changes the worker made to the backend's stock kernels (they alter speed, never results beyond float rounding). */
+  patches: z.array(z.string()),
+});
+export type BackendInfo = z.infer<typeof backendInfoSchema>;
+
+export const hostInfoSchema = z.strictObject({
+  os: z.string(),
+  arch: z.string(),
+  cpuModel: z.string(),
+  cores: z.number().int().nonnegative(),
+  memoryBytes: z.number().nonnegative(),
+  nodeVersion: z.string(),
+});
+export type HostInfo = z.infer<typeof hostInfoSchema>;
+
+/** One independent piece of a sweep (a configuration or replicate), with its own derived seed. */
+export const unitResultSchema = z.strictObject({
+  key: z.string(),
+  seed: uint32Schema,
+  config: jsonObjectSchema,
+  metrics: jsonObjectSchema,
+  curves: jsonObjectSchema,
+});
+export type UnitResult = z.infer<typeof unitResultSchema>;
+
+export const resultStatusSchema = z.enum(['ok', 'partial', 'failed']);
+export type ResultStatus = z.infer<typeof resultStatusSchema>;
+
+export const RESULT_SCHEMA_VERSION = 1;
+
+export const resultSchema = z.strictObject({
+  schemaVersion: z.literal(RESULT_SCHEMA_VERSION),
+  resultId: z.string().uuid(),
+  experiment: z.strictObject({
+    name: experimentNameSchema,
+    version: z.string(),
+    script: scriptRefSchema.optional(),
+  }),
+  workunit: z.strictObject({ replicate: z.number().int().min(0).optional() }).optional(),
+  seed: z.strictObject({
+    value: uint32Schema,
+    source: seedSourceSchema,
+    /** Set whenever the seed did not come from where it was expected: why the fallback happened. */
+    fallbackReason: z.string().optional(),
+  }),
+  preset: z.string().nullable(),
+  params: jsonObjectSchema,
+  status: resultStatusSchema,
+  /** Why the status is not `ok`: interrupted, deadline, or the experiment's error. */
+  statusReason: z.string().optional(),
+  metrics: jsonObjectSchema,
+  units: z.array(unitResultSchema),
+  /** SHA-256 of the canonical JSON of `{metrics, units}`: equal digests mean bit-identical computations. */
+  digest: sha256HexSchema,
+  backend: backendInfoSchema,
+  host: hostInfoSchema,
+  timings: z.strictObject({
+    startedAt: z.string().datetime(),
+    finishedAt: z.string().datetime(),
+    wallSeconds: z.number().nonnegative(),
+    cpuSeconds: z.number().nonnegative(),
+    phases: z.record(z.string(), z.number().nonnegative()),
+    units: z.record(z.string(), z.number().nonnegative()),
+  }),
+  warnings: z.array(warningSchema),
+  worker: z.strictObject({ version: z.string() }),
+});
+export type Result = z.infer<typeof resultSchema>;
+
+/** What the runner keeps between restarts: every finished unit, so a resumed run skips them. */
+export const CHECKPOINT_FORMAT_VERSION = 1;
+export const checkpointSchema = z.strictObject({
+  formatVersion: z.literal(CHECKPOINT_FORMAT_VERSION),
+  experiment: z.string(),
+  experimentVersion: z.string(),
+  seed: uint32Schema,
+  /** Digest of the params, so a checkpoint is never applied to a different configuration. */
+  paramsDigest: sha256HexSchema,
+  units: z.array(unitResultSchema),
+  unitSeconds: z.record(z.string(), z.number().nonnegative()),
+});
+export type Checkpoint = z.infer<typeof checkpointSchema>;

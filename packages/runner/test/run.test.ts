@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  defineExperiment,
+  ExitCode,
+  resultSchema,
+  runExperiment,
+  memoryHost,
+  type Checkpoint,
+  type Experiment,
+  type RunnerHost,
+  type RunRequest,
+} from '@axiom/runner';
+
+/** A small real computation: per unit, a seeded random matrix through a few tfjs ops. */
+const tiny = defineExperiment({
+  name: 'tiny',
+  version: '1',
+  description: 'test experiment',
+  params: z.strictObject({ units: z.number().int().default(3), steps: z.number().int().default(5) }),
+  presets: { smoke: { units: 2 } },
+  async run(ctx) {
+    const units = Array.from({ length: ctx.params.units }, (_, i) => ({ key: `u${i}`, config: { index: i } }));
+    const results = await ctx.sweep(units, async (unit) => {
+      const rng = unit.rng('values');
+      const values = Float32Array.from({ length: 16 }, () => rng.normal());
+      const curve: number[] = [];
+      for (let step = 0; step < ctx.params.steps; step++) {
+        curve.push(ctx.tf.tidy(() => ctx.tf.sum(ctx.tf.matMul(ctx.tf.tensor2d(values, [4, 4]), ctx.tf.scalar(step + 1).mul(ctx.tf.eye(4)))).dataSync()[0]!));
+        await ctx.tick();
+        unit.progress((step + 1) / ctx.params.steps);
+      }
+      return { metrics: { last: curve.at(-1)! }, curves: { curve } };
+    });
+    return { total: results.reduce((sum, r) => sum + (r.metrics.last as number), 0) };
+  },
+});
+
+function request(host: RunnerHost, extra: Partial<RunRequest> = {}): RunRequest {
+  return { experiment: tiny as unknown as Experiment, seed: { value: 11, source: 'cli', warnings: [] }, backend: { forced: 'wasm' }, host, ...extra };
+}
+
+describe('runExperiment', () => {
+  it('writes a schema-valid result recording seed, params, backend, host and timings', async () => {
+    const host = memoryHost();
+    const outcome = await runExperiment(request(host));
+    expect(outcome.exitCode).toBe(ExitCode.ok);
+    expect(resultSchema.parse(host.results[0])).toEqual(outcome.result);
+    expect(outcome.result).toMatchObject({
+      status: 'ok',
+      seed: { value: 11, source: 'cli' },
+      params: { units: 3, steps: 5 },
+      backend: { name: 'wasm' },
+      experiment: { name: 'tiny', version: '1' },
+    });
+    expect(outcome.result.units.map((u) => u.key)).toEqual(['u0', 'u1', 'u2']);
+    expect(new Set(outcome.result.units.map((u) => u.seed)).size).toBe(3);
+    expect(Object.keys(outcome.result.timings.phases)).toEqual(expect.arrayContaining(['backendInit', 'experiment']));
+    expect(host.stored.checkpoint).toBeUndefined(); // cleared once the result is complete
+  });
+
+  it('resumes from a checkpoint, skipping finished units, with the same digest', async () => {
+    const full = (await runExperiment(request(memoryHost()))).result;
+    const stored: { checkpoint?: Checkpoint } = {};
+    const first = memoryHost(stored);
+    let units = 0;
+    first.progress = (update) => {
+      if (update.unitsDone > units) {
+        units = update.unitsDone;
+        if (units === 2) first.abort.abort();
+      }
+    };
+    const interrupted = await runExperiment(request(first));
+    expect(interrupted.exitCode).toBe(ExitCode.interrupted);
+    expect(interrupted.result.status).toBe('partial');
+    expect(stored.checkpoint?.units.map((u) => u.key)).toEqual(['u0', 'u1']);
+
+    const resumedHost = memoryHost(stored);
+    const started: string[] = [];
+    resumedHost.progress = (update) => update.unit && !started.includes(update.unit) && started.push(update.unit);
+    const resumed = await runExperiment(request(resumedHost));
+    expect(started).toEqual(['u2']);
+    expect(resumed.result.status).toBe('ok');
+    expect(resumed.result.digest).toBe(full.digest);
+  });
+
+  it('refuses a checkpoint from another seed or a corrupt one', async () => {
+    const stored: { checkpoint?: Checkpoint } = {};
+    const host = memoryHost(stored);
+    host.progress = (update) => update.unitsDone === 1 && host.abort.abort();
+    await runExperiment(request(host));
+    await expect(runExperiment(request(memoryHost(stored), { seed: { value: 12, source: 'cli', warnings: [] } }))).rejects.toThrowError(
+      /checkpoint belongs to another run: its seed is 11, this run's is 12/,
+    );
+    const corrupt = { checkpoint: { ...stored.checkpoint!, units: 'garbage' } as unknown as Checkpoint };
+    await expect(runExperiment(request(memoryHost(corrupt)))).rejects.toMatchObject({ kind: 'badCheckpoint' });
+  });
+
+  it('ends with a partial result at the deadline', async () => {
+    const outcome = await runExperiment(request(memoryHost(), { deadline: Date.now() - 1 }));
+    expect(outcome.exitCode).toBe(ExitCode.deadlineReached);
+    expect(outcome.result).toMatchObject({ status: 'partial', statusReason: expect.stringContaining('deadline') });
+  });
+
+  it('fails loudly when an experiment uses unseeded randomness', async () => {
+    const sloppy = defineExperiment({ ...tiny, name: 'sloppy', run: async () => ({ value: Math.random() }) });
+    const outcome = await runExperiment(request(memoryHost(), { experiment: sloppy as unknown as Experiment }));
+    expect(outcome.exitCode).toBe(ExitCode.experimentFailed);
+    expect(outcome.result.statusReason).toMatch(/unseeded randomness: Math\.random\(\)/);
+    const unseededTf = defineExperiment({ ...tiny, name: 'unseeded-tf', run: async (ctx) => ({ value: ctx.tf.randomNormal([2]).dataSync()[0]! }) });
+    const tfOutcome = await runExperiment(request(memoryHost(), { experiment: unseededTf as unknown as Experiment }));
+    expect(tfOutcome.result.statusReason).toMatch(/unseeded randomness/);
+    expect(Math.random()).toBeLessThan(1); // restored afterwards
+  });
+
+  it('records a failed result when the experiment produces a non-finite metric', async () => {
+    const broken = defineExperiment({ ...tiny, name: 'broken', run: async () => ({ loss: Number.NaN }) });
+    const outcome = await runExperiment(request(memoryHost(), { experiment: broken as unknown as Experiment }));
+    expect(outcome.result).toMatchObject({ status: 'failed', statusReason: expect.stringContaining('metrics.loss') });
+  });
+});

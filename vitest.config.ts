@@ -1,0 +1,20 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Tests run against the sources; the CLI tests spawn the built `axiom` (npm test builds first).
+    alias: {
+      '@axiom/runner': source('./packages/runner/src/index.ts'),
+      '@axiom/experiments': source('./packages/experiments/src/index.ts'),
+    },
+  },
+  test: {
+    include: ['packages/*/test/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 120_000,
+    reporters: ['default', './vitest.summary.ts'],
+  },
+});
