@@ -1,7 +1,9 @@
 import { Command, CommanderError, Option } from 'commander';
-import { AxiomError, ExitCode, WORKER_VERSION } from '@axiom/runner';
+import { AxiomError, ExitCode, installWorkerApi, WORKER_VERSION } from '@axiom/runner';
 import { listCommand } from './list-command.js';
+import { bundleCommand, keygenCommand } from './publish-commands.js';
 import { runCommand } from './run-command.js';
+import { workerApi } from './worker-api.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -9,6 +11,7 @@ Exit codes:
   3    invalid params        4    unknown experiment         5  unusable wu.json / --require-seed failed
   6    output not writable   7    bad checkpoint             8  backend unavailable
   9    experiment failed (a "failed" result was written)    10  deadline reached ("partial" result)
+  11   script rejected (sha256/signature), nothing run       12  script unavailable (fetch failed), nothing run
   130  interrupted by Ctrl-C or SIGTERM ("partial" result written)`;
 
 function program(): Command {
@@ -23,7 +26,7 @@ function program(): Command {
   axiom
     .command('run')
     .description('run an experiment and write a JSON result')
-    .argument('[experiment]', 'a built-in experiment name (see `axiom list`) or a path to an .mjs experiment file; default: the one in --wu')
+    .argument('[experiment]', 'a built-in name (see `axiom list`), a path to an .mjs file, or a script URL; default: the one in --wu')
     .option('--wu <file>', 'workunit file (wu.json); BOINC link files are followed')
     .option('--seed <n>', 'root seed (uint32); overrides AXIOM_SEED and wu.json')
     .option('--require-seed', 'fail instead of falling back to a random seed when wu.json has no usable seed')
@@ -32,6 +35,10 @@ function program(): Command {
     .option('--out <file>', 'where to write the result (default: results/<experiment>-seed<seed>-<time>.json)')
     .addOption(new Option('--backend <name>', 'force a TensorFlow.js backend').choices(['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']))
     .option('--threads <n>', 'threads the backend may use (default: all cores)')
+    .option('--sha256 <hex>', 'pin an experiment script given by URL to this hash')
+    .option('--allow-unverified', 'run a script URL without a sha256 pin (recorded in the result)')
+    .option('--trusted-key <pem>', "the project's Ed25519 public key: scripts must then carry a valid signature (default: $AXIOM_TRUSTED_KEY)")
+    .option('--cache-dir <dir>', 'where fetched scripts are cached by sha256 (default: $AXIOM_CACHE_DIR or ~/.cache/axiom/scripts)')
     .option('--checkpoint <file>', 'checkpoint file: finished units are kept there and skipped when the run is repeated')
     .addHelpText('after', '\nSeed order: --seed, then AXIOM_SEED, then wu.json, then 4 crypto-random bytes (recorded, with a warning).')
     .action(async (experiment: string | undefined, options) => {
@@ -45,8 +52,28 @@ function program(): Command {
     .action((options: { json?: boolean }) => {
       process.stdout.write(`${listCommand(options)}\n`);
     });
+  axiom
+    .command('bundle')
+    .description('bundle an experiment (.ts or .mjs) into one ESM file to publish by URL; prints its sha256 and a wu.json snippet')
+    .argument('<experiment>', 'the experiment source file')
+    .requiredOption('-o, --out <file>', 'the bundled .mjs file to write')
+    .option('--sign <key.pem>', 'sign the bundle with this Ed25519 private key (from axiom keygen)')
+    .option('--url <url>', 'the URL the bundle will be served from, for the wu.json snippet')
+    .action(async (entry: string, options) => {
+      process.stdout.write(`${await bundleCommand(entry, options)}\n`);
+    });
+
+  axiom
+    .command('keygen')
+    .description('make an Ed25519 key pair for signing experiment scripts')
+    .option('--out-dir <dir>', 'where to write the two PEM files', '.')
+    .action(async (options: { outDir: string }) => {
+      process.stdout.write(`${await keygenCommand(options)}\n`);
+    });
   return axiom;
 }
+
+installWorkerApi(workerApi);
 
 try {
   await program().parseAsync(process.argv);

@@ -2,17 +2,17 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   AxiomError,
+  defaultScriptCacheDir,
+  resolveExperiment,
   fileCheckpointStore,
   fileResultSink,
   jsonObjectSchema,
-  loadExperimentFile,
   loadWorkunitFile,
   parseExplicitSeed,
   resolveSeed,
   runExperiment,
   backendNameSchema,
   type BackendName,
-  type Experiment,
   type JsonObject,
   type JsonValue,
   type ParamLayer,
@@ -24,6 +24,10 @@ import { builtinExperiments } from '@axiom/experiments';
 import { formatSeconds, formatWarning, ProgressDisplay } from './terminal.js';
 
 export interface RunCommandOptions {
+  sha256?: string;
+  allowUnverified?: boolean;
+  trustedKey?: string;
+  cacheDir?: string;
   wu?: string;
   seed?: string;
   requireSeed?: boolean;
@@ -33,13 +37,6 @@ export interface RunCommandOptions {
   backend?: string;
   checkpoint?: string;
   threads?: string;
-}
-
-export async function resolveExperiment(reference: string): Promise<Experiment> {
-  const builtin = builtinExperiments.get(reference);
-  if (builtin) return builtin;
-  if (/[\\/]|\.m?js$/.test(reference)) return loadExperimentFile(reference);
-  throw new AxiomError('unknownExperiment', `unknown experiment "${reference}" (built in: ${[...builtinExperiments.keys()].join(', ')}; or give a path to a .mjs file)`);
 }
 
 async function readParamsOption(text: string): Promise<JsonObject> {
@@ -61,6 +58,15 @@ async function readParamsOption(text: string): Promise<JsonObject> {
   const parsed = jsonObjectSchema.safeParse(value);
   if (!parsed.success) throw new AxiomError('badParams', '--params must be a JSON object, e.g. --params \'{"epochs": 10}\'');
   return parsed.data;
+}
+
+async function readTrustedKey(path: string | undefined): Promise<string | undefined> {
+  if (!path) return undefined;
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new AxiomError('usage', `--trusted-key: cannot read ${path} (${(error as NodeJS.ErrnoException).code})`);
+  }
 }
 
 function positiveInteger(text: string, option: string): number {
@@ -91,16 +97,19 @@ export function summarise(outcome: RunOutcome): string {
 /** `axiom run`: the local host of the runner. Returns the process exit code. */
 export async function runCommand(reference: string | undefined, options: RunCommandOptions): Promise<number> {
   const workunit: WorkunitFile | undefined = options.wu ? await loadWorkunitFile(options.wu) : undefined;
-  const wuExperiment = workunit?.body?.experiment;
-  if (typeof wuExperiment === 'object') {
-    throw new AxiomError('badWorkunit', `${options.wu}: experiment scripts fetched by URL are not supported by this worker version yet`);
-  }
-  const name = reference ?? wuExperiment;
-  if (!name) {
+  const named = reference && /^https?:\/\//.test(reference) ? { url: reference, sha256: options.sha256 } : reference;
+  const chosen = named ?? workunit?.body?.experiment;
+  if (!chosen) {
     const why = workunit?.seedProblem ? ` (${workunit.seedProblem.message})` : '';
     throw new AxiomError('usage', `no experiment given: name one (axiom list) or pass --wu with a usable wu.json${why}`);
   }
-  const experiment = await resolveExperiment(name);
+  const resolved = await resolveExperiment(chosen, builtinExperiments, {
+    cacheDir: options.cacheDir ?? defaultScriptCacheDir(),
+    publicKeyPem: await readTrustedKey(options.trustedKey ?? process.env.AXIOM_TRUSTED_KEY),
+    allowUnverified: options.allowUnverified,
+    log: (message) => process.stderr.write(`axiom: ${message}\n`),
+  });
+  const { experiment } = resolved;
 
   const envSeed = process.env.AXIOM_SEED;
   const explicit =
@@ -139,6 +148,8 @@ export async function runCommand(reference: string | undefined, options: RunComm
   try {
     const outcome = await runExperiment({
       experiment,
+      script: resolved.script,
+      warnings: resolved.warnings,
       preset: options.preset ?? workunit?.body?.preset,
       paramLayers,
       seed,

@@ -24,6 +24,10 @@ export const ExitCode = {
   experimentFailed: 9,
   /** The deadline passed; a `partial` result was written. */
   deadlineReached: 10,
+  /** A fetched script failed its sha256 or signature check, or is unverified without --allow-unverified. Nothing was run. */
+  scriptRejected: 11,
+  /** A script could not be fetched (after retries, for transient causes). Nothing was run. */
+  scriptUnavailable: 12,
   /** Interrupted (Ctrl-C / SIGTERM); a `partial` result was written. 128 + SIGINT, as shells expect. */
   interrupted: 130,
 } as const;
@@ -33,11 +37,14 @@ export type ExitCodeName = keyof typeof ExitCode;
 /** An error the user can act on: a one-line message and the exit code that names its cause. */
 export class AxiomError extends Error {
   readonly kind: ExitCodeName;
+  /** True when the same run may succeed later (network down): BOINC hosts exit temporarily instead of failing. */
+  readonly transient: boolean;
 
-  constructor(kind: ExitCodeName, message: string, options?: { cause?: unknown }) {
+  constructor(kind: ExitCodeName, message: string, options?: { cause?: unknown; transient?: boolean }) {
     super(message, options);
     this.name = 'AxiomError';
     this.kind = kind;
+    this.transient = options?.transient ?? false;
   }
 
   get exitCode(): number {

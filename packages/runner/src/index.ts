@@ -13,3 +13,6 @@ export * from './schemas.js';
 export * from './seed.js';
 export * from './wasm-matmul.js';
 export * from './memory-host.js';
+export * from './http.js';
+export * from './script.js';
+export * from './worker-api.js';

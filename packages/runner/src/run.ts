@@ -18,7 +18,7 @@ import {
   type Checkpoint,
   type Result,
   type RunWarning,
-  type ScriptRef,
+  type ScriptProvenance,
   type UnitResult,
 } from './schemas.js';
 import type { ResolvedSeed } from './seed.js';
@@ -26,7 +26,7 @@ import type { ResolvedSeed } from './seed.js';
 export interface RunRequest {
   experiment: Experiment;
   /** Set when the experiment came from a fetched script. */
-  script?: ScriptRef;
+  script?: ScriptProvenance;
   preset?: string;
   paramLayers?: ParamLayer[];
   seed: ResolvedSeed;

@@ -14,8 +14,20 @@ export const experimentNameSchema = z
 export const scriptRefSchema = z.strictObject({
   url: z.string().url(),
   sha256: sha256HexSchema,
+  /** Base64 Ed25519 signature over the script's bytes, checked against the project's public key. */
+  signature: z.string().base64().optional(),
 });
 export type ScriptRef = z.infer<typeof scriptRefSchema>;
+
+/** Where a fetched experiment came from and how it was checked, as recorded in the result. */
+export const scriptProvenanceSchema = z.strictObject({
+  url: z.string().url(),
+  sha256: sha256HexSchema,
+  verification: z.enum(['sha256', 'sha256+ed25519', 'unverified']),
+  /** Fingerprint of the public key that verified the signature: first 16 hex digits of SHA-256(SPKI DER). */
+  signer: z.string().optional(),
+});
+export type ScriptProvenance = z.infer<typeof scriptProvenanceSchema>;
 
 /** `wu.json`: what a workunit asks the worker to compute. */
 export const workunitSchema = z.strictObject({
@@ -82,7 +94,7 @@ export const resultSchema = z.strictObject({
   experiment: z.strictObject({
     name: experimentNameSchema,
     version: z.string(),
-    script: scriptRefSchema.optional(),
+    script: scriptProvenanceSchema.optional(),
   }),
   workunit: z.strictObject({ replicate: z.number().int().min(0).optional() }).optional(),
   seed: z.strictObject({
