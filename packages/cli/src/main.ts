@@ -2,6 +2,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { AxiomError, ExitCode, installWorkerApi, WORKER_VERSION } from '@axiom/runner';
 import { listCommand } from './list-command.js';
 import { bundleCommand, keygenCommand } from './publish-commands.js';
+import { goldenCheckCommand, goldenUpdateCommand } from './golden-command.js';
+import { reproduceCommand } from './reproduce-command.js';
 import { runCommand } from './run-command.js';
 import { workerApi } from './worker-api.js';
 
@@ -12,6 +14,7 @@ Exit codes:
   6    output not writable   7    bad checkpoint             8  backend unavailable
   9    experiment failed (a "failed" result was written)    10  deadline reached ("partial" result)
   11   script rejected (sha256/signature), nothing run       12  script unavailable (fetch failed), nothing run
+  13   not reproduced (reproduce, --expect-digest, golden check)
   130  interrupted by Ctrl-C or SIGTERM ("partial" result written)`;
 
 function program(): Command {
@@ -39,10 +42,40 @@ function program(): Command {
     .option('--allow-unverified', 'run a script URL without a sha256 pin (recorded in the result)')
     .option('--trusted-key <pem>', "the project's Ed25519 public key: scripts must then carry a valid signature (default: $AXIOM_TRUSTED_KEY)")
     .option('--cache-dir <dir>', 'where fetched scripts are cached by sha256 (default: $AXIOM_CACHE_DIR or ~/.cache/axiom/scripts)')
+    .option('--expect-digest <hex>', 'exit 13 unless the result digest is exactly this (for CI)')
     .option('--checkpoint <file>', 'checkpoint file: finished units are kept there and skipped when the run is repeated')
     .addHelpText('after', '\nSeed order: --seed, then AXIOM_SEED, then wu.json, then 4 crypto-random bytes (recorded, with a warning).')
     .action(async (experiment: string | undefined, options) => {
       process.exitCode = await runCommand(experiment, options);
+    });
+
+  axiom
+    .command('reproduce')
+    .description('re-run the computation a result recorded (experiment, params, seed, backend) and compare digests')
+    .argument('<result.json>', 'a result written by axiom run')
+    .addOption(new Option('--backend <name>', 're-run on another backend and compare within a tolerance instead').choices(['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']))
+    .option('--out <file>', 'keep the re-run result here')
+    .option('--trusted-key <pem>', "the project's Ed25519 public key, for results of signed scripts")
+    .option('--cache-dir <dir>', 'the script cache')
+    .action(async (file: string, options) => {
+      process.exitCode = await reproduceCommand(file, options);
+    });
+
+  const golden = axiom.command('golden').description("pin every built-in experiment's smoke digest (for CI)");
+  golden
+    .command('check')
+    .description('re-run every smoke preset with the golden seed and compare with the golden file (exit 13 on drift)')
+    .option('--file <golden.json>', 'the golden file (default: the one shipped with the experiments)')
+    .action(async (options: { file?: string }) => {
+      process.exitCode = await goldenCheckCommand(options);
+    });
+  golden
+    .command('update')
+    .description('rewrite the golden file from the current experiments')
+    .option('--file <golden.json>', 'the golden file (default: the one shipped with the experiments)')
+    .addOption(new Option('--backend <name>', 'the backend the digests are pinned on').choices(['wasm', 'cpu']).default('wasm'))
+    .action(async (options: { file?: string; backend: 'wasm' | 'cpu' }) => {
+      process.exitCode = await goldenUpdateCommand(options);
     });
 
   axiom

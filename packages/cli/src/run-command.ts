@@ -10,18 +10,19 @@ import {
   loadWorkunitFile,
   parseExplicitSeed,
   resolveSeed,
-  runExperiment,
-  backendNameSchema,
+  ExitCode,
   type BackendName,
   type JsonObject,
   type JsonValue,
   type ParamLayer,
   type Result,
   type RunOutcome,
+  type ScriptOptions,
   type WorkunitFile,
 } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
-import { formatSeconds, formatWarning, ProgressDisplay } from './terminal.js';
+import { formatSeconds } from './terminal.js';
+import { runInTerminal } from './terminal-host.js';
 
 export interface RunCommandOptions {
   sha256?: string;
@@ -34,7 +35,8 @@ export interface RunCommandOptions {
   preset?: string;
   params?: string;
   out?: string;
-  backend?: string;
+  backend?: BackendName;
+  expectDigest?: string;
   checkpoint?: string;
   threads?: string;
 }
@@ -60,13 +62,23 @@ async function readParamsOption(text: string): Promise<JsonObject> {
   return parsed.data;
 }
 
-async function readTrustedKey(path: string | undefined): Promise<string | undefined> {
-  if (!path) return undefined;
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    throw new AxiomError('usage', `--trusted-key: cannot read ${path} (${(error as NodeJS.ErrnoException).code})`);
+/** How scripts by URL are trusted and cached, from the command line and the environment. */
+export async function scriptOptions(options: Pick<RunCommandOptions, 'trustedKey' | 'cacheDir' | 'allowUnverified'>): Promise<ScriptOptions> {
+  const keyPath = options.trustedKey ?? process.env.AXIOM_TRUSTED_KEY;
+  let publicKeyPem: string | undefined;
+  if (keyPath) {
+    try {
+      publicKeyPem = await readFile(keyPath, 'utf8');
+    } catch (error) {
+      throw new AxiomError('usage', `--trusted-key: cannot read ${keyPath} (${(error as NodeJS.ErrnoException).code})`);
+    }
   }
+  return {
+    cacheDir: options.cacheDir ?? defaultScriptCacheDir(),
+    publicKeyPem,
+    allowUnverified: options.allowUnverified,
+    log: (message) => process.stderr.write(`axiom: ${message}\n`),
+  };
 }
 
 function positiveInteger(text: string, option: string): number {
@@ -103,13 +115,7 @@ export async function runCommand(reference: string | undefined, options: RunComm
     const why = workunit?.seedProblem ? ` (${workunit.seedProblem.message})` : '';
     throw new AxiomError('usage', `no experiment given: name one (axiom list) or pass --wu with a usable wu.json${why}`);
   }
-  const resolved = await resolveExperiment(chosen, builtinExperiments, {
-    cacheDir: options.cacheDir ?? defaultScriptCacheDir(),
-    publicKeyPem: await readTrustedKey(options.trustedKey ?? process.env.AXIOM_TRUSTED_KEY),
-    allowUnverified: options.allowUnverified,
-    log: (message) => process.stderr.write(`axiom: ${message}\n`),
-  });
-  const { experiment } = resolved;
+  const resolved = await resolveExperiment(chosen, builtinExperiments, await scriptOptions(options));
 
   const envSeed = process.env.AXIOM_SEED;
   const explicit =
@@ -120,34 +126,15 @@ export async function runCommand(reference: string | undefined, options: RunComm
         : undefined;
   const seed = resolveSeed({ explicit, workunit, requireSeed: options.requireSeed });
 
-  let backend: BackendName | undefined;
-  if (options.backend !== undefined) {
-    const parsed = backendNameSchema.safeParse(options.backend);
-    if (!parsed.success) throw new AxiomError('usage', `--backend must be one of ${backendNameSchema.options.join(', ')}, got "${options.backend}"`);
-    backend = parsed.data;
-  }
-
   const paramLayers: ParamLayer[] = [];
   if (workunit?.body?.params) paramLayers.push({ origin: 'wu.json params', values: workunit.body.params });
   if (options.params !== undefined) paramLayers.push({ origin: '--params', values: await readParamsOption(options.params) });
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const out = options.out ?? join('results', `${experiment.name}-seed${seed.value}-${stamp}.json`);
-
-  const interrupt = new AbortController();
-  let interrupts = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130); // a second Ctrl-C means now
-    display.message(`axiom: ${signal}: stopping after the current step and writing a partial result (press Ctrl-C again to quit at once)`);
-    interrupt.abort();
-  };
-  const display = new ProgressDisplay(process.stderr);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    const outcome = await runExperiment({
-      experiment,
+  const out = options.out ?? join('results', `${resolved.experiment.name}-seed${seed.value}-${stamp}.json`);
+  const outcome = await runInTerminal(
+    {
+      experiment: resolved.experiment,
       script: resolved.script,
       warnings: resolved.warnings,
       preset: options.preset ?? workunit?.body?.preset,
@@ -155,22 +142,14 @@ export async function runCommand(reference: string | undefined, options: RunComm
       seed,
       replicate: workunit?.body?.replicate,
       deadline: workunit?.body?.deadlineSeconds === undefined ? undefined : Date.now() + workunit.body.deadlineSeconds * 1000,
-      backend: { forced: backend, threads: options.threads === undefined ? undefined : positiveInteger(options.threads, '--threads') },
-      host: {
-        progress: (update) => display.update(update),
-        log: (message) => display.message(`axiom: ${message}`),
-        warn: (warning) => display.message(formatWarning(warning)),
-        checkpoints: options.checkpoint ? fileCheckpointStore(options.checkpoint) : undefined,
-        control: { signal: interrupt.signal },
-        sink: fileResultSink(out),
-      },
-    });
-    display.stop();
-    process.stdout.write(`${summarise(outcome)}\n`);
-    return outcome.exitCode;
-  } finally {
-    display.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+      backend: { forced: options.backend, threads: options.threads === undefined ? undefined : positiveInteger(options.threads, '--threads') },
+    },
+    { sink: fileResultSink(out), checkpoints: options.checkpoint ? fileCheckpointStore(options.checkpoint) : undefined },
+  );
+  process.stdout.write(`${summarise(outcome)}\n`);
+  if (options.expectDigest !== undefined && outcome.result.digest !== options.expectDigest.toLowerCase()) {
+    process.stderr.write(`axiom: error: digest ${outcome.result.digest} differs from the expected ${options.expectDigest}; run \`axiom reproduce ${outcome.location}\` against the expected result to see what changed\n`);
+    return ExitCode.notReproduced;
   }
+  return outcome.exitCode;
 }

@@ -161,7 +161,11 @@ describe('experiments from local files', () => {
     const dir = await scratch();
     const run = await axiom(['run', example, '--preset', 'smoke', '--seed', '1', '--out', join(dir, 'r.json')]);
     expect(run.code, run.stderr).toBe(0);
-    expect((await readResult(join(dir, 'r.json'))).experiment).toEqual({ name: 'width-vs-accuracy', version: '1.0.0' });
+    expect((await readResult(join(dir, 'r.json'))).experiment).toEqual({
+      name: 'width-vs-accuracy',
+      version: '1.0.0',
+      script: { url: `file://${example}`, sha256: expect.stringMatching(/^[0-9a-f]{64}$/), verification: 'local-file' },
+    });
   });
 
   it('rejects a module that is not an experiment, saying what is wrong', async () => {

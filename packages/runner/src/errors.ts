@@ -28,6 +28,8 @@ export const ExitCode = {
   scriptRejected: 11,
   /** A script could not be fetched (after retries, for transient causes). Nothing was run. */
   scriptUnavailable: 12,
+  /** A re-run did not reproduce: the digest differs from the expected one (reproduce, --expect-digest, golden check). */
+  notReproduced: 13,
   /** Interrupted (Ctrl-C / SIGTERM); a `partial` result was written. 128 + SIGINT, as shells expect. */
   interrupted: 130,
 } as const;

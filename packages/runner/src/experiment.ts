@@ -1,4 +1,3 @@
-import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { AxiomError, errorMessage } from './errors.js';
 import type { Tf } from './backend.js';
@@ -97,13 +96,3 @@ export function experimentFromModule(module: unknown, origin: string): Experimen
   }
 }
 
-/** Loads an experiment from a local ESM file (.js or .mjs) whose default export is `defineExperiment(...)`. */
-export async function loadExperimentFile(path: string): Promise<Experiment> {
-  let module: unknown;
-  try {
-    module = await import(pathToFileURL(path).href);
-  } catch (error) {
-    throw new AxiomError('unknownExperiment', `cannot load experiment file ${path}: ${errorMessage(error)}`);
-  }
-  return experimentFromModule(module, path);
-}

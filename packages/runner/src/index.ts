@@ -16,3 +16,4 @@ export * from './memory-host.js';
 export * from './http.js';
 export * from './script.js';
 export * from './worker-api.js';
+export * from './compare.js';

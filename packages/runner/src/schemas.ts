@@ -23,7 +23,8 @@ export type ScriptRef = z.infer<typeof scriptRefSchema>;
 export const scriptProvenanceSchema = z.strictObject({
   url: z.string().url(),
   sha256: sha256HexSchema,
-  verification: z.enum(['sha256', 'sha256+ed25519', 'unverified']),
+  /** `local-file`: a file given on the command line, run as the user's own code. */
+  verification: z.enum(['sha256', 'sha256+ed25519', 'unverified', 'local-file']),
   /** Fingerprint of the public key that verified the signature: first 16 hex digits of SHA-256(SPKI DER). */
   signer: z.string().optional(),
 });

@@ -1,11 +1,11 @@
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import writeFileAtomic from 'write-file-atomic';
 import { AxiomError, errorMessage } from './errors.js';
-import { experimentFromModule, loadExperimentFile, type Experiment } from './experiment.js';
+import { experimentFromModule, type Experiment } from './experiment.js';
 import { httpRequest, HttpError, defaultHttpPolicy, type HttpPolicy } from './http.js';
 import { sha256Hex } from './json.js';
 import type { RunWarning, ScriptProvenance } from './schemas.js';
@@ -133,6 +133,27 @@ export async function loadScriptExperiment(source: ScriptSource, options: Script
   return { ...obtained, experiment: experimentFromModule(module, source.url) };
 }
 
+/**
+ * Loads an experiment from a local ESM file (.js or .mjs) whose default export is `defineExperiment(...)`.
+ * The file's URL and sha256 are recorded, so `axiom reproduce` finds it and notices if it changed.
+ */
+async function loadExperimentFile(path: string): Promise<ResolvedExperiment> {
+  const absolute = resolve(path);
+  let bytes: Buffer;
+  let module: unknown;
+  try {
+    bytes = await readFile(absolute);
+    module = await import(pathToFileURL(absolute).href);
+  } catch (error) {
+    throw new AxiomError('unknownExperiment', `cannot load experiment file ${path}: ${errorMessage(error)}`);
+  }
+  return {
+    experiment: experimentFromModule(module, path),
+    script: { url: pathToFileURL(absolute).href, sha256: sha256Hex(bytes), verification: 'local-file' },
+    warnings: [],
+  };
+}
+
 export interface ResolvedExperiment {
   experiment: Experiment;
   script?: ScriptProvenance;
@@ -155,6 +176,7 @@ export async function resolveExperiment(
   }
   const builtin = builtins.get(reference);
   if (builtin) return { experiment: builtin, warnings: [] };
-  if (/[\\/]|\.m?js$/.test(reference)) return { experiment: await loadExperimentFile(reference), warnings: [] };
+  if (reference.startsWith('file:')) return loadExperimentFile(fileURLToPath(reference));
+  if (/[\\/]|\.m?js$/.test(reference)) return loadExperimentFile(reference);
   throw new AxiomError('unknownExperiment', `unknown experiment "${reference}" (built in: ${[...builtins.keys()].join(', ')}; or a path to an .mjs file, or a URL)`);
 }

@@ -1,0 +1,72 @@
+import { copyFile, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ExitCode, type Experiment } from '@axiom/runner';
+import { builtinExperiments } from '@axiom/experiments';
+import { computeGolden, goldenProblems } from '../src/golden.js';
+import { axiom, scratch } from './helpers.js';
+
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
+const smoke = ['run', 'memorization-dynamics', '--preset', 'smoke', '--seed', '17'];
+
+describe('axiom reproduce', () => {
+  it('re-runs a result and confirms a bit-identical digest; --expect-digest pins it in one line', async () => {
+    const dir = await scratch();
+    const first = await axiom([...smoke, '--out', join(dir, 'r.json')]);
+    expect(first.code, first.stderr).toBe(0);
+    const digest = JSON.parse(await readFile(join(dir, 'r.json'), 'utf8')).digest as string;
+
+    const again = await axiom(['reproduce', join(dir, 'r.json')]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('identical: the digests match');
+
+    expect((await axiom([...smoke, '--out', join(dir, 'pinned.json'), '--expect-digest', digest])).code).toBe(0);
+    const drift = await axiom([...smoke, '--out', join(dir, 'drift.json'), '--expect-digest', 'f'.repeat(64)]);
+    expect(drift.code).toBe(ExitCode.notReproduced);
+    expect(drift.stderr).toContain(`digest ${digest} differs from the expected ${'f'.repeat(64)}`);
+  });
+
+  it('on another backend, compares within the stated tolerance', async () => {
+    const dir = await scratch();
+    await axiom([...smoke, '--out', join(dir, 'r.json')]);
+    const cross = await axiom(['reproduce', join(dir, 'r.json'), '--backend', 'cpu']);
+    expect(cross.code, cross.stdout + cross.stderr).toBe(0);
+    expect(cross.stdout).toContain('on cpu instead of wasm: values must agree within 0.02 + 0.02·|value|');
+  });
+
+  it('explains a planted change to an experiment: where the values first differ, by how much, and what changed', async () => {
+    const dir = await scratch();
+    await symlink(join(repo, 'node_modules'), join(dir, 'node_modules')); // the experiment imports the worker's packages
+    const file = join(dir, 'experiment.mjs');
+    await copyFile(join(repo, 'examples', 'custom-experiment.mjs'), file);
+    const made = await axiom(['run', file, '--preset', 'smoke', '--seed', '5', '--out', join(dir, 'r.json')]);
+    expect(made.code, made.stderr).toBe(0);
+
+    const source = await readFile(file, 'utf8');
+    await writeFile(file, source.replace('learningRate: 0.01', 'learningRate: 0.03'));
+    const changed = await axiom(['reproduce', join(dir, 'r.json')]);
+    expect(changed.code).toBe(ExitCode.notReproduced);
+    expect(changed.stdout).toMatch(/value\(s\) differ; max absolute difference/);
+    expect(changed.stdout).toMatch(/^ {2}metrics\.width=8: expected [\d.]+, got [\d.]+ \(Δ /m);
+    expect(changed.stdout).toMatch(/script sha256: [0-9a-f]{64} → [0-9a-f]{64}/);
+  });
+});
+
+describe('golden digests', () => {
+  it('the committed golden file pins every built-in experiment (this guards the science in CI)', async () => {
+    const check = await axiom(['golden', 'check']);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    expect(check.stdout).toContain(`${builtinExperiments.size} experiment(s) reproduce their pinned digests`);
+  });
+
+  it('a planted change to an experiment is caught and named; with a version bump it asks for an update', async () => {
+    const real = builtinExperiments.get('memorization-dynamics')!;
+    const golden = await computeGolden([real], 'wasm');
+    const planted: Experiment = { ...real, presets: { ...real.presets, smoke: { ...real.presets.smoke, learningRate: 0.004 } } };
+    const problems = goldenProblems(golden, await computeGolden([planted], 'wasm'));
+    expect(problems).toEqual([expect.stringMatching(/^memorization-dynamics: its smoke digest changed \(.+\) but its version is still 1\.0\.0/)]);
+    const bumped = goldenProblems(golden, await computeGolden([{ ...planted, version: '1.0.1' }], 'wasm'));
+    expect(bumped).toEqual(['memorization-dynamics: version 1.0.0 → 1.0.1; run `axiom golden update` to pin the new digest']);
+  });
+});

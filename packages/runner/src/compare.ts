@@ -1,0 +1,97 @@
+import type { JsonValue } from './json.js';
+import type { Result } from './schemas.js';
+
+/** Two numbers agree when |a − b| ≤ absolute + relative·|b|. Zero tolerance means bit-identical. */
+export interface Tolerance {
+  absolute: number;
+  relative: number;
+}
+
+export const BIT_IDENTICAL: Tolerance = { absolute: 0, relative: 0 };
+
+export interface ValueDifference {
+  /** Where, as a JSON path: `units[2].metrics.finalTestAccuracy`. */
+  path: string;
+  expected: JsonValue | undefined;
+  actual: JsonValue | undefined;
+  absolute?: number;
+  relative?: number;
+}
+
+export interface Comparison {
+  identicalDigest: boolean;
+  /** Every value agrees within the tolerance (always true when the digests are identical). */
+  withinTolerance: boolean;
+  /** In document order: the first entry is where the two computations first part. */
+  differences: ValueDifference[];
+  maxAbsolute: number;
+  maxRelative: number;
+  /** Recorded facts that differ and may explain a difference: versions, backend. */
+  provenance: string[];
+}
+
+function walk(expected: JsonValue | undefined, actual: JsonValue | undefined, path: string, out: ValueDifference[], tolerance: Tolerance): void {
+  if (typeof expected === 'number' && typeof actual === 'number') {
+    const absolute = Math.abs(actual - expected);
+    if (absolute > tolerance.absolute + tolerance.relative * Math.abs(expected)) {
+      out.push({ path, expected, actual, absolute, relative: expected === 0 ? Infinity : absolute / Math.abs(expected) });
+    }
+    return;
+  }
+  if (Array.isArray(expected) && Array.isArray(actual)) {
+    if (expected.length !== actual.length) out.push({ path: `${path}.length`, expected: expected.length, actual: actual.length });
+    for (let i = 0; i < Math.min(expected.length, actual.length); i++) walk(expected[i], actual[i], `${path}[${i}]`, out, tolerance);
+    return;
+  }
+  const isObject = (v: unknown): v is Record<string, JsonValue> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (isObject(expected) && isObject(actual)) {
+    for (const key of new Set([...Object.keys(expected), ...Object.keys(actual)])) walk(expected[key], actual[key], path ? `${path}.${key}` : key, out, tolerance);
+    return;
+  }
+  if (JSON.stringify(expected) !== JSON.stringify(actual)) out.push({ path, expected, actual });
+}
+
+/** Compares what two runs computed (`metrics` and `units`), and the provenance that could explain a difference. */
+export function compareResults(expected: Result, actual: Result, tolerance: Tolerance = BIT_IDENTICAL): Comparison {
+  const differences: ValueDifference[] = [];
+  if (expected.digest !== actual.digest) {
+    walk({ metrics: expected.metrics, units: expected.units }, { metrics: actual.metrics, units: actual.units }, '', differences, tolerance);
+  }
+  const finite = (values: Array<number | undefined>) => values.filter((v): v is number => v !== undefined && Number.isFinite(v));
+  const provenance: string[] = [];
+  const facts: Array<[string, string | undefined, string | undefined]> = [
+    ['experiment version', expected.experiment.version, actual.experiment.version],
+    ['script sha256', expected.experiment.script?.sha256, actual.experiment.script?.sha256],
+    ['backend', expected.backend.name, actual.backend.name],
+    ['tfjs version', expected.backend.tfjsVersion, actual.backend.tfjsVersion],
+    ['backend patches', expected.backend.patches.join(', '), actual.backend.patches.join(', ')],
+    ['worker version', expected.worker.version, actual.worker.version],
+    ['status', expected.status, actual.status],
+  ];
+  for (const [name, was, now] of facts) if (was !== now) provenance.push(`${name}: ${was ?? '(none)'} → ${now ?? '(none)'}`);
+  return {
+    identicalDigest: expected.digest === actual.digest,
+    withinTolerance: differences.length === 0,
+    differences,
+    maxAbsolute: Math.max(0, ...finite(differences.map((d) => d.absolute))),
+    maxRelative: Math.max(0, ...finite(differences.map((d) => d.relative))),
+    provenance,
+  };
+}
+
+/** A readable account for a terminal or CI log. */
+export function describeComparison(comparison: Comparison, limit = 10): string {
+  if (comparison.identicalDigest) return 'identical: the digests match, the computation is bit-identical';
+  const lines = [
+    comparison.withinTolerance
+      ? 'digests differ, but every value agrees within the tolerance'
+      : `${comparison.differences.length} value(s) differ; max absolute difference ${comparison.maxAbsolute.toPrecision(3)}, max relative ${comparison.maxRelative.toPrecision(3)}`,
+  ];
+  for (const d of comparison.differences.slice(0, limit)) {
+    const delta = d.absolute === undefined ? '' : ` (Δ ${d.absolute.toPrecision(3)})`;
+    lines.push(`  ${d.path}: expected ${JSON.stringify(d.expected)}, got ${JSON.stringify(d.actual)}${delta}`);
+  }
+  if (comparison.differences.length > limit) lines.push(`  … and ${comparison.differences.length - limit} more`);
+  if (comparison.provenance.length) lines.push('provenance that changed:', ...comparison.provenance.map((p) => `  ${p}`));
+  return lines.join('\n');
+}
