@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { copyFile, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +51,26 @@ describe('axiom reproduce', () => {
     expect(changed.stdout).toMatch(/value\(s\) differ; max absolute difference/);
     expect(changed.stdout).toMatch(/^ {2}metrics\.width=8: expected [\d.]+, got [\d.]+ \(Δ /m);
     expect(changed.stdout).toMatch(/script sha256: [0-9a-f]{64} → [0-9a-f]{64}/);
+  });
+});
+
+describe('the CI recipe in examples/ci', () => {
+  it('pins an experiment, passes while it reproduces, and fails with exit 13 once it drifts', async () => {
+    const dir = await scratch();
+    await symlink(join(repo, 'node_modules'), join(dir, 'node_modules'));
+    const file = join(dir, 'experiment.mjs');
+    await copyFile(join(repo, 'examples', 'custom-experiment.mjs'), file);
+    const env = { ...process.env, EXPERIMENT: file, PINNED_RESULT: join(dir, 'pinned.json') };
+    const recipe = (...args: string[]) => spawnSync('bash', [join(repo, 'examples', 'ci', 'check-reproducible.sh'), ...args], { cwd: repo, env, encoding: 'utf8' });
+
+    expect(recipe('--update').status).toBe(0);
+    const check = recipe();
+    expect(check.status, check.stderr).toBe(0);
+    expect(check.stdout).toContain('identical');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('learningRate: 0.01', 'learningRate: 0.03'));
+    const drifted = recipe();
+    expect(drifted.status).toBe(ExitCode.notReproduced);
+    expect(drifted.stdout).toMatch(/differ/);
   });
 });
 
