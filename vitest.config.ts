@@ -9,6 +9,7 @@ export default defineConfig({
     alias: {
       '@axiom/runner': source('./packages/runner/src/index.ts'),
       '@axiom/experiments': source('./packages/experiments/src/index.ts'),
+      '@axiom/wrapper': source('./packages/wrapper/src/index.ts'),
     },
   },
   test: {

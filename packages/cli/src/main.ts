@@ -6,6 +6,8 @@ import { goldenCheckCommand, goldenUpdateCommand } from './golden-command.js';
 import { reproduceCommand } from './reproduce-command.js';
 import { runCommand } from './run-command.js';
 import { workerApi } from './worker-api.js';
+import { builtinExperiments } from '@axiom/experiments';
+import { runBoincWorker } from '@axiom/wrapper';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -76,6 +78,16 @@ function program(): Command {
     .addOption(new Option('--backend <name>', 'the backend the digests are pinned on').choices(['wasm', 'cpu']).default('wasm'))
     .action(async (options: { file?: string; backend: 'wasm' | 'cpu' }) => {
       process.exitCode = await goldenUpdateCommand(options);
+    });
+
+  axiom
+    .command('worker')
+    .description('run as a BOINC app: started by the BOINC client in a slot directory, takes everything from the slot')
+    .action(async () => {
+      process.exitCode = await runBoincWorker(process.cwd(), builtinExperiments, {
+        stderr: (line) => process.stderr.write(`${line}\n`),
+        exit: (code) => process.exit(code),
+      });
     });
 
   axiom

@@ -1,0 +1,170 @@
+import { access, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import {
+  AxiomError,
+  ExitCode,
+  errorMessage,
+  fileCheckpointStore,
+  loadWorkunitFile,
+  resolveExperiment,
+  resolveLinkFile,
+  resolveSeed,
+  runExperiment,
+  writeJsonAtomic,
+  type Experiment,
+  type RunWarning,
+} from '@axiom/runner';
+import { PeriodicCheckpoints } from './checkpoints.js';
+import { ClientChannel, type ControlMessage } from './client-channel.js';
+import { CHECKPOINT_FILE, EXIT_ABORTED_BY_CLIENT, RESULT_FILE, WORKUNIT_FILE, writeFinishCalled, writeTemporaryExit } from './boinc-files.js';
+import { gpuOf, readInitData, remainingBoundSeconds, type InitData } from './init-data.js';
+import { MMAP_FILE, SharedMemory } from './shared-memory.js';
+
+/** A project may put its script-signing public key in its project directory under this name. */
+export const PROJECT_PUBLIC_KEY_FILE = 'axiom-public-key.pem';
+/** Seconds before the client retries a task that exited temporarily (a script server down, say). */
+export const TEMPORARY_EXIT_DELAY_SECONDS = 600;
+/** End a bounded task at this fraction of its bound, leaving time to write the partial result. */
+const BOUND_MARGIN = 0.9;
+
+export interface WorkerIo {
+  stderr(line: string): void;
+  /** Exits the process at once (abort, or a client that died). */
+  exit(code: number): never;
+}
+
+async function projectPublicKey(projectDir: string): Promise<string | undefined> {
+  const path = join(projectDir, PROJECT_PUBLIC_KEY_FILE);
+  return readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+}
+
+function deadlineOf(init: InitData, deadlineSeconds: number | undefined): number | undefined {
+  const bound = remainingBoundSeconds(init);
+  const limits = [deadlineSeconds, bound === undefined ? undefined : bound * BOUND_MARGIN].filter((s): s is number => s !== undefined);
+  return limits.length ? Date.now() + Math.min(...limits) * 1000 : undefined;
+}
+
+/**
+ * `axiom worker`: the app a BOINC client starts in a slot directory. Everything comes from the slot:
+ * init_data.xml, wu.json (through its link file), the shared-memory channels. Returns the exit code.
+ */
+export async function runBoincWorker(slotDir: string, builtins: ReadonlyMap<string, Experiment>, io: WorkerIo): Promise<number> {
+  const init = await readInitData(slotDir);
+  if (!init) {
+    throw new AxiomError('usage', `not running under BOINC: no init_data.xml in ${slotDir} (the BOINC client starts \`axiom worker\` in a slot directory; use \`axiom run\` locally)`);
+  }
+  await access(join(slotDir, MMAP_FILE)).catch(() => {
+    throw new AxiomError('usage', `${MMAP_FILE} is missing in ${slotDir}: the app version must declare <api_version>7.20.0</api_version> so the client uses a memory-mapped file`);
+  });
+
+  const state = { suspended: false, stopping: undefined as ControlMessage | 'client-gone' | undefined, fraction: init.fraction_done_start, checkpointCpu: init.wu_cpu_time };
+  const stop = new AbortController();
+  let resume: (() => void) | undefined;
+  const cpuSeconds = () => {
+    const usage = process.cpuUsage();
+    return init.wu_cpu_time + (usage.user + usage.system) / 1e6;
+  };
+  const onControl = (message: ControlMessage) => {
+    if (message === 'abort') {
+      io.stderr('axiom worker: the client aborted the task; exiting');
+      io.exit(EXIT_ABORTED_BY_CLIENT);
+    }
+    if (message === 'suspend') state.suspended = true;
+    if (message === 'resume') {
+      state.suspended = false;
+      resume?.();
+    }
+    if (message === 'quit') {
+      state.stopping = 'quit';
+      stop.abort();
+      resume?.();
+    }
+  };
+  const channel = new ClientChannel(
+    SharedMemory.open(slotDir),
+    init.client_pid,
+    () => ({ cpuSeconds: cpuSeconds(), checkpointCpuSeconds: state.checkpointCpu, fractionDone: state.fraction }),
+    onControl,
+    () => {
+      io.stderr('axiom worker: no heartbeat from the client for 30 s and its process is gone; checkpointing and exiting');
+      state.stopping = 'client-gone';
+      stop.abort();
+      resume?.();
+    },
+  );
+  channel.start();
+
+  const checkpoints = new PeriodicCheckpoints(fileCheckpointStore(join(slotDir, CHECKPOINT_FILE)), init.checkpoint_period * 1000, () => {
+    state.checkpointCpu = cpuSeconds();
+  });
+  const report = (warning: RunWarning) => io.stderr(`axiom worker: warning [${warning.code}]: ${warning.message}`);
+
+  try {
+    const workunit = await loadWorkunitFile(join(slotDir, WORKUNIT_FILE));
+    // Under BOINC a seed must come from the workunit: a replicate with a made-up seed is worthless.
+    const seed = resolveSeed({ workunit, requireSeed: true });
+    const resolved = await resolveExperiment(workunit.body!.experiment, builtins, {
+      cacheDir: join(init.project_dir || slotDir, 'axiom-scripts'),
+      publicKeyPem: init.project_dir ? await projectPublicKey(init.project_dir) : undefined,
+      log: (message) => io.stderr(`axiom worker: ${message}`),
+    });
+    const output = await resolveLinkFile(join(slotDir, RESULT_FILE));
+    const outcome = await runExperiment({
+      experiment: resolved.experiment,
+      script: resolved.script,
+      warnings: resolved.warnings,
+      preset: workunit.body!.preset,
+      paramLayers: workunit.body!.params ? [{ origin: 'wu.json params', values: workunit.body!.params }] : [],
+      seed,
+      replicate: workunit.body!.replicate,
+      deadline: deadlineOf(init, workunit.body!.deadlineSeconds),
+      backend: { gpu: gpuOf(init), threads: Math.max(1, Math.round(init.ncpus)) },
+      host: {
+        progress: (update) => {
+          state.fraction = init.fraction_done_start + update.fraction * (init.fraction_done_end - init.fraction_done_start);
+        },
+        log: (message) => io.stderr(`axiom worker: ${message}`),
+        warn: report,
+        checkpoints,
+        control: {
+          signal: stop.signal,
+          whenRunnable: () => (state.suspended ? new Promise<void>((resolve) => (resume = resolve)) : Promise.resolve()),
+        },
+        sink: {
+          prepare: () => access(dirname(output)),
+          // A quit is not an end: the client restarts the task later, from the checkpoint.
+          write: async (result) => (state.stopping ? 'not written (task stopping, will resume)' : (await writeJsonAtomic(output, result), output)),
+        },
+      },
+    });
+    if (state.stopping) {
+      await checkpoints.flush();
+      channel.poll();
+      io.stderr(`axiom worker: stopped (${state.stopping}) after ${outcome.result.units.length} unit(s); the client will restart the task from its checkpoint`);
+      return ExitCode.ok;
+    }
+    state.fraction = init.fraction_done_end;
+    channel.poll();
+    // A partial result at the deadline is still science: it is reported, with its status, not failed.
+    const status = outcome.exitCode === ExitCode.deadlineReached ? ExitCode.ok : outcome.exitCode;
+    const summary = `${outcome.result.experiment.name}: ${outcome.result.status}${outcome.result.statusReason ? ` (${outcome.result.statusReason})` : ''}, digest ${outcome.result.digest}`;
+    io.stderr(`axiom worker: ${summary}`);
+    await writeFinishCalled(slotDir, status, summary);
+    return status;
+  } catch (error) {
+    if (error instanceof AxiomError && error.transient) {
+      io.stderr(`axiom worker: temporary failure, the client will retry in ${TEMPORARY_EXIT_DELAY_SECONDS} s: ${error.message}`);
+      await writeTemporaryExit(slotDir, TEMPORARY_EXIT_DELAY_SECONDS, error.message);
+      return ExitCode.ok;
+    }
+    const code = error instanceof AxiomError ? error.exitCode : ExitCode.internal;
+    io.stderr(`axiom worker: error: ${error instanceof AxiomError ? error.message : ((error as Error).stack ?? errorMessage(error))}`);
+    await writeFinishCalled(slotDir, code, errorMessage(error));
+    return code;
+  } finally {
+    channel.stop();
+  }
+}

@@ -1,0 +1,79 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Channel, SharedMemory } from '@axiom/wrapper';
+
+export const AXIOM = fileURLToPath(new URL('../../cli/bin/axiom.js', import.meta.url));
+
+/**
+ * A slot directory laid out as the BOINC client lays it out: input and output as link files into the
+ * project directory, init_data.xml, and a zeroed boinc_mmap_file.
+ */
+export async function makeSlot(workunit: unknown, init: Record<string, string | number> = {}) {
+  const root = await mkdtemp(join(tmpdir(), 'axiom-boinc-'));
+  const projectDir = join(root, 'projects', 'test_project');
+  const slotDir = join(root, 'slots', '0');
+  await mkdir(projectDir, { recursive: true });
+  await mkdir(slotDir, { recursive: true });
+  await writeFile(join(projectDir, 'wu_1.json'), typeof workunit === 'string' ? workunit : JSON.stringify(workunit));
+  await writeFile(join(slotDir, 'wu.json'), '<soft_link>../../projects/test_project/wu_1.json</soft_link>\n');
+  await writeFile(join(slotDir, 'result.json'), '<soft_link>../../projects/test_project/wu_1_0_r0</soft_link>\n');
+  const fields = { wu_name: 'wu_1', result_name: 'wu_1_0', project_dir: projectDir, client_pid: process.pid, checkpoint_period: 0, ncpus: 1, ...init };
+  await writeFile(join(slotDir, 'init_data.xml'), `<app_init_data>\n${Object.entries(fields).map(([k, v]) => `<${k}>${v}</${k}>`).join('\n')}\n</app_init_data>\n`);
+  await writeFile(join(slotDir, 'boinc_mmap_file'), Buffer.alloc(8192));
+  return { root, projectDir, slotDir, resultPath: join(projectDir, 'wu_1_0_r0') };
+}
+
+export interface AppStatus {
+  cpu: number;
+  checkpointCpu: number;
+  fraction: number;
+}
+
+/** Plays the client's side of the shared-memory protocol against a worker started in the slot. */
+export class SimulatedClient {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  stderr = '';
+  statuses: AppStatus[] = [];
+  private readonly memory: SharedMemory;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(slotDir: string, heartbeats = true) {
+    this.memory = SharedMemory.open(slotDir);
+    this.child = spawn(process.execPath, [AXIOM, 'worker'], { cwd: slotDir, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child.stderr!.on('data', (chunk) => (this.stderr += chunk));
+    this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
+    this.timer = setInterval(() => {
+      if (heartbeats) this.memory.send(Channel.heartbeat, '<heartbeat/>');
+      const message = this.memory.receive(Channel.appStatus);
+      if (message) {
+        const value = (tag: string) => Number(new RegExp(`<${tag}>([^<]+)</${tag}>`).exec(message)?.[1]);
+        this.statuses.push({ cpu: value('current_cpu_time'), checkpointCpu: value('checkpoint_cpu_time'), fraction: value('fraction_done') });
+      }
+    }, 100);
+    void this.exited.then(() => clearInterval(this.timer));
+  }
+
+  control(message: 'suspend' | 'resume' | 'quit' | 'abort'): void {
+    // The client retries until the app has taken the previous request; so do we.
+    const attempt = () => (this.memory.send(Channel.processControlRequest, `<${message}/>`) ? undefined : setTimeout(attempt, 50));
+    attempt();
+  }
+
+  latest(): AppStatus | undefined {
+    return this.statuses.at(-1);
+  }
+
+  async until(predicate: (status: AppStatus) => boolean, timeoutMs = 20_000): Promise<AppStatus> {
+    const start = Date.now();
+    while (Date.now() - start < timeoutMs) {
+      const status = this.latest();
+      if (status && predicate(status)) return status;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`no status matched within ${timeoutMs} ms; last: ${JSON.stringify(this.latest())}; stderr: ${this.stderr}`);
+  }
+}

@@ -1,0 +1,102 @@
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ExitCode, resultSchema } from '@axiom/runner';
+import { EXIT_ABORTED_BY_CLIENT } from '@axiom/wrapper';
+import { makeSlot, SimulatedClient } from './simulated-slot.js';
+
+const workunit = {
+  experiment: 'memorization-dynamics',
+  seed: 987654321,
+  preset: 'smoke',
+  params: { corruptionLevels: [0, 0.2, 0.4, 0.6], epochs: 50 },
+};
+const exists = (path: string) => access(path).then(() => true, () => false);
+
+async function uninterruptedDigest(): Promise<string> {
+  const slot = await makeSlot(workunit);
+  const client = new SimulatedClient(slot.slotDir);
+  expect(await client.exited, client.stderr).toBe(0);
+  return resultSchema.parse(JSON.parse(await readFile(slot.resultPath, 'utf8'))).digest;
+}
+
+// The worker against a simulated client: the protocol as boinc.md and the BOINC sources describe it.
+// The end-to-end test with the real client lives in packages/wrapper/test/e2e.
+describe('axiom worker in a BOINC slot', () => {
+  let reference: string;
+
+  it('runs the workunit, reports status, writes the result through the link file, and calls finish', async () => {
+    const slot = await makeSlot(workunit);
+    const client = new SimulatedClient(slot.slotDir);
+    expect(await client.exited, client.stderr).toBe(0);
+    const result = resultSchema.parse(JSON.parse(await readFile(slot.resultPath, 'utf8')));
+    reference = result.digest;
+    expect(result.seed).toEqual({ value: 987654321, source: 'wu.json' });
+    expect(result.status).toBe('ok');
+    expect(await readFile(join(slot.slotDir, 'boinc_finish_called'), 'utf8')).toMatch(/^0\n/);
+    expect(client.statuses.length).toBeGreaterThan(1);
+    const fractions = client.statuses.map((s) => s.fraction);
+    expect(fractions).toEqual([...fractions].sort((a, b) => a - b)); // never goes backwards
+    expect(client.latest()!.fraction).toBeGreaterThan(0.5);
+    expect(client.latest()!.cpu).toBeGreaterThan(0);
+  });
+
+  it('pauses on suspend without using CPU, and carries on after resume', async () => {
+    const slot = await makeSlot(workunit);
+    const client = new SimulatedClient(slot.slotDir);
+    await client.until((s) => s.fraction > 0.1);
+    client.control('suspend');
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // the worker reads control messages once a second
+    const paused = client.latest()!;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(client.latest()!.fraction).toBe(paused.fraction);
+    expect(client.latest()!.cpu - paused.cpu).toBeLessThan(0.2);
+    client.control('resume');
+    expect(await client.exited, client.stderr).toBe(0);
+    expect(resultSchema.parse(JSON.parse(await readFile(slot.resultPath, 'utf8'))).digest).toBe(reference);
+  });
+
+  it('on quit, checkpoints and exits 0 without finishing; restarted, it resumes to the same digest', async () => {
+    const slot = await makeSlot(workunit);
+    const first = new SimulatedClient(slot.slotDir);
+    await first.until((s) => s.checkpointCpu > 0 && s.fraction > 0.3);
+    first.control('quit');
+    expect(await first.exited, first.stderr).toBe(0);
+    expect(await exists(join(slot.slotDir, 'boinc_finish_called'))).toBe(false);
+    expect(await exists(slot.resultPath)).toBe(false);
+    const checkpoint = JSON.parse(await readFile(join(slot.slotDir, 'axiom_checkpoint.json'), 'utf8'));
+    expect(checkpoint.units.length).toBeGreaterThanOrEqual(1);
+
+    const second = new SimulatedClient(slot.slotDir);
+    expect(await second.exited, second.stderr).toBe(0);
+    expect(second.stderr).toContain('resuming from checkpoint');
+    expect(resultSchema.parse(JSON.parse(await readFile(slot.resultPath, 'utf8'))).digest).toBe(reference ?? (await uninterruptedDigest()));
+  });
+
+  it('on abort, exits at once with the aborted status', async () => {
+    const slot = await makeSlot(workunit);
+    const client = new SimulatedClient(slot.slotDir);
+    await client.until((s) => s.fraction > 0.05);
+    const sent = Date.now();
+    client.control('abort');
+    expect(await client.exited).toBe(EXIT_ABORTED_BY_CLIENT);
+    expect(Date.now() - sent).toBeLessThan(3000);
+  });
+
+  it('fails fast, with the reason in stderr, when the workunit has no usable seed', async () => {
+    const slot = await makeSlot('');
+    const client = new SimulatedClient(slot.slotDir);
+    expect(await client.exited).toBe(ExitCode.badWorkunit);
+    expect(client.stderr).toMatch(/--require-seed: .*wu\.json .*is empty/);
+    expect(await readFile(join(slot.slotDir, 'boinc_finish_called'), 'utf8')).toMatch(/^5\n/);
+  });
+
+  it('ends a task past its deadline with a partial result, reported rather than failed', async () => {
+    const slot = await makeSlot({ ...workunit, deadlineSeconds: 0.5 });
+    const client = new SimulatedClient(slot.slotDir);
+    expect(await client.exited, client.stderr).toBe(0);
+    const result = resultSchema.parse(JSON.parse(await readFile(slot.resultPath, 'utf8')));
+    expect(result.status).toBe('partial');
+    expect(result.statusReason).toMatch(/deadline/);
+  });
+});
