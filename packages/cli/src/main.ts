@@ -83,11 +83,10 @@ function program(): Command {
   axiom
     .command('worker')
     .description('run as a BOINC app: started by the BOINC client in a slot directory, takes everything from the slot')
-    .action(async () => {
-      process.exitCode = await runBoincWorker(process.cwd(), builtinExperiments, {
-        stderr: (line) => process.stderr.write(`${line}\n`),
-        exit: (code) => process.exit(code),
-      });
+    .option('--wrapped', "run as the task of BOINC's C++ wrapper (job.xml): progress and checkpoints through files")
+    .action(async (options: { wrapped?: boolean }) => {
+      const io = { stderr: (line: string) => process.stderr.write(`${line}\n`), exit: (code: number) => process.exit(code) };
+      process.exitCode = await runBoincWorker(process.cwd(), builtinExperiments, io, options.wrapped ? 'wrapped' : 'native');
     });
 
   axiom

@@ -17,7 +17,8 @@ import {
 import { PeriodicCheckpoints } from './checkpoints.js';
 import { ClientChannel, type ControlMessage } from './client-channel.js';
 import { CHECKPOINT_FILE, EXIT_ABORTED_BY_CLIENT, RESULT_FILE, WORKUNIT_FILE, writeFinishCalled, writeTemporaryExit } from './boinc-files.js';
-import { gpuOf, readInitData, remainingBoundSeconds, type InitData } from './init-data.js';
+import { FRACTION_DONE_FILE, FractionDoneFile } from './fraction-file.js';
+import { gpuOf, parseInitData, readInitData, remainingBoundSeconds, type InitData } from './init-data.js';
 import { MMAP_FILE, SharedMemory } from './shared-memory.js';
 
 /** A project may put its script-signing public key in its project directory under this name. */
@@ -48,17 +49,28 @@ function deadlineOf(init: InitData, deadlineSeconds: number | undefined): number
 }
 
 /**
+ * How the worker talks to BOINC: `native`, as the app itself (shared-memory status and control,
+ * finish files); `wrapped`, as the task of BOINC's C++ wrapper, which does all that and reads a
+ * fraction-done file and the checkpoint file's modification time from the worker instead.
+ */
+export type WorkerMode = 'native' | 'wrapped';
+
+/**
  * `axiom worker`: the app a BOINC client starts in a slot directory. Everything comes from the slot:
  * init_data.xml, wu.json (through its link file), the shared-memory channels. Returns the exit code.
  */
-export async function runBoincWorker(slotDir: string, builtins: ReadonlyMap<string, Experiment>, io: WorkerIo): Promise<number> {
-  const init = await readInitData(slotDir);
-  if (!init) {
+export async function runBoincWorker(slotDir: string, builtins: ReadonlyMap<string, Experiment>, io: WorkerIo, mode: WorkerMode = 'native'): Promise<number> {
+  const found = await readInitData(slotDir);
+  if (!found && mode === 'native') {
     throw new AxiomError('usage', `not running under BOINC: no init_data.xml in ${slotDir} (the BOINC client starts \`axiom worker\` in a slot directory; use \`axiom run\` locally)`);
   }
-  await access(join(slotDir, MMAP_FILE)).catch(() => {
-    throw new AxiomError('usage', `${MMAP_FILE} is missing in ${slotDir}: the app version must declare <api_version>7.20.0</api_version> so the client uses a memory-mapped file`);
-  });
+  // The C++ wrapper runs its task in its own slot, so init_data.xml is normally there too.
+  const init = found ?? parseInitData('<app_init_data/>');
+  if (mode === 'native') {
+    await access(join(slotDir, MMAP_FILE)).catch(() => {
+      throw new AxiomError('usage', `${MMAP_FILE} is missing in ${slotDir}: the app version must declare <api_version>7.20.0</api_version> so the client uses a memory-mapped file`);
+    });
+  }
 
   const state = { suspended: false, stopping: undefined as ControlMessage | 'client-gone' | undefined, fraction: init.fraction_done_start, checkpointCpu: init.wu_cpu_time };
   const stop = new AbortController();
@@ -83,18 +95,17 @@ export async function runBoincWorker(slotDir: string, builtins: ReadonlyMap<stri
       resume?.();
     }
   };
-  const channel = new ClientChannel(
-    SharedMemory.open(slotDir),
-    init.client_pid,
-    () => ({ cpuSeconds: cpuSeconds(), checkpointCpuSeconds: state.checkpointCpu, fractionDone: state.fraction }),
-    onControl,
-    () => {
-      io.stderr('axiom worker: no heartbeat from the client for 30 s and its process is gone; checkpointing and exiting');
-      state.stopping = 'client-gone';
-      stop.abort();
-      resume?.();
-    },
-  );
+  const status = () => ({ cpuSeconds: cpuSeconds(), checkpointCpuSeconds: state.checkpointCpu, fractionDone: state.fraction });
+  const onClientGone = () => {
+    io.stderr('axiom worker: no heartbeat from the client for 30 s and its process is gone; checkpointing and exiting');
+    state.stopping = 'client-gone';
+    stop.abort();
+    resume?.();
+  };
+  const channel =
+    mode === 'wrapped'
+      ? new FractionDoneFile(join(slotDir, FRACTION_DONE_FILE), () => state.fraction)
+      : new ClientChannel(SharedMemory.open(slotDir), init.client_pid, status, onControl, onClientGone);
   channel.start();
 
   const checkpoints = new PeriodicCheckpoints(fileCheckpointStore(join(slotDir, CHECKPOINT_FILE)), init.checkpoint_period * 1000, () => {
@@ -152,17 +163,17 @@ export async function runBoincWorker(slotDir: string, builtins: ReadonlyMap<stri
     const status = outcome.exitCode === ExitCode.deadlineReached ? ExitCode.ok : outcome.exitCode;
     const summary = `${outcome.result.experiment.name}: ${outcome.result.status}${outcome.result.statusReason ? ` (${outcome.result.statusReason})` : ''}, digest ${outcome.result.digest}`;
     io.stderr(`axiom worker: ${summary}`);
-    await writeFinishCalled(slotDir, status, summary);
+    if (mode === 'native') await writeFinishCalled(slotDir, status, summary);
     return status;
   } catch (error) {
-    if (error instanceof AxiomError && error.transient) {
+    if (error instanceof AxiomError && error.transient && mode === 'native') {
       io.stderr(`axiom worker: temporary failure, the client will retry in ${TEMPORARY_EXIT_DELAY_SECONDS} s: ${error.message}`);
       await writeTemporaryExit(slotDir, TEMPORARY_EXIT_DELAY_SECONDS, error.message);
       return ExitCode.ok;
     }
     const code = error instanceof AxiomError ? error.exitCode : ExitCode.internal;
     io.stderr(`axiom worker: error: ${error instanceof AxiomError ? error.message : ((error as Error).stack ?? errorMessage(error))}`);
-    await writeFinishCalled(slotDir, code, errorMessage(error));
+    if (mode === 'native') await writeFinishCalled(slotDir, code, errorMessage(error));
     return code;
   } finally {
     channel.stop();

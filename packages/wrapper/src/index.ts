@@ -4,3 +4,5 @@ export * from './checkpoints.js';
 export * from './client-channel.js';
 export * from './init-data.js';
 export * from './shared-memory.js';
+export * from './fraction-file.js';
+export * from './job-xml.js';

@@ -1,9 +1,10 @@
-import { access, readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { access, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode, resultSchema } from '@axiom/runner';
-import { EXIT_ABORTED_BY_CLIENT } from '@axiom/wrapper';
-import { makeSlot, SimulatedClient } from './simulated-slot.js';
+import { EXIT_ABORTED_BY_CLIENT, jobXml } from '@axiom/wrapper';
+import { AXIOM, makeSlot, SimulatedClient } from './simulated-slot.js';
 
 const workunit = {
   experiment: 'memorization-dynamics',
@@ -98,5 +99,36 @@ describe('axiom worker in a BOINC slot', () => {
     const result = resultSchema.parse(JSON.parse(await readFile(slot.resultPath, 'utf8')));
     expect(result.status).toBe('partial');
     expect(result.statusReason).toMatch(/deadline/);
+  });
+});
+
+describe('axiom worker --wrapped (under the C++ wrapper)', () => {
+  it('reports progress in the fraction-done file, touches the checkpoint file, and leaves finishing to the wrapper', async () => {
+    const slot = await makeSlot(workunit);
+    await rm(join(slot.slotDir, 'boinc_mmap_file')); // the wrapper, not the worker, talks to the client
+    const child = spawn(process.execPath, [AXIOM, 'worker', '--wrapped'], { cwd: slot.slotDir, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const fractions: number[] = [];
+    const checkpointTimes = new Set<number>();
+    const sampler = setInterval(() => {
+      readFile(join(slot.slotDir, 'axiom_fraction_done'), 'utf8').then((text) => fractions.push(Number(text)), () => {});
+      stat(join(slot.slotDir, 'axiom_checkpoint.json')).then((s) => checkpointTimes.add(s.mtimeMs), () => {});
+    }, 100);
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    clearInterval(sampler);
+    expect(code, stderr).toBe(0);
+    expect(fractions.some((f) => f > 0 && f < 1)).toBe(true);
+    expect(fractions.every((f) => f >= 0 && f <= 1)).toBe(true);
+    expect(checkpointTimes.size).toBeGreaterThanOrEqual(2); // a new modification time per checkpoint
+    expect(await exists(join(slot.slotDir, 'boinc_finish_called'))).toBe(false);
+    expect(resultSchema.parse(JSON.parse(await readFile(slot.resultPath, 'utf8'))).seed.source).toBe('wu.json');
+  });
+
+  it('generates the matching job.xml', () => {
+    const xml = jobXml({ application: 'node', arguments: ['axiom-worker.mjs'] });
+    expect(xml).toContain('<command_line>axiom-worker.mjs worker --wrapped</command_line>');
+    expect(xml).toContain('<fraction_done_filename>axiom_fraction_done</fraction_done_filename>');
+    expect(xml).toContain('<checkpoint_filename>axiom_checkpoint.json</checkpoint_filename>');
   });
 });
