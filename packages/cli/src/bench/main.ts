@@ -1,0 +1,124 @@
+/**
+ * `npm run bench`: training throughput of the standard workloads on every backend that loads here,
+ * side by side in one run with the matmul limit and (when Debian's python3-torch is installed) PyTorch
+ * on the same thread counts; then each experiment's default sweep. Writes bench-results/latest.{json,md}.
+ *
+ *   npm run bench [-- --seconds 3 --runs 3 --quick]
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { median } from 'simple-statistics';
+import { backendNames, memoryHost, runExperiment, type BackendName } from '@axiom/runner';
+import { builtinExperiments } from '@axiom/experiments';
+import { workloads } from './workloads.js';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, runs: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false } } });
+const seconds = Number(values.seconds);
+const runs = Number(values.runs);
+const measureScript = fileURLToPath(new URL('./measure.js', import.meta.url));
+const torchScript = fileURLToPath(new URL('../../src/bench/pytorch_bench.py', import.meta.url));
+const PYTHON = '/usr/bin/python3';
+
+interface Measurement {
+  samplesPerSecond?: number;
+  gflops?: number;
+  startupToFirstStepSeconds?: number;
+  peakRssMb?: number;
+}
+
+function measure(backend: BackendName, what: string): Measurement | undefined {
+  const child = spawnSync(process.execPath, [measureScript, backend, what, String(seconds)], { encoding: 'utf8' });
+  if (child.status !== 0) return undefined;
+  return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Measurement;
+}
+
+function medianOf(samples: Measurement[], key: keyof Measurement): number {
+  return median(samples.map((s) => s[key]!));
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const available = backendNames.filter((backend) => backend !== 'tfjs-node-gpu' && measure(backend, 'matmul') !== undefined);
+log(`backends that load here: ${available.join(', ')}`);
+
+const rows: Array<Record<string, string | number>> = [];
+const matmul: Record<string, number> = {};
+for (const backend of available) matmul[backend] = median(Array.from({ length: runs }, () => measure(backend, 'matmul')!.gflops!));
+
+let torch: { limit: number; rates: Record<string, Record<number, number>>; version: string } | undefined;
+if (spawnSync(PYTHON, ['-c', 'import torch']).status === 0) {
+  const rates: Record<string, Record<number, number>> = {};
+  let limit = 0;
+  let version = '';
+  for (const threads of [1, availableParallelism()]) {
+    const lines = execFileSync(PYTHON, [torchScript, String(threads), String(seconds)], { encoding: 'utf8' }).trim().split('\n').map((l) => JSON.parse(l));
+    for (const line of lines) {
+      if (line.what === 'sgemm-2048') {
+        limit = Math.max(limit, line.gflops);
+        version = line.torch;
+      } else {
+        (rates[line.what] ??= {})[threads] = line.samplesPerSecond;
+      }
+    }
+  }
+  torch = { limit, rates, version };
+  log(`PyTorch ${version}: sgemm 2048² limit ${limit.toFixed(1)} GFLOP/s`);
+} else {
+  log(`no PyTorch (${PYTHON} cannot import torch; apt-get install python3-torch for the side-by-side columns)`);
+}
+const limit = torch?.limit ?? Math.max(...Object.values(matmul));
+
+for (const workload of workloads) {
+  for (const backend of available) {
+    const samples = Array.from({ length: runs }, () => measure(backend, workload.name)).filter((m): m is Measurement => m !== undefined);
+    const rate = medianOf(samples, 'samplesPerSecond');
+    const row: Record<string, string | number> = {
+      workload: workload.name,
+      backend,
+      'samples/s': Math.round(rate),
+      'GFLOP/s': Number(medianOf(samples, 'gflops').toFixed(2)),
+      '% of matmul limit': Number(((100 * medianOf(samples, 'gflops')) / limit).toFixed(1)),
+      'startup to first step (s)': Number(medianOf(samples, 'startupToFirstStepSeconds').toFixed(2)),
+      'peak RSS (MB)': Math.round(medianOf(samples, 'peakRssMb')),
+    };
+    if (torch) {
+      const oneThread = torch.rates[workload.name]?.[1];
+      row['PyTorch 1 thread (samples/s)'] = Math.round(oneThread ?? 0);
+      row['ratio vs PyTorch 1 thread'] = oneThread ? Number((rate / oneThread).toFixed(2)) : '';
+    }
+    rows.push(row);
+    log(JSON.stringify(row));
+  }
+}
+
+const sweeps: Array<Record<string, string | number>> = [];
+if (!values.quick) {
+  for (const experiment of builtinExperiments.values()) {
+    for (const backend of available.filter((b) => b !== 'cpu')) {
+      const { result } = await runExperiment({ experiment, seed: { value: 1, source: 'cli', warnings: [] }, backend: { forced: backend }, host: memoryHost() });
+      const firstUnit = Object.values(result.timings.units)[0] ?? 0;
+      const row = { experiment: experiment.name, backend, units: result.units.length, 'one configuration (s)': Number(firstUnit.toFixed(1)), 'default sweep (s)': Number(result.timings.wallSeconds.toFixed(1)) };
+      sweeps.push(row);
+      log(JSON.stringify(row));
+    }
+  }
+}
+
+function markdown(table: Array<Record<string, string | number>>): string {
+  if (!table.length) return '';
+  const columns = Object.keys(table[0]!);
+  return [`| ${columns.join(' | ')} |`, `| ${columns.map(() => '---').join(' | ')} |`, ...table.map((r) => `| ${columns.map((c) => r[c] ?? '').join(' | ')} |`)].join('\n');
+}
+
+const machine = `${cpus()[0]?.model.trim()}, ${availableParallelism()} cores, Node ${process.version}`;
+const header = [
+  `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}; median of ${runs} runs of ${seconds} s each.`,
+  `Matmul limit: ${limit.toFixed(1)} GFLOP/s (${torch ? `PyTorch ${torch.version} sgemm 2048²` : 'best tfjs matMul 1024²'}); tfjs matMul 1024²: ${Object.entries(matmul).map(([b, g]) => `${b} ${g.toFixed(1)}`).join(', ')} GFLOP/s.`,
+].join('\n');
+const report = [header, '', markdown(rows), '', markdown(sweeps)].join('\n');
+await mkdir('bench-results', { recursive: true });
+await writeFile('bench-results/latest.json', JSON.stringify({ machine, seconds, runs, limit, matmul, torch, rows, sweeps }, null, 2));
+await writeFile('bench-results/latest.md', `${report}\n`);
+process.stdout.write(`${report}\n`);
