@@ -15,6 +15,7 @@ export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts'],
     pool: 'forks',
+    globalSetup: ['./vitest.global-setup.ts'],
     testTimeout: 120_000,
     reporters: ['default', './vitest.summary.ts'],
   },
