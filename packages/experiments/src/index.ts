@@ -1,11 +1,52 @@
 import type { Experiment } from '@axiom/runner';
+import curriculumLearning from './curriculum-learning.js';
+import featureCompetition from './feature-competition.js';
+import microScalingLaws from './micro-scaling-laws.js';
+import representationAlignment from './representation-alignment.js';
 import memorizationDynamics from './memorization-dynamics.js';
 
-export { clusterTask, corruptLabels, sampleClusters, type ClusterTask, type Dataset } from './lib/data.js';
+export { linearCka } from './lib/cka.js';
+export {
+  clusterTask,
+  corruptLabels,
+  featureColumns,
+  sampleClusters,
+  sampleCompetingFeatures,
+  sampleLeveledClusters,
+  sampleTeacher,
+  shuffleColumns,
+  teacherTask,
+  type ClusterTask,
+  type CompetingFeaturesOptions,
+  type Dataset,
+  type FeatureColumns,
+  type RegressionDataset,
+  type TeacherTask,
+} from './lib/data.js';
 export { createMlp, type Mlp, type MlpShape } from './lib/mlp.js';
-export { accuracy, predictClasses, trainClassifier, uploadDataset, type DeviceDataset, type TrainOptions } from './lib/train.js';
+export { fitPowerLaw, fitPowerLawWithOffset, type PowerLawFit } from './lib/power-law.js';
+export { firstLayerGradientNorms } from './lib/probes.js';
+export { finiteOrNull, gridUnits, meanOfArrays, meanOfNumbers, metricsWhere } from './lib/sweep.js';
+export { ExampleTracker, meanEpoch, medianEpoch } from './lib/tracking.js';
+export {
+  accuracy,
+  batchLoss,
+  evaluateLoss,
+  permutationStream,
+  predictClasses,
+  trainClassifier,
+  uploadDataset,
+  uploadRegressionDataset,
+  type DeviceDataset,
+  type LossKind,
+  type TrainingSet,
+  type TrainOptions,
+} from './lib/train.js';
 
 /** The experiments built into the worker, by name. */
 export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
-  [memorizationDynamics].map((experiment) => [experiment.name, experiment as unknown as Experiment]),
+  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment].map((experiment) => [
+    experiment.name,
+    experiment as unknown as Experiment,
+  ]),
 );

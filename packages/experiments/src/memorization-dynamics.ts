@@ -5,10 +5,12 @@
  * at every corruption level, and test accuracy falls as corruption rises.
  */
 import { defineExperiment, type JsonObject } from '@axiom/runner';
-import { mean, median } from 'simple-statistics';
+import { mean } from 'simple-statistics';
 import { z } from 'zod';
 import { clusterTask, corruptLabels, sampleClusters } from './lib/data.js';
 import { createMlp } from './lib/mlp.js';
+import { meanOfNumbers, metricsWhere } from './lib/sweep.js';
+import { ExampleTracker, medianEpoch } from './lib/tracking.js';
 import { accuracy, predictClasses, trainClassifier, uploadDataset } from './lib/train.js';
 
 // Parameters: the defaults are the real sweep.
@@ -45,11 +47,6 @@ function cleanFirstRate(firstFit: Int32Array, corrupted: Uint8Array, never: numb
   return pairs / (cleanTotal * noisyTotal);
 }
 
-function medianFirstFit(firstFit: Int32Array, include: (i: number) => boolean, never: number): number | null {
-  const epochs = Array.from(firstFit).filter((_, i) => include(i)).map((epoch) => (epoch < 0 ? never : epoch));
-  return epochs.length === 0 ? null : median(epochs);
-}
-
 export default defineExperiment({
   name: 'memorization-dynamics',
   version: '1.0.0',
@@ -80,7 +77,7 @@ export default defineExperiment({
       const model = createMlp(tf, ctx.rng('replicate', replicate, 'init'), { inputDim: p.inputDim, hidden: p.hidden, outputDim: p.classes });
 
       // Training, recording after every epoch which examples the network fits.
-      const firstFit = new Int32Array(p.trainSize).fill(-1);
+      const tracker = new ExampleTracker(noisy.y);
       const curves = { testAccuracy: [] as number[], trainAccuracyClean: [] as number[], trainAccuracyCorrupted: [] as number[] };
       let lastTrainPredictions: Int32Array = new Int32Array(0);
       try {
@@ -97,9 +94,7 @@ export default defineExperiment({
           progress: unit.progress,
           onEpoch: (epoch) => {
             const predicted = predictClasses(tf, model, train.x);
-            predicted.forEach((label, i) => {
-              if (firstFit[i] === -1 && label === noisy.y[i]) firstFit[i] = epoch;
-            });
+            tracker.update(epoch, predicted);
             curves.trainAccuracyClean.push(accuracy(predicted, noisy.y, (i) => !corrupted[i]));
             if (level > 0) curves.trainAccuracyCorrupted.push(accuracy(predicted, noisy.y, (i) => corrupted[i] === 1));
             curves.testAccuracy.push(accuracy(predictClasses(tf, model, test.x), test.source.y));
@@ -113,6 +108,7 @@ export default defineExperiment({
       }
 
       // Metrics.
+      const { firstFit } = tracker;
       const never = p.epochs + 1;
       const peak = Math.max(...curves.testAccuracy);
       return {
@@ -121,8 +117,8 @@ export default defineExperiment({
           peakTestAccuracy: peak,
           peakEpoch: curves.testAccuracy.indexOf(peak) + 1,
           cleanFirstRate: cleanFirstRate(firstFit, corrupted, never),
-          medianFirstFitClean: medianFirstFit(firstFit, (i) => !corrupted[i], never),
-          medianFirstFitCorrupted: medianFirstFit(firstFit, (i) => corrupted[i] === 1, never),
+          medianFirstFitClean: medianEpoch(firstFit, (i) => !corrupted[i], never),
+          medianFirstFitCorrupted: medianEpoch(firstFit, (i) => corrupted[i] === 1, never),
           finalFitCorrupted: level > 0 ? accuracy(lastTrainPredictions, noisy.y, (i) => corrupted[i] === 1) : null,
         },
         curves: { ...curves, firstFitEpoch: Array.from(firstFit), corrupted: Array.from(corrupted) },
@@ -132,12 +128,11 @@ export default defineExperiment({
     // Headline: per corruption level, averaged over replicates.
     const byLevel: JsonObject = {};
     for (const level of p.corruptionLevels) {
-      const atLevel = results.filter((r) => r.config.level === level).map((r) => r.metrics);
-      const rates = atLevel.map((m) => m.cleanFirstRate).filter((rate): rate is number => typeof rate === 'number');
+      const atLevel = metricsWhere(results, 'level', level);
       byLevel[String(level)] = {
         testAccuracy: mean(atLevel.map((m) => m.finalTestAccuracy as number)),
         peakTestAccuracy: mean(atLevel.map((m) => m.peakTestAccuracy as number)),
-        cleanFirstRate: rates.length ? mean(rates) : null,
+        cleanFirstRate: meanOfNumbers(atLevel.map((m) => m.cleanFirstRate)),
       };
     }
     const noisyLevels = p.corruptionLevels.filter((level) => level > 0);

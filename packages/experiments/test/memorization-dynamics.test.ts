@@ -1,25 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { initBackend, memoryHost, resultSchema, runExperiment, type Experiment } from '@axiom/runner';
-import { builtinExperiments } from '@axiom/experiments';
-
-const experiment = builtinExperiments.get('memorization-dynamics') as Experiment;
+import { runSmoke } from './helpers.js';
 
 describe('memorization-dynamics', () => {
   it('reproduces the known result on a small configuration: clean examples first, accuracy falls with noise', async () => {
-    const { tf } = await initBackend({ forced: 'wasm' });
-    const tensorsBefore = tf.memory().numTensors;
-    const host = memoryHost();
-    const { result } = await runExperiment({
-      experiment,
-      preset: 'smoke',
-      paramLayers: [{ origin: 'test', values: { corruptionLevels: [0, 0.2, 0.5], epochs: 15 } }],
-      seed: { value: 2024, source: 'cli', warnings: [] },
-      backend: { forced: 'wasm' },
-      host,
-    });
-    expect(tf.memory().numTensors).toBe(tensorsBefore); // no tensor leaks across a whole run
-    expect(resultSchema.safeParse(result).success).toBe(true);
-    expect(result.status).toBe('ok');
+    const result = await runSmoke('memorization-dynamics', { corruptionLevels: [0, 0.2, 0.5], epochs: 15 });
 
     const byLevel = result.metrics.byLevel as Record<string, { testAccuracy: number; cleanFirstRate: number | null }>;
     expect(byLevel['0']!.testAccuracy).toBeGreaterThan(0.7);

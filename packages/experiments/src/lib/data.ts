@@ -9,6 +9,15 @@ export interface Dataset {
   classes: number;
 }
 
+/** A regression data set: real-valued targets, `outputDim` per example. */
+export interface RegressionDataset {
+  x: Float32Array;
+  targets: Float32Array;
+  size: number;
+  inputDim: number;
+  outputDim: number;
+}
+
 export interface ClusterTask {
   inputDim: number;
   classes: number;
@@ -21,23 +30,46 @@ export interface ClusterTask {
 
 /** A classification task of Gaussian clusters; the centres are drawn once so train and test share the task. */
 export function clusterTask(rng: Rng, options: Omit<ClusterTask, 'centres'>): ClusterTask {
-  const centres = new Float32Array(options.classes * options.clustersPerClass * options.inputDim);
-  for (let i = 0; i < centres.length; i++) centres[i] = rng.normal() * options.separation;
-  return { ...options, centres };
+  const { inputDim, classes, clustersPerClass, separation } = options; // only these, when given a whole params object
+  const centres = new Float32Array(classes * clustersPerClass * inputDim);
+  for (let i = 0; i < centres.length; i++) centres[i] = rng.normal() * separation;
+  return { inputDim, classes, clustersPerClass, separation, centres };
+}
+
+/**
+ * Writes one point of the task into row `row` of `x`: a uniform class, one of its clusters, unit
+ * Gaussian noise around the cluster centre scaled by `centreScale`; returns the label.
+ */
+function drawClusterPoint(rng: Rng, task: ClusterTask, x: Float32Array, row: number, centreScale: number): number {
+  const { inputDim, classes, clustersPerClass, centres } = task;
+  const label = rng.int(classes);
+  const centre = (label * clustersPerClass + rng.int(clustersPerClass)) * inputDim;
+  for (let d = 0; d < inputDim; d++) x[row * inputDim + d] = centreScale * centres[centre + d]! + rng.normal();
+  return label;
 }
 
 /** Draws `size` labelled points from the task: a uniform class, one of its clusters, unit Gaussian noise. */
 export function sampleClusters(rng: Rng, task: ClusterTask, size: number): Dataset {
-  const { inputDim, classes, clustersPerClass, centres } = task;
-  const x = new Float32Array(size * inputDim);
+  const x = new Float32Array(size * task.inputDim);
   const y = new Int32Array(size);
+  for (let i = 0; i < size; i++) y[i] = drawClusterPoint(rng, task, x, i, 1);
+  return { x, y, size, inputDim: task.inputDim, classes: task.classes };
+}
+
+/**
+ * Points of graded difficulty (Bengio et al. 2009): each example gets a uniform level, and level ℓ's
+ * cluster centres are pulled towards the origin by `centreScales[ℓ]`, so margins shrink and classes
+ * overlap more at later levels while the noise, and so the inputs' scale, stays the same.
+ */
+export function sampleLeveledClusters(rng: Rng, task: ClusterTask, size: number, centreScales: readonly number[]): { data: Dataset; level: Uint8Array } {
+  const x = new Float32Array(size * task.inputDim);
+  const y = new Int32Array(size);
+  const level = new Uint8Array(size);
   for (let i = 0; i < size; i++) {
-    const label = rng.int(classes);
-    const centre = (label * clustersPerClass + rng.int(clustersPerClass)) * inputDim;
-    for (let d = 0; d < inputDim; d++) x[i * inputDim + d] = centres[centre + d]! + rng.normal();
-    y[i] = label;
+    level[i] = rng.int(centreScales.length);
+    y[i] = drawClusterPoint(rng, task, x, i, centreScales[level[i]!]!);
   }
-  return { x, y, size, inputDim, classes };
+  return { data: { x, y, size, inputDim: task.inputDim, classes: task.classes }, level };
 }
 
 /**
@@ -56,4 +88,105 @@ export function corruptLabels(rng: Rng, data: Dataset, fraction: number): { data
     corrupted[index] = 1;
   }
   return { data: { ...data, y }, corrupted };
+}
+
+/** A fixed random one-hidden-layer ReLU network whose output a student learns to imitate (a teacher–student task). */
+export interface TeacherTask {
+  inputDim: number;
+  hidden: number;
+  /** hidden × inputDim, row-major. */
+  inputWeights: Float64Array;
+  readout: Float64Array;
+}
+
+/** E[relu(z)] and Var[relu(z)] for z ~ N(0, 1): used to centre and scale the teacher's output. */
+const RELU_MEAN = 1 / Math.sqrt(2 * Math.PI);
+const RELU_VARIANCE = 0.5 - 1 / (2 * Math.PI);
+
+/**
+ * Draws the teacher. Inputs are N(0, I), so each pre-activation is N(0, 1); the readout is scaled so
+ * the (centred) output has unit variance: the test MSE of always predicting 0 is about 1.
+ */
+export function teacherTask(rng: Rng, options: { inputDim: number; hidden: number }): TeacherTask {
+  const { inputDim, hidden } = options;
+  const inputWeights = Float64Array.from({ length: hidden * inputDim }, () => rng.normal() / Math.sqrt(inputDim));
+  const readout = Float64Array.from({ length: hidden }, () => rng.normal() / Math.sqrt(hidden * RELU_VARIANCE));
+  return { inputDim, hidden, inputWeights, readout };
+}
+
+/** Draws `size` inputs x ~ N(0, I) and labels them with the teacher's output plus N(0, noise²) observation noise. */
+export function sampleTeacher(rng: Rng, teacher: TeacherTask, size: number, noise = 0): RegressionDataset {
+  const { inputDim, hidden, inputWeights, readout } = teacher;
+  const x = new Float32Array(size * inputDim);
+  const targets = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    for (let d = 0; d < inputDim; d++) x[i * inputDim + d] = rng.normal();
+    let output = 0;
+    for (let j = 0; j < hidden; j++) {
+      let preActivation = 0;
+      for (let d = 0; d < inputDim; d++) preActivation += inputWeights[j * inputDim + d]! * x[i * inputDim + d]!;
+      output += readout[j]! * (Math.max(preActivation, 0) - RELU_MEAN);
+    }
+    targets[i] = output + (noise > 0 ? noise * rng.normal() : 0);
+  }
+  return { x, targets, size, inputDim, outputDim: 1 };
+}
+
+export interface CompetingFeaturesOptions {
+  /** Input columns per feature (the same for both, so their first-layer gradient norms compare). */
+  featureDims: number;
+  /** Distance of each class's mean from the boundary along the strong feature, in units of its noise. */
+  strongMargin: number;
+  /** The same for the weak feature: smaller, so it alone classifies worse. */
+  weakMargin: number;
+  /** Extra columns of pure N(0, 1) noise. */
+  noiseDims: number;
+}
+
+/** Which input columns carry which feature. */
+export interface FeatureColumns {
+  strong: number[];
+  weak: number[];
+  noise: number[];
+}
+
+export function featureColumns(options: CompetingFeaturesOptions): FeatureColumns {
+  const range = (start: number, count: number) => Array.from({ length: count }, (_, i) => start + i);
+  return {
+    strong: range(0, options.featureDims),
+    weak: range(options.featureDims, options.featureDims),
+    noise: range(2 * options.featureDims, options.noiseDims),
+  };
+}
+
+/**
+ * Binary labels carried by two features at once (Pezeshki et al. 2021; Shah et al. 2020): with s = ±1
+ * the class sign, the strong feature's columns are s·strongMargin/√k + N(0, 1) and the weak feature's
+ * s·weakMargin/√k + N(0, 1) (k = featureDims, so the margin along the feature's direction is as given);
+ * then noise columns. Both features predict the label alone; the strong one almost perfectly.
+ */
+export function sampleCompetingFeatures(rng: Rng, options: CompetingFeaturesOptions, size: number): Dataset {
+  const { strong, weak, noise } = featureColumns(options);
+  const inputDim = strong.length + weak.length + noise.length;
+  const perColumn = (margin: number) => margin / Math.sqrt(options.featureDims);
+  const x = new Float32Array(size * inputDim);
+  const y = new Int32Array(size);
+  for (let i = 0; i < size; i++) {
+    y[i] = rng.int(2);
+    const sign = 2 * y[i]! - 1;
+    for (const column of strong) x[i * inputDim + column] = sign * perColumn(options.strongMargin) + rng.normal();
+    for (const column of weak) x[i * inputDim + column] = sign * perColumn(options.weakMargin) + rng.normal();
+    for (const column of noise) x[i * inputDim + column] = rng.normal();
+  }
+  return { x, y, size, inputDim, classes: 2 };
+}
+
+/** A copy of the data with the given columns permuted jointly across examples: the feature keeps its distribution but no longer predicts the label. */
+export function shuffleColumns(rng: Rng, data: Dataset, columns: readonly number[]): Dataset {
+  const order = rng.permutation(data.size);
+  const x = Float32Array.from(data.x);
+  for (let i = 0; i < data.size; i++) {
+    for (const column of columns) x[i * data.inputDim + column] = data.x[order[i]! * data.inputDim + column]!;
+  }
+  return { ...data, x };
 }

@@ -10,6 +10,8 @@ export interface MlpShape {
 export interface Mlp {
   shape: MlpShape;
   variables: Variable[];
+  /** Each layer's weight matrix (fanIn × fanOut); `weights[0]` reads the inputs, one row per input column. */
+  weights: Variable[];
   /** Logits for a batch. */
   logits(x: Tensor2D): Tensor2D;
   /** Post-activation output of every hidden layer, then the logits. */
@@ -52,6 +54,7 @@ export function createMlp(tf: Tf, rng: Rng, shape: MlpShape): Mlp {
   return {
     shape,
     variables,
+    weights,
     layers,
     logits: (x) => layers(x).at(-1)!,
     parameterCount: variables.reduce((sum, variable) => sum + variable.size, 0),

@@ -1,0 +1,136 @@
+/**
+ * Feature competition (Pezeshki et al. 2021, "Gradient starvation"; Shah et al. 2020, "The pitfalls of
+ * simplicity bias"; Hermann & Lampinen 2020). Binary labels are carried by two input features at once:
+ * a strong one (large margin, almost linearly separable) and a weak one (smaller margin, also
+ * predictive), plus noise columns. Each epoch we measure the gradient of the loss with respect to the
+ * first-layer weights reading each feature; after training, test accuracy with each feature destroyed
+ * (shuffled across examples). Known result: the strong feature's gradient dominates (Axiom: mean ratio
+ * 1.39, larger for wider networks) and destroying it hurts accuracy far more than destroying the weak one.
+ */
+import { defineExperiment } from '@axiom/runner';
+import { mean } from 'simple-statistics';
+import { z } from 'zod';
+import { featureColumns, sampleCompetingFeatures, shuffleColumns } from './lib/data.js';
+import { createMlp } from './lib/mlp.js';
+import { firstLayerGradientNorms } from './lib/probes.js';
+import { finiteOrNull, gridUnits, meanOfNumbers, metricsWhere } from './lib/sweep.js';
+import { accuracy, predictClasses, trainClassifier, uploadDataset } from './lib/train.js';
+
+// Parameters: the defaults are the real sweep.
+const params = z.strictObject({
+  widths: z.array(z.number().int().min(1)).min(1).default([32, 64, 128, 256]),
+  replicates: z.number().int().min(1).default(5).describe('independent data sets and initialisations per width'),
+  featureDims: z.number().int().min(1).default(2).describe('input columns carrying each feature'),
+  strongMargin: z.number().positive().default(2).describe("distance of each class's mean from the boundary along the strong feature, in units of its noise"),
+  weakMargin: z.number().positive().default(1).describe('the same for the weak feature'),
+  noiseDims: z.number().int().min(0).default(16).describe('input columns of pure noise'),
+  trainSize: z.number().int().min(10).default(2000),
+  testSize: z.number().int().min(10).default(2000),
+  depth: z.number().int().min(1).default(2).describe('hidden layers, each `width` wide'),
+  epochs: z.number().int().min(1).default(30),
+  batchSize: z.number().int().min(1).default(32),
+  optimizer: z.enum(['sgd', 'adam']).default('sgd'),
+  learningRate: z.number().positive().default(0.01),
+});
+type Params = z.infer<typeof params>;
+
+export default defineExperiment({
+  name: 'feature-competition',
+  version: '1.0.0',
+  description: 'A strong and a weak predictive feature: does the strong one starve the weak one of gradient?',
+  params,
+  presets: {
+    smoke: { widths: [32, 128], replicates: 1, trainSize: 500, testSize: 500, epochs: 10 },
+  },
+  async run(ctx) {
+    const p: Params = ctx.params;
+    const { tf } = ctx;
+    const columns = featureColumns(p);
+    const units = gridUnits({ width: p.widths, replicate: Array.from({ length: p.replicates }, (_, replicate) => replicate) });
+
+    const results = await ctx.sweep(units, async (unit) => {
+      const { width, replicate } = unit.config;
+      // Data: the data set depends on the replicate only, so widths are compared on the same examples.
+      const dataRng = ctx.rng('replicate', replicate, 'data');
+      const trainSource = sampleCompetingFeatures(dataRng, p, p.trainSize);
+      const testSource = sampleCompetingFeatures(dataRng, p, p.testSize);
+      const train = uploadDataset(tf, trainSource);
+      const test = uploadDataset(tf, testSource);
+      const destroyRng = ctx.rng('replicate', replicate, 'destroy');
+      const withoutStrong = uploadDataset(tf, shuffleColumns(destroyRng, testSource, columns.strong));
+      const withoutWeak = uploadDataset(tf, shuffleColumns(destroyRng, testSource, columns.weak));
+
+      // Model: an MLP with ReLU hidden layers and two logits.
+      const model = createMlp(tf, unit.rng('init'), { inputDim: trainSource.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: 2 });
+      const testAccuracyOf = (data: typeof test) => accuracy(predictClasses(tf, model, data.x), data.source.y);
+
+      // Training, probing after every epoch how hard the loss pulls on the weights reading each feature.
+      const curves = { gradientNormStrong: [] as number[], gradientNormWeak: [] as number[], gradientRatio: [] as Array<number | null>, testAccuracy: [] as number[] };
+      let accuracyStrongDestroyed = 0;
+      let accuracyWeakDestroyed = 0;
+      try {
+        await trainClassifier({
+          tf,
+          model,
+          train,
+          epochs: p.epochs,
+          batchSize: p.batchSize,
+          learningRate: p.learningRate,
+          optimizer: p.optimizer,
+          shuffle: unit.rng('shuffle'),
+          tick: ctx.tick,
+          progress: unit.progress,
+          onEpoch: () => {
+            const [strong, weak] = firstLayerGradientNorms(tf, model, train, 'cross-entropy', [columns.strong, columns.weak]) as [number, number];
+            curves.gradientNormStrong.push(strong);
+            curves.gradientNormWeak.push(weak);
+            curves.gradientRatio.push(finiteOrNull(strong / weak));
+            curves.testAccuracy.push(testAccuracyOf(test));
+          },
+        });
+        accuracyStrongDestroyed = testAccuracyOf(withoutStrong);
+        accuracyWeakDestroyed = testAccuracyOf(withoutWeak);
+      } finally {
+        [model, train, test, withoutStrong, withoutWeak].forEach((disposable) => disposable.dispose());
+      }
+
+      // Metrics.
+      return {
+        metrics: {
+          testAccuracy: curves.testAccuracy.at(-1)!,
+          accuracyStrongDestroyed,
+          accuracyWeakDestroyed,
+          meanGradientRatio: meanOfNumbers(curves.gradientRatio),
+          finalGradientRatio: curves.gradientRatio.at(-1)!,
+        },
+        curves,
+      };
+    });
+
+    // Headline: per width, averaged over replicates.
+    const byWidth = Object.fromEntries(
+      p.widths.map((width) => {
+        const metrics = metricsWhere(results, 'width', width);
+        const average = (field: string) => meanOfNumbers(metrics.map((m) => m[field]))!;
+        const accuracyDrop = (field: string) => average('testAccuracy') - average(field);
+        return [
+          String(width),
+          {
+            meanGradientRatio: average('meanGradientRatio'),
+            testAccuracy: average('testAccuracy'),
+            accuracyDropStrongDestroyed: accuracyDrop('accuracyStrongDestroyed'),
+            accuracyDropWeakDestroyed: accuracyDrop('accuracyWeakDestroyed'),
+          },
+        ];
+      }),
+    );
+    const summaries = Object.values(byWidth);
+    return {
+      byWidth,
+      meanGradientRatio: mean(summaries.map((s) => s.meanGradientRatio)),
+      strongGradientDominates: summaries.every((s) => s.meanGradientRatio > 1),
+      strongRemovalHurtsMore: summaries.every((s) => s.accuracyDropStrongDestroyed > s.accuracyDropWeakDestroyed),
+      gradientRatioRisesWithWidth: byWidth[String(p.widths.at(-1))]!.meanGradientRatio > byWidth[String(p.widths[0])]!.meanGradientRatio,
+    };
+  },
+});

@@ -1,0 +1,39 @@
+import type { JsonObject, JsonValue, SweepUnit, UnitResult } from '@axiom/runner';
+import { mean } from 'simple-statistics';
+
+type Axes = Record<string, readonly JsonValue[]>;
+type GridPoint<A extends Axes> = { [K in keyof A]: A[K][number] };
+
+/**
+ * One sweep unit for every combination of the values on each axis, the first axis outermost; the
+ * config holds one value per axis and the key names them in order, e.g. `width=32/replicate=0`.
+ */
+export function gridUnits<A extends Axes>(axes: A): Array<SweepUnit<GridPoint<A> & JsonObject>> {
+  let points: JsonObject[] = [{}];
+  for (const [axis, values] of Object.entries(axes)) points = points.flatMap((point) => values.map((value) => ({ ...point, [axis]: value })));
+  return points.map((config) => ({
+    key: Object.entries(config).map(([axis, value]) => `${axis}=${String(value)}`).join('/'),
+    config: config as GridPoint<A> & JsonObject,
+  }));
+}
+
+/** The metrics of the sweep units whose config has `field` equal to `value`, e.g. every replicate at one width. */
+export function metricsWhere(results: readonly UnitResult[], field: string, value: JsonValue): JsonObject[] {
+  return results.filter((result) => result.config[field] === value).map((result) => result.metrics);
+}
+
+/** The mean of the numbers among `values`, skipping nulls (undefined metrics); null if there are none. */
+export function meanOfNumbers(values: readonly unknown[]): number | null {
+  const numbers = values.filter((value): value is number => typeof value === 'number');
+  return numbers.length ? mean(numbers) : null;
+}
+
+/** Element-wise `meanOfNumbers` of per-unit arrays of equal length (e.g. a metric per layer or per level). */
+export function meanOfArrays(arrays: readonly unknown[], length: number): Array<number | null> {
+  return Array.from({ length }, (_, i) => meanOfNumbers(arrays.map((array) => (array as unknown[])[i])));
+}
+
+/** Result JSON holds finite numbers only: a diverged loss or an undefined ratio is recorded as null. */
+export function finiteOrNull(value: number): number | null {
+  return Number.isFinite(value) ? value : null;
+}

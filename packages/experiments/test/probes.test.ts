@@ -1,0 +1,73 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, Rng, type Tf } from '@axiom/runner';
+import { createMlp, evaluateLoss, firstLayerGradientNorms, type LossKind, type Mlp, type TrainingSet } from '@axiom/experiments';
+
+const rows = 6;
+const inputDim = 4;
+const outputDim = 3;
+const groups = [[0, 1], [3]];
+
+describe('first-layer gradient-norm probes', () => {
+  let tf: Tf;
+  beforeAll(async () => {
+    ({ tf } = await initBackend({ forced: 'wasm' }));
+  });
+
+  const rng = new Rng(11);
+  const x = Array.from({ length: rows * inputDim }, () => rng.normal());
+  const oneHot = Array.from({ length: rows * outputDim }, (_, i) => (i % outputDim === (Math.floor(i / outputDim) * 2) % outputDim ? 1 : 0));
+  const data = (): TrainingSet => {
+    const xs = tf.tensor2d(x, [rows, inputDim]);
+    const targets = tf.tensor2d(oneHot, [rows, outputDim]);
+    return { x: xs, targets, dispose: () => [xs, targets].forEach((t) => t.dispose()) };
+  };
+  const groupNorms = (gradient: (row: number, column: number) => number) =>
+    groups.map((group) => Math.sqrt(group.reduce((sum, row) => sum + Array.from({ length: outputDim }, (_, j) => gradient(row, j) ** 2).reduce((a, b) => a + b, 0), 0)));
+
+  /** For a linear model (no hidden layer) the gradient has a closed form: Xᵀ(P − Y)/n, or 2Xᵀ(XW − Y)/(n·q) for MSE. */
+  const handGradient = (weights: Float32Array, loss: LossKind) => {
+    const residual = Array.from({ length: rows }, (_, n) => {
+      const outputs = Array.from({ length: outputDim }, (_, j) => x.slice(n * inputDim, (n + 1) * inputDim).reduce((sum, value, d) => sum + value * weights[d * outputDim + j]!, 0));
+      const softmax = outputs.map((value) => Math.exp(value) / outputs.reduce((sum, other) => sum + Math.exp(other), 0));
+      return Array.from({ length: outputDim }, (_, j) =>
+        loss === 'mse' ? (2 * (outputs[j]! - oneHot[n * outputDim + j]!)) / (rows * outputDim) : (softmax[j]! - oneHot[n * outputDim + j]!) / rows,
+      );
+    });
+    return (row: number, column: number) => residual.reduce((sum, r, n) => sum + x[n * inputDim + row]! * r[column]!, 0);
+  };
+
+  for (const loss of ['cross-entropy', 'mse'] as const) {
+    it(`match the closed-form gradient of a linear model (${loss}) and leak no tensors`, () => {
+      const before = tf.memory().numTensors;
+      const model = createMlp(tf, new Rng(12), { inputDim, hidden: [], outputDim });
+      const set = data();
+      const norms = firstLayerGradientNorms(tf, model, set, loss, groups);
+      const expected = groupNorms(handGradient(model.weights[0]!.dataSync() as Float32Array, loss));
+      norms.forEach((norm, i) => expect(norm).toBeCloseTo(expected[i]!, 5));
+      model.dispose();
+      set.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+
+  it('match central finite differences through a hidden ReLU layer', () => {
+    const model: Mlp = createMlp(tf, new Rng(13), { inputDim, hidden: [5], outputDim });
+    const set = data();
+    const [firstLayer] = model.weights as [Mlp['weights'][number]];
+    const original = firstLayer.dataSync().slice() as Float32Array;
+    const lossWith = (index: number, delta: number) => {
+      const shifted = original.slice();
+      shifted[index]! += delta;
+      tf.tidy(() => firstLayer.assign(tf.tensor2d(shifted, [inputDim, 5])));
+      return evaluateLoss(tf, model, set, 'cross-entropy');
+    };
+    const step = 1e-2;
+    const finiteDifference = (row: number, column: number) => (lossWith(row * 5 + column, step) - lossWith(row * 5 + column, -step)) / (2 * step);
+    const expected = groups.map((group) => Math.hypot(...group.flatMap((row) => Array.from({ length: 5 }, (_, j) => finiteDifference(row, j)))));
+    tf.tidy(() => firstLayer.assign(tf.tensor2d(original, [inputDim, 5])));
+    const norms = firstLayerGradientNorms(tf, model, set, 'cross-entropy', groups);
+    norms.forEach((norm, i) => expect(Math.abs(norm - expected[i]!)).toBeLessThan(2e-3 * Math.max(1, expected[i]!)));
+    model.dispose();
+    set.dispose();
+  });
+});
