@@ -21,15 +21,15 @@ export class ProgressDisplay {
   ) {
     if (stream.isTTY) {
       this.bar = new cliProgress.SingleBar(
-        { stream, format: '{bar} {percentage}% | unit {unitsDone}/{unitsTotal} {unit} | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50 },
+        { stream, format: '{bar} {percentage}% | unit {unitNumber}/{unitsTotal} {unit} | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50 },
         cliProgress.Presets.shades_classic,
       );
-      this.bar.start(1000, 0, { unit: '', unitsDone: 0, unitsTotal: '?' });
+      this.bar.start(1000, 0, { unit: '', unitNumber: 0, unitsTotal: '?' });
     }
   }
 
   update(update: ProgressUpdate): void {
-    const payload = { unit: update.unit ?? '', unitsDone: update.unitsDone, unitsTotal: update.unitsTotal };
+    const payload = { unit: update.unit ?? '', unitNumber: Math.min(update.unitsDone + 1, update.unitsTotal), unitsTotal: update.unitsTotal };
     if (this.bar) {
       this.bar.update(Math.round(update.fraction * 1000), payload);
       return;
