@@ -4,6 +4,7 @@ import { listCommand } from './list-command.js';
 import { bundleCommand, keygenCommand } from './publish-commands.js';
 import { goldenCheckCommand, goldenUpdateCommand } from './golden-command.js';
 import { reproduceCommand } from './reproduce-command.js';
+import { addResultsCommands } from './results-commands.js';
 import { runCommand } from './run-command.js';
 import { workerApi } from './worker-api.js';
 import { builtinExperiments } from '@axiom/experiments';
@@ -17,6 +18,7 @@ Exit codes:
   9    experiment failed (a "failed" result was written)    10  deadline reached ("partial" result)
   11   script rejected (sha256/signature), nothing run       12  script unavailable (fetch failed), nothing run
   13   not reproduced (reproduce, --expect-digest, golden check)
+  14   upload --flush: results remain in the spool
   130  interrupted by Ctrl-C or SIGTERM ("partial" result written)`;
 
 function program(): Command {
@@ -44,6 +46,8 @@ function program(): Command {
     .option('--allow-unverified', 'run a script URL without a sha256 pin (recorded in the result)')
     .option('--trusted-key <pem>', "the project's Ed25519 public key: scripts must then carry a valid signature (default: $AXIOM_TRUSTED_KEY)")
     .option('--cache-dir <dir>', 'where fetched scripts are cached by sha256 (default: $AXIOM_CACHE_DIR or ~/.cache/axiom/scripts)')
+    .option('--upload <url>', 'after writing the result, POST it there (idempotency key: the result id); if that fails, spool it for `axiom upload --flush`')
+    .option('--spool-dir <dir>', 'where --upload spools results it could not deliver (default: $AXIOM_SPOOL_DIR or ~/.cache/axiom/spool)')
     .option('--expect-digest <hex>', 'exit 13 unless the result digest is exactly this (for CI)')
     .option('--checkpoint <file>', 'checkpoint file: finished units are kept there and skipped when the run is repeated')
     .addHelpText('after', '\nSeed order: --seed, then AXIOM_SEED, then wu.json, then 4 crypto-random bytes (recorded, with a warning).')
@@ -114,6 +118,7 @@ function program(): Command {
     .action(async (options: { outDir: string }) => {
       process.stdout.write(`${await keygenCommand(options)}\n`);
     });
+  addResultsCommands(axiom);
   return axiom;
 }
 

@@ -23,6 +23,7 @@ import {
 import { builtinExperiments } from '@axiom/experiments';
 import { formatSeconds } from './terminal.js';
 import { runInTerminal } from './terminal-host.js';
+import { uploadOrSpool } from './upload-command.js';
 
 export interface RunCommandOptions {
   sha256?: string;
@@ -37,6 +38,8 @@ export interface RunCommandOptions {
   out?: string;
   backend?: BackendName;
   expectDigest?: string;
+  upload?: string;
+  spoolDir?: string;
   checkpoint?: string;
   threads?: string;
 }
@@ -147,6 +150,7 @@ export async function runCommand(reference: string | undefined, options: RunComm
     { sink: fileResultSink(out), checkpoints: options.checkpoint ? fileCheckpointStore(options.checkpoint) : undefined },
   );
   process.stdout.write(`${summarise(outcome)}\n`);
+  if (options.upload) process.stdout.write(`upload: ${await uploadOrSpool(outcome.result, options.upload, options.spoolDir)}\n`);
   if (options.expectDigest !== undefined && outcome.result.digest !== options.expectDigest.toLowerCase()) {
     process.stderr.write(`axiom: error: digest ${outcome.result.digest} differs from the expected ${options.expectDigest}; run \`axiom reproduce ${outcome.location}\` against the expected result to see what changed\n`);
     return ExitCode.notReproduced;

@@ -30,6 +30,8 @@ export const ExitCode = {
   scriptUnavailable: 12,
   /** A re-run did not reproduce: the digest differs from the expected one (reproduce, --expect-digest, golden check). */
   notReproduced: 13,
+  /** `axiom upload --flush`: results remain in the spool (refused, or the server is still unreachable). */
+  uploadIncomplete: 14,
   /** Interrupted (Ctrl-C / SIGTERM); a `partial` result was written. 128 + SIGINT, as shells expect. */
   interrupted: 130,
 } as const;

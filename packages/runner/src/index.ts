@@ -17,3 +17,4 @@ export * from './http.js';
 export * from './script.js';
 export * from './worker-api.js';
 export * from './compare.js';
+export * from './upload.js';

@@ -38,10 +38,14 @@ export interface ObtainedScript {
   warnings: RunWarning[];
 }
 
-/** `$AXIOM_CACHE_DIR`, else `$XDG_CACHE_HOME/axiom/scripts`, else `~/.cache/axiom/scripts`. */
+/** The worker's per-user cache: `$XDG_CACHE_HOME/axiom/<name>`, else `~/.cache/axiom/<name>`. */
+export function userCacheDir(name: string, env = process.env): string {
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'axiom', name);
+}
+
+/** `$AXIOM_CACHE_DIR`, else the user cache's `scripts`. */
 export function defaultScriptCacheDir(env = process.env): string {
-  if (env.AXIOM_CACHE_DIR) return env.AXIOM_CACHE_DIR;
-  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'axiom', 'scripts');
+  return env.AXIOM_CACHE_DIR || userCacheDir('scripts', env);
 }
 
 export function keyFingerprint(key: KeyObject): string {

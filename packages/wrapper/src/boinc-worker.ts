@@ -97,7 +97,7 @@ export async function runBoincWorker(slotDir: string, builtins: ReadonlyMap<stri
   };
   const status = () => ({ cpuSeconds: cpuSeconds(), checkpointCpuSeconds: state.checkpointCpu, fractionDone: state.fraction });
   const onClientGone = () => {
-    io.stderr('axiom worker: no heartbeat from the client for 30 s and its process is gone; checkpointing and exiting');
+    io.stderr('axiom worker: the BOINC client is gone (its process ended, or no heartbeat for 30 s); checkpointing and exiting');
     state.stopping = 'client-gone';
     stop.abort();
     resume?.();

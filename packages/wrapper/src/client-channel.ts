@@ -9,11 +9,13 @@ export interface Status {
   fractionDone: number;
 }
 
-/** The standard API gives up on a silent client after 30 s, if the client process is gone too (api/boinc_api.cpp). */
+/**
+ * The standard API (api/boinc_api.cpp) exits when the client's process is gone, or after 30 s without
+ * a heartbeat. Both are checked: a killed client may linger as a zombie that still answers kill(pid, 0).
+ */
 export const HEARTBEAT_GIVEUP_MS = 30_000;
 
 function processAlive(pid: number): boolean {
-  if (pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -29,6 +31,7 @@ function processAlive(pid: number): boolean {
 export class ClientChannel {
   private timer: NodeJS.Timeout | undefined;
   private lastHeartbeat = Date.now();
+  private clientGone = false;
 
   constructor(
     private readonly memory: SharedMemory,
@@ -57,7 +60,11 @@ export class ClientChannel {
         `<checkpoint_cpu_time>${checkpointCpuSeconds.toExponential(6)}</checkpoint_cpu_time>\n` +
         `<fraction_done>${fractionDone.toExponential(6)}</fraction_done>\n`,
     );
-    if (Date.now() - this.lastHeartbeat > HEARTBEAT_GIVEUP_MS && !processAlive(this.clientPid)) this.onClientGone();
+    const silent = Date.now() - this.lastHeartbeat > HEARTBEAT_GIVEUP_MS;
+    if (!this.clientGone && (silent || (this.clientPid > 0 && !processAlive(this.clientPid)))) {
+      this.clientGone = true;
+      this.onClientGone();
+    }
   }
 
   stop(): void {
