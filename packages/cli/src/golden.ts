@@ -28,8 +28,10 @@ export const goldenFileSchema = z.strictObject({
 });
 export type GoldenFile = z.infer<typeof goldenFileSchema>;
 
-/** The golden file that ships with the built-in experiments. */
-export const defaultGoldenPath = fileURLToPath(new URL('../golden-digests.json', import.meta.resolve('@axiom/experiments')));
+/** The golden file that ships with the built-in experiments (resolved on use: a bundled worker has no node_modules). */
+export function defaultGoldenPath(): string {
+  return fileURLToPath(new URL('../golden-digests.json', import.meta.resolve('@axiom/experiments')));
+}
 
 export async function readGoldenFile(path: string): Promise<GoldenFile> {
   let data: unknown;

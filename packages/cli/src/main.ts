@@ -5,6 +5,7 @@ import { bundleCommand, keygenCommand } from './publish-commands.js';
 import { goldenCheckCommand, goldenUpdateCommand } from './golden-command.js';
 import { reproduceCommand } from './reproduce-command.js';
 import { addResultsCommands } from './results-commands.js';
+import { addBoincCommands } from './boinc-commands.js';
 import { runCommand } from './run-command.js';
 import { workerApi } from './worker-api.js';
 import { builtinExperiments } from '@axiom/experiments';
@@ -119,6 +120,7 @@ function program(): Command {
       process.stdout.write(`${await keygenCommand(options)}\n`);
     });
   addResultsCommands(axiom);
+  addBoincCommands(axiom);
   return axiom;
 }
 

@@ -44,7 +44,7 @@ export interface RunCommandOptions {
   threads?: string;
 }
 
-async function readParamsOption(text: string): Promise<JsonObject> {
+export async function readParamsOption(text: string): Promise<JsonObject> {
   const trimmed = text.trim();
   let source = trimmed;
   if (!trimmed.startsWith('{')) {

@@ -1,7 +1,7 @@
 import { access, constants, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AxiomError } from './errors.js';
-import { writeJsonAtomic } from './files.js';
+import { writeJsonAtomicOrExplain } from './files.js';
 import type { CheckpointStore, ResultSink } from './host.js';
 
 /** A checkpoint kept as one JSON file, replaced atomically, so a kill never leaves half of one. */
@@ -21,7 +21,7 @@ export function fileCheckpointStore(path: string): CheckpointStore {
         throw new AxiomError('badCheckpoint', `checkpoint ${path} is corrupt (not JSON: ${(error as Error).message}); delete it to start over`);
       }
     },
-    save: (checkpoint) => writeJsonAtomic(path, checkpoint),
+    save: (checkpoint) => writeJsonAtomicOrExplain(path, checkpoint, 'checkpoint'),
     clear: () => rm(path, { force: true }),
   };
 }
@@ -42,11 +42,7 @@ export function fileResultSink(path: string): ResultSink {
       if (existing?.isDirectory()) throw unwritable('it is a directory');
     },
     async write(result) {
-      try {
-        await writeJsonAtomic(path, result);
-      } catch (error) {
-        throw unwritable((error as NodeJS.ErrnoException).code ?? (error as Error).message);
-      }
+      await writeJsonAtomicOrExplain(path, result, 'result');
       return path;
     },
   };

@@ -73,7 +73,9 @@ async function withUnseededRandomnessForbidden<T>(body: () => Promise<T>): Promi
   }
 }
 
-function restoreCheckpoint(raw: unknown, expected: Omit<Checkpoint, 'units' | 'unitSeconds'>): Checkpoint | undefined {
+const unitsDigestOf = (units: UnitResult[]) => sha256Hex(canonicalJson(units));
+
+function restoreCheckpoint(raw: unknown, expected: Omit<Checkpoint, 'units' | 'unitsDigest' | 'unitSeconds'>): Checkpoint | undefined {
   if (raw === undefined) return undefined;
   const parsed = checkpointSchema.safeParse(raw);
   if (!parsed.success) {
@@ -83,6 +85,9 @@ function restoreCheckpoint(raw: unknown, expected: Omit<Checkpoint, 'units' | 'u
     if (parsed.data[field] !== expected[field]) {
       throw new AxiomError('badCheckpoint', `checkpoint belongs to another run: its ${field} is ${parsed.data[field]}, this run's is ${expected[field]}`);
     }
+  }
+  if (unitsDigestOf(parsed.data.units) !== parsed.data.unitsDigest) {
+    throw new AxiomError('badCheckpoint', 'checkpoint is corrupt: its unit results do not match its unitsDigest');
   }
   return parsed.data;
 }
@@ -190,7 +195,7 @@ export async function runExperiment(request: RunRequest): Promise<RunOutcome> {
       }
       completed.push(checked.data);
       unitSeconds[unit.key] = (performance.now() - started) / 1000;
-      await timePhase('checkpoint', async () => host.checkpoints?.save({ ...identity, units: completed, unitSeconds }));
+      await timePhase('checkpoint', async () => host.checkpoints?.save({ ...identity, units: completed, unitsDigest: unitsDigestOf(completed), unitSeconds }));
       report(index + 1, 0);
     }
     return completed;

@@ -129,7 +129,8 @@ export const resultSchema = z.strictObject({
 export type Result = z.infer<typeof resultSchema>;
 
 /** What the runner keeps between restarts: every finished unit, so a resumed run skips them. */
-export const CHECKPOINT_FORMAT_VERSION = 1;
+/** 2 added `unitsDigest`; a version-1 checkpoint is refused as from another format version. */
+export const CHECKPOINT_FORMAT_VERSION = 2;
 export const checkpointSchema = z.strictObject({
   formatVersion: z.literal(CHECKPOINT_FORMAT_VERSION),
   experiment: z.string(),
@@ -138,6 +139,8 @@ export const checkpointSchema = z.strictObject({
   /** Digest of the params, so a checkpoint is never applied to a different configuration. */
   paramsDigest: sha256HexSchema,
   units: z.array(unitResultSchema),
+  /** SHA-256 of the units' canonical JSON: altered unit results are refused, never resumed into a wrong digest. */
+  unitsDigest: sha256HexSchema,
   unitSeconds: z.record(z.string(), z.number().nonnegative()),
 });
 export type Checkpoint = z.infer<typeof checkpointSchema>;

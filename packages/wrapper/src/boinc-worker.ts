@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
@@ -10,13 +11,14 @@ import {
   resolveLinkFile,
   resolveSeed,
   runExperiment,
-  writeJsonAtomic,
+  writeJsonAtomicOrExplain,
+  type CheckpointStore,
   type Experiment,
   type RunWarning,
 } from '@axiom/runner';
 import { PeriodicCheckpoints } from './checkpoints.js';
 import { ClientChannel, type ControlMessage } from './client-channel.js';
-import { CHECKPOINT_FILE, EXIT_ABORTED_BY_CLIENT, RESULT_FILE, WORKUNIT_FILE, writeFinishCalled, writeTemporaryExit } from './boinc-files.js';
+import { CHECKPOINT_FILE, EXIT_ABORTED_BY_CLIENT, RESULT_FILE, TEMPORARY_EXIT_FILE, WORKUNIT_FILE, writeFinishCalled, writeTemporaryExit } from './boinc-files.js';
 import { FRACTION_DONE_FILE, FractionDoneFile } from './fraction-file.js';
 import { gpuOf, parseInitData, readInitData, remainingBoundSeconds, type InitData } from './init-data.js';
 import { MMAP_FILE, SharedMemory } from './shared-memory.js';
@@ -27,6 +29,8 @@ export const PROJECT_PUBLIC_KEY_FILE = 'axiom-public-key.pem';
 export const TEMPORARY_EXIT_DELAY_SECONDS = 600;
 /** End a bounded task at this fraction of its bound, leaving time to write the partial result. */
 const BOUND_MARGIN = 0.9;
+/** Seconds before the client restarts a task that checkpointed and exited over its memory bound. */
+export const MEMORY_BOUND_RESTART_SECONDS = 60;
 
 export interface WorkerIo {
   stderr(line: string): void;
@@ -72,7 +76,7 @@ export async function runBoincWorker(slotDir: string, builtins: ReadonlyMap<stri
     });
   }
 
-  const state = { suspended: false, stopping: undefined as ControlMessage | 'client-gone' | undefined, fraction: init.fraction_done_start, checkpointCpu: init.wu_cpu_time };
+  const state = { suspended: false, stopping: undefined as ControlMessage | 'client-gone' | 'memory-bound' | undefined, fraction: init.fraction_done_start, checkpointCpu: init.wu_cpu_time };
   const stop = new AbortController();
   let resume: (() => void) | undefined;
   const cpuSeconds = () => {
@@ -108,9 +112,32 @@ export async function runBoincWorker(slotDir: string, builtins: ReadonlyMap<stri
       : new ClientChannel(SharedMemory.open(slotDir), init.client_pid, status, onControl, onClientGone);
   channel.start();
 
-  const checkpoints = new PeriodicCheckpoints(fileCheckpointStore(join(slotDir, CHECKPOINT_FILE)), init.checkpoint_period * 1000, () => {
+  const periodic = new PeriodicCheckpoints(fileCheckpointStore(join(slotDir, CHECKPOINT_FILE)), init.checkpoint_period * 1000, () => {
     state.checkpointCpu = cpuSeconds();
   });
+  // The project sized the task with rsc_memory_bound. Past it after a unit (a heap that grew over the
+  // sweep), checkpoint and exit temporarily: a fresh process resumes from the checkpoint with a fresh
+  // heap. Every such restart has finished at least one unit, so the task still ends.
+  const checkpoints: CheckpointStore & { flush(): Promise<void> } = {
+    load: () => periodic.load(),
+    clear: () => periodic.clear(),
+    flush: () => periodic.flush(),
+    async save(checkpoint) {
+      await periodic.save(checkpoint);
+      const rss = process.memoryUsage.rss();
+      if (mode === 'native' && init.rsc_memory_bound > 0 && rss > init.rsc_memory_bound && !state.stopping) {
+        io.stderr(`axiom worker: resident memory ${Math.round(rss / 2 ** 20)} MiB is over the task's rsc_memory_bound of ${Math.round(init.rsc_memory_bound / 2 ** 20)} MiB; checkpointing and exiting temporarily`);
+        state.stopping = 'memory-bound';
+        stop.abort();
+      }
+    },
+  };
+  // On a full disk even this small file may not fit; an exit 0 without it still makes the client
+  // restart the task (at once), from the checkpoint, which is the best left to do.
+  const exitTemporarily = (delaySeconds: number, reason: string) =>
+    writeTemporaryExit(slotDir, delaySeconds, reason).catch((error: NodeJS.ErrnoException) =>
+      io.stderr(`axiom worker: cannot write ${TEMPORARY_EXIT_FILE} (${error.code ?? error.message}); exiting without it, so the client restarts the task at once`),
+    );
   const report = (warning: RunWarning) => io.stderr(`axiom worker: warning [${warning.code}]: ${warning.message}`);
 
   try {
@@ -123,10 +150,10 @@ export async function runBoincWorker(slotDir: string, builtins: ReadonlyMap<stri
       log: (message) => io.stderr(`axiom worker: ${message}`),
     });
     const output = await resolveLinkFile(join(slotDir, RESULT_FILE));
-    const outcome = await runExperiment({
+    const run = (warnings: RunWarning[]) => runExperiment({
       experiment: resolved.experiment,
       script: resolved.script,
-      warnings: resolved.warnings,
+      warnings,
       preset: workunit.body!.preset,
       paramLayers: workunit.body!.params ? [{ origin: 'wu.json params', values: workunit.body!.params }] : [],
       seed,
@@ -145,16 +172,29 @@ export async function runBoincWorker(slotDir: string, builtins: ReadonlyMap<stri
           whenRunnable: () => (state.suspended ? new Promise<void>((resolve) => (resume = resolve)) : Promise.resolve()),
         },
         sink: {
-          prepare: () => access(dirname(output)),
-          // A quit is not an end: the client restarts the task later, from the checkpoint.
-          write: async (result) => (state.stopping ? 'not written (task stopping, will resume)' : (await writeJsonAtomic(output, result), output)),
+          prepare: () =>
+            access(dirname(output), constants.W_OK).catch((error: NodeJS.ErrnoException) => {
+              throw new AxiomError('outputUnwritable', `cannot write result to ${output}: ${error.code ?? error.message}`);
+            }),
+          // A stop before the last unit is not an end: the client restarts the task later, from the
+          // checkpoint. A run that completed all the same is finished as usual.
+          write: async (result) =>
+            state.stopping && result.status !== 'ok' ? 'not written (task stopping, will resume)' : (await writeJsonAtomicOrExplain(output, result, 'result'), output),
         },
       },
     });
-    if (state.stopping) {
+    // A checkpoint the worker cannot use costs only the time to redo its units, never the task.
+    const outcome = await run(resolved.warnings).catch(async (error: unknown) => {
+      if (!(error instanceof AxiomError && error.kind === 'badCheckpoint')) throw error;
+      const discarded: RunWarning = { code: 'checkpoint-discarded', message: `${error.message}; starting the task over` };
+      await checkpoints.clear();
+      return run([...resolved.warnings, discarded]);
+    });
+    if (state.stopping && outcome.result.status !== 'ok') {
       await checkpoints.flush();
       channel.poll();
       io.stderr(`axiom worker: stopped (${state.stopping}) after ${outcome.result.units.length} unit(s); the client will restart the task from its checkpoint`);
+      if (state.stopping === 'memory-bound') await exitTemporarily(MEMORY_BOUND_RESTART_SECONDS, 'over rsc_memory_bound; resuming from the checkpoint in a fresh process');
       return ExitCode.ok;
     }
     state.fraction = init.fraction_done_end;
@@ -168,7 +208,7 @@ export async function runBoincWorker(slotDir: string, builtins: ReadonlyMap<stri
   } catch (error) {
     if (error instanceof AxiomError && error.transient && mode === 'native') {
       io.stderr(`axiom worker: temporary failure, the client will retry in ${TEMPORARY_EXIT_DELAY_SECONDS} s: ${error.message}`);
-      await writeTemporaryExit(slotDir, TEMPORARY_EXIT_DELAY_SECONDS, error.message);
+      await exitTemporarily(TEMPORARY_EXIT_DELAY_SECONDS, error.message);
       return ExitCode.ok;
     }
     const code = error instanceof AxiomError ? error.exitCode : ExitCode.internal;

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resultSchema } from '@axiom/runner';
 import { Channel, SharedMemory } from '@axiom/wrapper';
 
 export const AXIOM = fileURLToPath(new URL('../../cli/bin/axiom.js', import.meta.url));
@@ -24,6 +25,17 @@ export async function makeSlot(workunit: unknown, init: Record<string, string | 
   await writeFile(join(slotDir, 'init_data.xml'), `<app_init_data>\n${Object.entries(fields).map(([k, v]) => `<${k}>${v}</${k}>`).join('\n')}\n</app_init_data>\n`);
   await writeFile(join(slotDir, 'boinc_mmap_file'), Buffer.alloc(8192));
   return { root, projectDir, slotDir, resultPath: join(projectDir, 'wu_1_0_r0') };
+}
+
+export type Slot = Awaited<ReturnType<typeof makeSlot>>;
+
+/** The digest of the workunit run once, without interruption, in a fresh slot. */
+export async function uninterruptedDigest(workunit: unknown): Promise<string> {
+  const slot = await makeSlot(workunit);
+  const client = new SimulatedClient(slot.slotDir);
+  const code = await client.exited;
+  if (code !== 0) throw new Error(`uninterrupted run exited ${code}: ${client.stderr}`);
+  return resultSchema.parse(JSON.parse(await readFile(slot.resultPath, 'utf8'))).digest;
 }
 
 export interface AppStatus {

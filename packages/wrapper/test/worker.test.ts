@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode, resultSchema } from '@axiom/runner';
 import { EXIT_ABORTED_BY_CLIENT, jobXml } from '@axiom/wrapper';
-import { AXIOM, makeSlot, SimulatedClient } from './simulated-slot.js';
+import { AXIOM, makeSlot, SimulatedClient, uninterruptedDigest } from './simulated-slot.js';
 
 const workunit = {
   experiment: 'memorization-dynamics',
@@ -14,12 +14,6 @@ const workunit = {
 };
 const exists = (path: string) => access(path).then(() => true, () => false);
 
-async function uninterruptedDigest(): Promise<string> {
-  const slot = await makeSlot(workunit);
-  const client = new SimulatedClient(slot.slotDir);
-  expect(await client.exited, client.stderr).toBe(0);
-  return resultSchema.parse(JSON.parse(await readFile(slot.resultPath, 'utf8'))).digest;
-}
 
 // The worker against a simulated client: the protocol as boinc.md and the BOINC sources describe it.
 // The end-to-end test with the real client lives in packages/wrapper/test/e2e.
@@ -71,7 +65,7 @@ describe('axiom worker in a BOINC slot', () => {
     const second = new SimulatedClient(slot.slotDir);
     expect(await second.exited, second.stderr).toBe(0);
     expect(second.stderr).toContain('resuming from checkpoint');
-    expect(resultSchema.parse(JSON.parse(await readFile(slot.resultPath, 'utf8'))).digest).toBe(reference ?? (await uninterruptedDigest()));
+    expect(resultSchema.parse(JSON.parse(await readFile(slot.resultPath, 'utf8'))).digest).toBe(reference ?? (await uninterruptedDigest(workunit)));
   });
 
   it('on abort, exits at once with the aborted status', async () => {

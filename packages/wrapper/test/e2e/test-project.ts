@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { XMLParser } from 'fast-xml-parser';
 import { CodeSigningKey } from './code-signing.js';
@@ -10,6 +12,12 @@ export interface ReportedResult {
   state: number;
   exitStatus: number;
   stderr: string;
+}
+
+/** A file of the app version, as the scheduler hands it out; the first is the main program. */
+export interface AppFile {
+  name: string;
+  bytes: Buffer;
 }
 
 const APP = 'axiom';
@@ -39,8 +47,23 @@ export class TestProject {
   private server: Server | undefined;
   private base = '';
 
-  constructor(private readonly launcher: Buffer) {
-    this.files.set(`axiom_launcher_${VERSION}.sh`, launcher);
+  private readonly appFiles: AppFile[];
+
+  /** A single launcher, or every file of an app version (see fromAppVersionDirectory). */
+  constructor(app: Buffer | AppFile[]) {
+    this.appFiles = Buffer.isBuffer(app) ? [{ name: `axiom_launcher_${VERSION}.sh`, bytes: app }] : app;
+    for (const file of this.appFiles) this.files.set(file.name, file.bytes);
+  }
+
+  /** Serves the app version `axiom boinc app-version` built: the files its version.xml lists, main program first. */
+  static async fromAppVersionDirectory(directory: string): Promise<TestProject> {
+    const versionXml = await readFile(join(directory, 'version.xml'), 'utf8');
+    const entries = [...versionXml.matchAll(/<file>([\s\S]*?)<\/file>/g)].map((match) => ({
+      name: /<physical_name>([^<]+)<\/physical_name>/.exec(match[1]!)![1]!,
+      main: match[1]!.includes('<main_program/>'),
+    }));
+    entries.sort((a, b) => Number(b.main) - Number(a.main));
+    return new TestProject(await Promise.all(entries.map(async ({ name }) => ({ name, bytes: await readFile(join(directory, name)) }))));
   }
 
   get masterUrl(): string {
@@ -138,16 +161,23 @@ export class TestProject {
   }
 
   private job(name: string): string[] {
-    const launcherName = `axiom_launcher_${VERSION}.sh`;
     const input = this.files.get(`${name}.json`)!;
     const deadline = Math.floor(Date.now() / 1000) + 7 * 86400;
+    // The client refuses unsigned app files; marking them all executable lets a shipped node binary run.
+    const appFileInfos = this.appFiles.map(
+      ({ name: file, bytes }) =>
+        `<file_info>\n    <name>${file}</name>\n    <url>${this.base}/download/${file}</url>\n    <executable/>\n` +
+        `    <nbytes>${bytes.length}</nbytes>\n    <md5_cksum>${md5(bytes)}</md5_cksum>\n` +
+        `    <file_signature>\n${this.signing.sign(bytes)}</file_signature>\n</file_info>`,
+    );
+    const appFileRefs = this.appFiles.map(
+      ({ name: file }, index) => `    <file_ref>\n        <file_name>${file}</file_name>\n${index === 0 ? '        <main_program/>\n' : ''}    </file_ref>\n`,
+    );
     return [
       `<app>\n    <name>${APP}</name>\n</app>`,
-      `<file_info>\n    <name>${launcherName}</name>\n    <url>${this.base}/download/${launcherName}</url>\n    <executable/>\n` +
-        `    <nbytes>${this.launcher.length}</nbytes>\n    <md5_cksum>${md5(this.launcher)}</md5_cksum>\n` +
-        `    <file_signature>\n${this.signing.sign(this.launcher)}</file_signature>\n</file_info>`,
+      ...appFileInfos,
       `<app_version>\n    <app_name>${APP}</app_name>\n    <version_num>${VERSION}</version_num>\n    <api_version>7.20.0</api_version>\n` +
-        `    <file_ref>\n        <file_name>${launcherName}</file_name>\n        <main_program/>\n    </file_ref>\n</app_version>`,
+        `${appFileRefs.join('')}</app_version>`,
       `<file_info>\n    <name>${name}.json</name>\n    <url>${this.base}/download/${name}.json</url>\n    <nbytes>${input.length}</nbytes>\n    <md5_cksum>${md5(input)}</md5_cksum>\n</file_info>`,
       `<workunit>\n    <name>${name}</name>\n    <app_name>${APP}</app_name>\n    <version_num>${VERSION}</version_num>\n` +
         '    <rsc_fpops_est>30000000000</rsc_fpops_est>\n    <rsc_fpops_bound>100000000000000</rsc_fpops_bound>\n' +

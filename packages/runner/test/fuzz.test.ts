@@ -1,0 +1,277 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  AxiomError,
+  experimentFromModule,
+  fileCheckpointStore,
+  httpRequest,
+  HttpError,
+  loadWorkunitFile,
+  memoryHost,
+  resolveLinkFile,
+  resolveSeed,
+  resultSchema,
+  runExperiment,
+  uint32Schema,
+  type Checkpoint,
+  type HttpPolicy,
+} from '@axiom/runner';
+import { request, tiny } from './tiny-experiment.js';
+
+/**
+ * Property tests over every input the worker reads. Each input must end in a documented outcome: a
+ * value, or an AxiomError/HttpError of the documented kind whose message names the problem. Any other
+ * exception (TypeError, RangeError, …) is a crash and fails the property. AXIOM_FUZZ_SCALE=N multiplies the runs.
+ */
+const runs = (base: number) => base * Number(process.env.AXIOM_FUZZ_SCALE ?? 1);
+
+/** Fails unless `error` is an AxiomError of one of `kinds` with a one-line message. */
+function expectDocumentedError(error: unknown, kinds: readonly string[]): void {
+  if (!(error instanceof AxiomError)) throw new Error(`crash instead of a documented error: ${(error as Error)?.stack ?? String(error)}`);
+  expect(kinds).toContain(error.kind);
+  expect(error.message.length).toBeGreaterThan(10);
+}
+
+let scratch: string;
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'axiom-fuzz-'));
+});
+
+let fileCounter = 0;
+async function scratchFile(contents: string | Uint8Array): Promise<string> {
+  const path = join(scratch, `input-${fileCounter++}`);
+  await writeFile(path, contents);
+  return path;
+}
+
+const validWorkunit = { experiment: 'memorization-dynamics', seed: 7, preset: 'smoke', params: { epochs: 2 }, replicate: 0, deadlineSeconds: 60 };
+/** Valid workunits with one field replaced or removed, arbitrary JSON, and arbitrary text. */
+const workunitText = fc.oneof(
+  fc.record({ key: fc.constantFrom(...Object.keys(validWorkunit), 'extra', '__proto__'), value: fc.option(fc.jsonValue(), { nil: undefined }) }).map(({ key, value }) => {
+    const copy: Record<string, unknown> = { ...validWorkunit };
+    if (value === undefined) delete copy[key];
+    else copy[key] = value;
+    return JSON.stringify(copy);
+  }),
+  fc.record({ seed: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(null), fc.bigInt().map(String)) }).map(({ seed }) => JSON.stringify({ ...validWorkunit, seed })),
+  fc.jsonValue().map((value) => JSON.stringify(value)),
+  fc.string(),
+  fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
+);
+
+describe('fuzz: wu.json (loadWorkunitFile + resolveSeed)', () => {
+  it('yields a uint32 seed from the file, a named fallback warning, or a badWorkunit error; never a crash', async () => {
+    await fc.assert(
+      fc.asyncProperty(workunitText, fc.boolean(), async (text, requireSeed) => {
+        const path = await scratchFile(text);
+        let workunit;
+        try {
+          workunit = await loadWorkunitFile(path);
+        } catch (error) {
+          return expectDocumentedError(error, ['badWorkunit']);
+        }
+        let seed;
+        try {
+          seed = resolveSeed({ workunit, requireSeed });
+        } catch (error) {
+          expect(requireSeed).toBe(true);
+          return expectDocumentedError(error, ['badWorkunit']);
+        }
+        expect(uint32Schema.safeParse(seed.value).success).toBe(true);
+        if (seed.source === 'wu.json') {
+          expect(workunit.body).toBeDefined();
+          expect(seed.value).toBe(workunit.seed);
+        } else {
+          // Never a silent default: the fallback names why.
+          expect(seed.warnings.map((w) => w.code)).toContain('seed-crypto-fallback');
+          expect(seed.warnings.length).toBeGreaterThanOrEqual(2);
+        }
+      }),
+      { numRuns: runs(300) },
+    );
+  });
+});
+
+describe('fuzz: BOINC link files (resolveLinkFile)', () => {
+  it('resolves any file to a path, following only a well-formed <soft_link>', async () => {
+    const content = fc.oneof(
+      fc.string().map((target) => `<soft_link>${target}</soft_link>`),
+      fc.tuple(fc.string({ maxLength: 8 }), fc.string()).map(([prefix, target]) => `${prefix}<soft_link>${target}`),
+      fc.string(),
+    );
+    await fc.assert(
+      fc.asyncProperty(content, async (text) => {
+        const path = await scratchFile(text);
+        const resolved = await resolveLinkFile(path);
+        expect(typeof resolved).toBe('string');
+        if (!/^\s*<soft_link>[^<]*<\/soft_link>/.test(text)) expect(resolved).toBe(path);
+        // Whatever it points at, reading through it is a documented outcome.
+        await loadWorkunitFile(path).catch((error: unknown) => expectDocumentedError(error, ['badWorkunit']));
+      }),
+      { numRuns: runs(300) },
+    );
+  });
+});
+
+describe('fuzz: checkpoint files (fileCheckpointStore + runExperiment restore)', () => {
+  let valid: Checkpoint;
+  let reference: string;
+  beforeAll(async () => {
+    // A checkpoint as a real run leaves it: keep it by making clear() a no-op.
+    const host = memoryHost();
+    const outcome = await runExperiment(request({ ...host, checkpoints: { ...host.checkpoints!, clear: async () => {} } }, { backend: { forced: 'cpu' } }));
+    valid = host.stored.checkpoint!;
+    reference = outcome.result.digest;
+  });
+
+  /** Replaces the value at a random path of a JSON value with `replacement`. */
+  const mutateAt = (value: unknown, choices: number[], replacement: unknown): unknown => {
+    if (typeof value !== 'object' || value === null || choices.length === 0) return replacement;
+    const keys = Object.keys(value);
+    if (keys.length === 0) return replacement;
+    const key = keys[choices[0]! % keys.length]!;
+    const copy: Record<string, unknown> = Array.isArray(value) ? ([...value] as unknown as Record<string, unknown>) : { ...value };
+    copy[key] = mutateAt((value as Record<string, unknown>)[key], choices.slice(1), replacement);
+    return copy;
+  };
+  const checkpointText = () =>
+    fc.oneof(
+      fc.tuple(fc.array(fc.nat(), { maxLength: 6 }), fc.jsonValue()).map(([path, replacement]) => JSON.stringify(mutateAt(valid, path, replacement))),
+      // Bit rot inside a unit's results: still valid JSON of the right shape.
+      fc.tuple(fc.nat(), fc.double({ noNaN: true, noDefaultInfinity: true })).map(([unit, value]) => JSON.stringify(mutateAt(valid, [Object.keys(valid).indexOf('units'), unit, 3, 0], value))),
+      fc.integer({ min: -3, max: 5 }).map((formatVersion) => JSON.stringify({ ...valid, formatVersion })),
+      fc.nat().map((cut) => JSON.stringify(valid).slice(0, cut % JSON.stringify(valid).length)), // a torn write
+      fc.jsonValue().map((value) => JSON.stringify(value)),
+      fc.string(),
+    );
+
+  it('restores, or stops with badCheckpoint (exit 7) naming the problem; never a crash', async () => {
+    let restored = 0;
+    await fc.assert(
+      fc.asyncProperty(checkpointText(), async (text) => {
+        const store = fileCheckpointStore(await scratchFile(text));
+        const outcome = await runExperiment(request({ ...memoryHost(), checkpoints: store }, { backend: { forced: 'cpu' } })).catch((error: unknown) => {
+          expectDocumentedError(error, ['badCheckpoint']);
+        });
+        if (!outcome) return;
+        resultSchema.parse(outcome.result);
+        restored++;
+        // Whatever it resumed from, it must be the same science: altered units are never taken silently.
+        expect(outcome.result.digest).toBe(reference);
+      }),
+      { numRuns: runs(150) },
+    );
+    expect(restored).toBeGreaterThan(0);
+  });
+});
+
+describe("fuzz: a fetched script's exports (experimentFromModule)", () => {
+  const field = fc.oneof(fc.anything(), fc.constant(z.object({})), fc.constant(async () => ({})), fc.constant('a-name'));
+  const exports = fc.oneof(
+    fc.anything(),
+    fc.record({ default: fc.anything() }),
+    fc.record({ default: fc.record({ name: field, version: field, description: field, params: field, presets: fc.oneof(field, fc.record({ smoke: fc.anything() })), run: field }, { requiredKeys: [] }) }),
+    fc.record({ default: fc.record({ presets: fc.dictionary(fc.string(), fc.anything()) }) }).map(({ default: d }) => ({ default: { ...tiny, ...d } })),
+  );
+  it('accepts an experiment or rejects the module as unknownExperiment (exit 4), naming what is wrong', () => {
+    fc.assert(
+      fc.property(exports, (module) => {
+        try {
+          const experiment = experimentFromModule(module, 'https://example.org/x.mjs');
+          expect(typeof experiment.run).toBe('function');
+        } catch (error) {
+          expectDocumentedError(error, ['unknownExperiment']);
+          expect((error as Error).message).toContain('https://example.org/x.mjs');
+        }
+      }),
+      { numRuns: runs(1000) },
+    );
+  });
+});
+
+describe('fuzz: HTTP responses (httpRequest)', () => {
+  /** What the test server does with the next request. */
+  interface Behaviour {
+    status: number;
+    headers: Record<string, string>;
+    body: Uint8Array;
+    /** Declare a longer body than is sent, then close: a truncated response. */
+    truncate: boolean;
+    /** Declare a longer body than is sent, then go silent. */
+    stall: boolean;
+  }
+  let behaviour: Behaviour;
+  let server: Server;
+  let url: string;
+  const policy: HttpPolicy = {
+    connectTimeoutMs: 300,
+    headersTimeoutMs: 100,
+    bodyTimeoutMs: 100,
+    attemptTimeoutMs: 400,
+    retries: 1,
+    backoffBaseMs: 1,
+    backoffMaxMs: 5,
+    maxBytes: 4096,
+    maxRedirections: 2,
+  };
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const { status, headers, body, truncate, stall } = behaviour;
+      // Truncated or stalled: the body is shorter than declared, then the connection closes or idles.
+      const declared = body.length + (truncate || stall ? 10 : 0);
+      try {
+        res.writeHead(status, { ...headers, 'content-length': String(declared) });
+      } catch {
+        res.writeHead(status, { 'content-length': String(declared) }); // headers node itself refuses to send
+      }
+      res.write(body);
+      if (stall) return;
+      truncate ? res.destroy() : res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/script.mjs`;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  const headerName = fc.constantFrom('retry-after', 'location', 'content-type', 'content-encoding', 'transfer-encoding', 'x-anything');
+  const headerValue = fc.oneof(fc.string({ maxLength: 30 }), fc.nat().map(String), fc.constant('/script.mjs'), fc.date({ noInvalidDate: true }).map((d) => d.toUTCString()));
+  const behaviours = fc.record({
+    status: fc.oneof(fc.constantFrom(200, 204, 301, 302, 304, 307, 400, 404, 429, 500, 503), fc.integer({ min: 100, max: 599 })),
+    headers: fc.dictionary(headerName, headerValue, { maxKeys: 3 }),
+    body: fc.uint8Array({ maxLength: 6000 }),
+    truncate: fc.boolean(),
+    stall: fc.boolean(),
+  });
+
+  it('ends every exchange in a response or an HttpError within its time bounds, never a hang or crash', async () => {
+    const worstCaseMs = (policy.retries + 1) * (policy.attemptTimeoutMs + policy.backoffMaxMs) + 500;
+    await fc.assert(
+      fc.asyncProperty(behaviours, async (next) => {
+        behaviour = next;
+        const started = Date.now();
+        try {
+          const response = await httpRequest(url, {}, policy);
+          expect(response.status).toBeGreaterThanOrEqual(200);
+          expect(response.status).toBeLessThan(300);
+          expect(response.body.length).toBeLessThanOrEqual(policy.maxBytes);
+          if (next.status !== 204) expect(next.truncate || next.stall).toBe(false); // node sends no body with a 204
+        } catch (error) {
+          if (!(error instanceof HttpError)) throw new Error(`crash instead of HttpError: ${(error as Error)?.stack ?? String(error)}`);
+          expect(error.message).toContain(url.slice(0, 20));
+        }
+        expect(Date.now() - started).toBeLessThan(worstCaseMs);
+      }),
+      { numRuns: runs(30) },
+    );
+  });
+});

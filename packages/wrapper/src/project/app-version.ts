@@ -1,0 +1,74 @@
+import { chmod, copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { jobXml } from '../job-xml.js';
+
+export const APP_NAME = 'axiom';
+
+export interface AppVersionOptions {
+  /** Where to build; the app version goes to `<outDir>/apps/axiom/<version>/<platform>[__<plan class>]`. */
+  outDir: string;
+  platform: string;
+  /** `cpu` is BOINC's default (no plan class in the directory name). */
+  planClass: 'cpu' | 'cuda';
+  /** `major.minor`, BOINC's version directory name (version_num = major·100 + minor). */
+  version: string;
+  /** Writes the worker, bundled into one ESM file, to this path. */
+  bundleWorker: (outfile: string) => Promise<void>;
+  /** Files the bundle loads from its own directory under their own names (the tfjs WASM binaries). */
+  siblingFiles: string[];
+  /** The Node binary to ship; without it the launcher runs the host's `node`. */
+  nodeBinary?: string;
+}
+
+export interface AppVersion {
+  directory: string;
+  /** Physical names, main program first. */
+  files: string[];
+  /** The `job.xml` for running the same files under BOINC's C++ wrapper, kept outside the version directory. */
+  jobXmlPath: string;
+}
+
+/**
+ * The launcher BOINC executes in the slot. The client execs it by its path in the project directory, so
+ * `dirname "$0"` is where the bundle and the WASM files are; no link files to resolve and nothing copied.
+ * Without arguments (native mode) it runs `worker`; the wrapper passes `worker --wrapped`.
+ */
+function launcherScript(node: string, worker: string): string {
+  return [
+    '#!/bin/sh',
+    'here=$(dirname "$0")',
+    '[ $# -eq 0 ] && set -- worker',
+    `exec ${node} "$here/${worker}" "$@"`,
+    '',
+  ].join('\n');
+}
+
+function versionXml(files: string[]): string {
+  const entries = files.map((name, index) => `  <file>\n    <physical_name>${name}</physical_name>\n${index === 0 ? '    <main_program/>\n' : ''}  </file>`);
+  return ['<version>', ...entries, '  <api_version>7.20.0</api_version>', '</version>', ''].join('\n');
+}
+
+/** Builds an app version directory in BOINC's standard layout, ready for `bin/update_versions`. */
+export async function buildAppVersion(options: AppVersionOptions): Promise<AppVersion> {
+  if (!/^\d+\.\d+$/.test(options.version)) throw new Error(`app version "${options.version}" is not major.minor (e.g. 1.0)`);
+  const planSuffix = options.planClass === 'cpu' ? '' : `__${options.planClass}`;
+  const directory = join(options.outDir, 'apps', APP_NAME, options.version, `${options.platform}${planSuffix}`);
+  await mkdir(directory, { recursive: true });
+  // Physical names are project-wide in BOINC, so ours carry the version; the WASM files keep theirs (tfjs looks them up by name).
+  const launcher = `axiom_launcher_${options.version}${planSuffix}.sh`;
+  const worker = `axiom_worker_${options.version}.mjs`;
+  const node = options.nodeBinary ? `node_${process.versions.node}` : undefined;
+  await options.bundleWorker(join(directory, worker));
+  for (const file of options.siblingFiles) await copyFile(file, join(directory, basename(file)));
+  if (options.nodeBinary && node) {
+    await copyFile(options.nodeBinary, join(directory, node));
+    await chmod(join(directory, node), 0o755);
+  }
+  await writeFile(join(directory, launcher), launcherScript(node ? `"$here/${node}"` : 'node', worker), { mode: 0o755 });
+  const files = [launcher, worker, ...options.siblingFiles.map((file) => basename(file)), ...(node ? [node] : [])];
+  await writeFile(join(directory, 'version.xml'), versionXml(files));
+  const jobXmlPath = join(options.outDir, 'wrapper', 'job.xml');
+  await mkdir(join(options.outDir, 'wrapper'), { recursive: true });
+  await writeFile(jobXmlPath, jobXml({ application: launcher }));
+  return { directory, files, jobXmlPath };
+}

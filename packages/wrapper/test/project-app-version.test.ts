@@ -1,0 +1,31 @@
+import { access, constants, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildAppVersion } from '@axiom/wrapper';
+
+// The layout only; packages/cli/test/boinc-commands.test.ts bundles the real worker and runs it under the client.
+describe('buildAppVersion', () => {
+  it('lays out a cuda app version with the Node binary, launcher first and executable', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'axiom-app-version-'));
+    const wasm = join(dir, 'tfjs-backend-wasm.wasm');
+    await writeFile(wasm, 'wasm');
+    const built = await buildAppVersion({
+      outDir: join(dir, 'project'),
+      platform: 'x86_64-pc-linux-gnu',
+      planClass: 'cuda',
+      version: '2.3',
+      bundleWorker: (outfile) => writeFile(outfile, '// the bundle'),
+      siblingFiles: [wasm],
+      nodeBinary: process.execPath,
+    });
+    const node = `node_${process.versions.node}`;
+    expect(built.directory).toBe(join(dir, 'project', 'apps', 'axiom', '2.3', 'x86_64-pc-linux-gnu__cuda'));
+    expect(built.files).toEqual(['axiom_launcher_2.3__cuda.sh', 'axiom_worker_2.3.mjs', 'tfjs-backend-wasm.wasm', node]);
+    const launcher = await readFile(join(built.directory, built.files[0]!), 'utf8');
+    expect(launcher).toContain(`exec "$here/${node}" "$here/axiom_worker_2.3.mjs" "$@"`);
+    for (const file of [built.files[0]!, node]) await access(join(built.directory, file), constants.X_OK);
+    expect(await readFile(join(built.directory, 'version.xml'), 'utf8')).toMatch(/^<version>\n  <file>\n    <physical_name>axiom_launcher_2\.3__cuda\.sh<\/physical_name>\n    <main_program\/>/);
+    await expect(buildAppVersion({ outDir: dir, platform: 'p', planClass: 'cpu', version: '1', bundleWorker: async () => {}, siblingFiles: [] })).rejects.toThrow(/not major.minor/);
+  });
+});

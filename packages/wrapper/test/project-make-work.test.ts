@@ -1,0 +1,76 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { workunitSchema } from '@axiom/runner';
+import { makeWork, recordSeeds, reserveSeeds } from '@axiom/wrapper';
+
+const scratch = () => mkdtemp(join(tmpdir(), 'axiom-project-'));
+const ledgerLines = async (path: string) => (await readFile(path, 'utf8')).split('\n').filter(Boolean).map(Number);
+
+describe('the seed ledger', () => {
+  it('hands out crypto-random seeds that are unique across batches and records every one', async () => {
+    const ledger = join(await scratch(), 'ledger.txt');
+    const first = await reserveSeeds(ledger, 50);
+    const second = await reserveSeeds(ledger, 50);
+    expect(new Set([...first, ...second]).size).toBe(100);
+    expect(await ledgerLines(ledger)).toEqual([...first, ...second]);
+  });
+
+  it('draws again when the seed source repeats a seed of the batch or of the ledger', async () => {
+    const ledger = join(await scratch(), 'ledger.txt');
+    await writeFile(ledger, '7\n');
+    const repeating = [7, 8, 8, 7, 9][Symbol.iterator]();
+    expect(await reserveSeeds(ledger, 2, () => repeating.next().value!)).toEqual([8, 9]);
+    expect(await ledgerLines(ledger)).toEqual([7, 8, 9]);
+  });
+
+  it('refuses a seed the ledger already has, and one repeated in the batch, writing nothing', async () => {
+    const ledger = join(await scratch(), 'ledger.txt');
+    await recordSeeds(ledger, [11, 12]);
+    await expect(recordSeeds(ledger, [13, 12])).rejects.toThrow(/seed 12 was already handed out/);
+    await expect(recordSeeds(ledger, [14, 14])).rejects.toThrow(/seed 14 was already handed out/);
+    expect(await ledgerLines(ledger)).toEqual([11, 12]);
+  });
+
+  it('gives concurrent batches disjoint seeds (reading and appending happen under a lock)', async () => {
+    const ledger = join(await scratch(), 'ledger.txt');
+    const batches = await Promise.all([1, 2, 3, 4].map(() => reserveSeeds(ledger, 25)));
+    expect(new Set(batches.flat()).size).toBe(100);
+    expect((await ledgerLines(ledger)).sort()).toEqual(batches.flat().sort());
+  });
+});
+
+describe('make-work', () => {
+  it('writes one wu.json per seed, the JobTemplates and the create_work lines', async () => {
+    const dir = await scratch();
+    const made = await makeWork({
+      experiment: 'memorization-dynamics',
+      count: 3,
+      replicas: 2,
+      preset: 'smoke',
+      params: { epochs: 5 },
+      outDir: join(dir, 'batch'),
+      ledgerPath: join(dir, 'ledger.txt'),
+    });
+    const seeds = made.workunits.map(({ workunit }) => workunit.seed);
+    expect(new Set(seeds).size).toBe(3);
+    for (const { name, path, workunit } of made.workunits) {
+      expect(workunitSchema.parse(JSON.parse(await readFile(path, 'utf8')))).toEqual(workunit);
+      expect(workunit).toMatchObject({ experiment: 'memorization-dynamics', preset: 'smoke', params: { epochs: 5 } });
+      expect(name).toBe(`axiom_memorization-dynamics_s${workunit.seed}`);
+    }
+    const input = await readFile(join(dir, 'batch', 'templates', 'axiom_in'), 'utf8');
+    expect(input).toMatch(/<file_number>0<\/file_number>\s*<open_name>wu.json<\/open_name>/);
+    const output = await readFile(join(dir, 'batch', 'templates', 'axiom_out'), 'utf8');
+    for (const tag of ['<name><OUTFILE_0/></name>', '<generated_locally/>', '<upload_when_present/>', '<max_nbytes>', '<url><UPLOAD_URL/></url>', '<open_name>result.json</open_name>']) {
+      expect(output).toContain(tag);
+    }
+    const script = await readFile(made.scriptPath, 'utf8');
+    const first = made.workunits[0]!.name;
+    expect(script).toContain(`bin/stage_file --copy '${made.workunits[0]!.path}'`);
+    expect(script).toContain(
+      `bin/create_work --appname axiom --wu_name '${first}' --wu_template templates/axiom_in --result_template templates/axiom_out --min_quorum 2 --target_nresults 2 '${first}.json'`,
+    );
+  });
+});
