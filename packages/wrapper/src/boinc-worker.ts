@@ -69,6 +69,7 @@ export async function runBoincWorker(slotDir: string, builtins: ReadonlyMap<stri
     throw new AxiomError('usage', `not running under BOINC: no init_data.xml in ${slotDir} (the BOINC client starts \`axiom worker\` in a slot directory; use \`axiom run\` locally)`);
   }
   // The C++ wrapper runs its task in its own slot, so init_data.xml is normally there too.
+  if (!found) io.stderr(`axiom worker: warning: no init_data.xml in ${slotDir}; using defaults (1 CPU, no GPU, checkpoint period 300 s, no bound)`);
   const init = found ?? parseInitData('<app_init_data/>');
   if (mode === 'native') {
     await access(join(slotDir, MMAP_FILE)).catch(() => {

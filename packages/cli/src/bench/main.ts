@@ -22,6 +22,8 @@ const measureScript = fileURLToPath(new URL('./measure.js', import.meta.url));
 const torchScript = fileURLToPath(new URL('../../src/bench/pytorch_bench.py', import.meta.url));
 const PYTHON = '/usr/bin/python3';
 
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
 interface Measurement {
   samplesPerSecond?: number;
   gflops?: number;
@@ -29,9 +31,13 @@ interface Measurement {
   peakRssMb?: number;
 }
 
+/** One measurement in a fresh process; a failure is reported (with the process's last words) and yields undefined. */
 function measure(backend: BackendName, what: string): Measurement | undefined {
   const child = spawnSync(process.execPath, [measureScript, backend, what, String(seconds)], { encoding: 'utf8' });
-  if (child.status !== 0) return undefined;
+  if (child.status !== 0) {
+    log(`${backend} ${what}: measurement failed (exit ${child.status}): ${child.stderr.trim().split('\n').at(-1) ?? ''}`);
+    return undefined;
+  }
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Measurement;
 }
 
@@ -39,7 +45,6 @@ function medianOf(samples: Measurement[], key: keyof Measurement): number {
   return median(samples.map((s) => s[key]!));
 }
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
 const available = backendNames.filter((backend) => backend !== 'tfjs-node-gpu' && measure(backend, 'matmul') !== undefined);
 log(`backends that load here: ${available.join(', ')}`);
 
@@ -73,6 +78,7 @@ const limit = torch?.limit ?? Math.max(...Object.values(matmul));
 for (const workload of workloads) {
   for (const backend of available) {
     const samples = Array.from({ length: runs }, () => measure(backend, workload.name)).filter((m): m is Measurement => m !== undefined);
+    if (samples.length === 0) continue; // each failure was reported above
     const rate = medianOf(samples, 'samplesPerSecond');
     const row: Record<string, string | number> = {
       workload: workload.name,
@@ -85,7 +91,7 @@ for (const workload of workloads) {
     };
     if (torch) {
       const oneThread = torch.rates[workload.name]?.[1];
-      row['PyTorch 1 thread (samples/s)'] = Math.round(oneThread ?? 0);
+      row['PyTorch 1 thread (samples/s)'] = oneThread ? Math.round(oneThread) : '';
       row['ratio vs PyTorch 1 thread'] = oneThread ? Number((rate / oneThread).toFixed(2)) : '';
     }
     rows.push(row);
