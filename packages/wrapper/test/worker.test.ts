@@ -10,7 +10,8 @@ const workunit = {
   experiment: 'memorization-dynamics',
   seed: 987654321,
   preset: 'smoke',
-  params: { corruptionLevels: [0, 0.2, 0.4, 0.6], epochs: 50 },
+  // Long enough (~10 s idle) that a quit, taking up to ~2 s to arrive, lands mid-run even on a fast machine.
+  params: { corruptionLevels: [0, 0.2, 0.4, 0.6], epochs: 120 },
 };
 const exists = (path: string) => access(path).then(() => true, () => false);
 

@@ -12,7 +12,8 @@ const workunit = (seed: number) => ({
   experiment: 'memorization-dynamics',
   seed,
   preset: 'smoke',
-  params: { corruptionLevels: [0, 0.2, 0.4, 0.6], epochs: 60 },
+  // Long enough (~12 s idle) that a quit, which takes the client and the worker ~3 s to pass on, lands mid-run.
+  params: { corruptionLevels: [0, 0.2, 0.4, 0.6], epochs: 150 },
 });
 const TIMEOUT = 240_000;
 
