@@ -121,6 +121,22 @@ function program(): Command {
     });
   addResultsCommands(axiom);
   addBoincCommands(axiom);
+
+  // Commander's own help command prints the whole usage for an unknown name; ours says so in one line.
+  axiom.helpCommand(false);
+  axiom
+    .command('help')
+    .description('display help for command')
+    .argument('[command...]', 'a command, e.g. `run` or `golden check`')
+    .action((names: string[]) => {
+      let command = axiom;
+      for (const name of names) {
+        const sub = command.commands.find((candidate) => candidate.name() === name || candidate.aliases().includes(name));
+        if (!sub) throw new AxiomError('usage', `unknown command '${names.join(' ')}' (see axiom --help)`);
+        command = sub;
+      }
+      command.outputHelp();
+    });
   return axiom;
 }
 

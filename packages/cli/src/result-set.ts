@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { opendir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AxiomError, canonicalJson, sha256Hex, type JsonObject, type Result } from '@axiom/runner';
 import { readResultFile } from './reproduce-command.js';
@@ -32,21 +32,48 @@ export interface ConfigurationGroup extends Configuration {
   replicates: ResultRecord[];
 }
 
-async function resultFilesUnder(path: string): Promise<string[]> {
+/** A directory walk stops with a usage error past this many entries: `analyze /` must not read the whole disk. */
+const MAX_ENTRIES_WALKED = 200_000;
+/** Directories that never hold results but can hold a great many files. */
+const SKIPPED_DIRECTORIES = new Set(['node_modules', '.git']);
+
+/**
+ * Every `*.json` below `path` (sorted), without following symbolic links; `path` itself if it is a
+ * file. A subdirectory that cannot be read is noted in `skipped`.
+ */
+async function resultFilesUnder(path: string, skipped: SkippedFile[], maxEntries: number): Promise<string[]> {
   if (!(await stat(path)).isDirectory()) return [path];
-  const names = await readdir(path, { recursive: true });
-  return names.filter((name) => name.endsWith('.json')).sort().map((name) => join(path, name));
+  const files: string[] = [];
+  const pending = [path];
+  let entries = 0;
+  for (let directory = pending.pop(); directory !== undefined; directory = pending.pop()) {
+    const listing = await opendir(directory).catch((error: NodeJS.ErrnoException) => {
+      if (directory === path) throw error;
+      skipped.push({ file: directory, message: `${directory}: cannot read (${error.code ?? String(error)})` });
+    });
+    if (!listing) continue;
+    for await (const entry of listing) {
+      if (++entries > maxEntries) {
+        throw new AxiomError('usage', `${path}: more than ${maxEntries} entries below it; give the directory that holds the results`);
+      }
+      const child = join(directory, entry.name);
+      if (entry.isDirectory() && !SKIPPED_DIRECTORIES.has(entry.name)) pending.push(child);
+      else if (entry.isFile() && entry.name.endsWith('.json')) files.push(child);
+    }
+  }
+  return files.sort();
 }
 
 /** Reads result files and directories (every `*.json` below them); whatever is not a complete result is skipped with a reason. */
-export async function loadResults(paths: readonly string[]): Promise<{ records: ResultRecord[]; skipped: SkippedFile[] }> {
+export async function loadResults(paths: readonly string[], maxEntries = MAX_ENTRIES_WALKED): Promise<{ records: ResultRecord[]; skipped: SkippedFile[] }> {
   const records: ResultRecord[] = [];
   const skipped: SkippedFile[] = [];
   const files: string[] = [];
   for (const path of paths) {
     try {
-      files.push(...(await resultFilesUnder(path)));
+      files.push(...(await resultFilesUnder(path, skipped, maxEntries)));
     } catch (error) {
+      if (error instanceof AxiomError) throw error;
       skipped.push({ file: path, message: `${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})` });
     }
   }

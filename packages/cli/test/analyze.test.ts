@@ -1,4 +1,4 @@
-import { copyFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { mean, sampleStandardDeviation } from 'simple-statistics';
@@ -111,6 +111,18 @@ describe('axiom analyze', () => {
     const run = await captured(() => analyzeCommand([cleanDir], { json: true }));
     expect(run.stderr).toBe('');
     expect((JSON.parse(run.stdout) as ReturnType<typeof analyze>).replication).toEqual({ trustworthy: true, problems: [] });
+  });
+
+  it('walks nested directories without following links or entering node_modules, and stops past a cap instead of reading the whole disk', async () => {
+    const tree = await scratch();
+    await mkdir(join(tree, 'a', 'b'), { recursive: true });
+    await mkdir(join(tree, 'node_modules'));
+    await copyFile(join(cleanDir, 'seed1.json'), join(tree, 'a', 'b', 'seed1.json'));
+    await copyFile(join(cleanDir, 'seed2.json'), join(tree, 'node_modules', 'seed2.json'));
+    await symlink(cleanDir, join(tree, 'link-to-clean'));
+    const { records } = await loadResults([tree]);
+    expect(records.map((record) => record.file)).toEqual([join(tree, 'a', 'b', 'seed1.json')]);
+    await expect(loadResults([tree], 3)).rejects.toThrow(`${tree}: more than 3 entries below it; give the directory that holds the results`);
   });
 
   it('refuses a directory without complete results', async () => {

@@ -110,6 +110,7 @@ describe('bad input: one clear line, a distinct exit code, no partial file', () 
     { name: 'a forced backend that is not installed', args: (dir) => [...smoke, '--seed', '1', '--backend', 'tfjs-node', '--out', join(dir, 'r.json')], code: ExitCode.backendUnavailable, message: /backend "tfjs-node" cannot be used/ },
     { name: 'a seed that is not a uint32', args: () => [...smoke, '--seed', '-4'], code: ExitCode.usage, message: /--seed: seed must be an unsigned 32-bit integer/ },
     { name: 'an unknown option', args: () => [...smoke, '--sede', '4'], code: ExitCode.usage, message: /unknown option '--sede'/ },
+    { name: 'help for an unknown command', args: () => ['help', 'golden', 'nosuch'], code: ExitCode.usage, message: /^axiom: error: unknown command 'golden nosuch' \(see axiom --help\)$/m },
   ];
 
   it.each(cases)('$name', async ({ args, code, message }) => {
