@@ -1,21 +1,19 @@
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Command, Option } from 'commander';
 import { build } from 'esbuild';
 import { builtinExperiments } from '@axiom/experiments';
-import { AxiomError, parseExplicitSeed, resolveParams, scriptRefSchema, type JsonObject, type Workunit } from '@axiom/runner';
+import { AxiomError, parseExplicitSeed, resolveParams, scriptRefSchema, shippedWasmFileName, WASM_BINARIES, WASM_THREADS_SCRIPTS, wasmPackageFile, type JsonObject, type Workunit } from '@axiom/runner';
 import { assimilateResults, buildAppVersion, compareReplicas, makeWork, validateResult, type Verdict, type WorkunitSource } from '@axiom/wrapper';
 import { CROSS_BACKEND_TOLERANCE } from './reproduce-command.js';
 import { readParamsOption } from './run-command.js';
 
 /** The CLI's own entry point: bundled, it is the whole worker. */
 const MAIN_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
-const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
-/** Resolved when building, not when loading this module: the bundle itself has no node_modules to resolve in. */
-const wasmFiles = () => {
-  const directory = dirname(fileURLToPath(import.meta.resolve('@tensorflow/tfjs-backend-wasm')));
-  return WASM_FILES.map((name) => join(directory, name));
-};
+/**
+ * The WASM binaries and the threaded build's worker scripts, shipped beside the bundle under versioned
+ * names. Resolved when building, not when loading this module: the bundle has no node_modules.
+ */
+const wasmFiles = () => [...WASM_BINARIES, ...WASM_THREADS_SCRIPTS].map((name) => ({ source: wasmPackageFile(name), name: shippedWasmFileName(name) }));
 
 /** CommonJS dependencies (tfjs, emscripten's WASM loader) expect require and __dirname, which ESM lacks. */
 const COMMONJS_SHIMS = [

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
-import { AxiomError, ExitCode, installWorkerApi, WORKER_VERSION } from '@axiom/runner';
+import { fileURLToPath } from 'node:url';
+import { AxiomError, ExitCode, installWorkerApi, serveSandboxedRun, WORKER_VERSION, type SandboxLauncher } from '@axiom/runner';
 import { listCommand } from './list-command.js';
 import { bundleCommand, keygenCommand } from './publish-commands.js';
 import { goldenCheckCommand, goldenUpdateCommand } from './golden-command.js';
@@ -20,7 +21,12 @@ Exit codes:
   11   script rejected (sha256/signature), nothing run       12  script unavailable (fetch failed), nothing run
   13   not reproduced (reproduce, --expect-digest, golden check)
   14   upload --flush: results remain in the spool
+  15   a fetched script tried what its sandbox forbids (files, processes, network); stopped, nothing kept
   130  interrupted by Ctrl-C or SIGTERM ("partial" result written)`;
+
+const SANDBOX_COMMAND = 'sandboxed-run';
+/** This very file (dist/main.js, or the bundle of an app version) started again as a fetched script's sandbox. */
+const sandbox: SandboxLauncher = { entry: fileURLToPath(import.meta.url), args: [SANDBOX_COMMAND] };
 
 function program(): Command {
   const axiom = new Command('axiom')
@@ -42,7 +48,7 @@ function program(): Command {
     .option('--params <json|file>', 'parameter overrides, as a JSON object or a JSON file')
     .option('--out <file>', 'where to write the result (default: results/<experiment>-seed<seed>-<time>.json)')
     .addOption(new Option('--backend <name>', 'force a TensorFlow.js backend').choices(['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']))
-    .option('--threads <n>', 'threads the backend may use (default: all cores)')
+    .option('--threads <n>', 'threads the backend may use (default: $AXIOM_THREADS, else all cores; on a machine busy with other work, 1 is faster)')
     .option('--sha256 <hex>', 'pin an experiment script given by URL to this hash')
     .option('--allow-unverified', 'run a script URL without a sha256 pin (recorded in the result)')
     .option('--trusted-key <pem>', "the project's Ed25519 public key: scripts must then carry a valid signature (default: $AXIOM_TRUSTED_KEY)")
@@ -53,7 +59,7 @@ function program(): Command {
     .option('--checkpoint <file>', 'checkpoint file: finished units are kept there and skipped when the run is repeated')
     .addHelpText('after', '\nSeed order: --seed, then AXIOM_SEED, then wu.json, then 4 crypto-random bytes (recorded, with a warning).')
     .action(async (experiment: string | undefined, options) => {
-      process.exitCode = await runCommand(experiment, options);
+      process.exitCode = await runCommand(experiment, { ...options, sandbox });
     });
 
   axiom
@@ -65,7 +71,7 @@ function program(): Command {
     .option('--trusted-key <pem>', "the project's Ed25519 public key, for results of signed scripts")
     .option('--cache-dir <dir>', 'the script cache')
     .action(async (file: string, options) => {
-      process.exitCode = await reproduceCommand(file, options);
+      process.exitCode = await reproduceCommand(file, { ...options, sandbox });
     });
 
   const golden = axiom.command('golden').description("pin every built-in experiment's smoke digest (for CI)");
@@ -91,7 +97,7 @@ function program(): Command {
     .option('--wrapped', "run as the task of BOINC's C++ wrapper (job.xml): progress and checkpoints through files")
     .action(async (options: { wrapped?: boolean }) => {
       const io = { stderr: (line: string) => process.stderr.write(`${line}\n`), exit: (code: number) => process.exit(code) };
-      process.exitCode = await runBoincWorker(process.cwd(), builtinExperiments, io, options.wrapped ? 'wrapped' : 'native');
+      process.exitCode = await runBoincWorker(process.cwd(), { builtins: builtinExperiments, sandbox }, io, options.wrapped ? 'wrapped' : 'native');
     });
 
   axiom
@@ -121,6 +127,7 @@ function program(): Command {
     });
   addResultsCommands(axiom);
   addBoincCommands(axiom);
+  axiom.command(SANDBOX_COMMAND, { hidden: true }).action(serveSandboxedRun);
 
   // Commander's own help command prints the whole usage for an unknown name; ours says so in one line.
   axiom.helpCommand(false);

@@ -38,7 +38,7 @@ const discard: ResultSink = { prepare: async () => {}, write: async () => '(not 
 /** `axiom reproduce`: re-runs what a result recorded and says whether, and where, the new run differs. */
 export async function reproduceCommand(
   path: string,
-  options: Pick<RunCommandOptions, 'trustedKey' | 'cacheDir' | 'out'> & { backend?: BackendName },
+  options: Pick<RunCommandOptions, 'trustedKey' | 'cacheDir' | 'out' | 'sandbox'> & { backend?: BackendName },
 ): Promise<number> {
   const original = await readResultFile(path);
   const script = original.experiment.script;
@@ -51,14 +51,14 @@ export async function reproduceCommand(
     process.stderr.write(`axiom: note: ${path} is ${original.status} (${original.statusReason}); the re-run computes every unit\n`);
   }
   const outcome = await runInTerminal(
+    resolved,
     {
-      experiment: resolved.experiment,
-      script: resolved.script,
+      warnings: resolved.warnings,
       paramLayers: [{ origin: `params recorded in ${path}`, values: original.params }],
       seed: { value: original.seed.value, source: 'cli', warnings: [] },
       backend: { forced: backend },
     },
-    { sink: options.out ? fileResultSink(options.out) : discard },
+    { sink: options.out ? fileResultSink(options.out) : discard, sandbox: options.sandbox },
   );
   const tolerance = crossBackend ? CROSS_BACKEND_TOLERANCE : BIT_IDENTICAL;
   const comparison = compareResults(original, outcome.result, tolerance);

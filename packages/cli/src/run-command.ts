@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+
 import {
   AxiomError,
   defaultScriptCacheDir,
@@ -17,6 +17,7 @@ import {
   type ParamLayer,
   type Result,
   type RunOutcome,
+  type SandboxLauncher,
   type ScriptOptions,
   type WorkunitFile,
 } from '@axiom/runner';
@@ -42,6 +43,8 @@ export interface RunCommandOptions {
   spoolDir?: string;
   checkpoint?: string;
   threads?: string;
+  /** How this worker starts itself as a fetched script's sandbox. */
+  sandbox: SandboxLauncher;
 }
 
 export async function readParamsOption(text: string): Promise<JsonObject> {
@@ -134,11 +137,10 @@ export async function runCommand(reference: string | undefined, options: RunComm
   if (options.params !== undefined) paramLayers.push({ origin: '--params', values: await readParamsOption(options.params) });
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const out = options.out ?? join('results', `${resolved.experiment.name}-seed${seed.value}-${stamp}.json`);
+  const out = options.out ?? { directory: 'results', name: (result: Result) => `${result.experiment.name}-seed${seed.value}-${stamp}.json` };
   const outcome = await runInTerminal(
+    resolved,
     {
-      experiment: resolved.experiment,
-      script: resolved.script,
       warnings: resolved.warnings,
       preset: options.preset ?? workunit?.body?.preset,
       paramLayers,
@@ -147,7 +149,7 @@ export async function runCommand(reference: string | undefined, options: RunComm
       deadline: workunit?.body?.deadlineSeconds === undefined ? undefined : Date.now() + workunit.body.deadlineSeconds * 1000,
       backend: { forced: options.backend, threads: options.threads === undefined ? undefined : positiveInteger(options.threads, '--threads') },
     },
-    { sink: fileResultSink(out), checkpoints: options.checkpoint ? fileCheckpointStore(options.checkpoint) : undefined },
+    { sink: fileResultSink(out), checkpoints: options.checkpoint ? fileCheckpointStore(options.checkpoint) : undefined, sandbox: options.sandbox },
   );
   process.stdout.write(`${summarise(outcome)}\n`);
   if (options.upload) process.stdout.write(`upload: ${await uploadOrSpool(outcome.result, options.upload, options.spoolDir)}\n`);

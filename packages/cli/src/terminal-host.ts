@@ -1,11 +1,15 @@
-import { runExperiment, type CheckpointStore, type ResultSink, type RunOutcome, type RunRequest } from '@axiom/runner';
+import { runResolved, type CheckpointStore, type ResolvedExperiment, type ResultSink, type RunOutcome, type RunRequest, type SandboxLauncher } from '@axiom/runner';
 import { formatWarning, ProgressDisplay } from './terminal.js';
 
 /**
  * Runs an experiment with the terminal as its host: progress on stderr, warnings as they come, and
  * Ctrl-C/SIGTERM turned into an orderly stop with a partial result (a second Ctrl-C quits at once).
  */
-export async function runInTerminal(request: Omit<RunRequest, 'host'>, storage: { sink: ResultSink; checkpoints?: CheckpointStore }): Promise<RunOutcome> {
+export async function runInTerminal(
+  resolved: ResolvedExperiment,
+  request: Omit<RunRequest, 'host' | 'experiment' | 'script' | 'sandbox'>,
+  storage: { sink: ResultSink; checkpoints?: CheckpointStore; sandbox: SandboxLauncher },
+): Promise<RunOutcome> {
   const display = new ProgressDisplay(process.stderr);
   const interrupt = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
@@ -16,16 +20,15 @@ export async function runInTerminal(request: Omit<RunRequest, 'host'>, storage: 
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return await runExperiment({
-      ...request,
-      host: {
-        progress: (update) => display.update(update),
-        log: (message) => display.message(`axiom: ${message}`),
-        warn: (warning) => display.message(formatWarning(warning)),
-        control: { signal: interrupt.signal },
-        ...storage,
-      },
-    });
+    const { sandbox, ...files } = storage;
+    const host = {
+      progress: (update: Parameters<RunRequest['host']['progress']>[0]) => display.update(update),
+      log: (message: string) => display.message(`axiom: ${message}`),
+      warn: (warning: Parameters<RunRequest['host']['warn']>[0]) => display.message(formatWarning(warning)),
+      control: { signal: interrupt.signal },
+      ...files,
+    };
+    return await runResolved(resolved, { ...request, host }, sandbox);
   } finally {
     display.stop();
     process.off('SIGINT', onSignal);

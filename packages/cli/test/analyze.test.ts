@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { mean, sampleStandardDeviation } from 'simple-statistics';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { resolveSeed, writeJsonAtomic, type Result } from '@axiom/runner';
+import { builtinExperiments } from '@axiom/experiments';
 import { analyzeCommand } from '../src/analyze-command.js';
 import { analyze } from '../src/analyze.js';
 import { groupByConfiguration, loadResults } from '../src/result-set.js';
@@ -12,6 +13,7 @@ import { scratch } from './helpers.js';
 import { runSmokeToFile } from './results-fixture.js';
 
 const EXPERIMENT = 'memorization-dynamics';
+const VERSION = builtinExperiments.get(EXPERIMENT)!.version.replace(/\./g, '\\.');
 
 /** Runs a command in-process and records what it wrote, in order, with the stream it went to. */
 async function captured(command: () => Promise<number>) {
@@ -65,13 +67,13 @@ describe('axiom analyze', () => {
     const [first, ...rest] = run.stderr.split('\n');
     expect(first).toBe('WARNING: 3 replication problem(s): these results are not as independent as their number suggests.');
     const warnings = rest.join('\n');
-    expect(warnings).toMatch(/\[shared-seed\] memorization-dynamics 1\.0\.0, params [0-9a-f]{12}: seed 2 is shared by 2 results with different resultIds \(identical digests: one computation counted 2 times\)/);
+    expect(warnings).toMatch(new RegExp(String.raw`\[shared-seed\] memorization-dynamics ${VERSION}, params [0-9a-f]{12}: seed 2 is shared by 2 results with different resultIds \(identical digests: one computation counted 2 times\)`));
     expect(warnings).toMatch(/\[identical-digest\] digest [0-9a-f]{12}… comes from 2 different seeds \((3, 99|99, 3)\)/);
     expect(warnings).toMatch(/\[fallback-seed\] .*1 result\(s\) ran on a fallback seed.*wu\.json does not exist/);
     expect(warnings).toContain(`skipped: ${join(dir, 'notes.json')} is not a valid result`);
     expect(warnings.split('\n').find((line) => line.includes('holds the same result as'))).toContain(join(dir, 'copy-of-seed1.json'));
     // Seeds 1, 2, 3, 99 and the fallback seed: six result files, five seeds.
-    expect(run.stdout).toMatch(/^== memorization-dynamics 1\.0\.0, params [0-9a-f]{12} \(preset smoke\): 5 distinct seed\(s\) in 6 result\(s\)$/m);
+    expect(run.stdout).toMatch(new RegExp(String.raw`^== memorization-dynamics ${VERSION}, params [0-9a-f]{12} \(preset smoke\): 5 distinct seed\(s\) in 6 result\(s\)$`, 'm'));
     expect(run.stdout).toMatch(/^ {2}corruption 0 \/ 0\.4: clean-first rate – \/ [\d.]+ ± [\d.]+; test accuracy [\d.]+ ± [\d.]+ \/ [\d.]+ ± [\d.]+$/m);
     expect(run.stdout).toMatch(/^ {2}byLevel\.0\.4\.cleanFirstRate +5 +[\d.]+ +[\d.e-]+ +\[[\d.]+, [\d.]+\]$/m);
   });
@@ -104,7 +106,7 @@ describe('axiom analyze', () => {
     expect(header).toBe('experiment,version,scriptSha256,paramsDigest,presets,seeds,results,metric,n,mean,sd,ci95Low,ci95High');
     expect(rows).toHaveLength(parsed.configurations[0]!.metrics.length);
     expect(rows.find((row) => row.includes(',byLevel.0.cleanFirstRate,'))).toBeUndefined(); // null at corruption 0: not a number
-    expect(rows.find((row) => row.includes(',byLevel.0.4.testAccuracy,'))).toMatch(/^memorization-dynamics,1\.0\.0,,[0-9a-f]{64},smoke,5,6,byLevel\.0\.4\.testAccuracy,5,/);
+    expect(rows.find((row) => row.includes(',byLevel.0.4.testAccuracy,'))).toMatch(new RegExp(String.raw`^memorization-dynamics,${VERSION},,[0-9a-f]{64},smoke,5,6,byLevel\.0\.4\.testAccuracy,5,`));
   });
 
   it('says nothing alarming about clean replicates', async () => {

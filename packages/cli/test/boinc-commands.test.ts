@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resultDigest, resultSchema, workunitSchema, writeJsonAtomic, type Result, type Workunit } from '@axiom/runner';
+import { resultDigest, resultSchema, WASM_NODE_THREADS_PATCH, workunitSchema, writeJsonAtomic, type Result, type Workunit } from '@axiom/runner';
 import { BOINC, BoincClient } from '../../wrapper/test/e2e/boinc-client.js';
 import { ResultState, TestProject } from '../../wrapper/test/e2e/test-project.js';
 import { makeSlot } from '../../wrapper/test/simulated-slot.js';
@@ -161,16 +161,23 @@ describe('axiom boinc app-version', () => {
     const versionXml = await readFile(join(versionDir, 'version.xml'), 'utf8');
     expect(versionXml).toMatch(/<physical_name>axiom_launcher_1\.0\.sh<\/physical_name>\s*<main_program\/>/);
     expect(versionXml).toContain('<api_version>7.20.0</api_version>');
-    for (const file of ['axiom_worker_1.0.mjs', 'tfjs-backend-wasm-simd.wasm']) expect(versionXml).toContain(`<physical_name>${file}</physical_name>`);
+    // Every physical name carries a version: BOINC never lets one change content between app versions.
+    for (const file of ['axiom_worker_1.0.mjs', 'tfjs4.22.0_tfjs-backend-wasm-simd.wasm', 'tfjs4.22.0_tfjs-backend-wasm-threaded-simd.worker.js']) {
+      expect(versionXml).toContain(`<physical_name>${file}</physical_name>`);
+    }
+    expect(versionXml).not.toMatch(/<physical_name>tfjs-backend/);
     expect(await readFile(join(dir, 'project', 'wrapper', 'job.xml'), 'utf8')).toMatch(/<application>axiom_launcher_1\.0\.sh<\/application>\s*<command_line>worker --wrapped<\/command_line>/);
 
     // Where the client keeps app files: a project directory holding only the app version's files.
-    const slot = await makeSlot({ experiment: 'memorization-dynamics', seed: 4242, preset: 'smoke' });
+    const slot = await makeSlot({ experiment: 'memorization-dynamics', seed: 4242, preset: 'smoke' }, { ncpus: 2 });
     await cp(versionDir, slot.projectDir, { recursive: true });
     expect(existsSync(join(slot.root, 'node_modules')) || existsSync(join(slot.root, '..', 'node_modules'))).toBe(false);
     await promisify(execFile)(join(slot.projectDir, 'axiom_launcher_1.0.sh'), [], { cwd: slot.slotDir });
     const result = resultSchema.parse(JSON.parse(await readFile(slot.resultPath, 'utf8')));
     expect([result.status, result.seed.source, result.seed.value, result.backend.name]).toEqual(['ok', 'wu.json', 4242, 'wasm']);
+    // ncpus threads on the threaded build: its worker files ship beside the bundle.
+    expect(result.backend.threads).toBe(2);
+    expect(result.backend.patches).toContain(WASM_NODE_THREADS_PATCH);
   });
 });
 

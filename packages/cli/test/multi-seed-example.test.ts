@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { builtinExperiments } from '@axiom/experiments';
 import { describe, expect, it } from 'vitest';
 import { writeJsonAtomic, type Result } from '@axiom/runner';
 import { scratch } from './helpers.js';
@@ -22,7 +23,9 @@ describe('examples/multi-seed/run.sh', () => {
     });
     expect(sweep.status, sweep.stderr).toBe(0);
     expect((await readdir(dir)).filter((name) => name.endsWith('.json')).sort()).toEqual([1, 2, 3].map((seed) => `memorization-dynamics-seed${seed}.json`));
-    expect(sweep.stdout).toMatch(/memorization-dynamics 1\.0\.0, params [0-9a-f]{12} \(preset smoke\): 3 distinct seed\(s\) in 3 result\(s\)/);
+    const version = builtinExperiments.get('memorization-dynamics')!.version;
+    expect(sweep.stdout).toContain(`memorization-dynamics ${version}, params `);
+    expect(sweep.stdout).toMatch(/, params [0-9a-f]{12} \(preset smoke\): 3 distinct seed\(s\) in 3 result\(s\)/);
     expect(sweep.stdout).toMatch(/corruption 0 \/ 0\.4: clean-first rate – \/ [\d.]+ ± [\d.]+; test accuracy/);
     expect(sweep.stderr).not.toContain('WARNING');
     expect(existsSync(join(dir, 'report.html'))).toBe(true);

@@ -11,10 +11,10 @@ import { defineExperiment, type Rng } from '@axiom/runner';
 import { max, min } from 'simple-statistics';
 import { z } from 'zod';
 import { clusterTask, sampleLeveledClusters } from './lib/data.js';
-import { createMlp } from './lib/mlp.js';
-import { gridUnits, meanOfArrays, meanOfNumbers, metricsWhere } from './lib/sweep.js';
+import { createStackedMlp, predictStackedClasses, trainStacked } from './lib/stacked.js';
+import { gridUnits, meanOfArrays, meanOfNumbers, metricsWhere, stackedSweep, stackingParam } from './lib/sweep.js';
 import { ExampleTracker, meanEpoch } from './lib/tracking.js';
-import { accuracy, permutationStream, predictClasses, trainClassifier, uploadDataset } from './lib/train.js';
+import { accuracy, permutationStream, uploadDataset } from './lib/train.js';
 
 const orderings = ['random', 'easy-first', 'hard-first', 'paced'] as const;
 type Ordering = (typeof orderings)[number];
@@ -43,6 +43,7 @@ const params = z.strictObject({
   pacingFullAt: z.number().gt(0).max(1).default(0.5).describe('paced: fraction of the epochs after which the pool is the whole training set'),
   shortBudget: z.number().int().min(1).default(5).describe('epoch at which accuracy is compared under a short training budget'),
   accuracyThreshold: z.number().gt(0).max(1).default(0.7).describe('test accuracy whose first crossing is recorded as epochs-to-threshold'),
+  stacking: stackingParam,
 });
 type Params = z.infer<typeof params>;
 
@@ -91,7 +92,7 @@ function levelOrderAgreement(learnedEpochByLevel: ReadonlyArray<number | null>):
 
 export default defineExperiment({
   name: 'curriculum-learning',
-  version: '1.0.0',
+  version: '1.1.0',
   description: 'Difficulty levels and example order: are easy examples learned first, and does a curriculum help?',
   params,
   presets: {
@@ -103,8 +104,9 @@ export default defineExperiment({
     const levels = p.centreScales.length;
     const units = gridUnits({ ordering: p.orderings, width: p.widths, learningRate: p.learningRates });
 
-    const results = await ctx.sweep(units, async (unit) => {
-      const { ordering, width, learningRate } = unit.config;
+    // Every ordering and learning rate at one width trains in one stack.
+    const { results, stackedGroups } = await stackedSweep(ctx, units, ({ width }) => `width=${width}`, async (group) => {
+      const { width } = group[0]!.config;
       // Data: one task and data set for every unit, so orderings differ only in the order of visits.
       const dataRng = ctx.rng('data');
       const task = clusterTask(dataRng, p);
@@ -114,49 +116,55 @@ export default defineExperiment({
       const test = uploadDataset(tf, testSource.data);
 
       // Model: the same initialisation for every ordering and learning rate at this width.
-      const model = createMlp(tf, ctx.rng('init', width), { inputDim: p.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: p.classes });
+      const shape = { inputDim: p.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: p.classes };
+      const model = createStackedMlp(tf, group.map(() => ctx.rng('init', width)), shape);
 
       // Training, evaluating every level after each epoch and tracking when each training example is learned.
-      const tracker = new ExampleTracker(trainSource.data.y);
-      const testAccuracy: number[] = [];
-      const testAccuracyByLevel: number[][] = Array.from({ length: levels }, () => []);
+      const members = group.map(() => ({
+        tracker: new ExampleTracker(trainSource.data.y),
+        testAccuracy: [] as number[],
+        testAccuracyByLevel: Array.from({ length: levels }, () => [] as number[]),
+      }));
       try {
-        await trainClassifier({
+        await trainStacked({
           tf,
           model,
           train,
+          members: group.map(({ config: { ordering, learningRate }, rng }) => ({ learningRate, shuffle: epochOrder(ordering, rng('order'), trainSource.level, p) })),
           epochs: p.epochs,
           batchSize: p.batchSize,
-          learningRate,
           optimizer: p.optimizer,
-          shuffle: epochOrder(ordering, unit.rng('order'), trainSource.level, p),
           tick: ctx.tick,
-          progress: unit.progress,
+          progress: group[0]!.progress,
           onEpoch: (epoch) => {
-            tracker.update(epoch, predictClasses(tf, model, train.x));
-            const predicted = predictClasses(tf, model, test.x);
-            testAccuracy.push(accuracy(predicted, test.source.y));
-            testAccuracyByLevel.forEach((curve, level) => curve.push(accuracy(predicted, test.source.y, (i) => testSource.level[i] === level)));
+            const trainPredictions = predictStackedClasses(tf, model, train.x);
+            const testPredictions = predictStackedClasses(tf, model, test.x);
+            members.forEach(({ tracker, testAccuracy, testAccuracyByLevel }, m) => {
+              tracker.update(epoch, trainPredictions[m]!);
+              const predicted = testPredictions[m]!;
+              testAccuracy.push(accuracy(predicted, test.source.y));
+              testAccuracyByLevel.forEach((curve, level) => curve.push(accuracy(predicted, test.source.y, (i) => testSource.level[i] === level)));
+            });
           },
         });
       } finally {
-        model.dispose();
-        train.dispose();
-        test.dispose();
+        [model, train, test].forEach((disposable) => disposable.dispose());
       }
 
-      // Metrics.
-      const crossing = testAccuracy.findIndex((value) => value >= p.accuracyThreshold);
-      return {
-        metrics: {
-          finalTestAccuracy: testAccuracy.at(-1)!,
-          finalTestAccuracyByLevel: testAccuracyByLevel.map((curve) => curve.at(-1)!),
-          shortBudgetTestAccuracy: testAccuracy[Math.min(p.shortBudget, p.epochs) - 1]!,
-          epochsToThreshold: crossing === -1 ? null : crossing + 1,
-          meanLearnedEpochByLevel: Array.from({ length: levels }, (_, level) => meanEpoch(tracker.learnedSince, (i) => trainSource.level[i] === level, p.epochs + 1)),
-        },
-        curves: { testAccuracy, testAccuracyByLevel },
-      };
+      // Metrics, per unit.
+      return members.map(({ tracker, testAccuracy, testAccuracyByLevel }) => {
+        const crossing = testAccuracy.findIndex((value) => value >= p.accuracyThreshold);
+        return {
+          metrics: {
+            finalTestAccuracy: testAccuracy.at(-1)!,
+            finalTestAccuracyByLevel: testAccuracyByLevel.map((curve) => curve.at(-1)!),
+            shortBudgetTestAccuracy: testAccuracy[Math.min(p.shortBudget, p.epochs) - 1]!,
+            epochsToThreshold: crossing === -1 ? null : crossing + 1,
+            meanLearnedEpochByLevel: Array.from({ length: levels }, (_, level) => meanEpoch(tracker.learnedSince, (i) => trainSource.level[i] === level, p.epochs + 1)),
+          },
+          curves: { testAccuracy, testAccuracyByLevel },
+        };
+      });
     });
 
     // Headline: per ordering, averaged over widths and learning rates.
@@ -185,6 +193,7 @@ export default defineExperiment({
     };
     return {
       byOrdering,
+      stackedGroups,
       finalAccuracySpread: spread('finalTestAccuracy'),
       shortBudgetAccuracySpread: spread('shortBudgetTestAccuracy'),
       // The implicit curriculum: under random order, easier levels are learned before harder ones.

@@ -11,10 +11,10 @@ import { defineExperiment } from '@axiom/runner';
 import { mean } from 'simple-statistics';
 import { z } from 'zod';
 import { featureColumns, sampleCompetingFeatures, shuffleColumns } from './lib/data.js';
-import { createMlp } from './lib/mlp.js';
 import { firstLayerGradientNorms } from './lib/probes.js';
-import { finiteOrNull, gridUnits, meanOfNumbers, metricsWhere } from './lib/sweep.js';
-import { accuracy, predictClasses, trainClassifier, uploadDataset } from './lib/train.js';
+import { createStackedMlp, predictStackedClasses, trainStacked, uploadStackedDataset, type StackedDataset } from './lib/stacked.js';
+import { finiteOrNull, gridUnits, meanOfNumbers, metricsWhere, stackedSweep, stackingParam } from './lib/sweep.js';
+import { accuracy } from './lib/train.js';
 
 // Parameters: the defaults are the real sweep.
 const params = z.strictObject({
@@ -31,12 +31,13 @@ const params = z.strictObject({
   batchSize: z.number().int().min(1).default(32),
   optimizer: z.enum(['sgd', 'adam']).default('sgd'),
   learningRate: z.number().positive().default(0.01),
+  stacking: stackingParam,
 });
 type Params = z.infer<typeof params>;
 
 export default defineExperiment({
   name: 'feature-competition',
-  version: '1.0.0',
+  version: '1.1.0',
   description: 'A strong and a weak predictive feature: does the strong one starve the weak one of gradient?',
   params,
   presets: {
@@ -48,44 +49,50 @@ export default defineExperiment({
     const columns = featureColumns(p);
     const units = gridUnits({ width: p.widths, replicate: Array.from({ length: p.replicates }, (_, replicate) => replicate) });
 
-    const results = await ctx.sweep(units, async (unit) => {
-      const { width, replicate } = unit.config;
+    // Networks of one width train together; each keeps its own data, initialisation and shuffle.
+    const { results, stackedGroups } = await stackedSweep(ctx, units, ({ width }) => `width=${width}`, async (group) => {
+      const { width } = group[0]!.config;
       // Data: the data set depends on the replicate only, so widths are compared on the same examples.
-      const dataRng = ctx.rng('replicate', replicate, 'data');
-      const trainSource = sampleCompetingFeatures(dataRng, p, p.trainSize);
-      const testSource = sampleCompetingFeatures(dataRng, p, p.testSize);
-      const train = uploadDataset(tf, trainSource);
-      const test = uploadDataset(tf, testSource);
-      const destroyRng = ctx.rng('replicate', replicate, 'destroy');
-      const withoutStrong = uploadDataset(tf, shuffleColumns(destroyRng, testSource, columns.strong));
-      const withoutWeak = uploadDataset(tf, shuffleColumns(destroyRng, testSource, columns.weak));
+      const sources = group.map(({ config: { replicate } }) => {
+        const dataRng = ctx.rng('replicate', replicate, 'data');
+        const train = sampleCompetingFeatures(dataRng, p, p.trainSize);
+        const test = sampleCompetingFeatures(dataRng, p, p.testSize);
+        const destroyRng = ctx.rng('replicate', replicate, 'destroy');
+        return { train, test, withoutStrong: shuffleColumns(destroyRng, test, columns.strong), withoutWeak: shuffleColumns(destroyRng, test, columns.weak) };
+      });
+      const upload = (part: keyof (typeof sources)[number]) => uploadStackedDataset(tf, sources.map((source) => source[part]));
+      const [train, test, withoutStrong, withoutWeak] = [upload('train'), upload('test'), upload('withoutStrong'), upload('withoutWeak')];
 
-      // Model: an MLP with ReLU hidden layers and two logits.
-      const model = createMlp(tf, unit.rng('init'), { inputDim: trainSource.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: 2 });
-      const testAccuracyOf = (data: typeof test) => accuracy(predictClasses(tf, model, data.x), data.source.y);
+      // Model: an MLP with ReLU hidden layers and two logits, one per unit.
+      const inputDim = sources[0]!.train.inputDim;
+      const model = createStackedMlp(tf, group.map((unit) => unit.rng('init')), { inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: 2 });
+      const testAccuracyOf = (data: StackedDataset) => predictStackedClasses(tf, model, data.x).map((predicted, m) => accuracy(predicted, data.sources[m]!.y));
 
       // Training, probing after every epoch how hard the loss pulls on the weights reading each feature.
-      const curves = { gradientNormStrong: [] as number[], gradientNormWeak: [] as number[], gradientRatio: [] as Array<number | null>, testAccuracy: [] as number[] };
-      let accuracyStrongDestroyed = 0;
-      let accuracyWeakDestroyed = 0;
+      const curves = group.map(() => ({ gradientNormStrong: [] as number[], gradientNormWeak: [] as number[], gradientRatio: [] as Array<number | null>, testAccuracy: [] as number[] }));
+      let accuracyStrongDestroyed: number[] = [];
+      let accuracyWeakDestroyed: number[] = [];
       try {
-        await trainClassifier({
+        await trainStacked({
           tf,
           model,
           train,
+          members: group.map((unit) => ({ learningRate: p.learningRate, shuffle: unit.rng('shuffle') })),
           epochs: p.epochs,
           batchSize: p.batchSize,
-          learningRate: p.learningRate,
           optimizer: p.optimizer,
-          shuffle: unit.rng('shuffle'),
           tick: ctx.tick,
-          progress: unit.progress,
+          progress: group[0]!.progress,
           onEpoch: () => {
-            const [strong, weak] = firstLayerGradientNorms(tf, model, train, 'cross-entropy', [columns.strong, columns.weak]) as [number, number];
-            curves.gradientNormStrong.push(strong);
-            curves.gradientNormWeak.push(weak);
-            curves.gradientRatio.push(finiteOrNull(strong / weak));
-            curves.testAccuracy.push(testAccuracyOf(test));
+            const norms = firstLayerGradientNorms(tf, model, train, 'cross-entropy', [columns.strong, columns.weak]);
+            const accuracies = testAccuracyOf(test);
+            curves.forEach((memberCurves, m) => {
+              const [strong, weak] = norms[m] as [number, number];
+              memberCurves.gradientNormStrong.push(strong);
+              memberCurves.gradientNormWeak.push(weak);
+              memberCurves.gradientRatio.push(finiteOrNull(strong / weak));
+              memberCurves.testAccuracy.push(accuracies[m]!);
+            });
           },
         });
         accuracyStrongDestroyed = testAccuracyOf(withoutStrong);
@@ -94,17 +101,17 @@ export default defineExperiment({
         [model, train, test, withoutStrong, withoutWeak].forEach((disposable) => disposable.dispose());
       }
 
-      // Metrics.
-      return {
+      // Metrics, per unit.
+      return curves.map((memberCurves, m) => ({
         metrics: {
-          testAccuracy: curves.testAccuracy.at(-1)!,
-          accuracyStrongDestroyed,
-          accuracyWeakDestroyed,
-          meanGradientRatio: meanOfNumbers(curves.gradientRatio),
-          finalGradientRatio: curves.gradientRatio.at(-1)!,
+          testAccuracy: memberCurves.testAccuracy.at(-1)!,
+          accuracyStrongDestroyed: accuracyStrongDestroyed[m]!,
+          accuracyWeakDestroyed: accuracyWeakDestroyed[m]!,
+          meanGradientRatio: meanOfNumbers(memberCurves.gradientRatio),
+          finalGradientRatio: memberCurves.gradientRatio.at(-1)!,
         },
-        curves,
-      };
+        curves: memberCurves,
+      }));
     });
 
     // Headline: per width, averaged over replicates.
@@ -127,6 +134,7 @@ export default defineExperiment({
     const summaries = Object.values(byWidth);
     return {
       byWidth,
+      stackedGroups,
       meanGradientRatio: mean(summaries.map((s) => s.meanGradientRatio)),
       strongGradientDominates: summaries.every((s) => s.meanGradientRatio > 1),
       strongRemovalHurtsMore: summaries.every((s) => s.accuracyDropStrongDestroyed > s.accuracyDropWeakDestroyed),

@@ -23,10 +23,24 @@ export {
   type RegressionDataset,
   type TeacherTask,
 } from './lib/data.js';
-export { createMlp, type Mlp, type MlpShape } from './lib/mlp.js';
+export { createMlp, initialWeights, layerSizes, parameterCount, type Mlp, type MlpShape } from './lib/mlp.js';
 export { fitPowerLaw, fitPowerLawWithOffset, type PowerLawFit } from './lib/power-law.js';
 export { firstLayerGradientNorms } from './lib/probes.js';
-export { finiteOrNull, gridUnits, meanOfArrays, meanOfNumbers, metricsWhere } from './lib/sweep.js';
+export {
+  createStackedMlp,
+  evaluateStackedLoss,
+  memberLosses,
+  perMember,
+  predictStackedClasses,
+  trainStacked,
+  uploadStackedDataset,
+  type StackedData,
+  type StackedDataset,
+  type StackedMember,
+  type StackedMlp,
+  type StackedTrainOptions,
+} from './lib/stacked.js';
+export { finiteOrNull, gridUnits, meanOfArrays, meanOfNumbers, metricsWhere, stackedSweep, stackingParam, type Stacking } from './lib/sweep.js';
 export { ExampleTracker, meanEpoch, medianEpoch } from './lib/tracking.js';
 export {
   accuracy,
@@ -34,13 +48,17 @@ export {
   evaluateLoss,
   permutationStream,
   predictClasses,
+  runEpochs,
+  sliceRows,
   trainClassifier,
   uploadDataset,
   uploadRegressionDataset,
   type DeviceDataset,
   type LossKind,
   type TrainingSet,
+  type TrainingLoopOptions,
   type TrainOptions,
+  type VisitOrder,
 } from './lib/train.js';
 
 /** The experiments built into the worker, by name. */

@@ -8,10 +8,10 @@ import { defineExperiment, type JsonObject } from '@axiom/runner';
 import { mean } from 'simple-statistics';
 import { z } from 'zod';
 import { clusterTask, corruptLabels, sampleClusters } from './lib/data.js';
-import { createMlp } from './lib/mlp.js';
-import { meanOfNumbers, metricsWhere } from './lib/sweep.js';
+import { createStackedMlp, predictStackedClasses, trainStacked, uploadStackedDataset } from './lib/stacked.js';
+import { meanOfNumbers, metricsWhere, stackedSweep, stackingParam } from './lib/sweep.js';
 import { ExampleTracker, medianEpoch } from './lib/tracking.js';
-import { accuracy, predictClasses, trainClassifier, uploadDataset } from './lib/train.js';
+import { accuracy } from './lib/train.js';
 
 // Parameters: the defaults are the real sweep.
 const params = z.strictObject({
@@ -27,6 +27,7 @@ const params = z.strictObject({
   epochs: z.number().int().min(1).default(80),
   batchSize: z.number().int().min(1).default(64),
   learningRate: z.number().positive().default(0.002),
+  stacking: stackingParam,
 });
 type Params = z.infer<typeof params>;
 
@@ -49,7 +50,7 @@ function cleanFirstRate(firstFit: Int32Array, corrupted: Uint8Array, never: numb
 
 export default defineExperiment({
   name: 'memorization-dynamics',
-  version: '1.0.0',
+  version: '1.1.0',
   description: 'Label noise: are clean examples learned before corrupted ones, and how does test accuracy fall?',
   params,
   presets: {
@@ -62,67 +63,75 @@ export default defineExperiment({
       Array.from({ length: p.replicates }, (_, replicate) => ({ key: `corruption=${level}/replicate=${replicate}`, config: { level, replicate } })),
     );
 
-    const results = await ctx.sweep(units, async (unit) => {
-      const { level, replicate } = unit.config;
+    // Every unit's network has the same shape, so all train in one stack.
+    const { results, stackedGroups } = await stackedSweep(ctx, units, () => `hidden=${p.hidden.join('x')}`, async (group) => {
       // Data: the task, clean data and initialisation depend on the replicate only, so corruption
       // levels differ in their labels and nothing else.
-      const dataRng = ctx.rng('replicate', replicate, 'data');
-      const task = clusterTask(dataRng, { inputDim: p.inputDim, classes: p.classes, clustersPerClass: p.clustersPerClass, separation: p.separation });
-      const clean = sampleClusters(dataRng, task, p.trainSize);
-      const test = uploadDataset(tf, sampleClusters(dataRng, task, p.testSize));
-      const { data: noisy, corrupted } = corruptLabels(unit.rng('corruption'), clean, level);
-      const train = uploadDataset(tf, noisy);
+      const members = group.map((unit) => {
+        const { level, replicate } = unit.config;
+        const dataRng = ctx.rng('replicate', replicate, 'data');
+        const task = clusterTask(dataRng, { inputDim: p.inputDim, classes: p.classes, clustersPerClass: p.clustersPerClass, separation: p.separation });
+        const clean = sampleClusters(dataRng, task, p.trainSize);
+        const test = sampleClusters(dataRng, task, p.testSize);
+        const { data: noisy, corrupted } = corruptLabels(unit.rng('corruption'), clean, level);
+        return { unit, level, replicate, test, noisy, corrupted, tracker: new ExampleTracker(noisy.y) };
+      });
+      const train = uploadStackedDataset(tf, members.map((member) => member.noisy));
+      const test = uploadStackedDataset(tf, members.map((member) => member.test));
 
-      // Model: an MLP with ReLU hidden layers.
-      const model = createMlp(tf, ctx.rng('replicate', replicate, 'init'), { inputDim: p.inputDim, hidden: p.hidden, outputDim: p.classes });
+      // Model: an MLP with ReLU hidden layers per unit.
+      const initRngs = members.map(({ replicate }) => ctx.rng('replicate', replicate, 'init'));
+      const model = createStackedMlp(tf, initRngs, { inputDim: p.inputDim, hidden: p.hidden, outputDim: p.classes });
 
-      // Training, recording after every epoch which examples the network fits.
-      const tracker = new ExampleTracker(noisy.y);
-      const curves = { testAccuracy: [] as number[], trainAccuracyClean: [] as number[], trainAccuracyCorrupted: [] as number[] };
-      let lastTrainPredictions: Int32Array = new Int32Array(0);
+      // Training, recording after every epoch which examples each network fits.
+      const curves = members.map(() => ({ testAccuracy: [] as number[], trainAccuracyClean: [] as number[], trainAccuracyCorrupted: [] as number[] }));
+      let lastTrainPredictions: Int32Array[] = [];
       try {
-        await trainClassifier({
+        await trainStacked({
           tf,
           model,
           train,
+          members: members.map(({ replicate }) => ({ learningRate: p.learningRate, shuffle: ctx.rng('replicate', replicate, 'shuffle') })),
           epochs: p.epochs,
           batchSize: p.batchSize,
-          learningRate: p.learningRate,
           optimizer: 'adam',
-          shuffle: ctx.rng('replicate', replicate, 'shuffle'),
           tick: ctx.tick,
-          progress: unit.progress,
+          progress: group[0]!.progress,
           onEpoch: (epoch) => {
-            const predicted = predictClasses(tf, model, train.x);
-            tracker.update(epoch, predicted);
-            curves.trainAccuracyClean.push(accuracy(predicted, noisy.y, (i) => !corrupted[i]));
-            if (level > 0) curves.trainAccuracyCorrupted.push(accuracy(predicted, noisy.y, (i) => corrupted[i] === 1));
-            curves.testAccuracy.push(accuracy(predictClasses(tf, model, test.x), test.source.y));
-            lastTrainPredictions = predicted;
+            const trainPredictions = predictStackedClasses(tf, model, train.x);
+            const testPredictions = predictStackedClasses(tf, model, test.x);
+            members.forEach(({ level, noisy, corrupted, tracker }, m) => {
+              const predicted = trainPredictions[m]!;
+              tracker.update(epoch, predicted);
+              curves[m]!.trainAccuracyClean.push(accuracy(predicted, noisy.y, (i) => !corrupted[i]));
+              if (level > 0) curves[m]!.trainAccuracyCorrupted.push(accuracy(predicted, noisy.y, (i) => corrupted[i] === 1));
+              curves[m]!.testAccuracy.push(accuracy(testPredictions[m]!, test.sources[m]!.y));
+            });
+            lastTrainPredictions = trainPredictions;
           },
         });
       } finally {
-        model.dispose();
-        train.dispose();
-        test.dispose();
+        [model, train, test].forEach((disposable) => disposable.dispose());
       }
 
-      // Metrics.
-      const { firstFit } = tracker;
+      // Metrics, per unit.
       const never = p.epochs + 1;
-      const peak = Math.max(...curves.testAccuracy);
-      return {
-        metrics: {
-          finalTestAccuracy: curves.testAccuracy.at(-1)!,
-          peakTestAccuracy: peak,
-          peakEpoch: curves.testAccuracy.indexOf(peak) + 1,
-          cleanFirstRate: cleanFirstRate(firstFit, corrupted, never),
-          medianFirstFitClean: medianEpoch(firstFit, (i) => !corrupted[i], never),
-          medianFirstFitCorrupted: medianEpoch(firstFit, (i) => corrupted[i] === 1, never),
-          finalFitCorrupted: level > 0 ? accuracy(lastTrainPredictions, noisy.y, (i) => corrupted[i] === 1) : null,
-        },
-        curves: { ...curves, firstFitEpoch: Array.from(firstFit), corrupted: Array.from(corrupted) },
-      };
+      return members.map(({ level, noisy, corrupted, tracker: { firstFit } }, m) => {
+        const memberCurves = curves[m]!;
+        const peak = Math.max(...memberCurves.testAccuracy);
+        return {
+          metrics: {
+            finalTestAccuracy: memberCurves.testAccuracy.at(-1)!,
+            peakTestAccuracy: peak,
+            peakEpoch: memberCurves.testAccuracy.indexOf(peak) + 1,
+            cleanFirstRate: cleanFirstRate(firstFit, corrupted, never),
+            medianFirstFitClean: medianEpoch(firstFit, (i) => !corrupted[i], never),
+            medianFirstFitCorrupted: medianEpoch(firstFit, (i) => corrupted[i] === 1, never),
+            finalFitCorrupted: level > 0 ? accuracy(lastTrainPredictions[m]!, noisy.y, (i) => corrupted[i] === 1) : null,
+          },
+          curves: { ...memberCurves, firstFitEpoch: Array.from(firstFit), corrupted: Array.from(corrupted) },
+        };
+      });
     });
 
     // Headline: per corruption level, averaged over replicates.
@@ -139,6 +148,7 @@ export default defineExperiment({
     const accuracies = p.corruptionLevels.map((level) => (byLevel[String(level)] as { testAccuracy: number }).testAccuracy);
     return {
       byLevel,
+      stackedGroups,
       cleanFirstAtEveryLevel: noisyLevels.every((level) => ((byLevel[String(level)] as { cleanFirstRate: number }).cleanFirstRate ?? 0) > 0.5),
       testAccuracyFallsWithCorruption: accuracies.every((value, i) => i === 0 || value <= accuracies[i - 1]!),
     };

@@ -12,10 +12,11 @@
 import { defineExperiment, type UnitResult } from '@axiom/runner';
 import { z } from 'zod';
 import { sampleTeacher, teacherTask } from './lib/data.js';
-import { createMlp } from './lib/mlp.js';
+import { parameterCount } from './lib/mlp.js';
 import { fitPowerLaw, fitPowerLawWithOffset } from './lib/power-law.js';
-import { finiteOrNull } from './lib/sweep.js';
-import { evaluateLoss, permutationStream, trainClassifier, uploadRegressionDataset } from './lib/train.js';
+import { createStackedMlp, evaluateStackedLoss, trainStacked } from './lib/stacked.js';
+import { finiteOrNull, stackedSweep, stackingParam } from './lib/sweep.js';
+import { permutationStream, uploadRegressionDataset } from './lib/train.js';
 
 // Parameters: the defaults are the real sweep.
 const params = z.strictObject({
@@ -34,12 +35,13 @@ const params = z.strictObject({
   maxSteps: z.number().int().min(1).default(10000).describe('training steps at most, whatever the data size'),
   stepsPerEvaluation: z.number().int().min(1).default(25).describe('training steps between validation checks'),
   patience: z.number().int().min(1).default(20).describe('validation checks without improvement before stopping'),
+  stacking: stackingParam,
 });
 type Params = z.infer<typeof params>;
 
 export default defineExperiment({
   name: 'micro-scaling-laws',
-  version: '1.0.0',
+  version: '1.1.0',
   description: 'Teacher–student regression: does test loss follow a power law in data and in parameters?',
   params,
   presets: {
@@ -64,62 +66,72 @@ export default defineExperiment({
       ...p.widths.map((width) => ({ key: `width/w=${width}`, config: { sweep: 'width', trainSize: p.parameterSweepTrainSize, width } })),
     ];
 
-    const results = await ctx.sweep(units, async (unit) => {
-      const { trainSize, width } = unit.config;
-      // Data: one teacher and one held-out set for every unit; smaller training sets are prefixes of larger ones.
+    // Units of one width (the data sweep, and its width in the parameter sweep) train in one stack.
+    const { results, stackedGroups } = await stackedSweep(ctx, units, ({ width }) => `width=${width}`, async (group) => {
+      const { width } = group[0]!.config;
+      // Data: one teacher and one held-out set for every unit; smaller training sets are prefixes of
+      // larger ones, so the group's largest holds every member's, each visiting only its own prefix.
       const teacher = teacherTask(ctx.rng('teacher'), { inputDim: p.inputDim, hidden: p.teacherHidden });
       const heldOutRng = ctx.rng('held-out');
       const validation = uploadRegressionDataset(tf, sampleTeacher(heldOutRng, teacher, p.validationSize, p.labelNoise));
       const test = uploadRegressionDataset(tf, sampleTeacher(heldOutRng, teacher, p.testSize));
-      const train = uploadRegressionDataset(tf, sampleTeacher(ctx.rng('train'), teacher, trainSize, p.labelNoise));
+      const largest = Math.max(...group.map((unit) => unit.config.trainSize));
+      const train = uploadRegressionDataset(tf, sampleTeacher(ctx.rng('train'), teacher, largest, p.labelNoise));
 
-      // Model: a ReLU MLP with one linear output.
-      const model = createMlp(tf, unit.rng('init'), { inputDim: p.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: 1 });
+      // Model: a ReLU MLP with one linear output per unit.
+      const shape = { inputDim: p.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: 1 };
+      const model = createStackedMlp(tf, group.map((unit) => unit.rng('init')), shape);
 
-      // Training in rounds of `stepsPerEvaluation` steps over reshuffled epochs, with early stopping;
-      // the test loss is the one at the best validation loss.
-      const curves = { validationLoss: [] as Array<number | null>, testLoss: [] as Array<number | null> };
-      let best = { round: 0, validationLoss: Infinity, testLoss: Infinity };
+      // Training in rounds of `stepsPerEvaluation` steps over reshuffled epochs, with early stopping
+      // per unit; the test loss is the one at the best validation loss.
+      const members = group.map(() => ({
+        curves: { validationLoss: [] as Array<number | null>, testLoss: [] as Array<number | null> },
+        best: { round: 0, validationLoss: Infinity, testLoss: Infinity },
+      }));
+      const rowsOf = (trainSize: number) => Int32Array.from({ length: trainSize }, (_, i) => i);
       try {
-        await trainClassifier({
+        await trainStacked({
           tf,
           model,
           train,
+          members: group.map((unit) => ({
+            learningRate: p.learningRate,
+            shuffle: permutationStream(unit.rng('order'), rowsOf(unit.config.trainSize), p.stepsPerEvaluation * p.batchSize),
+          })),
           epochs: Math.ceil(p.maxSteps / p.stepsPerEvaluation),
           batchSize: p.batchSize,
-          learningRate: p.learningRate,
           optimizer: 'adam',
           loss: 'mse',
-          shuffle: permutationStream(unit.rng('order'), Int32Array.from({ length: trainSize }, (_, i) => i), p.stepsPerEvaluation * p.batchSize),
           tick: ctx.tick,
-          progress: unit.progress,
-          onEpoch: (round) => {
-            const validationLoss = evaluateLoss(tf, model, validation, 'mse');
-            const testLoss = evaluateLoss(tf, model, test, 'mse');
-            curves.validationLoss.push(finiteOrNull(validationLoss));
-            curves.testLoss.push(finiteOrNull(testLoss));
-            if (validationLoss < best.validationLoss) best = { round, validationLoss, testLoss };
-            return round - best.round >= p.patience ? 'stop' : undefined;
+          progress: group[0]!.progress,
+          onEpoch: (round, training) => {
+            const validationLosses = evaluateStackedLoss(tf, model, validation, 'mse');
+            const testLosses = evaluateStackedLoss(tf, model, test, 'mse');
+            return members.map((member, m) => {
+              if (!training[m]) return undefined;
+              const [validationLoss, testLoss] = [validationLosses[m]!, testLosses[m]!];
+              member.curves.validationLoss.push(finiteOrNull(validationLoss));
+              member.curves.testLoss.push(finiteOrNull(testLoss));
+              if (validationLoss < member.best.validationLoss) member.best = { round, validationLoss, testLoss };
+              return round - member.best.round >= p.patience ? 'stop' : undefined;
+            });
           },
         });
       } finally {
-        model.dispose();
-        train.dispose();
-        validation.dispose();
-        test.dispose();
+        [model, train, validation, test].forEach((disposable) => disposable.dispose());
       }
 
-      // Metrics.
-      return {
+      // Metrics, per unit.
+      return members.map(({ curves, best }) => ({
         metrics: {
           testLoss: finiteOrNull(best.testLoss), // infinite only if training diverged from the start
           validationLoss: finiteOrNull(best.validationLoss),
           bestStep: best.round * p.stepsPerEvaluation,
           stepsTrained: curves.testLoss.length * p.stepsPerEvaluation,
-          parameterCount: model.parameterCount,
+          parameterCount: parameterCount(shape),
         },
         curves,
-      };
+      }));
     });
 
     // Headline: power-law fits of test loss against training-set size and against parameter count.
@@ -130,6 +142,7 @@ export default defineExperiment({
     const dataFit = fitPowerLaw(dataPoints);
     const parameterFit = fitPowerLaw(parameterPoints);
     return {
+      stackedGroups,
       dataScaling: { fit: dataFit, fitWithOffset: fitPowerLawWithOffset(dataPoints) },
       parameterScaling: { fit: parameterFit, fitWithOffset: fitPowerLawWithOffset(parameterPoints) },
       dataScalingR2: dataFit?.r2 ?? null,

@@ -11,9 +11,9 @@ import type { Tensor2D } from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { linearCka } from './lib/cka.js';
 import { clusterTask, sampleClusters } from './lib/data.js';
-import { createMlp, type Mlp } from './lib/mlp.js';
-import { gridUnits, meanOfArrays, meanOfNumbers, metricsWhere } from './lib/sweep.js';
-import { accuracy, predictClasses, trainClassifier, uploadDataset } from './lib/train.js';
+import { createStackedMlp, predictStackedClasses, trainStacked, type StackedMlp } from './lib/stacked.js';
+import { gridUnits, meanOfArrays, meanOfNumbers, metricsWhere, stackedSweep, stackingParam } from './lib/sweep.js';
+import { accuracy, uploadDataset } from './lib/train.js';
 
 // Parameters: the defaults are the real sweep.
 const params = z.strictObject({
@@ -30,23 +30,24 @@ const params = z.strictObject({
   batchSize: z.number().int().min(1).default(64),
   optimizer: z.enum(['sgd', 'adam']).default('adam'),
   learningRate: z.number().positive().default(0.001),
+  stacking: stackingParam,
 });
 type Params = z.infer<typeof params>;
 
-/** Linear CKA between the two networks' activations at each hidden layer, on the same inputs. */
-function hiddenLayerCka(tf: Tf, first: Mlp, second: Mlp, x: Tensor2D): Array<number | null> {
-  const firstLayers = first.layers(x);
-  const secondLayers = second.layers(x);
+/** For each pair of stacked members, linear CKA between their activations at each hidden layer, on the same inputs. */
+function hiddenLayerCka(tf: Tf, model: StackedMlp, x: Tensor2D, pairs: ReadonlyArray<readonly [number, number]>): Array<Array<number | null>> {
+  const layers = tf.tidy(() => model.layers(x));
+  const hiddenByMember = layers.slice(0, -1).map((layer) => tf.unstack(layer) as Tensor2D[]);
   try {
-    return firstLayers.slice(0, -1).map((layer, i) => linearCka(tf, layer, secondLayers[i]!));
+    return pairs.map(([first, second]) => hiddenByMember.map((members) => linearCka(tf, members[first]!, members[second]!)));
   } finally {
-    [...firstLayers, ...secondLayers].forEach((layer) => layer.dispose());
+    [...layers, ...hiddenByMember.flat()].forEach((tensor) => tensor.dispose());
   }
 }
 
 export default defineExperiment({
   name: 'representation-alignment',
-  version: '1.0.0',
+  version: '1.1.0',
   description: 'Networks trained from different seeds: how similar are their hidden representations (linear CKA), by width?',
   params,
   presets: {
@@ -57,48 +58,46 @@ export default defineExperiment({
     const { tf } = ctx;
     const units = gridUnits({ width: p.widths, pair: Array.from({ length: p.pairs }, (_, pair) => pair) });
 
-    const results = await ctx.sweep(units, async (unit) => {
-      const { width } = unit.config;
+    // Every network of one width trains in one stack: both networks of each pair, for every pair.
+    const { results, stackedGroups } = await stackedSweep(ctx, units, ({ width }) => `width=${width}`, async (group) => {
+      const { width } = group[0]!.config;
       // Data: one task and data set for every unit; only the networks' seeds differ.
       const dataRng = ctx.rng('data');
       const task = clusterTask(dataRng, p);
       const train = uploadDataset(tf, sampleClusters(dataRng, task, p.trainSize));
       const test = uploadDataset(tf, sampleClusters(dataRng, task, p.testSize));
 
-      // Models: two networks with their own initialisation and shuffle streams.
+      // Models: two networks per unit, each with its own initialisation and shuffle streams; a pair is members 2i and 2i + 1.
+      const networks = group.flatMap((unit) => ['a', 'b'].map((name) => ({ unit, name, testAccuracy: [] as number[] })));
+      const pairs = group.map((_, i) => [2 * i, 2 * i + 1] as const);
       const shape = { inputDim: p.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: p.classes };
-      const network = (name: string) => ({ name, model: createMlp(tf, unit.rng('init', name), shape), testAccuracy: [] as number[] });
-      const networks = [network('a'), network('b')] as const;
-      const [first, second] = networks;
+      const model = createStackedMlp(tf, networks.map(({ unit, name }) => unit.rng('init', name)), shape);
       try {
-        const ckaAtInit = hiddenLayerCka(tf, first.model, second.model, test.x);
-        // Training, one network after the other.
-        for (const [index, network] of networks.entries()) {
-          await trainClassifier({
-            tf,
-            model: network.model,
-            train,
-            epochs: p.epochs,
-            batchSize: p.batchSize,
-            learningRate: p.learningRate,
-            optimizer: p.optimizer,
-            shuffle: unit.rng('shuffle', network.name),
-            tick: ctx.tick,
-            progress: (fraction) => unit.progress((index + fraction) / networks.length),
-            onEpoch: () => void network.testAccuracy.push(accuracy(predictClasses(tf, network.model, test.x), test.source.y)),
-          });
-        }
+        const ckaAtInit = hiddenLayerCka(tf, model, test.x, pairs);
+        await trainStacked({
+          tf,
+          model,
+          train,
+          members: networks.map(({ unit, name }) => ({ learningRate: p.learningRate, shuffle: unit.rng('shuffle', name) })),
+          epochs: p.epochs,
+          batchSize: p.batchSize,
+          optimizer: p.optimizer,
+          tick: ctx.tick,
+          progress: group[0]!.progress,
+          onEpoch: () => predictStackedClasses(tf, model, test.x).forEach((predicted, m) => networks[m]!.testAccuracy.push(accuracy(predicted, test.source.y))),
+        });
 
-        // Metrics.
-        const cka = hiddenLayerCka(tf, first.model, second.model, test.x);
-        return {
-          metrics: { ckaByLayer: cka, ckaAtInitByLayer: ckaAtInit, testAccuracy: networks.map((network) => network.testAccuracy.at(-1)!) },
-          curves: Object.fromEntries(networks.map((network) => [`testAccuracy/${network.name}`, network.testAccuracy])),
-        };
+        // Metrics, per unit (pair).
+        const cka = hiddenLayerCka(tf, model, test.x, pairs);
+        return pairs.map((pair, i) => {
+          const pairNetworks = pair.map((m) => networks[m]!);
+          return {
+            metrics: { ckaByLayer: cka[i]!, ckaAtInitByLayer: ckaAtInit[i]!, testAccuracy: pairNetworks.map((network) => network.testAccuracy.at(-1)!) },
+            curves: Object.fromEntries(pairNetworks.map((network) => [`testAccuracy/${network.name}`, network.testAccuracy])),
+          };
+        });
       } finally {
-        networks.forEach((network) => network.model.dispose());
-        train.dispose();
-        test.dispose();
+        [model, train, test].forEach((disposable) => disposable.dispose());
       }
     });
 
@@ -114,6 +113,7 @@ export default defineExperiment({
     const ckas = p.widths.map((width) => byWidth[String(width)]!.cka);
     return {
       byWidth,
+      stackedGroups,
       ckaIncreasesWithWidth: ckas.every((cka, i) => i === 0 || cka >= ckas[i - 1]!),
       ckaWidestAboveNarrowest: ckas.at(-1)! > ckas[0]!,
     };

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, Rng, type Tf } from '@axiom/runner';
-import { createMlp, evaluateLoss, firstLayerGradientNorms, type LossKind, type Mlp, type TrainingSet } from '@axiom/experiments';
+import { createStackedMlp, evaluateStackedLoss, firstLayerGradientNorms, type LossKind, type TrainingSet } from '@axiom/experiments';
 
 const rows = 6;
 const inputDim = 4;
@@ -37,13 +37,16 @@ describe('first-layer gradient-norm probes', () => {
   };
 
   for (const loss of ['cross-entropy', 'mse'] as const) {
-    it(`match the closed-form gradient of a linear model (${loss}) and leak no tensors`, () => {
+    it(`match the closed-form gradient of a linear model (${loss}) for each member of a stack and leak no tensors`, () => {
       const before = tf.memory().numTensors;
-      const model = createMlp(tf, new Rng(12), { inputDim, hidden: [], outputDim });
+      const model = createStackedMlp(tf, [new Rng(12), new Rng(14)], { inputDim, hidden: [], outputDim });
       const set = data();
       const norms = firstLayerGradientNorms(tf, model, set, loss, groups);
-      const expected = groupNorms(handGradient(model.weights[0]!.dataSync() as Float32Array, loss));
-      norms.forEach((norm, i) => expect(norm).toBeCloseTo(expected[i]!, 5));
+      const size = inputDim * outputDim;
+      norms.forEach((memberNorms, m) => {
+        const expected = groupNorms(handGradient(model.weights[0]!.dataSync().slice(m * size, (m + 1) * size) as Float32Array, loss));
+        memberNorms.forEach((norm, i) => expect(norm).toBeCloseTo(expected[i]!, 5));
+      });
       model.dispose();
       set.dispose();
       expect(tf.memory().numTensors).toBe(before);
@@ -51,22 +54,22 @@ describe('first-layer gradient-norm probes', () => {
   }
 
   it('match central finite differences through a hidden ReLU layer', () => {
-    const model: Mlp = createMlp(tf, new Rng(13), { inputDim, hidden: [5], outputDim });
+    const model = createStackedMlp(tf, [new Rng(13)], { inputDim, hidden: [5], outputDim });
     const set = data();
-    const [firstLayer] = model.weights as [Mlp['weights'][number]];
+    const firstLayer = model.weights[0]!;
     const original = firstLayer.dataSync().slice() as Float32Array;
     const lossWith = (index: number, delta: number) => {
       const shifted = original.slice();
       shifted[index]! += delta;
-      tf.tidy(() => firstLayer.assign(tf.tensor2d(shifted, [inputDim, 5])));
-      return evaluateLoss(tf, model, set, 'cross-entropy');
+      tf.tidy(() => firstLayer.assign(tf.tensor3d(shifted, [1, inputDim, 5])));
+      return evaluateStackedLoss(tf, model, set, 'cross-entropy')[0]!;
     };
     const step = 1e-2;
     const finiteDifference = (row: number, column: number) => (lossWith(row * 5 + column, step) - lossWith(row * 5 + column, -step)) / (2 * step);
     const expected = groups.map((group) => Math.hypot(...group.flatMap((row) => Array.from({ length: 5 }, (_, j) => finiteDifference(row, j)))));
-    tf.tidy(() => firstLayer.assign(tf.tensor2d(original, [inputDim, 5])));
-    const norms = firstLayerGradientNorms(tf, model, set, 'cross-entropy', groups);
-    norms.forEach((norm, i) => expect(Math.abs(norm - expected[i]!)).toBeLessThan(2e-3 * Math.max(1, expected[i]!)));
+    tf.tidy(() => firstLayer.assign(tf.tensor3d(original, [1, inputDim, 5])));
+    const [norms] = firstLayerGradientNorms(tf, model, set, 'cross-entropy', groups);
+    norms!.forEach((norm, i) => expect(Math.abs(norm - expected[i]!)).toBeLessThan(2e-3 * Math.max(1, expected[i]!)));
     model.dispose();
     set.dispose();
   });

@@ -6,6 +6,8 @@ import '@tensorflow/tfjs';
 import { AxiomError, errorMessage } from './errors.js';
 import { backendNames, type BackendInfo, type BackendName, type RunWarning } from './schemas.js';
 import { patchWasmTransposedMatMul, WASM_TRANSPOSED_MATMUL_PATCH } from './wasm-matmul.js';
+import { activateWasmThreads } from './wasm-threads.js';
+import { locateWasmFile, WASM_BINARIES } from './wasm-files.js';
 
 export type Tf = typeof tf;
 
@@ -22,17 +24,30 @@ interface LoadedBackend {
   threads: number;
   simd: boolean;
   patches: string[];
+  /** Why the backend runs below what was asked (e.g. fewer threads); recorded in the result. */
+  warnings?: RunWarning[];
 }
 
-/** How to bring up each backend. Native packages are optional dependencies, so they are imported dynamically. */
-export type BackendLoader = (request: BackendRequest) => Promise<LoadedBackend>;
+/**
+ * Threads when the host names none: `AXIOM_THREADS`, else every core. (Under BOINC the host passes
+ * `ncpus`.) On a machine whose cores are busy with other work, 1 is faster: the pool spin-waits.
+ */
+export function defaultThreadCount(env = process.env): number {
+  const fromEnv = Number(env.AXIOM_THREADS);
+  if (env.AXIOM_THREADS === undefined || env.AXIOM_THREADS === '') return availableParallelism();
+  if (!Number.isInteger(fromEnv) || fromEnv < 1) throw new AxiomError('usage', `AXIOM_THREADS must be a positive integer, got "${env.AXIOM_THREADS}"`);
+  return fromEnv;
+}
+
+/** How to bring up each backend (the thread count is settled by then). Native packages are optional dependencies, so they are imported dynamically. */
+export type BackendLoader = (request: BackendRequest & { threads: number }) => Promise<LoadedBackend>;
 
 async function activate(name: string): Promise<void> {
   // setBackend resolves false (it does not throw) when the backend's initialisation fails.
   if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') failed to initialise`);
 }
 
-async function loadNative(packageName: string, request: BackendRequest): Promise<LoadedBackend> {
+async function loadNative(packageName: string, request: { threads: number }): Promise<LoadedBackend> {
   try {
     await import(packageName);
   } catch (error) {
@@ -43,7 +58,7 @@ async function loadNative(packageName: string, request: BackendRequest): Promise
     throw new Error(`${packageName} registered its backend with another copy of @tensorflow/tfjs-core (version mismatch)`);
   }
   await activate('tensorflow');
-  return { threads: request.threads ?? availableParallelism(), simd: true, patches: [] };
+  return { threads: request.threads, simd: true, patches: [] };
 }
 
 export const backendLoaders: Record<BackendName, BackendLoader> = {
@@ -51,14 +66,16 @@ export const backendLoaders: Record<BackendName, BackendLoader> = {
   'tfjs-node': (request) => loadNative('@tensorflow/tfjs-node', request),
   wasm: async (request) => {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    // Only the threaded build uses this; under Node tfjs loads the single-threaded SIMD build.
-    wasm.setThreadsCount(request.threads ?? availableParallelism());
+    // A BOINC app version ships the binaries under versioned names beside the bundle; tfjs asks for them by their own.
+    const binaries = WASM_BINARIES.map((name) => [name, locateWasmFile(name)] as const);
+    if (binaries.every(([, path]) => path !== undefined)) wasm.setWasmPaths(Object.fromEntries(binaries) as Record<string, string>);
     patchWasmTransposedMatMul();
-    await activate('wasm');
+    const threading = await activateWasmThreads(wasm, request.threads, () => activate('wasm'));
     return {
-      threads: wasm.getThreadsCount(),
+      threads: threading.threads,
       simd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') as boolean,
-      patches: [WASM_TRANSPOSED_MATMUL_PATCH],
+      patches: [WASM_TRANSPOSED_MATMUL_PATCH, ...threading.patches],
+      warnings: threading.warnings,
     };
   },
   cpu: async () => {
@@ -78,7 +95,8 @@ export interface InitialisedBackend {
  * Brings up the best backend the host has: tfjs-node-gpu (only when the host reports a GPU),
  * tfjs-node, WASM, then plain JS. Records why each better one was skipped.
  */
-export async function initBackend(request: BackendRequest, loaders = backendLoaders): Promise<InitialisedBackend> {
+export async function initBackend(given: BackendRequest, loaders = backendLoaders): Promise<InitialisedBackend> {
+  const request = { ...given, threads: given.threads ?? defaultThreadCount() };
   const skipped: BackendInfo['skipped'] = [];
   const warnings: RunWarning[] = [];
   const candidates = request.forced ? [request.forced] : backendNames;
@@ -88,7 +106,8 @@ export async function initBackend(request: BackendRequest, loaders = backendLoad
       continue;
     }
     try {
-      const loaded = await loaders[name](request);
+      const { warnings: loadWarnings = [], ...loaded } = await loaders[name](request);
+      warnings.push(...loadWarnings);
       if (request.gpu && name !== 'tfjs-node-gpu') {
         warnings.push({
           code: 'gpu-unavailable',

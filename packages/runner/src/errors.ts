@@ -32,6 +32,8 @@ export const ExitCode = {
   notReproduced: 13,
   /** `axiom upload --flush`: results remain in the spool (refused, or the server is still unreachable). */
   uploadIncomplete: 14,
+  /** A fetched script tried what its sandbox forbids (files outside it, processes, the network): stopped, nothing kept. */
+  sandboxViolation: 15,
   /** Interrupted (Ctrl-C / SIGTERM); a `partial` result was written. 128 + SIGINT, as shells expect. */
   interrupted: 130,
 } as const;

@@ -47,6 +47,17 @@ export interface ExperimentContext<P> {
    * restart they are restored, not recomputed, so a resumed run gives the same digest.
    */
   sweep<C extends JsonObject>(units: Array<SweepUnit<C>>, run: (unit: UnitContext<C>) => Promise<UnitOutput>): Promise<UnitResult[]>;
+  /**
+   * Like `sweep`, but the units `groupOf` maps to one key run together, in one call of `runGroup`
+   * (e.g. same-shape networks trained as one stacked model), which returns one output per unit, in
+   * order. Each unit keeps its own derived seed; a finished group is checkpointed at once, so a resumed
+   * run restores whole groups. Results come back in the order of `units`.
+   */
+  sweepGroups<C extends JsonObject>(
+    units: Array<SweepUnit<C>>,
+    groupOf: (unit: SweepUnit<C>) => string,
+    runGroup: (group: Array<UnitContext<C>>) => Promise<UnitOutput[]>,
+  ): Promise<UnitResult[]>;
 }
 
 export interface Experiment<S extends z.ZodType = z.ZodType> {

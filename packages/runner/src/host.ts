@@ -13,6 +13,8 @@ export interface RunnerHost {
   checkpoints?: CheckpointStore;
   control: RunControl;
   sink: ResultSink;
+  /** A process now does the run's computing (a fetched script's sandbox): count its CPU and memory as the run's. */
+  childStarted?(pid: number): void;
 }
 
 export interface ProgressUpdate {

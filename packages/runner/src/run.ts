@@ -18,6 +18,7 @@ import {
   type Checkpoint,
   type Result,
   type RunWarning,
+  type SandboxRecord,
   type ScriptProvenance,
   type UnitResult,
 } from './schemas.js';
@@ -37,6 +38,8 @@ export interface RunRequest {
   host: RunnerHost;
   /** Warnings the host found before the run (e.g. about the workunit). */
   warnings?: RunWarning[];
+  /** Set when this process is a fetched script's sandbox: recorded in the result. */
+  sandbox?: SandboxRecord;
 }
 
 export interface RunOutcome {
@@ -158,48 +161,67 @@ export async function runExperiment(request: RunRequest): Promise<RunOutcome> {
   };
 
   let sweepStarted = false;
-  const sweep = async <C extends JsonObject>(
+  const sweepGroups = async <C extends JsonObject>(
     units: Array<SweepUnit<C>>,
-    runUnit: (unit: UnitContext<C>) => Promise<UnitOutput>,
+    groupOf: (unit: SweepUnit<C>) => string,
+    runGroup: (group: Array<UnitContext<C>>) => Promise<UnitOutput[]>,
   ): Promise<UnitResult[]> => {
     if (sweepStarted) throw new Error('ctx.sweep() may be called once per run: put every unit in one sweep');
     sweepStarted = true;
     const keys = new Set(units.map((unit) => unit.key));
     if (keys.size !== units.length) throw new Error('sweep unit keys must be unique');
     const prior = new Map(restored?.units.map((unit) => [unit.key, unit]));
-    const report = (index: number, fraction: number, unit?: string) =>
-      host.progress({ fraction: (index + fraction) / units.length, unitsDone: index, unitsTotal: units.length, unit });
+    let unitsDone = 0;
+    const report = (fraction: number, unit?: string) =>
+      host.progress({ fraction: (unitsDone + fraction) / units.length, unitsDone, unitsTotal: units.length, unit });
 
-    for (const [index, unit] of units.entries()) {
+    // Restored units are not recomputed; the rest are grouped, in order of each group's first unit.
+    const groups = new Map<string, Array<SweepUnit<C>>>();
+    for (const unit of units) {
       const saved = prior.get(unit.key);
       if (saved && canonicalJson(saved.config) !== canonicalJson(unit.config)) {
         throw new AxiomError('badCheckpoint', `checkpoint unit "${unit.key}" has a different configuration than this run's`);
       }
       if (saved) {
         completed.push(saved);
+        unitsDone++;
         continue;
       }
-      await tick();
-      const seed = deriveSeed(rootSeed, 'unit', unit.key);
-      const started = performance.now();
-      report(index, 0, unit.key);
-      const output = await runUnit({
-        ...unit,
-        seed,
-        rng: (...labels) => new Rng(deriveSeed(seed, ...labels)),
-        progress: (fraction) => report(index, Math.min(Math.max(fraction, 0), 1), unit.key),
-      });
-      const checked = unitResultSchema.safeParse({ key: unit.key, seed, config: unit.config, ...output });
-      if (!checked.success) {
-        throw new Error(`unit "${unit.key}" produced output that is not valid result JSON: ${describeZodError(checked.error, unitResultSchema)}`);
-      }
-      completed.push(checked.data);
-      unitSeconds[unit.key] = (performance.now() - started) / 1000;
-      await timePhase('checkpoint', async () => host.checkpoints?.save({ ...identity, units: completed, unitsDigest: unitsDigestOf(completed), unitSeconds }));
-      report(index + 1, 0);
+      const group = groupOf(unit);
+      groups.set(group, [...(groups.get(group) ?? []), unit]);
     }
-    return completed;
+
+    for (const group of groups.values()) {
+      await tick();
+      const started = performance.now();
+      const label = group.length === 1 ? group[0]!.key : `${group[0]!.key} +${group.length - 1}`;
+      report(0, label);
+      const progress = (fraction: number) => report(Math.min(Math.max(fraction, 0), 1) * group.length, label);
+      const contexts = group.map((unit): UnitContext<C> => {
+        const seed = deriveSeed(rootSeed, 'unit', unit.key);
+        return { ...unit, seed, rng: (...labels) => new Rng(deriveSeed(seed, ...labels)), progress };
+      });
+      const outputs = await runGroup(contexts);
+      if (outputs.length !== group.length) throw new Error(`sweep group "${label}" returned ${outputs.length} outputs for ${group.length} units`);
+      // A group's units share its wall time; each is charged an equal part.
+      const seconds = (performance.now() - started) / 1000 / group.length;
+      contexts.forEach(({ key, seed, config }, index) => {
+        const checked = unitResultSchema.safeParse({ key, seed, config, ...outputs[index] });
+        if (!checked.success) {
+          throw new Error(`unit "${key}" produced output that is not valid result JSON: ${describeZodError(checked.error, unitResultSchema)}`);
+        }
+        completed.push(checked.data);
+        unitSeconds[key] = seconds;
+      });
+      unitsDone += group.length;
+      await timePhase('checkpoint', async () => host.checkpoints?.save({ ...identity, units: completed, unitsDigest: unitsDigestOf(completed), unitSeconds }));
+      report(0);
+    }
+    const position = new Map(units.map((unit, index) => [unit.key, index]));
+    return completed.sort((a, b) => position.get(a.key)! - position.get(b.key)!);
   };
+  const sweep = <C extends JsonObject>(units: Array<SweepUnit<C>>, runUnit: (unit: UnitContext<C>) => Promise<UnitOutput>) =>
+    sweepGroups(units, (unit) => unit.key, async ([unit]) => [await runUnit(unit!)]);
 
   const ctx: ExperimentContext<unknown> = {
     params,
@@ -212,6 +234,7 @@ export async function runExperiment(request: RunRequest): Promise<RunOutcome> {
     deadline: request.deadline,
     tick,
     sweep,
+    sweepGroups,
   };
 
   let metrics: JsonObject = {};
@@ -268,6 +291,7 @@ export async function runExperiment(request: RunRequest): Promise<RunOutcome> {
       units: unitSeconds,
     },
     warnings,
+    ...(request.sandbox && { sandbox: request.sandbox }),
     worker: { version: WORKER_VERSION },
   } satisfies Result);
   const location = await host.sink.write(result);

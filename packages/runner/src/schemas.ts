@@ -89,6 +89,17 @@ export type ResultStatus = z.infer<typeof resultStatusSchema>;
 
 export const RESULT_SCHEMA_VERSION = 1;
 
+/** How a fetched script was contained: what its process could read and reach (see the README's Security section). */
+export const sandboxRecordSchema = z.strictObject({
+  /** Node's permission model, with the flags the script's process ran under. */
+  permissions: z.array(z.string()),
+  /** Paths the script's process may read; it may write none. */
+  fsRead: z.array(z.string()),
+  /** `namespace`: a network namespace with no interfaces (Linux); `guard`: only the in-process guard. */
+  network: z.enum(['namespace', 'guard']),
+});
+export type SandboxRecord = z.infer<typeof sandboxRecordSchema>;
+
 export const resultSchema = z.strictObject({
   schemaVersion: z.literal(RESULT_SCHEMA_VERSION),
   resultId: z.string().uuid(),
@@ -124,6 +135,8 @@ export const resultSchema = z.strictObject({
     units: z.record(z.string(), z.number().nonnegative()),
   }),
   warnings: z.array(warningSchema),
+  /** Present when the experiment ran in a sandbox (fetched scripts always do). */
+  sandbox: sandboxRecordSchema.optional(),
   worker: z.strictObject({ version: z.string() }),
 });
 export type Result = z.infer<typeof resultSchema>;

@@ -125,16 +125,18 @@ export async function obtainScript(source: ScriptSource, options: ScriptOptions)
   return { path, provenance: { url: source.url, sha256: actual, verification, ...(signer && { signer }) }, warnings };
 }
 
-/** Fetches, verifies, caches and imports a script; its default export must be an experiment. */
-export async function loadScriptExperiment(source: ScriptSource, options: ScriptOptions): Promise<ObtainedScript & { experiment: Experiment }> {
-  const obtained = await obtainScript(source, options);
+/**
+ * Imports a verified script from its bytes (a data: URL, so what runs is exactly what was checked, with
+ * no file to swap in between); its default export must be an experiment.
+ */
+export async function importScriptExperiment(bytes: Uint8Array, url: string): Promise<Experiment> {
   let module: unknown;
   try {
-    module = await import(pathToFileURL(obtained.path).href);
+    module = await import(`data:text/javascript;base64,${Buffer.from(bytes).toString('base64')}`);
   } catch (error) {
-    throw new AxiomError('unknownExperiment', `experiment script ${source.url} failed to load: ${errorMessage(error)}`);
+    throw new AxiomError('unknownExperiment', `experiment script ${url} failed to load: ${errorMessage(error)}`);
   }
-  return { ...obtained, experiment: experimentFromModule(module, source.url) };
+  return experimentFromModule(module, url);
 }
 
 /**
@@ -152,17 +154,17 @@ async function loadExperimentFile(path: string): Promise<ResolvedExperiment> {
     throw new AxiomError('unknownExperiment', `cannot load experiment file ${path}: ${errorMessage(error)}`);
   }
   return {
+    kind: 'in-process',
     experiment: experimentFromModule(module, path),
     script: { url: pathToFileURL(absolute).href, sha256: sha256Hex(bytes), verification: 'local-file' },
     warnings: [],
   };
 }
 
-export interface ResolvedExperiment {
-  experiment: Experiment;
-  script?: ScriptProvenance;
-  warnings: RunWarning[];
-}
+/** A built-in or a local file, imported here and run in-process (the user's own code), or a fetched script, to run in its sandbox. */
+export type ResolvedExperiment =
+  | { kind: 'in-process'; experiment: Experiment; script?: ScriptProvenance; warnings: RunWarning[] }
+  | { kind: 'fetched'; script: ScriptProvenance; scriptPath: string; warnings: RunWarning[] };
 
 /**
  * Finds the experiment a run names: a built-in by name, a local .mjs/.js file, or a script by URL
@@ -175,11 +177,11 @@ export async function resolveExperiment(
 ): Promise<ResolvedExperiment> {
   if (typeof reference === 'string' && /^https?:\/\//.test(reference)) return resolveExperiment({ url: reference }, builtins, scripts);
   if (typeof reference !== 'string') {
-    const loaded = await loadScriptExperiment(reference, scripts);
-    return { experiment: loaded.experiment, script: loaded.provenance, warnings: loaded.warnings };
+    const obtained = await obtainScript(reference, scripts);
+    return { kind: 'fetched', script: obtained.provenance, scriptPath: obtained.path, warnings: obtained.warnings };
   }
   const builtin = builtins.get(reference);
-  if (builtin) return { experiment: builtin, warnings: [] };
+  if (builtin) return { kind: 'in-process', experiment: builtin, warnings: [] };
   if (reference.startsWith('file:')) return loadExperimentFile(fileURLToPath(reference));
   if (/[\\/]|\.m?js$/.test(reference)) return loadExperimentFile(reference);
   throw new AxiomError('unknownExperiment', `unknown experiment "${reference}" (built in: ${[...builtins.keys()].join(', ')}; or a path to an .mjs file, or a URL)`);

@@ -1,13 +1,16 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { AxiomError, backendLoaders, initBackend, type BackendLoader } from '@axiom/runner';
+import { AxiomError, backendLoaders, defaultThreadCount, initBackend, MAX_WASM_THREADS, type BackendLoader } from '@axiom/runner';
 
 // These run on the real backends of this machine: tfjs-node cannot install here, WASM and JS can.
 describe('backend selection', () => {
-  it('skips what the host lacks, says why, and lands on WASM with SIMD and the matmul patch', async () => {
-    const { info, warnings } = await initBackend({});
+  it('skips what the host lacks, says why, and lands on WASM with SIMD, the matmul patch and a thread per core', async () => {
+    const { info, warnings } = await initBackend({ threads: defaultThreadCount({}) });
     expect(info.name).toBe('wasm');
     expect(info.simd).toBe(true);
-    expect(info.patches).toEqual([expect.stringContaining('wasm-transposed-matmul')]);
+    const threaded = availableParallelism() > 1;
+    expect(info.threads).toBe(Math.min(availableParallelism(), MAX_WASM_THREADS));
+    expect(info.patches).toEqual([expect.stringContaining('wasm-transposed-matmul'), ...(threaded ? [expect.stringContaining('wasm-node-threads')] : [])]);
     expect(info.skipped.map((s) => s.name)).toEqual(['tfjs-node-gpu', 'tfjs-node']);
     expect(info.skipped[0]!.reason).toBe('the host reported no GPU');
     expect(info.skipped[1]!.reason).toContain('@tensorflow/tfjs-node');
@@ -24,6 +27,19 @@ describe('backend selection', () => {
     const { info, warnings } = await initBackend({ gpu: { type: 'NVIDIA', device: 0 } });
     expect(info.skipped[0]).toMatchObject({ name: 'tfjs-node-gpu', reason: expect.stringContaining('@tensorflow/tfjs-node-gpu') });
     expect(warnings).toEqual([{ code: 'gpu-unavailable', message: expect.stringContaining('NVIDIA GPU (device 0)') }]);
+  });
+
+  it('the default thread count: AXIOM_THREADS, else every core; a bad value is a usage error naming it', () => {
+    expect(defaultThreadCount({})).toBe(availableParallelism());
+    expect(defaultThreadCount({ AXIOM_THREADS: '3' })).toBe(3);
+    expect(() => defaultThreadCount({ AXIOM_THREADS: 'many' })).toThrowError(/AXIOM_THREADS must be a positive integer, got "many"/);
+  });
+
+  it("records a loader's warnings, such as WASM running on fewer threads than asked", async () => {
+    const warning = { code: 'wasm-threads-unavailable', message: 'running the single-threaded WASM build' };
+    const fewerThreads: BackendLoader = async () => ({ threads: 1, simd: true, patches: [], warnings: [warning] });
+    const { info, warnings } = await initBackend({ threads: 4 }, { ...backendLoaders, wasm: fewerThreads });
+    expect([info.name, info.threads, warnings]).toEqual(['wasm', 1, [warning]]);
   });
 
   it('falls through a backend that fails to initialise to the plain JS backend', async () => {

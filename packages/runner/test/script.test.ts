@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as zod from 'zod';
 import * as runner from '@axiom/runner';
-import { AxiomError, installWorkerApi, loadScriptExperiment, sha256Hex, type HttpPolicy, type ScriptOptions } from '@axiom/runner';
+import { AxiomError, importScriptExperiment, installWorkerApi, obtainScript, sha256Hex, type HttpPolicy, type ScriptOptions, type ScriptSource } from '@axiom/runner';
+
+/** What the worker does with a script, in one process: obtain (fetch, verify, cache), then import the verified bytes. */
+async function loadScriptExperiment(source: ScriptSource, options: ScriptOptions) {
+  const obtained = await obtainScript(source, options);
+  return { ...obtained, experiment: await importScriptExperiment(await readFile(obtained.path), source.url) };
+}
 
 // A script as `axiom bundle` emits it: the worker's modules come from the global the worker installs.
 const SCRIPT = `

@@ -4,6 +4,7 @@ import { initBackend, patchWasmTransposedMatMul, Rng, type Tf } from '@axiom/run
 const cases = [
   { a: [7, 5], b: [5, 3] },
   { a: [2, 7, 5], b: [2, 5, 3] },
+  { a: [1, 7, 5], b: [3, 5, 4] }, // a batch-1 operand broadcast against a batch of 3
   { a: [33, 64], b: [64, 17] },
 ];
 
@@ -43,7 +44,7 @@ describe('WASM transposed-matmul patch', () => {
     const reference = products(tf, new Rng(3));
     await initBackend({ forced: 'wasm' });
 
-    expect(reference).toHaveLength(12);
+    expect(reference).toHaveLength(16);
     const expectClose = (actual: number[], expected: number[], label: string) =>
       expected.forEach((value, j) => expect(actual[j], `${label} [${j}]`).toBeCloseTo(value, 4));
     reference.forEach((expected, i) => {

@@ -10,16 +10,18 @@ import {
   resolveExperiment,
   resolveLinkFile,
   resolveSeed,
-  runExperiment,
+  runResolved,
   writeJsonAtomicOrExplain,
   type CheckpointStore,
   type Experiment,
+  type SandboxLauncher,
   type RunWarning,
 } from '@axiom/runner';
 import { PeriodicCheckpoints } from './checkpoints.js';
 import { ClientChannel, type ControlMessage } from './client-channel.js';
 import { CHECKPOINT_FILE, EXIT_ABORTED_BY_CLIENT, RESULT_FILE, TEMPORARY_EXIT_FILE, WORKUNIT_FILE, writeFinishCalled, writeTemporaryExit } from './boinc-files.js';
 import { FRACTION_DONE_FILE, FractionDoneFile } from './fraction-file.js';
+import { TaskUsage } from './task-usage.js';
 import { gpuOf, parseInitData, readInitData, remainingBoundSeconds, type InitData } from './init-data.js';
 import { MMAP_FILE, SharedMemory } from './shared-memory.js';
 
@@ -59,11 +61,17 @@ function deadlineOf(init: InitData, deadlineSeconds: number | undefined): number
  */
 export type WorkerMode = 'native' | 'wrapped';
 
+/** What the worker can run: the built-in experiments, and how it starts a fetched script's sandbox. */
+export interface WorkerRuntime {
+  builtins: ReadonlyMap<string, Experiment>;
+  sandbox: SandboxLauncher;
+}
+
 /**
  * `axiom worker`: the app a BOINC client starts in a slot directory. Everything comes from the slot:
  * init_data.xml, wu.json (through its link file), the shared-memory channels. Returns the exit code.
  */
-export async function runBoincWorker(slotDir: string, builtins: ReadonlyMap<string, Experiment>, io: WorkerIo, mode: WorkerMode = 'native'): Promise<number> {
+export async function runBoincWorker(slotDir: string, { builtins, sandbox }: WorkerRuntime, io: WorkerIo, mode: WorkerMode = 'native'): Promise<number> {
   const found = await readInitData(slotDir);
   if (!found && mode === 'native') {
     throw new AxiomError('usage', `not running under BOINC: no init_data.xml in ${slotDir} (the BOINC client starts \`axiom worker\` in a slot directory; use \`axiom run\` locally)`);
@@ -80,10 +88,8 @@ export async function runBoincWorker(slotDir: string, builtins: ReadonlyMap<stri
   const state = { suspended: false, stopping: undefined as ControlMessage | 'client-gone' | 'memory-bound' | undefined, fraction: init.fraction_done_start, checkpointCpu: init.wu_cpu_time };
   const stop = new AbortController();
   let resume: (() => void) | undefined;
-  const cpuSeconds = () => {
-    const usage = process.cpuUsage();
-    return init.wu_cpu_time + (usage.user + usage.system) / 1e6;
-  };
+  const usage = new TaskUsage();
+  const cpuSeconds = () => init.wu_cpu_time + usage.cpuSeconds();
   const onControl = (message: ControlMessage) => {
     if (message === 'abort') {
       io.stderr('axiom worker: the client aborted the task; exiting');
@@ -125,7 +131,7 @@ export async function runBoincWorker(slotDir: string, builtins: ReadonlyMap<stri
     flush: () => periodic.flush(),
     async save(checkpoint) {
       await periodic.save(checkpoint);
-      const rss = process.memoryUsage.rss();
+      const rss = usage.residentBytes();
       if (mode === 'native' && init.rsc_memory_bound > 0 && rss > init.rsc_memory_bound && !state.stopping) {
         io.stderr(`axiom worker: resident memory ${Math.round(rss / 2 ** 20)} MiB is over the task's rsc_memory_bound of ${Math.round(init.rsc_memory_bound / 2 ** 20)} MiB; checkpointing and exiting temporarily`);
         state.stopping = 'memory-bound';
@@ -151,9 +157,7 @@ export async function runBoincWorker(slotDir: string, builtins: ReadonlyMap<stri
       log: (message) => io.stderr(`axiom worker: ${message}`),
     });
     const output = await resolveLinkFile(join(slotDir, RESULT_FILE));
-    const run = (warnings: RunWarning[]) => runExperiment({
-      experiment: resolved.experiment,
-      script: resolved.script,
+    const run = (warnings: RunWarning[]) => runResolved(resolved, {
       warnings,
       preset: workunit.body!.preset,
       paramLayers: workunit.body!.params ? [{ origin: 'wu.json params', values: workunit.body!.params }] : [],
@@ -167,6 +171,7 @@ export async function runBoincWorker(slotDir: string, builtins: ReadonlyMap<stri
         },
         log: (message) => io.stderr(`axiom worker: ${message}`),
         warn: report,
+        childStarted: (pid) => usage.addChild(pid),
         checkpoints,
         control: {
           signal: stop.signal,
@@ -183,7 +188,7 @@ export async function runBoincWorker(slotDir: string, builtins: ReadonlyMap<stri
             state.stopping && result.status !== 'ok' ? 'not written (task stopping, will resume)' : (await writeJsonAtomicOrExplain(output, result, 'result'), output),
         },
       },
-    });
+    }, sandbox);
     // A checkpoint the worker cannot use costs only the time to redo its units, never the task.
     const outcome = await run(resolved.warnings).catch(async (error: unknown) => {
       if (!(error instanceof AxiomError && error.kind === 'badCheckpoint')) throw error;

@@ -5,10 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AxiomError, backendLoaders, ExitCode, resultSchema } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
 import { CHECKPOINT_FILE, runBoincWorker, TEMPORARY_EXIT_FILE } from '@axiom/wrapper';
-import { makeSlot, SimulatedClient, type Slot } from './simulated-slot.js';
+import { AXIOM, makeSlot, SimulatedClient, type Slot } from './simulated-slot.js';
 
 /** Two units: the smallest sweep with a checkpoint between units. */
-const workunit = { experiment: 'memorization-dynamics', seed: 5150, preset: 'smoke', params: { epochs: 3 } };
+// Unstacked: a checkpoint after every unit, which the memory-bound case needs to stop between units.
+const workunit = { experiment: 'memorization-dynamics', seed: 5150, preset: 'smoke', params: { epochs: 3, stacking: 'off' } };
 const readIfPresent = (path: string) => readFile(path, 'utf8').catch(() => undefined);
 
 async function runWorker(slot: Slot) {
@@ -147,7 +148,7 @@ describe('resource faults in a BOINC slot', () => {
     }
     const lines: string[] = [];
     try {
-      const code = await runBoincWorker(slot.slotDir, builtinExperiments, {
+      const code = await runBoincWorker(slot.slotDir, { builtins: builtinExperiments, sandbox: { entry: AXIOM, args: ['sandboxed-run'] } }, {
         stderr: (line) => lines.push(line),
         exit: (status) => {
           throw new AxiomError('internal', `unexpected exit ${status}`);

@@ -16,12 +16,12 @@ describe('buildAppVersion', () => {
       planClass: 'cuda',
       version: '2.3',
       bundleWorker: (outfile) => writeFile(outfile, '// the bundle'),
-      siblingFiles: [wasm],
+      siblingFiles: [{ source: wasm, name: 'tfjs9.9.9_tfjs-backend-wasm.wasm' }],
       nodeBinary: process.execPath,
     });
     const node = `node_${process.versions.node}`;
     expect(built.directory).toBe(join(dir, 'project', 'apps', 'axiom', '2.3', 'x86_64-pc-linux-gnu__cuda'));
-    expect(built.files).toEqual(['axiom_launcher_2.3__cuda.sh', 'axiom_worker_2.3.mjs', 'tfjs-backend-wasm.wasm', node]);
+    expect(built.files).toEqual(['axiom_launcher_2.3__cuda.sh', 'axiom_worker_2.3.mjs', 'tfjs9.9.9_tfjs-backend-wasm.wasm', node]);
     const launcher = await readFile(join(built.directory, built.files[0]!), 'utf8');
     expect(launcher).toContain(`exec "$here/${node}" "$here/axiom_worker_2.3.mjs" "$@"`);
     for (const file of [built.files[0]!, node]) await access(join(built.directory, file), constants.X_OK);

@@ -1,8 +1,13 @@
-import { spawn } from 'node:child_process';
-import { access, readFile, rm, stat } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { access, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { ExitCode, resultSchema } from '@axiom/runner';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExitCode, resultSchema, sha256Hex } from '@axiom/runner';
 import { EXIT_ABORTED_BY_CLIENT, jobXml } from '@axiom/wrapper';
 import { AXIOM, makeSlot, SimulatedClient, uninterruptedDigest } from './simulated-slot.js';
 
@@ -11,7 +16,8 @@ const workunit = {
   seed: 987654321,
   preset: 'smoke',
   // Long enough (~10 s idle) that a quit, taking up to ~2 s to arrive, lands mid-run even on a fast machine.
-  params: { corruptionLevels: [0, 0.2, 0.4, 0.6], epochs: 120 },
+  // Unstacked: a checkpoint after every unit, so a quit finds finished units to keep.
+  params: { corruptionLevels: [0, 0.2, 0.4, 0.6], epochs: 120, stacking: 'off' },
 };
 const exists = (path: string) => access(path).then(() => true, () => false);
 
@@ -125,5 +131,67 @@ describe('axiom worker --wrapped (under the C++ wrapper)', () => {
     expect(xml).toContain('<command_line>axiom-worker.mjs worker --wrapped</command_line>');
     expect(xml).toContain('<fraction_done_filename>axiom_fraction_done</fraction_done_filename>');
     expect(xml).toContain('<checkpoint_filename>axiom_checkpoint.json</checkpoint_filename>');
+  });
+});
+
+describe('axiom worker with a fetched script', () => {
+  const example = fileURLToPath(new URL('../../../examples/custom-experiment.mjs', import.meta.url));
+  let server: Server;
+  let fetched: { experiment: { url: string; sha256: string }; seed: number; preset: string; params: Record<string, unknown> };
+
+  beforeAll(async () => {
+    const bundle = join(await mkdtemp(join(tmpdir(), 'axiom-bundle-')), 'width.mjs');
+    const bundled = spawnSync(process.execPath, [AXIOM, 'bundle', example, '-o', bundle], { encoding: 'utf8' });
+    expect(bundled.status, bundled.stderr).toBe(0);
+    const script = await readFile(bundle);
+    server = createServer((_, response) => response.end(script));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/width.mjs`;
+    // About 10 s of training on an idle machine, so the sandbox is seen at work (CPU, suspend, abort).
+    fetched = { experiment: { url, sha256: sha256Hex(script) }, seed: 4242, preset: 'smoke', params: { widths: [8, 16, 32, 64], epochs: 150 } };
+  });
+  afterAll(() => server.close());
+
+  /** Processes whose working directory is the slot: the worker, and its sandbox while one runs. */
+  const processesIn = (slotDir: string) =>
+    readdirSync('/proc')
+      .filter((pid) => /^\d+$/.test(pid))
+      .filter((pid) => {
+        try {
+          return readlinkSync(`/proc/${pid}/cwd`) === slotDir;
+        } catch {
+          return false;
+        }
+      });
+
+  it('runs it in the sandbox: the result records it, and the sandbox’s CPU counts as the task’s', async () => {
+    const slot = await makeSlot(fetched);
+    const client = new SimulatedClient(slot.slotDir);
+    await client.until((s) => s.fraction > 0.05);
+    expect(processesIn(slot.slotDir)).toHaveLength(2); // the worker and the sandbox it started
+    client.control('suspend');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const paused = client.latest()!;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(client.latest()!.cpu - paused.cpu).toBeLessThan(0.2); // the sandbox waits too
+    client.control('resume');
+    expect(await client.exited, client.stderr).toBe(0);
+    const result = resultSchema.parse(JSON.parse(await readFile(slot.resultPath, 'utf8')));
+    expect(result.status).toBe('ok');
+    expect(result.experiment.script).toMatchObject({ url: fetched.experiment.url, sha256: fetched.experiment.sha256, verification: 'sha256' });
+    expect(result.sandbox?.fsRead).toHaveLength(1);
+    // The sandbox did the training: the worker's report to the client (its own CPU plus the sandbox's) exceeds the sandbox's alone.
+    expect(client.latest()!.cpu).toBeGreaterThan(result.timings.cpuSeconds);
+    expect(processesIn(slot.slotDir)).toEqual([]);
+  });
+
+  it('on abort, the worker and its sandbox are gone at once', async () => {
+    const slot = await makeSlot(fetched);
+    const client = new SimulatedClient(slot.slotDir);
+    await client.until((s) => s.fraction > 0.05);
+    client.control('abort');
+    expect(await client.exited).toBe(EXIT_ABORTED_BY_CLIENT);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(processesIn(slot.slotDir)).toEqual([]);
   });
 });

@@ -1,26 +1,31 @@
 /**
  * `npm run bench`: training throughput of the standard workloads on every backend that loads here,
  * side by side in one run with the matmul limit and (when Debian's python3-torch is installed) PyTorch
- * on the same thread counts; then each experiment's default sweep. Writes bench-results/latest.{json,md}.
+ * on the same thread counts; then each experiment's default sweep beside a plain PyTorch version of it
+ * on 1 thread and on all cores. Writes bench-results/latest.{json,md}.
  *
- *   npm run bench [-- --seconds 3 --runs 3 --quick]
+ *   npm run bench [-- --seconds 3 --runs 3 --quick]     (--quick: the sweeps at their smoke presets, to check the
+ *                                                       wiring; prints the tables without writing bench-results/)
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { median } from 'simple-statistics';
-import { backendNames, memoryHost, runExperiment, type BackendName } from '@axiom/runner';
+import { backendNames, type BackendName } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
+import { torchAvailable, torchWorkloads } from './pytorch.js';
+import { benchSweeps } from './sweeps.js';
 import { workloads } from './workloads.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, runs: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false } } });
 const seconds = Number(values.seconds);
 const runs = Number(values.runs);
+const quick = values.quick;
 const measureScript = fileURLToPath(new URL('./measure.js', import.meta.url));
-const torchScript = fileURLToPath(new URL('../../src/bench/pytorch_bench.py', import.meta.url));
-const PYTHON = '/usr/bin/python3';
+/** PyTorch runs on 1 thread and on all cores; each sweep row has both, beside axiom's own thread count. */
+const threadCounts = [...new Set([1, availableParallelism()])];
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -52,27 +57,8 @@ const rows: Array<Record<string, string | number>> = [];
 const matmul: Record<string, number> = {};
 for (const backend of available) matmul[backend] = median(Array.from({ length: runs }, () => measure(backend, 'matmul')!.gflops!));
 
-let torch: { limit: number; rates: Record<string, Record<number, number>>; version: string } | undefined;
-if (spawnSync(PYTHON, ['-c', 'import torch']).status === 0) {
-  const rates: Record<string, Record<number, number>> = {};
-  let limit = 0;
-  let version = '';
-  for (const threads of [1, availableParallelism()]) {
-    const lines = execFileSync(PYTHON, [torchScript, String(threads), String(seconds)], { encoding: 'utf8' }).trim().split('\n').map((l) => JSON.parse(l));
-    for (const line of lines) {
-      if (line.what === 'sgemm-2048') {
-        limit = Math.max(limit, line.gflops);
-        version = line.torch;
-      } else {
-        (rates[line.what] ??= {})[threads] = line.samplesPerSecond;
-      }
-    }
-  }
-  torch = { limit, rates, version };
-  log(`PyTorch ${version}: sgemm 2048² limit ${limit.toFixed(1)} GFLOP/s`);
-} else {
-  log(`no PyTorch (${PYTHON} cannot import torch; apt-get install python3-torch for the side-by-side columns)`);
-}
+const torch = torchAvailable() ? torchWorkloads(threadCounts, seconds) : undefined;
+if (torch) log(`PyTorch ${torch.version}: sgemm 2048² limit ${torch.limit.toFixed(1)} GFLOP/s`);
 const limit = torch?.limit ?? Math.max(...Object.values(matmul));
 
 for (const workload of workloads) {
@@ -99,18 +85,17 @@ for (const workload of workloads) {
   }
 }
 
-const sweeps: Array<Record<string, string | number>> = [];
-if (!values.quick) {
-  for (const experiment of builtinExperiments.values()) {
-    for (const backend of available.filter((b) => b !== 'cpu')) {
-      const { result } = await runExperiment({ experiment, seed: { value: 1, source: 'cli', warnings: [] }, backend: { forced: backend }, host: memoryHost() });
-      const firstUnit = Object.values(result.timings.units)[0] ?? 0;
-      const row = { experiment: experiment.name, backend, units: result.units.length, 'one configuration (s)': Number(firstUnit.toFixed(1)), 'default sweep (s)': Number(result.timings.wallSeconds.toFixed(1)) };
-      sweeps.push(row);
-      log(JSON.stringify(row));
-    }
-  }
-}
+/** tfjs-node's TensorFlow uses every core; the wasm and cpu backends here run on one thread. */
+const sweepTargets = available
+  .filter((backend) => backend !== 'cpu')
+  .map((backend) => ({ backend, threads: backend.startsWith('tfjs-node') ? availableParallelism() : 1 }));
+const { rows: sweeps, torchSweeps } = await benchSweeps(builtinExperiments.values(), {
+  targets: sweepTargets,
+  threadCounts,
+  torch: torch !== undefined,
+  quick,
+  log,
+});
 
 function markdown(table: Array<Record<string, string | number>>): string {
   if (!table.length) return '';
@@ -122,9 +107,13 @@ const machine = `${cpus()[0]?.model.trim()}, ${availableParallelism()} cores, No
 const header = [
   `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}; median of ${runs} runs of ${seconds} s each.`,
   `Matmul limit: ${limit.toFixed(1)} GFLOP/s (${torch ? `PyTorch ${torch.version} sgemm 2048²` : 'best tfjs matMul 1024²'}); tfjs matMul 1024²: ${Object.entries(matmul).map(([b, g]) => `${b} ${g.toFixed(1)}`).join(', ')} GFLOP/s.`,
+  ...(quick ? ['--quick: the sweeps ran at their smoke presets, to check the wiring; their timings mean little.'] : []),
 ].join('\n');
 const report = [header, '', markdown(rows), '', markdown(sweeps)].join('\n');
-await mkdir('bench-results', { recursive: true });
-await writeFile('bench-results/latest.json', JSON.stringify({ machine, seconds, runs, limit, matmul, torch, rows, sweeps }, null, 2));
-await writeFile('bench-results/latest.md', `${report}\n`);
+if (!quick) {
+  // A wiring check leaves the measured tables (bench-results/latest.md is committed) alone.
+  await mkdir('bench-results', { recursive: true });
+  await writeFile('bench-results/latest.json', JSON.stringify({ machine, seconds, runs, limit, matmul, torch, rows, sweeps, torchSweeps }, null, 2));
+  await writeFile('bench-results/latest.md', `${report}\n`);
+}
 process.stdout.write(`${report}\n`);

@@ -28,18 +28,28 @@ function heUniform(rng: Rng, fanIn: number, fanOut: number): Float32Array {
   return values;
 }
 
+/** Each layer's [fanIn, fanOut] pair, inputs first. */
+export function layerSizes(shape: MlpShape): Array<[number, number]> {
+  const widths = [shape.inputDim, ...shape.hidden, shape.outputDim];
+  return widths.slice(1).map((fanOut, layer) => [widths[layer]!, fanOut]);
+}
+
+/** Weights and biases of a network of this shape. */
+export function parameterCount(shape: MlpShape): number {
+  return layerSizes(shape).reduce((sum, [fanIn, fanOut]) => sum + fanIn * fanOut + fanOut, 0);
+}
+
+/** Every layer's initial weights (row-major fanIn × fanOut), drawn from `rng` in layer order. */
+export function initialWeights(rng: Rng, shape: MlpShape): Float32Array[] {
+  return layerSizes(shape).map(([fanIn, fanOut]) => heUniform(rng, fanIn, fanOut));
+}
+
 /** A ReLU MLP whose hidden layers use tfjs's fused matmul + bias + activation. */
 export function createMlp(tf: Tf, rng: Rng, shape: MlpShape): Mlp {
-  const widths = [shape.inputDim, ...shape.hidden, shape.outputDim];
-  const weights: Variable[] = [];
-  const biases: Variable[] = [];
-  for (let layer = 0; layer + 1 < widths.length; layer++) {
-    const fanIn = widths[layer]!;
-    const fanOut = widths[layer + 1]!;
-    // Inside tidy so the initial tensors are freed once the variables hold their data.
-    weights.push(tf.tidy(() => tf.variable(tf.tensor2d(heUniform(rng, fanIn, fanOut), [fanIn, fanOut]), true)));
-    biases.push(tf.tidy(() => tf.variable(tf.zeros([fanOut]), true)));
-  }
+  const sizes = layerSizes(shape);
+  // Inside tidy so the initial tensors are freed once the variables hold their data.
+  const weights = initialWeights(rng, shape).map((values, layer) => tf.tidy(() => tf.variable(tf.tensor2d(values, sizes[layer]!), true)));
+  const biases = sizes.map(([, fanOut]) => tf.tidy(() => tf.variable(tf.zeros([fanOut]), true)));
   const layers = (x: Tensor2D): Tensor2D[] => {
     const outputs: Tensor2D[] = [];
     let activation = x;
@@ -57,7 +67,7 @@ export function createMlp(tf: Tf, rng: Rng, shape: MlpShape): Mlp {
     weights,
     layers,
     logits: (x) => layers(x).at(-1)!,
-    parameterCount: variables.reduce((sum, variable) => sum + variable.size, 0),
+    parameterCount: parameterCount(shape),
     dispose: () => variables.forEach((variable) => variable.dispose()),
   };
 }

@@ -1,5 +1,6 @@
-import type { JsonObject, JsonValue, SweepUnit, UnitResult } from '@axiom/runner';
+import type { ExperimentContext, JsonObject, JsonValue, SweepUnit, UnitContext, UnitOutput, UnitResult } from '@axiom/runner';
 import { mean } from 'simple-statistics';
+import { z } from 'zod';
 
 type Axes = Record<string, readonly JsonValue[]>;
 type GridPoint<A extends Axes> = { [K in keyof A]: A[K][number] };
@@ -36,4 +37,28 @@ export function meanOfArrays(arrays: readonly unknown[], length: number): Array<
 /** Result JSON holds finite numbers only: a diverged loss or an undefined ratio is recorded as null. */
 export function finiteOrNull(value: number): number | null {
   return Number.isFinite(value) ? value : null;
+}
+
+/** The `stacking` parameter every experiment has; recorded in the result's params, so a rerun stacks the same way. */
+export const stackingParam = z
+  .enum(['off', 'by-shape'])
+  .default('by-shape')
+  .describe('by-shape: units whose networks share a shape train together as one stacked model (faster, same science up to float rounding); off: one unit at a time');
+export type Stacking = z.infer<typeof stackingParam>;
+
+/**
+ * Runs the sweep with `stacking`: units whose configs give one `shapeOf` key go to `runGroup`
+ * together (with `off`, each alone). Also returns which unit keys trained together, for the headline.
+ */
+export async function stackedSweep<C extends JsonObject>(
+  ctx: ExperimentContext<{ stacking: Stacking }>,
+  units: Array<SweepUnit<C>>,
+  shapeOf: (config: C) => string,
+  runGroup: (group: Array<UnitContext<C>>) => Promise<UnitOutput[]>,
+): Promise<{ results: UnitResult[]; stackedGroups: string[][] }> {
+  const groupOf = (unit: SweepUnit<C>) => (ctx.params.stacking === 'off' ? unit.key : shapeOf(unit.config));
+  const groups = new Map<string, string[]>();
+  for (const unit of units) groups.set(groupOf(unit), [...(groups.get(groupOf(unit)) ?? []), unit.key]);
+  const results = await ctx.sweepGroups(units, groupOf, runGroup);
+  return { results, stackedGroups: [...groups.values()] };
 }

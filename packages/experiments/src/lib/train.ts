@@ -1,5 +1,5 @@
 import type { Rng, Tf } from '@axiom/runner';
-import type { Scalar, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
+import type { Scalar, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
 import type { Dataset, RegressionDataset } from './data.js';
 import type { Mlp } from './mlp.js';
 
@@ -38,15 +38,20 @@ export function batchLoss(tf: Tf, kind: LossKind, targets: Tensor2D, outputs: Te
 }
 
 /** Calls `body` with the start and size of each consecutive batch of at most `batchSize` of `rows` rows. */
-function forEachBatch(rows: number, batchSize: number, body: (start: number, size: number) => void): void {
+export function forEachBatch(rows: number, batchSize: number, body: (start: number, size: number) => void): void {
   for (let start = 0; start < rows; start += batchSize) body(start, Math.min(batchSize, rows - start));
+}
+
+/** Rows `start` to `start + size` of a matrix, or of each matrix in a stack ([M, rows, columns]). */
+export function sliceRows<T extends Tensor2D | Tensor3D>(tf: Tf, data: T, start: number, size: number): T {
+  return (data.rank === 2 ? tf.slice(data, [start, 0], [size, -1]) : tf.slice(data, [0, start, 0], [-1, size, -1])) as T;
 }
 
 /** Predicted class per example, evaluated in large batches with one read back per batch. */
 export function predictClasses(tf: Tf, model: Mlp, x: Tensor2D, batchSize = 4096): Int32Array {
   const predictions = new Int32Array(x.shape[0]);
   forEachBatch(x.shape[0], batchSize, (start, size) => {
-    const batch = tf.tidy(() => tf.argMax(model.logits(tf.slice(x, [start, 0], [size, -1])), 1));
+    const batch = tf.tidy(() => tf.argMax(model.logits(sliceRows(tf, x, start, size)), 1));
     predictions.set(batch.dataSync() as Int32Array, start);
     batch.dispose();
   });
@@ -58,7 +63,7 @@ export function evaluateLoss(tf: Tf, model: Mlp, data: TrainingSet, loss: LossKi
   const rows = data.x.shape[0];
   let total = 0;
   forEachBatch(rows, batchSize, (start, size) => {
-    const batch = tf.tidy(() => batchLoss(tf, loss, tf.slice(data.targets, [start, 0], [size, -1]), model.logits(tf.slice(data.x, [start, 0], [size, -1]))));
+    const batch = tf.tidy(() => batchLoss(tf, loss, sliceRows(tf, data.targets, start, size), model.logits(sliceRows(tf, data.x, start, size))));
     total += batch.dataSync()[0]! * size;
     batch.dispose();
   });
@@ -100,55 +105,86 @@ export function permutationStream(rng: Rng, rows: Int32Array, length: number): (
   };
 }
 
-export interface TrainOptions {
+/**
+ * The order examples are visited in each epoch: a seeded stream for a fresh permutation every epoch,
+ * or a function giving epoch `epoch`'s (1-based) row indices, e.g. a curriculum.
+ */
+export type VisitOrder = Rng | ((epoch: number) => Int32Array);
+
+/** Epoch `epoch`'s row indices under `order`, for a training set of `rows` rows. */
+export function visitsOf(order: VisitOrder, epoch: number, rows: number): Int32Array {
+  return typeof order === 'function' ? order(epoch) : order.permutation(rows);
+}
+
+/** What every training loop takes besides the model, the data and the optimizer. */
+export interface TrainingLoopOptions {
   tf: Tf;
-  model: Mlp;
-  train: TrainingSet;
   epochs: number;
   batchSize: number;
-  learningRate: number;
   optimizer: 'sgd' | 'adam';
   /** Default `cross-entropy`. */
   loss?: LossKind;
-  /**
-   * The order examples are visited in each epoch: a seeded stream for a fresh permutation every
-   * epoch, or a function giving epoch `epoch`'s (1-based) row indices, e.g. a curriculum.
-   */
-  shuffle: Rng | ((epoch: number) => Int32Array);
   /** The context's tick(): lets signals through and stops the loop when the run is aborted. */
   tick(): Promise<void>;
   progress?(fraction: number): void;
+}
+
+/**
+ * The epochs both training loops share: each epoch's visit order is uploaded once (row indices on its
+ * last axis), cut into batches, and each batch's indices go to `step` inside one tidy scope, with a
+ * tick between steps and no reads back to JS; `endEpoch` returning true ends training early.
+ */
+export async function runEpochs<Order extends Tensor1D | Tensor2D>(
+  options: TrainingLoopOptions,
+  epochOrder: (epoch: number) => Order,
+  step: (batchIndices: Order) => void,
+  endEpoch: (epoch: number) => Promise<boolean>,
+): Promise<void> {
+  const { tf, epochs, batchSize } = options;
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const order = epochOrder(epoch);
+    const visits = order.shape.at(-1)!;
+    try {
+      for (let start = 0; start < visits; start += batchSize) {
+        const size = Math.min(batchSize, visits - start);
+        tf.tidy(() => step(order.rank === 1 ? tf.slice(order, start, size) : tf.slice(order, [0, start], [-1, size])));
+        await options.tick();
+      }
+    } finally {
+      order.dispose();
+    }
+    const stop = await endEpoch(epoch);
+    options.progress?.(epoch / epochs);
+    if (stop) break;
+  }
+}
+
+export interface TrainOptions extends TrainingLoopOptions {
+  model: Mlp;
+  train: TrainingSet;
+  learningRate: number;
+  shuffle: VisitOrder;
   /** Called after each epoch (1-based), e.g. to evaluate; returning `'stop'` ends training (early stopping). */
   onEpoch?(epoch: number): void | 'stop' | Promise<void | 'stop'>;
 }
 
 /** Minibatch training; one tidy scope per step, no reads back to JS. */
 export async function trainClassifier(options: TrainOptions): Promise<void> {
-  const { tf, model, train, epochs, batchSize, shuffle } = options;
+  const { tf, model, train, shuffle } = options;
   const loss = options.loss ?? 'cross-entropy';
   const optimizer = options.optimizer === 'adam' ? tf.train.adam(options.learningRate) : tf.train.sgd(options.learningRate);
-  const size = train.x.shape[0];
+  const rows = train.x.shape[0];
   try {
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      const order = tf.tensor1d(typeof shuffle === 'function' ? shuffle(epoch) : shuffle.permutation(size), 'int32');
-      const visits = order.shape[0];
-      try {
-        for (let start = 0; start < visits; start += batchSize) {
-          tf.tidy(() => {
-            const indices = tf.slice(order, start, Math.min(batchSize, visits - start));
-            const xs = tf.gather(train.x, indices);
-            const ys = tf.gather(train.targets, indices);
-            optimizer.minimize(() => batchLoss(tf, loss, ys, model.logits(xs)), false, model.variables);
-          });
-          await options.tick();
-        }
-      } finally {
-        order.dispose();
-      }
-      const next = await options.onEpoch?.(epoch);
-      options.progress?.(epoch / epochs);
-      if (next === 'stop') break;
-    }
+    await runEpochs(
+      options,
+      (epoch) => tf.tensor1d(visitsOf(shuffle, epoch, rows), 'int32'),
+      (indices) => {
+        const xs = tf.gather(train.x, indices);
+        const ys = tf.gather(train.targets, indices);
+        optimizer.minimize(() => batchLoss(tf, loss, ys, model.logits(xs)), false, model.variables);
+      },
+      async (epoch) => (await options.onEpoch?.(epoch)) === 'stop',
+    );
   } finally {
     optimizer.dispose();
   }

@@ -1,5 +1,5 @@
 import { chmod, copyFile, mkdir, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { jobXml } from '../job-xml.js';
 
 export const APP_NAME = 'axiom';
@@ -14,8 +14,8 @@ export interface AppVersionOptions {
   version: string;
   /** Writes the worker, bundled into one ESM file, to this path. */
   bundleWorker: (outfile: string) => Promise<void>;
-  /** Files the bundle loads from its own directory under their own names (the tfjs WASM binaries). */
-  siblingFiles: string[];
+  /** Files the bundle loads from its own directory (the tfjs WASM files), each copied under `name`: a physical name that carries its version. */
+  siblingFiles: Array<{ source: string; name: string }>;
   /** The Node binary to ship; without it the launcher runs the host's `node`. */
   nodeBinary?: string;
 }
@@ -54,18 +54,18 @@ export async function buildAppVersion(options: AppVersionOptions): Promise<AppVe
   const planSuffix = options.planClass === 'cpu' ? '' : `__${options.planClass}`;
   const directory = join(options.outDir, 'apps', APP_NAME, options.version, `${options.platform}${planSuffix}`);
   await mkdir(directory, { recursive: true });
-  // Physical names are project-wide in BOINC, so ours carry the version; the WASM files keep theirs (tfjs looks them up by name).
+  // Physical names are project-wide in BOINC and must never change content, so every one carries a version.
   const launcher = `axiom_launcher_${options.version}${planSuffix}.sh`;
   const worker = `axiom_worker_${options.version}.mjs`;
   const node = options.nodeBinary ? `node_${process.versions.node}` : undefined;
   await options.bundleWorker(join(directory, worker));
-  for (const file of options.siblingFiles) await copyFile(file, join(directory, basename(file)));
+  for (const file of options.siblingFiles) await copyFile(file.source, join(directory, file.name));
   if (options.nodeBinary && node) {
     await copyFile(options.nodeBinary, join(directory, node));
     await chmod(join(directory, node), 0o755);
   }
   await writeFile(join(directory, launcher), launcherScript(node ? `"$here/${node}"` : 'node', worker), { mode: 0o755 });
-  const files = [launcher, worker, ...options.siblingFiles.map((file) => basename(file)), ...(node ? [node] : [])];
+  const files = [launcher, worker, ...options.siblingFiles.map((file) => file.name), ...(node ? [node] : [])];
   await writeFile(join(directory, 'version.xml'), versionXml(files));
   const jobXmlPath = join(options.outDir, 'wrapper', 'job.xml');
   await mkdir(join(options.outDir, 'wrapper'), { recursive: true });

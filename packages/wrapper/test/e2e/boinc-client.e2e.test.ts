@@ -13,7 +13,8 @@ const workunit = (seed: number) => ({
   seed,
   preset: 'smoke',
   // Long enough (~12 s idle) that a quit, which takes the client and the worker ~3 s to pass on, lands mid-run.
-  params: { corruptionLevels: [0, 0.2, 0.4, 0.6], epochs: 150 },
+  // Unstacked: a checkpoint after every unit, so a stopped client finds finished units to resume from.
+  params: { corruptionLevels: [0, 0.2, 0.4, 0.6], epochs: 150, stacking: 'off' },
 });
 const TIMEOUT = 240_000;
 

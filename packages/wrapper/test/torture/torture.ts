@@ -11,7 +11,8 @@ export const tortureWorkunit = {
   experiment: 'memorization-dynamics',
   seed: 424242,
   preset: 'smoke',
-  params: { corruptionLevels: [0, 0.2, 0.4, 0.6] },
+  // Unstacked: a checkpoint after every unit, so kills land between and during many checkpoint writes.
+  params: { corruptionLevels: [0, 0.2, 0.4, 0.6], stacking: 'off' },
 };
 
 /**

@@ -1,0 +1,71 @@
+/**
+ * The bench's PyTorch side: Debian's python3-torch at /usr/bin/python3 (the python3 on PATH may be
+ * another install without torch), each measurement in its own process.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const PYTHON = '/usr/bin/python3';
+/**
+ * A sweep's limit: on a machine whose cores are busy, PyTorch's OpenMP threads spin against each other
+ * (representation-alignment took 612 s on 2 threads here against 8 s on 1), so one run must not hold up the bench.
+ */
+const SWEEP_TIMEOUT_MS = 30 * 60 * 1000;
+const script = (name: string) => fileURLToPath(new URL(`../../src/bench/${name}`, import.meta.url));
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+export function torchAvailable(): boolean {
+  if (spawnSync(PYTHON, ['-c', 'import torch']).status === 0) return true;
+  log(`no PyTorch (${PYTHON} cannot import torch; apt-get install python3-torch for the side-by-side columns)`);
+  return false;
+}
+
+export interface TorchWorkloads {
+  /** The sgemm 2048² rate, the best over thread counts: the matmul limit. */
+  limit: number;
+  /** Samples/s per workload, per thread count. */
+  rates: Record<string, Record<number, number>>;
+  version: string;
+}
+
+/** The standard workloads (pytorch_bench.py) on each thread count, `seconds` each. */
+export function torchWorkloads(threadCounts: readonly number[], seconds: number): TorchWorkloads {
+  const result: TorchWorkloads = { limit: 0, rates: {}, version: '' };
+  for (const threads of threadCounts) {
+    const output = execFileSync(PYTHON, [script('pytorch_bench.py'), String(threads), String(seconds)], { encoding: 'utf8' });
+    for (const line of output.trim().split('\n').map((l) => JSON.parse(l))) {
+      if (line.what === 'sgemm-2048') {
+        result.limit = Math.max(result.limit, line.gflops);
+        result.version = line.torch;
+      } else {
+        (result.rates[line.what] ??= {})[threads] = line.samplesPerSecond;
+      }
+    }
+  }
+  return result;
+}
+
+/** One line of pytorch_experiments.py: an experiment's sweep, written as a plain PyTorch loop over configurations. */
+export interface TorchSweep {
+  experiment: string;
+  wallSeconds: number;
+  threads: number;
+  torch: string;
+  configurations: number;
+  steps: number;
+  headline: unknown;
+}
+
+/** The experiment's default sweep (`quick`: its smoke preset) in PyTorch; a failure is reported and yields undefined. */
+export function torchSweep(experiment: string, threads: number, quick: boolean): TorchSweep | undefined {
+  const args = [script('pytorch_experiments.py'), '--experiment', experiment, '--threads', String(threads), ...(quick ? ['--quick'] : [])];
+  const child = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: SWEEP_TIMEOUT_MS });
+  if (child.status !== 0) {
+    log(`PyTorch ${experiment} (threads=${threads}): failed (exit ${child.status ?? child.signal}): ${child.error?.message ?? child.stderr.trim().split('\n').at(-1)}`);
+    return undefined;
+  }
+  const sweep = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as TorchSweep;
+  log(`PyTorch ${experiment} (threads=${threads}): ${sweep.wallSeconds.toFixed(1)} s, ${sweep.configurations} configurations, ${sweep.steps} steps`);
+  return sweep;
+}

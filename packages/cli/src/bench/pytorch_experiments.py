@@ -1,0 +1,607 @@
+"""The bench's PyTorch side for the experiments: each experiment's default sweep written the way a
+researcher would (nn.Sequential, a loop over configurations and epochs, torch.optim), doing the same work
+as packages/experiments/src/<name>.ts: the same configurations, data sizes, widths, epochs, batch sizes,
+optimizers, per-epoch evaluations and metrics. The synthetic data are drawn the same way, not bit-identically.
+
+    python3 pytorch_experiments.py [--threads N] [--experiment NAME] [--quick]
+
+prints one JSON line per experiment: wall seconds, threads, torch version, configurations, training steps
+and the headline results (to check the science matches). --quick runs each experiment's smoke preset
+(the `presets.smoke` of its TS file), for a smoke check.
+"""
+import argparse
+import json
+import math
+import statistics
+import time
+from types import SimpleNamespace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+# ---------------------------------------------------------------- shared pieces (lib/*.ts)
+
+
+def he_uniform(linear):
+    """He-uniform weights, zero biases: lib/mlp.ts's initialisation (not PyTorch's default), so training
+    dynamics, and with them early stopping, match."""
+    nn.init.kaiming_uniform_(linear.weight, nonlinearity="relu")
+    nn.init.zeros_(linear.bias)
+    return linear
+
+
+def mlp(input_dim, hidden, output_dim):
+    layers, width = [], input_dim
+    for h in hidden:
+        layers += [he_uniform(nn.Linear(width, h)), nn.ReLU()]
+        width = h
+    layers.append(he_uniform(nn.Linear(width, output_dim)))
+    return nn.Sequential(*layers)
+
+
+def make_optimizer(name, model, lr):
+    return torch.optim.Adam(model.parameters(), lr=lr) if name == "adam" else torch.optim.SGD(model.parameters(), lr=lr)
+
+
+def train_epoch(model, optimizer, x, targets, order, batch_size, loss_fn):
+    """One pass over the rows in `order`, in minibatches; returns the number of steps taken."""
+    steps = 0
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        optimizer.zero_grad()
+        loss_fn(model(x[idx]), targets[idx]).backward()
+        optimizer.step()
+        steps += 1
+    return steps
+
+
+@torch.no_grad()
+def predict(model, x):
+    return model(x).argmax(dim=1)
+
+
+def accuracy(predicted, labels, mask=None):
+    correct = predicted == labels
+    if mask is not None:
+        correct = correct[mask]
+    return correct.float().mean().item() if len(correct) else 0.0
+
+
+def cluster_centres(input_dim, classes, clusters_per_class, separation):
+    """Gaussian cluster centres, `clusters_per_class` per class (lib/data.ts clusterTask)."""
+    return torch.randn(classes * clusters_per_class, input_dim) * separation
+
+
+def sample_clusters(centres, classes, clusters_per_class, size, centre_scale=None):
+    """A uniform class, one of its clusters, unit Gaussian noise; centres optionally scaled per example."""
+    y = torch.randint(classes, (size,))
+    cluster = y * clusters_per_class + torch.randint(clusters_per_class, (size,))
+    scale = 1.0 if centre_scale is None else centre_scale[:, None]
+    x = scale * centres[cluster] + torch.randn(size, centres.shape[1])
+    return x, y
+
+
+class ExampleTracker:
+    """Per training example: the first epoch it is classified correctly, and the epoch since which it has stayed so (-1: not yet)."""
+
+    def __init__(self, labels):
+        self.labels = labels
+        self.first_fit = torch.full_like(labels, -1)
+        self.learned_since = torch.full_like(labels, -1)
+
+    def update(self, epoch, predicted):
+        correct = predicted == self.labels
+        self.first_fit[correct & (self.first_fit == -1)] = epoch
+        self.learned_since[~correct] = -1
+        self.learned_since[correct & (self.learned_since == -1)] = epoch
+
+
+def epochs_or_never(epochs, never):
+    """Per-example epochs as floats, "not yet" (-1) counted as epoch `never`, as lib/tracking.ts summarises them."""
+    return torch.where(epochs < 0, torch.tensor(never), epochs).float()
+
+
+def mean(values):
+    values = [v for v in values if v is not None]
+    return statistics.fmean(values) if values else None
+
+
+# ---------------------------------------------------------------- curriculum-learning
+
+
+CURRICULUM = dict(
+    orderings=["random", "easy-first", "hard-first", "paced"],
+    widths=[32, 64, 128],
+    learning_rates=[0.005, 0.01, 0.05],
+    centre_scales=[1, 0.8, 0.6, 0.45, 0.3],
+    train_size=2000,
+    test_size=2000,
+    input_dim=20,
+    classes=10,
+    clusters_per_class=2,
+    separation=1.5,
+    depth=2,
+    epochs=40,
+    batch_size=32,
+    optimizer="sgd",
+    pacing_start=0.2,
+    pacing_full_at=0.5,
+    short_budget=5,
+    accuracy_threshold=0.7,
+)
+CURRICULUM_SMOKE = dict(widths=[64], learning_rates=[0.05], train_size=600, test_size=600, epochs=12, short_budget=2)
+
+
+def sorted_by_level(level, easy_first):
+    """All rows by level (easiest first, or hardest first), in random order within each level."""
+    shuffled = torch.randperm(len(level))
+    return shuffled[torch.sort(level[shuffled], stable=True, descending=not easy_first).indices]
+
+
+def epoch_order(ordering, level, epoch, p):
+    """The rows visited in one epoch: always len(level) of them, so every ordering takes the same steps."""
+    size = len(level)
+    if ordering == "random":
+        return torch.randperm(size)
+    if ordering in ("easy-first", "hard-first"):
+        return sorted_by_level(level, ordering == "easy-first")
+    # paced: fresh permutations of the easiest g(epoch) of the rows, g growing linearly to 1
+    fraction = min(1.0, p.pacing_start + (1 - p.pacing_start) * (epoch - 1) / (p.pacing_full_at * p.epochs))
+    pool = sorted_by_level(level, True)[: math.ceil(fraction * size)]
+    repeats = math.ceil(size / len(pool))
+    return pool[torch.cat([torch.randperm(len(pool)) for _ in range(repeats)])[:size]]
+
+
+def level_order_agreement(epochs_by_level):
+    """Fraction of (easier, harder) level pairs whose easier level is learned first; ties count one half."""
+    pairs = [(a, b) for i, a in enumerate(epochs_by_level) for b in epochs_by_level[i + 1 :]]
+    return mean([1.0 if a < b else 0.5 if a == b else 0.0 for a, b in pairs])
+
+
+def curriculum_learning(p):
+    levels = len(p.centre_scales)
+    torch.manual_seed(0)  # one task and data set for every configuration
+    centres = cluster_centres(p.input_dim, p.classes, p.clusters_per_class, p.separation)
+    scales = torch.tensor(p.centre_scales)
+    train_level = torch.randint(levels, (p.train_size,))
+    x_train, y_train = sample_clusters(centres, p.classes, p.clusters_per_class, p.train_size, scales[train_level])
+    test_level = torch.randint(levels, (p.test_size,))
+    x_test, y_test = sample_clusters(centres, p.classes, p.clusters_per_class, p.test_size, scales[test_level])
+
+    results, steps = [], 0
+    for ordering in p.orderings:
+        for width in p.widths:
+            for lr in p.learning_rates:
+                torch.manual_seed(width)  # the same initialisation for every ordering and learning rate at this width
+                model = mlp(p.input_dim, [width] * p.depth, p.classes)
+                optimizer = make_optimizer(p.optimizer, model, lr)
+                tracker = ExampleTracker(y_train)
+                test_accuracy, test_accuracy_by_level = [], [[] for _ in range(levels)]
+                for epoch in range(1, p.epochs + 1):
+                    order = epoch_order(ordering, train_level, epoch, p)
+                    steps += train_epoch(model, optimizer, x_train, y_train, order, p.batch_size, F.cross_entropy)
+                    tracker.update(epoch, predict(model, x_train))
+                    predicted = predict(model, x_test)
+                    test_accuracy.append(accuracy(predicted, y_test))
+                    for level in range(levels):
+                        test_accuracy_by_level[level].append(accuracy(predicted, y_test, test_level == level))
+                learned = epochs_or_never(tracker.learned_since, p.epochs + 1)
+                crossing = next((i + 1 for i, a in enumerate(test_accuracy) if a >= p.accuracy_threshold), None)
+                results.append(
+                    dict(
+                        ordering=ordering,
+                        final_test_accuracy=test_accuracy[-1],
+                        final_test_accuracy_by_level=[curve[-1] for curve in test_accuracy_by_level],
+                        short_budget_test_accuracy=test_accuracy[min(p.short_budget, p.epochs) - 1],
+                        epochs_to_threshold=crossing,
+                        mean_learned_epoch_by_level=[learned[train_level == level].mean().item() for level in range(levels)],
+                    )
+                )
+
+    by_ordering = {}
+    for ordering in p.orderings:
+        rows = [r for r in results if r["ordering"] == ordering]
+        learned_by_level = [mean([r["mean_learned_epoch_by_level"][level] for r in rows]) for level in range(levels)]
+        by_ordering[ordering] = dict(
+            final_test_accuracy=mean([r["final_test_accuracy"] for r in rows]),
+            short_budget_test_accuracy=mean([r["short_budget_test_accuracy"] for r in rows]),
+            epochs_to_threshold=mean([r["epochs_to_threshold"] for r in rows]),
+            level_order_agreement=level_order_agreement(learned_by_level),
+        )
+    return len(results), steps, by_ordering
+
+
+# ---------------------------------------------------------------- memorization-dynamics
+
+
+MEMORIZATION = dict(
+    corruption_levels=[0, 0.2, 0.4, 0.6],
+    replicates=1,
+    train_size=2000,
+    test_size=2000,
+    input_dim=20,
+    classes=10,
+    clusters_per_class=2,
+    separation=0.8,
+    hidden=[256, 256],
+    epochs=80,
+    batch_size=64,
+    learning_rate=0.002,
+)
+MEMORIZATION_SMOKE = dict(corruption_levels=[0, 0.4], train_size=400, test_size=400, classes=5, separation=1.2, hidden=[64, 64], epochs=15, batch_size=32, learning_rate=0.005)
+
+
+def corrupt_labels(y, fraction, classes):
+    """Replace a random `fraction` of the labels by a different class, drawn uniformly."""
+    chosen = torch.randperm(len(y))[: round(fraction * len(y))]
+    noisy = y.clone()
+    noisy[chosen] = (y[chosen] + torch.randint(1, classes, (len(chosen),))) % classes
+    corrupted = torch.zeros(len(y), dtype=torch.bool)
+    corrupted[chosen] = True
+    return noisy, corrupted
+
+
+def clean_first_rate(first_fit, corrupted):
+    """Fraction of (clean, corrupted) pairs whose clean example was fit first; ties count one half."""
+    clean, noisy = first_fit[~corrupted][:, None], first_fit[corrupted][None, :]
+    if clean.numel() == 0 or noisy.numel() == 0:
+        return None
+    return ((clean < noisy).float().mean() + 0.5 * (clean == noisy).float().mean()).item()
+
+
+def memorization_dynamics(p):
+    results, steps = [], 0
+    for replicate in range(p.replicates):
+        # The task, clean data and initialisation depend on the replicate only: levels differ in their labels.
+        torch.manual_seed(replicate)
+        centres = cluster_centres(p.input_dim, p.classes, p.clusters_per_class, p.separation)
+        x_train, y_clean = sample_clusters(centres, p.classes, p.clusters_per_class, p.train_size)
+        x_test, y_test = sample_clusters(centres, p.classes, p.clusters_per_class, p.test_size)
+        for level in p.corruption_levels:
+            y_train, corrupted = corrupt_labels(y_clean, level, p.classes)
+            torch.manual_seed(1000 + replicate)
+            model = mlp(p.input_dim, p.hidden, p.classes)
+            optimizer = torch.optim.Adam(model.parameters(), lr=p.learning_rate)
+            tracker = ExampleTracker(y_train)
+            test_accuracy, train_accuracy_clean, train_accuracy_corrupted = [], [], []
+            for epoch in range(1, p.epochs + 1):
+                steps += train_epoch(model, optimizer, x_train, y_train, torch.randperm(p.train_size), p.batch_size, F.cross_entropy)
+                predicted = predict(model, x_train)
+                tracker.update(epoch, predicted)
+                train_accuracy_clean.append(accuracy(predicted, y_train, ~corrupted))
+                if level > 0:
+                    train_accuracy_corrupted.append(accuracy(predicted, y_train, corrupted))
+                test_accuracy.append(accuracy(predict(model, x_test), y_test))
+            first_fit = epochs_or_never(tracker.first_fit, p.epochs + 1)
+            peak = max(test_accuracy)
+            results.append(
+                dict(
+                    level=level,
+                    final_test_accuracy=test_accuracy[-1],
+                    peak_test_accuracy=peak,
+                    peak_epoch=test_accuracy.index(peak) + 1,
+                    clean_first_rate=clean_first_rate(first_fit, corrupted),
+                    median_first_fit_clean=first_fit[~corrupted].median().item(),
+                    median_first_fit_corrupted=first_fit[corrupted].median().item() if level > 0 else None,
+                    final_fit_corrupted=train_accuracy_corrupted[-1] if level > 0 else None,
+                )
+            )
+
+    by_level = {}
+    for level in p.corruption_levels:
+        rows = [r for r in results if r["level"] == level]
+        by_level[str(level)] = dict(
+            test_accuracy=mean([r["final_test_accuracy"] for r in rows]),
+            peak_test_accuracy=mean([r["peak_test_accuracy"] for r in rows]),
+            clean_first_rate=mean([r["clean_first_rate"] for r in rows]),
+        )
+    return len(results), steps, by_level
+
+
+# ---------------------------------------------------------------- micro-scaling-laws
+
+
+SCALING = dict(
+    train_sizes=[128, 256, 512, 1024, 2048, 4096, 8192, 16384],
+    data_sweep_width=128,
+    widths=[2, 4, 8, 16, 32, 64, 128, 256],
+    parameter_sweep_train_size=16384,
+    depth=2,
+    input_dim=8,
+    teacher_hidden=16,
+    label_noise=0.5,
+    validation_size=1000,
+    test_size=4000,
+    batch_size=64,
+    learning_rate=0.001,
+    max_steps=10000,
+    steps_per_evaluation=25,
+    patience=20,
+)
+SCALING_SMOKE = dict(
+    train_sizes=[64, 128, 256, 512, 1024],
+    data_sweep_width=32,
+    widths=[2, 8, 32],
+    parameter_sweep_train_size=1024,
+    validation_size=300,
+    test_size=500,
+    learning_rate=0.003,
+    max_steps=400,
+    steps_per_evaluation=10,
+    patience=10,
+)
+
+RELU_MEAN = 1 / math.sqrt(2 * math.pi)  # E[relu(z)], z ~ N(0, 1)
+RELU_VARIANCE = 0.5 - 1 / (2 * math.pi)
+
+
+def sample_teacher(weights, readout, size, noise):
+    """x ~ N(0, I) labelled by the teacher's centred output, plus N(0, noise²)."""
+    x = torch.randn(size, weights.shape[1])
+    y = (torch.relu(x @ weights.T) - RELU_MEAN) @ readout + noise * torch.randn(size)
+    return x, y[:, None]
+
+
+def index_rounds(size, length):
+    """Endless reshuffled epochs of range(size), handed out `length` indices at a time (rounds may straddle epochs)."""
+    buffer = torch.empty(0, dtype=torch.long)
+    while True:
+        while len(buffer) < length:
+            buffer = torch.cat([buffer, torch.randperm(size)])
+        yield buffer[:length]
+        buffer = buffer[length:]
+
+
+@torch.no_grad()
+def mse(model, x, y):
+    return F.mse_loss(model(x), y).item()
+
+
+def fit_power_law(points, c=0.0):
+    """L = a·x^(−alpha) + c by least squares of log(L − c) on log x; r2 is that of log L."""
+    log_x = [math.log(x) for x, _ in points]
+    slope, intercept = statistics.linear_regression(log_x, [math.log(loss - c) for _, loss in points])
+    log_loss = [math.log(loss) for _, loss in points]
+    fitted = [math.log(math.exp(intercept + slope * lx) + c) for lx in log_x]
+    residual = sum((a - b) ** 2 for a, b in zip(log_loss, fitted))
+    total = sum((a - statistics.fmean(log_loss)) ** 2 for a in log_loss)
+    return dict(a=math.exp(intercept), alpha=-slope, c=c, r2=1 - residual / total)
+
+
+def fit_power_law_with_offset(points, grid=200):
+    """The offset c on a grid in [0, min L), chosen by the best r2 of log L."""
+    lowest = min(loss for _, loss in points)
+    return max((fit_power_law(points, lowest * step / grid) for step in range(grid)), key=lambda fit: fit["r2"])
+
+
+def micro_scaling_laws(p):
+    # One teacher and one held-out set for every configuration; smaller training sets are prefixes of larger ones.
+    torch.manual_seed(0)
+    teacher_weights = torch.randn(p.teacher_hidden, p.input_dim) / math.sqrt(p.input_dim)
+    teacher_readout = torch.randn(p.teacher_hidden) / math.sqrt(p.teacher_hidden * RELU_VARIANCE)
+    x_val, y_val = sample_teacher(teacher_weights, teacher_readout, p.validation_size, p.label_noise)
+    x_test, y_test = sample_teacher(teacher_weights, teacher_readout, p.test_size, 0.0)  # clean: the excess loss
+    x_all, y_all = sample_teacher(teacher_weights, teacher_readout, max(p.train_sizes + [p.parameter_sweep_train_size]), p.label_noise)
+
+    configs = [("data", n, p.data_sweep_width) for n in p.train_sizes] + [("width", p.parameter_sweep_train_size, w) for w in p.widths]
+    results, steps = [], 0
+    for sweep, train_size, width in configs:
+        x_train, y_train = x_all[:train_size], y_all[:train_size]
+        model = mlp(p.input_dim, [width] * p.depth, 1)
+        optimizer = torch.optim.Adam(model.parameters(), lr=p.learning_rate)
+        # Rounds of `steps_per_evaluation` steps, then a validation check; early stopping on it.
+        rounds = index_rounds(train_size, p.steps_per_evaluation * p.batch_size)
+        best_evaluation, best_validation, best_test = 0, math.inf, math.inf
+        for evaluation in range(1, math.ceil(p.max_steps / p.steps_per_evaluation) + 1):
+            steps += train_epoch(model, optimizer, x_train, y_train, next(rounds), p.batch_size, F.mse_loss)
+            validation_loss, test_loss = mse(model, x_val, y_val), mse(model, x_test, y_test)
+            if validation_loss < best_validation:
+                best_evaluation, best_validation, best_test = evaluation, validation_loss, test_loss
+            if evaluation - best_evaluation >= p.patience:
+                break
+        parameters = sum(t.numel() for t in model.parameters())
+        results.append(dict(sweep=sweep, train_size=train_size, parameters=parameters, test_loss=best_test, steps_trained=evaluation * p.steps_per_evaluation))
+
+    def points(sweep, x):
+        return [(r[x], r["test_loss"]) for r in results if r["sweep"] == sweep and math.isfinite(r["test_loss"])]
+
+    data_fit, parameter_fit = fit_power_law(points("data", "train_size")), fit_power_law(points("width", "parameters"))
+    data_fit_offset, parameter_fit_offset = fit_power_law_with_offset(points("data", "train_size")), fit_power_law_with_offset(points("width", "parameters"))
+    headline = dict(
+        data_exponent=-data_fit["alpha"],
+        data_r2=data_fit["r2"],
+        data_offset=data_fit_offset["c"],
+        parameter_exponent=-parameter_fit["alpha"],
+        parameter_r2=parameter_fit["r2"],
+        parameter_offset=parameter_fit_offset["c"],
+    )
+    return len(results), steps, headline
+
+
+# ---------------------------------------------------------------- feature-competition
+
+
+FEATURES = dict(
+    widths=[32, 64, 128, 256],
+    replicates=5,
+    feature_dims=2,
+    strong_margin=2,
+    weak_margin=1,
+    noise_dims=16,
+    train_size=2000,
+    test_size=2000,
+    depth=2,
+    epochs=30,
+    batch_size=32,
+    optimizer="sgd",
+    learning_rate=0.01,
+)
+FEATURES_SMOKE = dict(widths=[32, 128], replicates=1, train_size=500, test_size=500, epochs=10)
+
+
+def sample_competing_features(p, size, strong, weak):
+    """Binary labels carried by a strong and a weak feature (margins along each feature's direction), then noise columns."""
+    y = torch.randint(2, (size,))
+    sign = (2 * y - 1).float()[:, None]
+    x = torch.randn(size, 2 * p.feature_dims + p.noise_dims)
+    x[:, strong] += sign * p.strong_margin / math.sqrt(p.feature_dims)
+    x[:, weak] += sign * p.weak_margin / math.sqrt(p.feature_dims)
+    return x, y
+
+
+def shuffle_columns(x, columns):
+    """The columns permuted jointly across examples: the feature keeps its distribution, no longer predicts the label."""
+    shuffled = x.clone()
+    shuffled[:, columns] = x[torch.randperm(len(x))][:, columns]
+    return shuffled
+
+
+def first_layer_gradient_norms(model, x, y, column_groups):
+    """Norm of the full-data loss gradient on the first-layer weights reading each group of input columns."""
+    (gradient,) = torch.autograd.grad(F.cross_entropy(model(x), y), model[0].weight)
+    return [gradient[:, columns].norm().item() for columns in column_groups]
+
+
+def feature_competition(p):
+    strong = list(range(0, p.feature_dims))
+    weak = list(range(p.feature_dims, 2 * p.feature_dims))
+    results, steps = [], 0
+    for width in p.widths:
+        for replicate in range(p.replicates):
+            torch.manual_seed(replicate)  # the data depend on the replicate only: widths see the same examples
+            x_train, y_train = sample_competing_features(p, p.train_size, strong, weak)
+            x_test, y_test = sample_competing_features(p, p.test_size, strong, weak)
+            x_without_strong, x_without_weak = shuffle_columns(x_test, strong), shuffle_columns(x_test, weak)
+            model = mlp(x_train.shape[1], [width] * p.depth, 2)
+            optimizer = make_optimizer(p.optimizer, model, p.learning_rate)
+            gradient_ratio, test_accuracy = [], []
+            for _ in range(p.epochs):
+                steps += train_epoch(model, optimizer, x_train, y_train, torch.randperm(p.train_size), p.batch_size, F.cross_entropy)
+                strong_norm, weak_norm = first_layer_gradient_norms(model, x_train, y_train, [strong, weak])
+                gradient_ratio.append(strong_norm / weak_norm if weak_norm > 0 else None)
+                test_accuracy.append(accuracy(predict(model, x_test), y_test))
+            results.append(
+                dict(
+                    width=width,
+                    test_accuracy=test_accuracy[-1],
+                    accuracy_strong_destroyed=accuracy(predict(model, x_without_strong), y_test),
+                    accuracy_weak_destroyed=accuracy(predict(model, x_without_weak), y_test),
+                    mean_gradient_ratio=mean(gradient_ratio),
+                )
+            )
+
+    by_width = {}
+    for width in p.widths:
+        rows = [r for r in results if r["width"] == width]
+        test_accuracy = mean([r["test_accuracy"] for r in rows])
+        by_width[str(width)] = dict(
+            mean_gradient_ratio=mean([r["mean_gradient_ratio"] for r in rows]),
+            test_accuracy=test_accuracy,
+            accuracy_drop_strong_destroyed=test_accuracy - mean([r["accuracy_strong_destroyed"] for r in rows]),
+            accuracy_drop_weak_destroyed=test_accuracy - mean([r["accuracy_weak_destroyed"] for r in rows]),
+        )
+    return len(results), steps, by_width
+
+
+# ---------------------------------------------------------------- representation-alignment
+
+
+ALIGNMENT = dict(
+    widths=[32, 64, 128, 256],
+    pairs=3,
+    train_size=2000,
+    test_size=1000,
+    input_dim=20,
+    classes=10,
+    clusters_per_class=2,
+    separation=0.8,
+    depth=2,
+    epochs=20,
+    batch_size=64,
+    optimizer="adam",
+    learning_rate=0.001,
+)
+ALIGNMENT_SMOKE = dict(widths=[32, 256], pairs=1, train_size=500, test_size=300, epochs=8)
+
+
+def linear_cka(x, y):
+    """Linear CKA (Kornblith et al. 2019) of two representations of the same inputs; None if one is constant."""
+    x, y = x - x.mean(dim=0), y - y.mean(dim=0)
+    denominator = (x.T @ x).norm() * (y.T @ y).norm()
+    return ((y.T @ x).norm() ** 2 / denominator).item() if denominator > 0 else None
+
+
+def hidden_activations(model, x):
+    """Post-ReLU output of every hidden layer."""
+    outputs = []
+    for layer in model:
+        x = layer(x)
+        if isinstance(layer, nn.ReLU):
+            outputs.append(x)
+    return outputs
+
+
+def representation_alignment(p):
+    torch.manual_seed(0)  # one task and data set for every configuration; only the networks' seeds differ
+    centres = cluster_centres(p.input_dim, p.classes, p.clusters_per_class, p.separation)
+    x_train, y_train = sample_clusters(centres, p.classes, p.clusters_per_class, p.train_size)
+    x_test, y_test = sample_clusters(centres, p.classes, p.clusters_per_class, p.test_size)
+
+    def cka_by_layer(first, second):
+        with torch.no_grad():
+            return [linear_cka(a, b) for a, b in zip(hidden_activations(first, x_test), hidden_activations(second, x_test))]
+
+    results, steps = [], 0
+    for width in p.widths:
+        for _ in range(p.pairs):
+            networks = [mlp(p.input_dim, [width] * p.depth, p.classes) for _ in range(2)]
+            cka_at_init = cka_by_layer(*networks)
+            test_accuracy = [[], []]
+            for model, curve in zip(networks, test_accuracy):  # one network after the other
+                optimizer = make_optimizer(p.optimizer, model, p.learning_rate)
+                for _ in range(p.epochs):
+                    steps += train_epoch(model, optimizer, x_train, y_train, torch.randperm(p.train_size), p.batch_size, F.cross_entropy)
+                    curve.append(accuracy(predict(model, x_test), y_test))
+            results.append(dict(width=width, cka=cka_by_layer(*networks), cka_at_init=cka_at_init, test_accuracy=mean([curve[-1] for curve in test_accuracy])))
+
+    by_width = {}
+    for width in p.widths:
+        rows = [r for r in results if r["width"] == width]
+        by_width[str(width)] = dict(
+            cka=mean([mean(r["cka"]) for r in rows]),
+            cka_at_init=mean([mean(r["cka_at_init"]) for r in rows]),
+            test_accuracy=mean([r["test_accuracy"] for r in rows]),
+        )
+    return len(results), steps, by_width
+
+
+# ---------------------------------------------------------------- main
+
+
+EXPERIMENTS = {
+    "curriculum-learning": (curriculum_learning, CURRICULUM, CURRICULUM_SMOKE),
+    "memorization-dynamics": (memorization_dynamics, MEMORIZATION, MEMORIZATION_SMOKE),
+    "micro-scaling-laws": (micro_scaling_laws, SCALING, SCALING_SMOKE),
+    "feature-competition": (feature_competition, FEATURES, FEATURES_SMOKE),
+    "representation-alignment": (representation_alignment, ALIGNMENT, ALIGNMENT_SMOKE),
+}
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--experiment", choices=list(EXPERIMENTS), help="run only this one (default: all five)")
+    parser.add_argument("--quick", action="store_true", help="each experiment's smoke preset, for a smoke check")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    for name in [args.experiment] if args.experiment else EXPERIMENTS:
+        run, defaults, smoke = EXPERIMENTS[name]
+        params = SimpleNamespace(**{**defaults, **(smoke if args.quick else {})})
+        start = time.perf_counter()
+        configurations, steps, headline = run(params)
+        seconds = time.perf_counter() - start
+        print(
+            json.dumps(dict(experiment=name, wallSeconds=seconds, threads=args.threads, torch=torch.__version__, configurations=configurations, steps=steps, headline=headline)),
+            flush=True,
+        )

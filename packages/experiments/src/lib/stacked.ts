@@ -1,0 +1,335 @@
+/**
+ * Stacked training: M independent networks of one shape trained together in one set of batched ops
+ * over a leading model axis ([M, B, in] × [M, in, out]). At these sizes tfjs is bound by per-op
+ * dispatch, not arithmetic, so one batched op for M networks costs little more than one for a single
+ * network. Each member keeps its own initialisation, visit order, targets and learning rate, and its
+ * loss is summed with the others', so its gradients are its own: up to float summation order it
+ * trains exactly as it would alone (createMlp + trainClassifier).
+ */
+import type { Rng, Tf } from '@axiom/runner';
+import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
+import type { Dataset } from './data.js';
+import { initialWeights, layerSizes, type MlpShape } from './mlp.js';
+import { forEachBatch, runEpochs, sliceRows, visitsOf, type LossKind, type TrainingLoopOptions, type VisitOrder } from './train.js';
+
+/** M networks of one shape: layer weights [M, fanIn, fanOut], biases [M, 1, fanOut]. */
+export interface StackedMlp {
+  shape: MlpShape;
+  members: number;
+  variables: Variable[];
+  /** Each layer's stacked weights; `weights[0]` reads the inputs. */
+  weights: Variable[];
+  /**
+   * Post-activation output of every hidden layer, then the logits, each [M, rows, width]. Inputs of
+   * rank 2 ([rows, in]) are shared by every member; rank 3 ([M, rows, in]) gives each member its own.
+   * Call inside tf.tidy: it leaves intermediate tensors (matMul before the bias) to it.
+   */
+  layers(x: Tensor2D | Tensor3D): Tensor3D[];
+  logits(x: Tensor2D | Tensor3D): Tensor3D;
+  dispose(): void;
+}
+
+/** One network per seeded stream; member m's initial weights equal those createMlp draws from `initRngs[m]`. */
+export function createStackedMlp(tf: Tf, initRngs: readonly Rng[], shape: MlpShape): StackedMlp {
+  const members = initRngs.length;
+  const initialByMember = initRngs.map((rng) => initialWeights(rng, shape));
+  // Inside tidy so the initial tensors are freed once the variables hold their data.
+  const variables = layerSizes(shape).flatMap(([fanIn, fanOut], layer) => {
+    const values = new Float32Array(members * fanIn * fanOut);
+    initialByMember.forEach((layers, member) => values.set(layers[layer]!, member * fanIn * fanOut));
+    const initial = [() => tf.tensor3d(values, [members, fanIn, fanOut]), () => tf.zeros([members, 1, fanOut])];
+    return initial.map((tensor) => tf.tidy(() => tf.variable(tensor(), true)));
+  });
+  return stackedMlpOf(tf, shape, variables);
+}
+
+/** The stack held by `variables`: each layer's weights, then its biases, inputs first. */
+function stackedMlpOf(tf: Tf, shape: MlpShape, variables: Variable[]): StackedMlp {
+  const weights = variables.filter((_, i) => i % 2 === 0);
+  const biases = variables.filter((_, i) => i % 2 === 1);
+  // Plain matMul + add + relu: WASM's fused kernel does not handle rank-3 operands. Shared inputs
+  // broadcast against every member's weights in the first product.
+  const layers = (x: Tensor2D | Tensor3D): Tensor3D[] => {
+    const outputs: Tensor3D[] = [];
+    let activation: Tensor = x;
+    weights.forEach((weight, layer) => {
+      const preActivation = tf.add(tf.matMul(activation, weight), biases[layer]!);
+      activation = layer === weights.length - 1 ? preActivation : tf.relu(preActivation);
+      outputs.push(activation as Tensor3D);
+    });
+    return outputs;
+  };
+  return {
+    shape,
+    members: weights[0]!.shape[0]!,
+    variables,
+    weights,
+    layers,
+    logits: (x) => layers(x).at(-1)!,
+    dispose: () => variables.forEach((variable) => variable.dispose()),
+  };
+}
+
+/** A trainable copy of `members` (indices along the model axis) of each stacked tensor. */
+function selectMembers(tf: Tf, stacked: readonly Tensor[], members: Tensor1D, trainable: boolean): Variable[] {
+  return stacked.map((tensor) => tf.tidy(() => tf.variable(tf.gather(tensor, members), trainable)));
+}
+
+/** Inputs and targets on the backend: rank 2 ([rows, k]) is shared by every member, rank 3 ([M, rows, k]) is per member. */
+export interface StackedData {
+  x: Tensor2D | Tensor3D;
+  targets: Tensor2D | Tensor3D;
+}
+
+/** Data as every member sees it: per-member data as it is, shared data broadcast to [M, rows, k]. */
+export function perMember(tf: Tf, data: Tensor2D | Tensor3D, members: number): Tensor3D {
+  return data.rank === 3 ? (data as Tensor3D) : (tf.broadcastTo(data, [members, ...(data as Tensor2D).shape]) as Tensor3D);
+}
+
+/**
+ * Each member's rows `indices[m]` of `data` (shared or per member): [M, batch, k]. Per-member data is
+ * gathered from its flattened [M·rows, k] form with `offsetIndices` (row m·rows + i): in tfjs 4.22,
+ * WASM's GatherV2 with batchDims returns wrong rows.
+ */
+function gatherRows(tf: Tf, data: Tensor2D | Tensor3D, indices: Tensor2D, offsetIndices: () => Tensor2D): Tensor3D {
+  if (data.rank === 2) return tf.gather(data, indices) as Tensor3D;
+  const [members, rows, width] = (data as Tensor3D).shape;
+  const flat: Tensor2D = tf.reshape(data, [members * rows, width]);
+  const gathered: Tensor = tf.gather(flat, offsetIndices());
+  return gathered as Tensor3D;
+}
+
+/** Each member's mean loss over its batch: [M]. Members' outputs never mix, so summing these keeps each member's gradient its own. */
+export function memberLosses(tf: Tf, kind: LossKind, targets: Tensor3D, outputs: Tensor3D): Tensor1D {
+  const none = tf.Reduction.NONE;
+  return kind === 'mse'
+    ? tf.mean(tf.losses.meanSquaredError(targets, outputs, undefined, none), [1, 2])
+    : tf.mean(tf.losses.softmaxCrossEntropy(targets, outputs, undefined, 0, none), 1);
+}
+
+/** Adam's defaults in tfjs (tf.train.adam). */
+const ADAM_BETA1 = 0.9;
+const ADAM_BETA2 = 0.999;
+
+interface StackedOptimizer {
+  apply(gradients: readonly Tensor[], negatedRates: Tensor3D): void;
+  /** The same optimizer for `variables`, a stack of `members` (indices into this one): Adam's moments carry over. */
+  retain(variables: Variable[], members: Tensor1D): StackedOptimizer;
+  dispose(): void;
+}
+
+/** Adam's state: first and second moments per variable, and β1^t, β2^t as tf.train.adam tracks them. */
+interface AdamState {
+  moments: Variable[][];
+  decay: Variable[];
+}
+
+/**
+ * SGD or Adam with a learning rate per member ([M, 1, 1], broadcast over each member's weights and
+ * biases), element for element the update tf.train.sgd / tf.train.adam make, which take one scalar rate.
+ */
+function stackedOptimizer(tf: Tf, kind: 'sgd' | 'adam', variables: Variable[], state?: AdamState): StackedOptimizer {
+  if (kind === 'sgd') {
+    return {
+      apply: (gradients, negatedRates) => variables.forEach((variable, i) => variable.assign(tf.add(tf.mul(negatedRates, gradients[i]!), variable))),
+      retain: (kept) => stackedOptimizer(tf, kind, kept),
+      dispose: () => {},
+    };
+  }
+  // Inside tidy so the initial tensors are freed once the variables hold their data.
+  const fresh = (initial: () => Tensor) => tf.tidy(() => tf.variable(initial(), false));
+  const { moments, decay } = state ?? {
+    moments: variables.map((variable) => [fresh(() => tf.zerosLike(variable)), fresh(() => tf.zerosLike(variable))]),
+    decay: [fresh(() => tf.scalar(ADAM_BETA1)), fresh(() => tf.scalar(ADAM_BETA2))],
+  };
+  const [firstDecay, secondDecay] = decay as [Variable, Variable];
+  const epsilon = tf.backend().epsilon();
+  return {
+    apply(gradients, negatedRates) {
+      const firstCorrection = tf.sub(1, firstDecay);
+      const secondCorrection = tf.sub(1, secondDecay);
+      variables.forEach((variable, i) => {
+        const gradient = gradients[i]!;
+        const [first, second] = moments[i] as [Variable, Variable];
+        const newFirst = tf.add(tf.mul(first, ADAM_BETA1), tf.mul(gradient, 1 - ADAM_BETA1));
+        const newSecond = tf.add(tf.mul(second, ADAM_BETA2), tf.mul(tf.square(gradient), 1 - ADAM_BETA2));
+        const correctedFirst = tf.div(newFirst, firstCorrection);
+        const correctedSecond = tf.div(newSecond, secondCorrection);
+        first.assign(newFirst);
+        second.assign(newSecond);
+        variable.assign(tf.add(tf.mul(tf.div(correctedFirst, tf.add(tf.sqrt(correctedSecond), epsilon)), negatedRates), variable));
+      });
+      firstDecay.assign(tf.mul(firstDecay, ADAM_BETA1));
+      secondDecay.assign(tf.mul(secondDecay, ADAM_BETA2));
+    },
+    retain: (kept, members) =>
+      stackedOptimizer(tf, kind, kept, {
+        moments: moments.map((pair) => selectMembers(tf, pair, members, false)),
+        decay: decay.map((value) => fresh(() => tf.clone(value))),
+      }),
+    dispose: () => [...moments.flat(), ...decay].forEach((variable) => variable.dispose()),
+  };
+}
+
+/** One member of a stacked training run: what differs between networks trained together. */
+export interface StackedMember {
+  learningRate: number;
+  /** Its visit order; every member must visit the same number of rows per epoch. */
+  shuffle: VisitOrder;
+}
+
+export interface StackedTrainOptions extends TrainingLoopOptions {
+  model: StackedMlp;
+  train: StackedData;
+  members: readonly StackedMember[];
+  /**
+   * Called after each epoch (1-based) with which members are still training; a member whose entry in
+   * the returned array is `'stop'` stops (early stopping): its weights are frozen from then on.
+   */
+  onEpoch?(epoch: number, training: readonly boolean[]): void | Array<'stop' | undefined> | Promise<void | Array<'stop' | undefined>>;
+}
+
+/** What trains: the networks of the members still training (`active`, indices into the whole stack), their optimizer state, rates and data. */
+interface ActiveStack {
+  active: number[];
+  model: StackedMlp;
+  optimizer: StackedOptimizer;
+  train: StackedData;
+  negatedRates: Tensor3D;
+  /** position·rows for the member at each position: where its rows start in flattened per-member data. */
+  rowOffsets: Tensor2D;
+}
+
+/**
+ * Minibatch training of every member at once: one tidy scope per step, no reads back to JS; ends when
+ * every member has stopped. Members that stop are dropped from the stack that trains (so they cost
+ * nothing more); the rest are copied back into `model` after every epoch, before `onEpoch`.
+ */
+export async function trainStacked(options: StackedTrainOptions): Promise<void> {
+  const { tf, model, train, members } = options;
+  if (members.length !== model.members) throw new RangeError(`trainStacked: ${members.length} members for a stack of ${model.members}`);
+  const loss = options.loss ?? 'cross-entropy';
+  const rows = train.x.shape.at(-2)!;
+  const schedule = (active: number[]) => ({
+    negatedRates: tf.tensor3d(active.map((m) => -members[m]!.learningRate), [active.length, 1, 1]),
+    rowOffsets: tf.tensor2d(active.map((_, position) => position * rows), [active.length, 1], 'int32'),
+  });
+  let stack: ActiveStack = {
+    active: members.map((_, m) => m),
+    model,
+    optimizer: stackedOptimizer(tf, options.optimizer, model.variables),
+    train,
+    ...schedule(members.map((_, m) => m)),
+  };
+  const release = (old: ActiveStack) => {
+    old.optimizer.dispose();
+    [old.negatedRates, old.rowOffsets].forEach((tensor) => tensor.dispose());
+    if (old.model !== model) old.model.dispose();
+    [old.train.x, old.train.targets].filter((tensor) => tensor !== train.x && tensor !== train.targets).forEach((tensor) => tensor.dispose());
+  };
+  const retain = (active: number[]) => {
+    const positions = tf.tensor1d(active.map((m) => stack.active.indexOf(m)), 'int32');
+    const variables = selectMembers(tf, stack.model.variables, positions, true);
+    const perMemberData = (data: Tensor2D | Tensor3D) => (data.rank === 2 ? data : tf.gather(data, positions));
+    const next: ActiveStack = {
+      active,
+      model: stackedMlpOf(tf, model.shape, variables),
+      optimizer: stack.optimizer.retain(variables, positions),
+      train: { x: perMemberData(stack.train.x), targets: perMemberData(stack.train.targets) },
+      ...schedule(active),
+    };
+    positions.dispose();
+    release(stack);
+    stack = next;
+  };
+  // Member m takes row `active.indexOf(m)` of the training stack if it is active, else keeps its own.
+  const copyBack = () =>
+    tf.tidy(() => {
+      const source = tf.tensor1d(members.map((_, m) => (stack.active.includes(m) ? stack.active.indexOf(m) : stack.active.length + m)), 'int32');
+      model.variables.forEach((variable, i) => variable.assign(tf.gather(tf.concat([stack.model.variables[i]!, variable]), source)));
+    });
+  try {
+    await runEpochs(
+      options,
+      (epoch) => {
+        const visits = stack.active.map((m) => visitsOf(members[m]!.shuffle, epoch, rows));
+        if (visits.some((order) => order.length !== visits[0]!.length)) throw new RangeError('trainStacked: members must visit the same number of rows per epoch');
+        const flat = new Int32Array(visits.length * visits[0]!.length);
+        visits.forEach((order, position) => flat.set(order, position * order.length));
+        return tf.tensor2d(flat, [visits.length, visits[0]!.length], 'int32');
+      },
+      (indices) => {
+        const { model: training, optimizer, train: data, negatedRates, rowOffsets } = stack;
+        let offsetIndices: Tensor2D | undefined;
+        const offset = () => (offsetIndices ??= tf.add<Tensor2D>(indices, rowOffsets));
+        const xs = gatherRows(tf, data.x, indices, offset);
+        const ys = gatherRows(tf, data.targets, indices, offset);
+        const { grads } = tf.variableGrads(() => tf.sum(memberLosses(tf, loss, ys, training.logits(xs))), training.variables);
+        optimizer.apply(training.variables.map((variable) => grads[variable.name]!), negatedRates);
+      },
+      async (epoch) => {
+        if (stack.model !== model) copyBack();
+        const verdicts = (await options.onEpoch?.(epoch, members.map((_, m) => stack.active.includes(m)))) ?? [];
+        const active = stack.active.filter((m) => verdicts[m] !== 'stop');
+        if (active.length === 0) return true;
+        if (active.length < stack.active.length) retain(active);
+        return false;
+      },
+    );
+  } finally {
+    release(stack);
+  }
+}
+
+/** Predicted class per example for every member ([M] arrays), in large batches with one read back per batch. */
+export function predictStackedClasses(tf: Tf, model: StackedMlp, x: Tensor2D | Tensor3D, batchSize = 4096): Int32Array[] {
+  const rows = x.shape.at(-2)!;
+  const predictions = Array.from({ length: model.members }, () => new Int32Array(rows));
+  forEachBatch(rows, batchSize, (start, size) => {
+    const batch = tf.tidy(() => tf.argMax(model.logits(sliceRows(tf, x, start, size)), 2));
+    const values = batch.dataSync() as Int32Array;
+    batch.dispose();
+    predictions.forEach((memberPredictions, m) => memberPredictions.set(values.subarray(m * size, (m + 1) * size), start));
+  });
+  return predictions;
+}
+
+/** Each member's mean loss over a whole data set (shared or per member), in large batches. */
+export function evaluateStackedLoss(tf: Tf, model: StackedMlp, data: StackedData, loss: LossKind, batchSize = 4096): number[] {
+  const rows = data.x.shape.at(-2)!;
+  const totals = new Array<number>(model.members).fill(0);
+  forEachBatch(rows, batchSize, (start, size) => {
+    const batch = tf.tidy(() =>
+      memberLosses(tf, loss, perMember(tf, sliceRows(tf, data.targets, start, size), model.members), model.logits(sliceRows(tf, data.x, start, size))),
+    );
+    batch.dataSync().forEach((value, m) => (totals[m]! += value * size));
+    batch.dispose();
+  });
+  return totals.map((total) => total / rows);
+}
+
+/** Classification data sets of equal size, one per member, uploaded as one stack ([M, rows, k]). */
+export interface StackedDataset extends StackedData {
+  x: Tensor3D;
+  targets: Tensor3D;
+  sources: readonly Dataset[];
+  dispose(): void;
+}
+
+export function uploadStackedDataset(tf: Tf, sources: readonly Dataset[]): StackedDataset {
+  const [first] = sources;
+  if (!first || sources.some((source) => source.size !== first.size || source.inputDim !== first.inputDim || source.classes !== first.classes)) {
+    throw new RangeError('uploadStackedDataset: needs one or more data sets of one size, input width and class count');
+  }
+  const concatenated = <T extends Float32Array | Int32Array>(parts: readonly T[], make: (length: number) => T) => {
+    const all = make(parts.length * parts[0]!.length);
+    parts.forEach((part, m) => all.set(part, m * part.length));
+    return all;
+  };
+  const x = tf.tensor3d(concatenated(sources.map((source) => source.x), (n) => new Float32Array(n)), [sources.length, first.size, first.inputDim]);
+  const targets = tf.tidy(() => {
+    const labels = tf.tensor2d(concatenated(sources.map((source) => source.y), (n) => new Int32Array(n)), [sources.length, first.size], 'int32');
+    return tf.cast(tf.oneHot(labels, first.classes), 'float32') as Tensor3D;
+  });
+  return { x, targets, sources, dispose: () => [x, targets].forEach((t) => t.dispose()) };
+}
