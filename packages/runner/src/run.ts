@@ -187,8 +187,10 @@ export async function runExperiment(request: RunRequest): Promise<RunOutcome> {
         unitsDone++;
         continue;
       }
-      const group = groupOf(unit);
-      groups.set(group, [...(groups.get(group) ?? []), unit]);
+      const key = groupOf(unit);
+      const group = groups.get(key);
+      if (group) group.push(unit);
+      else groups.set(key, [unit]);
     }
 
     for (const group of groups.values()) {

@@ -8,7 +8,7 @@ import type { RunnerHost } from './host.js';
 import { sha256Hex } from './json.js';
 import { runExperiment, type RunOutcome, type RunRequest } from './run.js';
 import { installSandboxGuards, type SandboxViolation } from './sandbox-guards.js';
-import type { SandboxRecord, ScriptProvenance } from './schemas.js';
+import type { Checkpoint, Result, SandboxRecord, ScriptProvenance } from './schemas.js';
 import { importScriptExperiment, type ResolvedExperiment } from './script.js';
 
 /**
@@ -104,28 +104,21 @@ export async function runSandboxed(request: SandboxedRunRequest, host: RunnerHos
     if (child.connected) child.send(message);
   };
   const onAbort = () => send({ type: 'abort' });
+  // What the sandbox may ask of the parent's host: the run's only way to touch files or the BOINC client.
+  const hostCalls: Record<HostCall, (argument: unknown) => unknown> = {
+    'checkpoints.load': () => host.checkpoints?.load(),
+    'checkpoints.save': (checkpoint) => host.checkpoints?.save(checkpoint as Checkpoint),
+    'checkpoints.clear': () => host.checkpoints?.clear(),
+    'sink.prepare': () => host.sink.prepare(),
+    'sink.write': (result) => host.sink.write(result as Result),
+    whenRunnable: () => host.control.whenRunnable?.(),
+  };
 
   try {
     return await new Promise<RunOutcome>((resolve, reject) => {
       const answer = async (id: number, method: HostCall, argument: unknown) => {
         try {
-          const value = await (async () => {
-            switch (method) {
-              case 'checkpoints.load':
-                return host.checkpoints?.load();
-              case 'checkpoints.save':
-                return host.checkpoints?.save(argument as Parameters<NonNullable<RunnerHost['checkpoints']>['save']>[0]);
-              case 'checkpoints.clear':
-                return host.checkpoints?.clear();
-              case 'sink.prepare':
-                return host.sink.prepare();
-              case 'sink.write':
-                return host.sink.write(argument as Parameters<RunnerHost['sink']['write']>[0]);
-              case 'whenRunnable':
-                return host.control.whenRunnable?.();
-            }
-          })();
-          send({ type: 'reply', id, value });
+          send({ type: 'reply', id, value: await hostCalls[method](argument) });
         } catch (error) {
           send({ type: 'reply', id, error: { kind: error instanceof AxiomError ? error.kind : undefined, message: errorMessage(error) } });
         }

@@ -57,8 +57,13 @@ export async function stackedSweep<C extends JsonObject>(
   runGroup: (group: Array<UnitContext<C>>) => Promise<UnitOutput[]>,
 ): Promise<{ results: UnitResult[]; stackedGroups: string[][] }> {
   const groupOf = (unit: SweepUnit<C>) => (ctx.params.stacking === 'off' ? unit.key : shapeOf(unit.config));
+  // Which keys trained together, for the headline: the same grouping the sweep makes (first unit's order).
   const groups = new Map<string, string[]>();
-  for (const unit of units) groups.set(groupOf(unit), [...(groups.get(groupOf(unit)) ?? []), unit.key]);
+  for (const unit of units) {
+    const keys = groups.get(groupOf(unit));
+    if (keys) keys.push(unit.key);
+    else groups.set(groupOf(unit), [unit.key]);
+  }
   const results = await ctx.sweepGroups(units, groupOf, runGroup);
   return { results, stackedGroups: [...groups.values()] };
 }
