@@ -36,12 +36,18 @@ const params = z.strictObject({
   stepsPerEvaluation: z.number().int().min(1).default(25).describe('training steps between validation checks'),
   patience: z.number().int().min(1).default(20).describe('validation checks without improvement before stopping'),
   stacking: stackingParam,
+  padWidthsUpTo: z
+    .number()
+    .int()
+    .min(0)
+    .default(32)
+    .describe('with stacking, parameter-sweep widths up to this train in one stack, zero-padded to the widest of them (padded units stay exactly zero); 0: each width alone'),
 });
 type Params = z.infer<typeof params>;
 
 export default defineExperiment({
   name: 'micro-scaling-laws',
-  version: '1.1.0',
+  version: '1.2.0',
   description: 'Teacher–student regression: does test loss follow a power law in data and in parameters?',
   params,
   presets: {
@@ -66,9 +72,12 @@ export default defineExperiment({
       ...p.widths.map((width) => ({ key: `width/w=${width}`, config: { sweep: 'width', trainSize: p.parameterSweepTrainSize, width } })),
     ];
 
-    // Units of one width (the data sweep, and its width in the parameter sweep) train in one stack.
-    const { results, stackedGroups } = await stackedSweep(ctx, units, ({ width }) => `width=${width}`, async (group) => {
-      const { width } = group[0]!.config;
+    // Units of one width (the data sweep, and its width in the parameter sweep) train in one stack, and so
+    // do the narrow widths, zero-padded: at those widths a step costs the same whatever the width.
+    const stackOf = ({ width }: { width: number }) => (width <= p.padWidthsUpTo && width !== p.dataSweepWidth ? `width≤${p.padWidthsUpTo}` : `width=${width}`);
+    const { results, stackedGroups } = await stackedSweep(ctx, units, stackOf, async (group) => {
+      const width = Math.max(...group.map((unit) => unit.config.width));
+      const memberHidden = group.map((unit) => Array<number>(p.depth).fill(unit.config.width));
       // Data: one teacher and one held-out set for every unit; smaller training sets are prefixes of
       // larger ones, so the group's largest holds every member's, each visiting only its own prefix.
       const teacher = teacherTask(ctx.rng('teacher'), { inputDim: p.inputDim, hidden: p.teacherHidden });
@@ -80,7 +89,7 @@ export default defineExperiment({
 
       // Model: a ReLU MLP with one linear output per unit.
       const shape = { inputDim: p.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: 1 };
-      const model = createStackedMlp(tf, group.map((unit) => unit.rng('init')), shape);
+      const model = createStackedMlp(tf, group.map((unit) => unit.rng('init')), shape, memberHidden);
 
       // Training in rounds of `stepsPerEvaluation` steps over reshuffled epochs, with early stopping
       // per unit; the test loss is the one at the best validation loss.
@@ -122,13 +131,13 @@ export default defineExperiment({
       }
 
       // Metrics, per unit.
-      return members.map(({ curves, best }) => ({
+      return members.map(({ curves, best }, m) => ({
         metrics: {
           testLoss: finiteOrNull(best.testLoss), // infinite only if training diverged from the start
           validationLoss: finiteOrNull(best.validationLoss),
           bestStep: best.round * p.stepsPerEvaluation,
           stepsTrained: curves.testLoss.length * p.stepsPerEvaluation,
-          parameterCount: parameterCount(shape),
+          parameterCount: parameterCount({ ...shape, hidden: memberHidden[m]! }),
         },
         curves,
       }));

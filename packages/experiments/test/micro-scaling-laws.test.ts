@@ -15,5 +15,9 @@ describe('micro-scaling-laws', () => {
     expect(metrics.parameterScaling.fit.points).toHaveLength(3);
     const losses = metrics.dataScaling.fit.points.map(([, loss]) => loss);
     expect(losses.at(-1)).toBeLessThan(losses[0]! / 2);
+    // The narrow widths trained in one zero-padded stack, each counted at its own width.
+    expect(result.metrics.stackedGroups).toContainEqual(['width/w=2', 'width/w=8']);
+    const parameterCounts = result.units.filter((unit) => unit.config.sweep === 'width').map((unit) => unit.metrics.parameterCount);
+    expect(new Set(parameterCounts).size).toBe(3);
   });
 });

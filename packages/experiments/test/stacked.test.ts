@@ -8,6 +8,7 @@ import {
   createStackedMlp,
   evaluateLoss,
   evaluateStackedLoss,
+  layerSizes,
   predictClasses,
   predictStackedClasses,
   sampleClusters,
@@ -40,21 +41,21 @@ describe('stacked training', () => {
     ({ tf } = await initBackend({ forced: 'wasm' }));
   });
 
-  /** Three members that differ in seed, data (labels), learning rate and kind of visit order. */
+  /** Three members that differ in seed, data (labels), learning rate and kind of visit order; the third is narrower than the stack (zero-padded). */
   const memberSetups = () => {
     const task = clusterTask(new Rng(1), { inputDim: shape.inputDim, classes: shape.outputDim, clustersPerClass: 1, separation: 1.5 });
     const clean = sampleClusters(new Rng(2), task, rows);
     const data: Dataset[] = [clean, corruptLabels(new Rng(3), clean, 0.3).data, sampleClusters(new Rng(4), task, rows)];
     const curriculum = (epoch: number) => Int32Array.from({ length: rows }, (_, i) => (i * 7 + epoch) % rows);
     return [
-      { seed: 10, learningRate: 0.05, data: data[0]!, order: (): VisitOrder => new Rng(20) },
-      { seed: 11, learningRate: 0.1, data: data[1]!, order: (): VisitOrder => new Rng(21) },
-      { seed: 12, learningRate: 0.02, data: data[2]!, order: (): VisitOrder => curriculum },
+      { seed: 10, learningRate: 0.05, data: data[0]!, order: (): VisitOrder => new Rng(20), hidden: shape.hidden },
+      { seed: 11, learningRate: 0.1, data: data[1]!, order: (): VisitOrder => new Rng(21), hidden: shape.hidden },
+      { seed: 12, learningRate: 0.02, data: data[2]!, order: (): VisitOrder => curriculum, hidden: [5, 9] },
     ];
   };
 
   for (const optimizer of ['sgd', 'adam'] as const) {
-    it(`trains each member as it would alone (${optimizer}, own seed, data, learning rate and order), with early stopping, and leaks no tensors`, async () => {
+    it(`trains each member as it would alone (${optimizer}, own seed, data, learning rate, order and width), with early stopping, and leaks no tensors`, async () => {
       const before = tf.memory().numTensors;
       const setups = memberSetups();
       const common = { tf, epochs: 4, batchSize: 16, optimizer, tick: async () => {} };
@@ -62,7 +63,7 @@ describe('stacked training', () => {
 
       const alone = [];
       for (const [m, setup] of setups.entries()) {
-        const model = createMlp(tf, new Rng(setup.seed), shape);
+        const model = createMlp(tf, new Rng(setup.seed), { ...shape, hidden: setup.hidden });
         const train = uploadDataset(tf, setup.data);
         await trainClassifier({
           ...common,
@@ -81,7 +82,7 @@ describe('stacked training', () => {
         train.dispose();
       }
 
-      const model = createStackedMlp(tf, setups.map((setup) => new Rng(setup.seed)), shape);
+      const model = createStackedMlp(tf, setups.map((setup) => new Rng(setup.seed)), shape, setups.map((setup) => setup.hidden));
       const train = uploadStackedDataset(tf, setups.map((setup) => setup.data));
       const epochsSeen: boolean[][] = [];
       await trainStacked({
@@ -99,10 +100,21 @@ describe('stacked training', () => {
       const predicted = predictStackedClasses(tf, model, train.x);
       const stackedWeights = model.weights.map((weight) => weight.dataSync());
       alone.forEach((solo, m) => {
-        solo.weights.forEach((weights, layer) => {
-          const member = stackedWeights[layer]!.subarray(m * weights.length, (m + 1) * weights.length);
-          const maxDifference = Math.max(...weights.map((value, i) => Math.abs(value - member[i]!)));
+        const ownSizes = layerSizes({ ...shape, hidden: setups[m]!.hidden });
+        layerSizes(shape).forEach(([fanIn, fanOut], layer) => {
+          // The member's block of the stack: its own weights top-left, padding (exactly zero) elsewhere.
+          const member = stackedWeights[layer]!.subarray(m * fanIn * fanOut, (m + 1) * fanIn * fanOut);
+          const [ownFanIn, ownFanOut] = ownSizes[layer]!;
+          const own = solo.weights[layer]!;
+          let maxDifference = 0;
+          const padding: number[] = [];
+          member.forEach((value, i) => {
+            const [row, column] = [Math.floor(i / fanOut), i % fanOut];
+            if (row < ownFanIn && column < ownFanOut) maxDifference = Math.max(maxDifference, Math.abs(value - own[row * ownFanOut + column]!));
+            else padding.push(value);
+          });
           expect(maxDifference).toBeLessThan(WEIGHT_TOLERANCE);
+          expect(padding.every((value) => value === 0)).toBe(true);
         });
         expect(Math.abs(losses[m]! - solo.loss) / solo.loss).toBeLessThan(LOSS_RELATIVE_TOLERANCE);
         expect(Array.from(predicted[m]!)).toEqual(Array.from(solo.predicted));

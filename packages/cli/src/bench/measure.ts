@@ -1,19 +1,19 @@
 /**
- * One measurement in a fresh process (so startup time and peak RSS are its own):
- *   node measure.js <backend> <workload|matmul> [seconds]
+ * One measurement in a fresh process (so startup time, peak RSS and the WASM thread pool are its own):
+ *   node measure.js <backend> <threads> matmul|<workload> [seconds]
+ *   node measure.js <backend> <threads> sweep <experiment> [quick]
  * Prints one JSON line.
  */
 import { performance } from 'node:perf_hooks';
-import { initBackend, Rng, type BackendName } from '@axiom/runner';
-import { createMlp, trainClassifier, uploadDataset } from '@axiom/experiments';
+import { initBackend, memoryHost, Rng, runExperiment, type BackendName, type BackendRequest } from '@axiom/runner';
+import { builtinExperiments, createMlp, trainClassifier, uploadDataset } from '@axiom/experiments';
 import { trainingFlopsPerSample, workloads } from './workloads.js';
 
-const [backendArg, what, secondsArg] = process.argv.slice(2);
-const seconds = Number(secondsArg ?? 3);
-const { tf, info } = await initBackend({ forced: backendArg as BackendName });
+const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
 
-if (what === 'matmul') {
-  // The backend's own fp32 matmul rate on 1024² operands: the ceiling its training can approach.
+/** The backend's own fp32 matmul rate on 1024² operands: the ceiling its training can approach. */
+async function matmul(request: BackendRequest, seconds: number) {
+  const { tf, info } = await initBackend(request);
   const n = 1024;
   const rng = new Rng(1);
   const a = tf.tensor2d(Float32Array.from({ length: n * n }, () => rng.normal()), [n, n]);
@@ -29,9 +29,13 @@ if (what === 'matmul') {
     runs++;
   }
   const elapsed = (performance.now() - start) / 1000;
-  console.log(JSON.stringify({ backend: info.name, what, gflops: (2 * n ** 3 * runs) / elapsed / 1e9 }));
-} else {
-  const workload = workloads.find((w) => w.name === what)!;
+  return { backend: info.name, threads: info.threads, gflops: (2 * n ** 3 * runs) / elapsed / 1e9 };
+}
+
+/** SGD on a standard workload for `seconds` after its first step: samples/s, GFLOP/s, startup, peak RSS, leaks. */
+async function workload(request: BackendRequest, name: string, seconds: number) {
+  const { tf, info } = await initBackend(request);
+  const workload = workloads.find((w) => w.name === name)!;
   const rng = new Rng(2);
   const size = workload.batchSize * 64;
   const x = Float32Array.from({ length: size * workload.inputDim }, () => rng.normal());
@@ -58,15 +62,41 @@ if (what === 'matmul') {
   });
   const elapsed = (performance.now() - measureFrom) / 1000;
   const samplesPerSecond = (steps * workload.batchSize) / elapsed;
-  console.log(
-    JSON.stringify({
-      backend: info.name,
-      what,
-      samplesPerSecond,
-      gflops: (samplesPerSecond * trainingFlopsPerSample(workload)) / 1e9,
-      startupToFirstStepSeconds: firstStepAt! / 1000,
-      peakRssMb: process.resourceUsage().maxRSS / 1024,
-      tensorsLeaked: tf.memory().numTensors - 3 - model.variables.length, // x, labels, one-hot stay
-    }),
-  );
+  return {
+    backend: info.name,
+    threads: info.threads,
+    samplesPerSecond,
+    gflops: (samplesPerSecond * trainingFlopsPerSample(workload)) / 1e9,
+    startupToFirstStepSeconds: firstStepAt! / 1000,
+    peakRssMb: peakRssMb(),
+    tensorsLeaked: tf.memory().numTensors - 3 - model.variables.length, // x, labels, one-hot stay
+  };
+}
+
+/** An experiment's default sweep (quick: its smoke preset), seed 1, as `axiom run` runs it. */
+async function sweep(request: BackendRequest, name: string, quick: boolean) {
+  const { result } = await runExperiment({
+    experiment: builtinExperiments.get(name)!,
+    preset: quick ? 'smoke' : undefined,
+    seed: { value: 1, source: 'cli', warnings: [] },
+    backend: request,
+    host: memoryHost(),
+  });
+  return { backend: result.backend.name, threads: result.backend.threads, units: result.units.length, timings: result.timings, peakRssMb: peakRssMb() };
+}
+
+const [backend, threads, what, ...rest] = process.argv.slice(2);
+const request: BackendRequest = { forced: backend as BackendName, threads: Number(threads) };
+try {
+  const measured =
+    what === 'sweep'
+      ? await sweep(request, rest[0]!, rest[1] === 'quick')
+      : what === 'matmul'
+        ? await matmul(request, Number(rest[0] ?? 3))
+        : await workload(request, what!, Number(rest[0] ?? 3));
+  console.log(JSON.stringify({ what, ...measured }));
+} catch (error) {
+  // One line for the bench's report (e.g. a backend not installed here), not a stack trace.
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
 }

@@ -15,6 +15,12 @@ const script = (name: string) => fileURLToPath(new URL(`../../src/bench/${name}`
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+/**
+ * torch.set_num_threads does not reach the BLAS: Debian's PyTorch calls the system libblas.so.3, and
+ * OpenBLAS (the fast one; the reference BLAS is ~40× slower) sizes its own pool from these at load time.
+ */
+const threadEnv = (threads: number) => ({ ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) });
+
 export function torchAvailable(): boolean {
   if (spawnSync(PYTHON, ['-c', 'import torch']).status === 0) return true;
   log(`no PyTorch (${PYTHON} cannot import torch; apt-get install python3-torch for the side-by-side columns)`);
@@ -22,8 +28,8 @@ export function torchAvailable(): boolean {
 }
 
 export interface TorchWorkloads {
-  /** The sgemm 2048² rate, the best over thread counts: the matmul limit. */
-  limit: number;
+  /** The sgemm 2048² rate per thread count: the matmul limit on that many threads. */
+  limits: Record<number, number>;
   /** Samples/s per workload, per thread count. */
   rates: Record<string, Record<number, number>>;
   version: string;
@@ -31,12 +37,12 @@ export interface TorchWorkloads {
 
 /** The standard workloads (pytorch_bench.py) on each thread count, `seconds` each. */
 export function torchWorkloads(threadCounts: readonly number[], seconds: number): TorchWorkloads {
-  const result: TorchWorkloads = { limit: 0, rates: {}, version: '' };
+  const result: TorchWorkloads = { limits: {}, rates: {}, version: '' };
   for (const threads of threadCounts) {
-    const output = execFileSync(PYTHON, [script('pytorch_bench.py'), String(threads), String(seconds)], { encoding: 'utf8' });
+    const output = execFileSync(PYTHON, [script('pytorch_bench.py'), String(threads), String(seconds)], { encoding: 'utf8', env: threadEnv(threads) });
     for (const line of output.trim().split('\n').map((l) => JSON.parse(l))) {
       if (line.what === 'sgemm-2048') {
-        result.limit = Math.max(result.limit, line.gflops);
+        result.limits[threads] = line.gflops;
         result.version = line.torch;
       } else {
         (result.rates[line.what] ??= {})[threads] = line.samplesPerSecond;
@@ -60,7 +66,7 @@ export interface TorchSweep {
 /** The experiment's default sweep (`quick`: its smoke preset) in PyTorch; a failure is reported and yields undefined. */
 export function torchSweep(experiment: string, threads: number, quick: boolean): TorchSweep | undefined {
   const args = [script('pytorch_experiments.py'), '--experiment', experiment, '--threads', String(threads), ...(quick ? ['--quick'] : [])];
-  const child = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: SWEEP_TIMEOUT_MS });
+  const child = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: SWEEP_TIMEOUT_MS, env: threadEnv(threads) });
   if (child.status !== 0) {
     log(`PyTorch ${experiment} (threads=${threads}): failed (exit ${child.status ?? child.signal}): ${child.error?.message ?? child.stderr.trim().split('\n').at(-1)}`);
     return undefined;

@@ -29,14 +29,30 @@ export interface StackedMlp {
   dispose(): void;
 }
 
-/** One network per seeded stream; member m's initial weights equal those createMlp draws from `initRngs[m]`. */
-export function createStackedMlp(tf: Tf, initRngs: readonly Rng[], shape: MlpShape): StackedMlp {
+/**
+ * One network per seeded stream; member m's initial weights equal those createMlp draws from `initRngs[m]`.
+ * A member may be narrower than the stack (`memberHidden[m]`, same depth, no layer wider): its weights
+ * fill the top-left corner of each layer and the padded units start at zero weights in and out and zero
+ * bias, so their pre-activation is 0, ReLU passes no gradient at 0, and they stay exactly zero: the member
+ * computes its own network's outputs and gradients, up to float summation order.
+ */
+export function createStackedMlp(tf: Tf, initRngs: readonly Rng[], shape: MlpShape, memberHidden?: ReadonlyArray<readonly number[]>): StackedMlp {
   const members = initRngs.length;
-  const initialByMember = initRngs.map((rng) => initialWeights(rng, shape));
+  const memberShapes = initRngs.map((_, m): MlpShape => ({ ...shape, hidden: [...(memberHidden?.[m] ?? shape.hidden)] }));
+  for (const { hidden } of memberShapes) {
+    if (hidden.length !== shape.hidden.length || hidden.some((width, layer) => width > shape.hidden[layer]!)) {
+      throw new Error(`a stacked member's hidden widths [${hidden}] do not fit the stack's [${shape.hidden}]`);
+    }
+  }
+  const initialByMember = initRngs.map((rng, m) => initialWeights(rng, memberShapes[m]!));
   // Inside tidy so the initial tensors are freed once the variables hold their data.
   const variables = layerSizes(shape).flatMap(([fanIn, fanOut], layer) => {
     const values = new Float32Array(members * fanIn * fanOut);
-    initialByMember.forEach((layers, member) => values.set(layers[layer]!, member * fanIn * fanOut));
+    initialByMember.forEach((layers, member) => {
+      const [ownFanIn, ownFanOut] = layerSizes(memberShapes[member]!)[layer]!;
+      const own = layers[layer]!;
+      for (let row = 0; row < ownFanIn; row++) values.set(own.subarray(row * ownFanOut, (row + 1) * ownFanOut), (member * fanIn + row) * fanOut);
+    });
     const initial = [() => tf.tensor3d(values, [members, fanIn, fanOut]), () => tf.zeros([members, 1, fanOut])];
     return initial.map((tensor) => tf.tidy(() => tf.variable(tensor(), true)));
   });
