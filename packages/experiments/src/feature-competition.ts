@@ -37,7 +37,7 @@ type Params = z.infer<typeof params>;
 
 export default defineExperiment({
   name: 'feature-competition',
-  version: '1.1.0',
+  version: '1.2.0',
   description: 'A strong and a weak predictive feature: does the strong one starve the weak one of gradient?',
   params,
   presets: {

@@ -36,12 +36,13 @@ describe('first-layer gradient-norm probes', () => {
     return (row: number, column: number) => residual.reduce((sum, r, n) => sum + x[n * inputDim + row]! * r[column]!, 0);
   };
 
-  for (const loss of ['cross-entropy', 'mse'] as const) {
-    it(`match the closed-form gradient of a linear model (${loss}) for each member of a stack and leak no tensors`, () => {
+  // Batches of 4 rows split the 6 unevenly: the batch gradients must be weighted by their share of the rows.
+  for (const [loss, batchSize] of [['cross-entropy', 512], ['mse', 512], ['cross-entropy', 4], ['mse', 4]] as const) {
+    it(`match the closed-form gradient of a linear model (${loss}, batches of ${batchSize} rows) for each member of a stack and leak no tensors`, () => {
       const before = tf.memory().numTensors;
       const model = createStackedMlp(tf, [new Rng(12), new Rng(14)], { inputDim, hidden: [], outputDim });
       const set = data();
-      const norms = firstLayerGradientNorms(tf, model, set, loss, groups);
+      const norms = firstLayerGradientNorms(tf, model, set, loss, groups, batchSize);
       const size = inputDim * outputDim;
       norms.forEach((memberNorms, m) => {
         const expected = groupNorms(handGradient(model.weights[0]!.dataSync().slice(m * size, (m + 1) * size) as Float32Array, loss));

@@ -1,6 +1,7 @@
 import type { Tf } from '@axiom/runner';
+import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
 import { memberLosses, perMember, type StackedData, type StackedMlp } from './stacked.js';
-import type { LossKind } from './train.js';
+import { forEachBatch, sliceRows, type LossKind } from './train.js';
 
 /**
  * For each member of a stack and each group of input columns, the Frobenius norm of the gradient of
@@ -8,15 +9,34 @@ import type { LossKind } from './train.js';
  * columns: how hard training currently pulls on the network's use of that input feature (Pezeshki et
  * al. 2021, "Gradient starvation"). Returns one array per member, one norm per group.
  */
-export function firstLayerGradientNorms(tf: Tf, model: StackedMlp, data: StackedData, loss: LossKind, columnGroups: ReadonlyArray<readonly number[]>): number[][] {
+export function firstLayerGradientNorms(
+  tf: Tf,
+  model: StackedMlp,
+  data: StackedData,
+  loss: LossKind,
+  columnGroups: ReadonlyArray<readonly number[]>,
+  batchSize = 512,
+): number[][] {
   const firstLayer = model.weights[0]!;
-  const norms = tf.tidy(() => {
-    const targets = perMember(tf, data.targets, model.members);
-    const { grads } = tf.variableGrads(() => tf.sum(memberLosses(tf, loss, targets, model.logits(data.x))), [firstLayer]);
-    const gradient = grads[firstLayer.name]!;
-    // [groups, M]: each member's gradient is its own, since members' losses only add.
-    return tf.stack(columnGroups.map((columns) => tf.sqrt(tf.sum(tf.square(tf.gather(gradient, tf.tensor1d(Array.from(columns), 'int32'), 1)), [1, 2]))));
+  const rows = data.x.shape.at(-2)!;
+  // The mean loss's gradient, summed over row batches (each weighted by its share of the rows): only one
+  // batch's activations are held for backprop at a time, not the whole data set's.
+  let gradient: Tensor | undefined;
+  forEachBatch(rows, batchSize, (start, size) => {
+    const sum = tf.tidy(() => {
+      const targets = perMember(tf, sliceRows(tf, data.targets, start, size), model.members);
+      const batchLoss = (): Scalar => tf.sum(tf.mul(memberLosses(tf, loss, targets, model.logits(sliceRows(tf, data.x, start, size))), size / rows));
+      const part = tf.variableGrads(batchLoss, [firstLayer]).grads[firstLayer.name]!;
+      return gradient ? tf.add(gradient, part) : part;
+    });
+    gradient?.dispose();
+    gradient = sum;
   });
+  const norms = tf.tidy(() =>
+    // [groups, M]: each member's gradient is its own, since members' losses only add.
+    tf.stack(columnGroups.map((columns) => tf.sqrt(tf.sum(tf.square(tf.gather(gradient!, tf.tensor1d(Array.from(columns), 'int32'), 1)), [1, 2])))),
+  );
+  gradient!.dispose();
   const values = norms.arraySync() as number[][];
   norms.dispose();
   return Array.from({ length: model.members }, (_, m) => values.map((group) => group[m]!));

@@ -298,7 +298,7 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
 }
 
 /** Predicted class per example for every member ([M] arrays), in large batches with one read back per batch. */
-export function predictStackedClasses(tf: Tf, model: StackedMlp, x: Tensor2D | Tensor3D, batchSize = 4096): Int32Array[] {
+export function predictStackedClasses(tf: Tf, model: StackedMlp, x: Tensor2D | Tensor3D, batchSize = 1024): Int32Array[] {
   const rows = x.shape.at(-2)!;
   const predictions = Array.from({ length: model.members }, () => new Int32Array(rows));
   forEachBatch(rows, batchSize, (start, size) => {
@@ -311,7 +311,7 @@ export function predictStackedClasses(tf: Tf, model: StackedMlp, x: Tensor2D | T
 }
 
 /** Each member's mean loss over a whole data set (shared or per member), in large batches. */
-export function evaluateStackedLoss(tf: Tf, model: StackedMlp, data: StackedData, loss: LossKind, batchSize = 4096): number[] {
+export function evaluateStackedLoss(tf: Tf, model: StackedMlp, data: StackedData, loss: LossKind, batchSize = 1024): number[] {
   const rows = data.x.shape.at(-2)!;
   const totals = new Array<number>(model.members).fill(0);
   forEachBatch(rows, batchSize, (start, size) => {
