@@ -1,7 +1,7 @@
 /**
  * One measurement in a fresh process (so startup time, peak RSS and the WASM thread pool are its own):
  *   node measure.js <backend> <threads> matmul|<workload> [seconds]
- *   node measure.js <backend> <threads> sweep <experiment> [quick]
+ *   node measure.js <backend> <threads> sweep|configuration <experiment> [quick]
  * Prints one JSON line.
  */
 import { performance } from 'node:perf_hooks';
@@ -73,14 +73,20 @@ async function workload(request: BackendRequest, name: string, seconds: number) 
   };
 }
 
-/** An experiment's default sweep (quick: its smoke preset), seed 1, as `axiom run` runs it. */
-async function sweep(request: BackendRequest, name: string, quick: boolean) {
+/**
+ * An experiment's default sweep (quick: its smoke preset), seed 1, as `axiom run` runs it; or, `first`,
+ * its first configuration alone (stacking off, the run stopped once that unit is done), for the time and
+ * memory of one configuration.
+ */
+async function sweep(request: BackendRequest, name: string, quick: boolean, first: boolean) {
+  const host = memoryHost();
   const { result } = await runExperiment({
     experiment: builtinExperiments.get(name)!,
     preset: quick ? 'smoke' : undefined,
+    ...(first && { paramLayers: [{ origin: 'bench', values: { stacking: 'off' } }] }),
     seed: { value: 1, source: 'cli', warnings: [] },
     backend: request,
-    host: memoryHost(),
+    host: first ? { ...host, progress: ({ unitsDone }) => unitsDone > 0 && host.abort.abort() } : host,
   });
   return { backend: result.backend.name, threads: result.backend.threads, units: result.units.length, timings: result.timings, peakRssMb: peakRssMb() };
 }
@@ -89,8 +95,8 @@ const [backend, threads, what, ...rest] = process.argv.slice(2);
 const request: BackendRequest = { forced: backend as BackendName, threads: Number(threads) };
 try {
   const measured =
-    what === 'sweep'
-      ? await sweep(request, rest[0]!, rest[1] === 'quick')
+    what === 'sweep' || what === 'configuration'
+      ? await sweep(request, rest[0]!, rest[1] === 'quick', what === 'configuration')
       : what === 'matmul'
         ? await matmul(request, Number(rest[0] ?? 3))
         : await workload(request, what!, Number(rest[0] ?? 3));

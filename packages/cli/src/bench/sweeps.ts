@@ -27,7 +27,9 @@ type Row = Record<string, string | number>;
 
 /** One experiment on one target: the axiom row, with PyTorch's seconds and the ratio on the same thread count (blank where PyTorch is missing or failed). */
 function sweepRow(experiment: string, target: BenchTarget, torchSweeps: ReadonlyMap<number, TorchSweep>, options: SweepOptions): Row | undefined {
-  const measured = measureIn<SweepMeasurement>(target, ['sweep', experiment, ...(options.quick ? ['quick'] : [])]);
+  const preset = options.quick ? ['quick'] : [];
+  const measured = measureIn<SweepMeasurement>(target, ['sweep', experiment, ...preset]);
+  const first = measureIn<SweepMeasurement>(target, ['configuration', experiment, ...preset]);
   if (!measured) return undefined;
   const axiomSeconds = measured.timings.wallSeconds;
   const torchSeconds = torchSweeps.get(target.threads)?.wallSeconds;
@@ -38,9 +40,11 @@ function sweepRow(experiment: string, target: BenchTarget, torchSweeps: Readonly
     // What the backend got, which the row must show if it is less than asked.
     threads: measured.threads,
     units: measured.units,
-    'one configuration (s)': Number((Object.values(measured.timings.units)[0] ?? 0).toFixed(1)),
+    // The first configuration, trained alone in its own process.
+    'one configuration (s)': first ? Number((Object.values(first.timings.units)[0] ?? 0).toFixed(1)) : '',
+    'its peak RSS (MB)': first ? Math.round(first.peakRssMb) : '',
     'default sweep (s)': Number(axiomSeconds.toFixed(1)),
-    'peak RSS (MB)': Math.round(measured.peakRssMb),
+    'sweep peak RSS (MB)': Math.round(measured.peakRssMb),
     'PyTorch, same threads (s)': torchSeconds === undefined ? '' : Number(torchSeconds.toFixed(1)),
     'ratio (PyTorch s / axiom s)': torchSeconds === undefined ? '' : Number((torchSeconds / axiomSeconds).toFixed(2)),
     // Against PyTorch on whichever thread count it ran fastest: a win only because PyTorch's threads fight each other is no win.
