@@ -99,6 +99,12 @@ describe('stacked training', () => {
       const losses = evaluateStackedLoss(tf, model, train, 'cross-entropy');
       const predicted = predictStackedClasses(tf, model, train.x);
       const stackedWeights = model.weights.map((weight) => weight.dataSync());
+      // Biases of padded units (the narrow member's beyond its widths) stay exactly zero too.
+      const narrow = setups.findIndex((setup) => setup.hidden !== shape.hidden);
+      setups[narrow]!.hidden.forEach((width, layer) => {
+        const biases = model.variables[2 * layer + 1]!.dataSync().subarray(narrow * shape.hidden[layer]!, (narrow + 1) * shape.hidden[layer]!);
+        expect(Array.from(biases.subarray(width)).every((value) => value === 0)).toBe(true);
+      });
       alone.forEach((solo, m) => {
         const ownSizes = layerSizes({ ...shape, hidden: setups[m]!.hidden });
         layerSizes(shape).forEach(([fanIn, fanOut], layer) => {

@@ -15,7 +15,7 @@ import { median } from 'simple-statistics';
 import { backendNames, type BackendName } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
 import { torchAvailable, torchWorkloads } from './pytorch.js';
-import { label, measureIn, type BenchTarget } from './measure-process.js';
+import { label, measureIn, threadsCell, type BenchTarget } from './measure-process.js';
 import { benchSweeps } from './sweeps.js';
 import { workloads } from './workloads.js';
 
@@ -35,6 +35,7 @@ function targetsOf(backend: BackendName): BenchTarget[] {
 }
 
 interface WorkloadMeasurement {
+  threads: number;
   samplesPerSecond: number;
   gflops: number;
   startupToFirstStepSeconds: number;
@@ -46,16 +47,17 @@ const repeated = <T>(measure: () => T | undefined): T[] => Array.from({ length: 
 
 const available = backendNames.filter((backend) => backend !== 'tfjs-node-gpu' && measureIn<{ gflops: number }>({ backend, threads: 1 }, ['matmul', '0.2']) !== undefined);
 log(`backends that load here: ${available.join(', ')}`);
-const targets = available.flatMap(targetsOf);
 
 const matmul: Record<string, number> = {};
-for (const target of targets) {
-  matmul[label(target)] = median(repeated(() => measureIn<{ gflops: number }>(target, ['matmul', String(seconds)])).map((m) => m.gflops));
-}
+const targets = available.flatMap(targetsOf).filter((target) => {
+  const rates = repeated(() => measureIn<{ gflops: number }>(target, ['matmul', String(seconds)])).map((m) => m.gflops);
+  if (rates.length > 0) matmul[label(target)] = median(rates);
+  return rates.length > 0; // a target whose every run failed (each reported) is left out
+});
 
 const torch = torchAvailable() ? torchWorkloads(threadCounts, seconds) : undefined;
-/** The fp32 matmul limit on a thread count: PyTorch's sgemm 2048² on those threads, else the best tfjs matMul 1024². */
-const limitOn = (threads: number) => torch?.limits[threads] ?? Math.max(...Object.values(matmul));
+/** The fp32 matmul limit on a thread count: PyTorch's sgemm 2048² on those threads, else the best tfjs matMul 1024² on them. */
+const limitOn = (threads: number) => torch?.limits[threads] ?? Math.max(...targets.filter((target) => target.threads === threads).map((target) => matmul[label(target)]!));
 const limits = threadCounts.map((threads) => `${limitOn(threads).toFixed(1)} on ${threads} thread${threads === 1 ? '' : 's'}`).join(', ');
 log(`matmul limit: ${limits} GFLOP/s`);
 
@@ -66,23 +68,24 @@ for (const workload of workloads) {
     if (samples.length === 0) continue; // each failure was reported
     const medianOf = (key: keyof WorkloadMeasurement) => median(samples.map((s) => s[key]));
     const rate = medianOf('samplesPerSecond');
+    const threads = samples[0]!.threads;
     const row: Record<string, string | number> = {
       workload: workload.name,
       backend: target.backend,
-      threads: target.threads,
+      threads: threadsCell(target, threads),
       'samples/s': Math.round(rate),
       'GFLOP/s': Number(medianOf('gflops').toFixed(2)),
-      '% of matmul limit': Number(((100 * medianOf('gflops')) / limitOn(target.threads)).toFixed(1)),
+      '% of matmul limit': Number(((100 * medianOf('gflops')) / limitOn(threads)).toFixed(1)),
       'startup to first step (s)': Number(medianOf('startupToFirstStepSeconds').toFixed(2)),
       'peak RSS (MB)': Math.round(medianOf('peakRssMb')),
     };
     if (torch) {
       // PyTorch on the same threads is the target; its fastest thread count keeps a win on threads PyTorch handles badly honest.
       const torchRates = torch.rates[workload.name] ?? {};
-      const sameThreads = torchRates[target.threads];
+      const sameThreads = torchRates[threads];
       const fastest = Math.max(...Object.values(torchRates));
       row['PyTorch, same threads (samples/s)'] = sameThreads ? Math.round(sameThreads) : '';
-      row['ratio (axiom / PyTorch)'] = sameThreads ? Number((rate / sameThreads).toFixed(2)) : '';
+      row['ratio (axiom / PyTorch, >1: axiom faster)'] = sameThreads ? Number((rate / sameThreads).toFixed(2)) : '';
       row['ratio vs PyTorch at its fastest'] = fastest > 0 ? Number((rate / fastest).toFixed(2)) : '';
     }
     rows.push(row);
@@ -115,7 +118,7 @@ const report = [header, '', markdown(rows), '', markdown(sweeps)].join('\n');
 if (!quick) {
   // A wiring check leaves the measured tables (bench-results/latest.md is committed) alone.
   await mkdir('bench-results', { recursive: true });
-  await writeFile('bench-results/latest.json', JSON.stringify({ machine, seconds, runs, matmul, torch, rows, sweeps, torchSweeps }, null, 2));
+  await writeFile('bench-results/latest.json', JSON.stringify({ machine, seconds, runs, matmulLimits: Object.fromEntries(threadCounts.map((threads) => [threads, limitOn(threads)])), matmul, torch, rows, sweeps, torchSweeps }, null, 2));
   await writeFile('bench-results/latest.md', `${report}\n`);
 }
 process.stdout.write(`${report}\n`);

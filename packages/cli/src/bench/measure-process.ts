@@ -13,11 +13,18 @@ const measureScript = fileURLToPath(new URL('./measure.js', import.meta.url));
 
 export const label = (target: BenchTarget) => `${target.backend} ×${target.threads}`;
 
+/** A row's threads: what the backend got (WASM runs single-threaded, with a warning, when its threaded build is refused), and what was asked if that differs. */
+export const threadsCell = (target: BenchTarget, actual: number): string | number => (actual === target.threads ? actual : `${actual} (asked ${target.threads})`);
+
+/** A measurement that hangs must not hold up the bench: the longest default sweep takes about a minute here. */
+const MEASUREMENT_TIMEOUT_MS = 30 * 60 * 1000;
+
 /** One measurement's JSON line; a failure is reported (with the process's last words) and yields undefined. */
 export function measureIn<T>(target: BenchTarget, args: string[]): T | undefined {
-  const child = spawnSync(process.execPath, [measureScript, target.backend, String(target.threads), ...args], { encoding: 'utf8' });
+  const child = spawnSync(process.execPath, [measureScript, target.backend, String(target.threads), ...args], { encoding: 'utf8', timeout: MEASUREMENT_TIMEOUT_MS });
   if (child.status !== 0) {
-    process.stderr.write(`${label(target)} ${args.join(' ')}: measurement failed (exit ${child.status}): ${child.stderr.trim().split('\n').at(-1) ?? ''}\n`);
+    const why = child.error?.message ?? child.stderr.trim().split('\n').at(-1) ?? '';
+    process.stderr.write(`${label(target)} ${args.join(' ')}: measurement failed (exit ${child.status ?? child.signal}): ${why}\n`);
     return undefined;
   }
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as T;

@@ -3,7 +3,7 @@
  * target in its own process, beside the plain PyTorch version of the same sweep on the same thread count.
  */
 import type { Result } from '@axiom/runner';
-import { measureIn, type BenchTarget } from './measure-process.js';
+import { measureIn, threadsCell, type BenchTarget } from './measure-process.js';
 import { torchSweep, type TorchSweep } from './pytorch.js';
 
 export interface SweepOptions {
@@ -29,24 +29,23 @@ type Row = Record<string, string | number>;
 function sweepRow(experiment: string, target: BenchTarget, torchSweeps: ReadonlyMap<number, TorchSweep>, options: SweepOptions): Row | undefined {
   const preset = options.quick ? ['quick'] : [];
   const measured = measureIn<SweepMeasurement>(target, ['sweep', experiment, ...preset]);
-  const first = measureIn<SweepMeasurement>(target, ['configuration', experiment, ...preset]);
   if (!measured) return undefined;
+  const first = measureIn<SweepMeasurement>(target, ['configuration', experiment, ...preset]);
   const axiomSeconds = measured.timings.wallSeconds;
-  const torchSeconds = torchSweeps.get(target.threads)?.wallSeconds;
+  const torchSeconds = torchSweeps.get(measured.threads)?.wallSeconds;
   const torchFastest = Math.min(...[...torchSweeps.values()].map((sweep) => sweep.wallSeconds));
   const row: Row = {
     experiment,
     backend: target.backend,
-    // What the backend got, which the row must show if it is less than asked.
-    threads: measured.threads,
+    threads: threadsCell(target, measured.threads),
     units: measured.units,
-    // The first configuration, trained alone in its own process.
-    'one configuration (s)': first ? Number((Object.values(first.timings.units)[0] ?? 0).toFixed(1)) : '',
-    'its peak RSS (MB)': first ? Math.round(first.peakRssMb) : '',
+    // The sweep's first configuration, trained alone in its own process.
+    'first configuration (s)': first ? Number(Object.values(first.timings.units)[0]!.toFixed(1)) : '',
+    'first configuration peak RSS (MB)': first ? Math.round(first.peakRssMb) : '',
     'default sweep (s)': Number(axiomSeconds.toFixed(1)),
     'sweep peak RSS (MB)': Math.round(measured.peakRssMb),
     'PyTorch, same threads (s)': torchSeconds === undefined ? '' : Number(torchSeconds.toFixed(1)),
-    'ratio (PyTorch s / axiom s)': torchSeconds === undefined ? '' : Number((torchSeconds / axiomSeconds).toFixed(2)),
+    'ratio (PyTorch s / axiom s, >1: axiom faster)': torchSeconds === undefined ? '' : Number((torchSeconds / axiomSeconds).toFixed(2)),
     // Against PyTorch on whichever thread count it ran fastest: a win only because PyTorch's threads fight each other is no win.
     'ratio vs PyTorch at its fastest': torchSweeps.size ? Number((torchFastest / axiomSeconds).toFixed(2)) : '',
   };

@@ -19,24 +19,31 @@ export function firstLayerGradientNorms(
 ): number[][] {
   const firstLayer = model.weights[0]!;
   const rows = data.x.shape.at(-2)!;
+  if (rows === 0) throw new Error('gradient-norm probe over an empty data set');
   // The mean loss's gradient, summed over row batches (each weighted by its share of the rows): only one
   // batch's activations are held for backprop at a time, not the whole data set's.
   let gradient: Tensor | undefined;
-  forEachBatch(rows, batchSize, (start, size) => {
-    const sum = tf.tidy(() => {
-      const targets = perMember(tf, sliceRows(tf, data.targets, start, size), model.members);
-      const batchLoss = (): Scalar => tf.sum(tf.mul(memberLosses(tf, loss, targets, model.logits(sliceRows(tf, data.x, start, size))), size / rows));
-      const part = tf.variableGrads(batchLoss, [firstLayer]).grads[firstLayer.name]!;
-      return gradient ? tf.add(gradient, part) : part;
+  try {
+    forEachBatch(rows, batchSize, (start, size) => {
+      const sum = tf.tidy(() => {
+        const targets = perMember(tf, sliceRows(tf, data.targets, start, size), model.members);
+        const batchLoss = (): Scalar => tf.sum(tf.mul(memberLosses(tf, loss, targets, model.logits(sliceRows(tf, data.x, start, size))), size / rows));
+        const part = tf.variableGrads(batchLoss, [firstLayer]).grads[firstLayer.name]!;
+        return gradient ? tf.add(gradient, part) : part;
+      });
+      gradient?.dispose();
+      gradient = sum;
     });
+  } catch (error) {
     gradient?.dispose();
-    gradient = sum;
-  });
+    throw error;
+  }
+  const summed = gradient!;
   const norms = tf.tidy(() =>
     // [groups, M]: each member's gradient is its own, since members' losses only add.
-    tf.stack(columnGroups.map((columns) => tf.sqrt(tf.sum(tf.square(tf.gather(gradient!, tf.tensor1d(Array.from(columns), 'int32'), 1)), [1, 2])))),
+    tf.stack(columnGroups.map((columns) => tf.sqrt(tf.sum(tf.square(tf.gather(summed, tf.tensor1d(Array.from(columns), 'int32'), 1)), [1, 2])))),
   );
-  gradient!.dispose();
+  summed.dispose();
   const values = norms.arraySync() as number[][];
   norms.dispose();
   return Array.from({ length: model.members }, (_, m) => values.map((group) => group[m]!));

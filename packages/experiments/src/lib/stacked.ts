@@ -38,6 +38,7 @@ export interface StackedMlp {
  */
 export function createStackedMlp(tf: Tf, initRngs: readonly Rng[], shape: MlpShape, memberHidden?: ReadonlyArray<readonly number[]>): StackedMlp {
   const members = initRngs.length;
+  if (memberHidden && memberHidden.length !== members) throw new Error(`${memberHidden.length} members' hidden widths for a stack of ${members}`);
   const memberShapes = initRngs.map((_, m): MlpShape => ({ ...shape, hidden: [...(memberHidden?.[m] ?? shape.hidden)] }));
   for (const { hidden } of memberShapes) {
     if (hidden.length !== shape.hidden.length || hidden.some((width, layer) => width > shape.hidden[layer]!)) {
