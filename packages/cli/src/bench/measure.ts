@@ -88,7 +88,7 @@ async function sweep(request: BackendRequest, name: string, quick: boolean, firs
     backend: request,
     host: first ? { ...host, progress: ({ unitsDone }) => unitsDone > 0 && host.abort.abort() } : host,
   });
-  // A failed run's wall time is no measurement: the sweep must finish, the first configuration must.
+  // A failed run's wall time is no measurement: the sweep must end ok, the first configuration with its unit done.
   const finished = first ? result.units.length > 0 && result.status !== 'failed' : result.status === 'ok';
   if (!finished) throw new Error(`${name}: the run ended ${result.status} (${result.statusReason ?? 'no reason given'}) with ${result.units.length} unit(s) done`);
   return { backend: result.backend.name, threads: result.backend.threads, units: result.units.length, timings: result.timings, peakRssMb: peakRssMb() };
