@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { median } from 'simple-statistics';
 import { backendNames, type BackendName } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
-import { torchAvailable, torchWorkloads } from './pytorch.js';
+import { torchAvailable, torchWorkloads, versusPyTorch } from './pytorch.js';
 import { label, measureIn, threadsCell, type BenchTarget } from './measure-process.js';
 import { benchSweeps } from './sweeps.js';
 import { workloads } from './workloads.js';
@@ -40,6 +40,7 @@ interface WorkloadMeasurement {
   gflops: number;
   startupToFirstStepSeconds: number;
   peakRssMb: number;
+  tensorsLeaked: number;
 }
 
 /** `runs` measurements, less the failed ones (each reported). */
@@ -79,15 +80,9 @@ for (const workload of workloads) {
       'startup to first step (s)': Number(medianOf('startupToFirstStepSeconds').toFixed(2)),
       'peak RSS (MB)': Math.round(medianOf('peakRssMb')),
     };
-    if (torch) {
-      // PyTorch on the same threads is the target; its fastest thread count keeps a win on threads PyTorch handles badly honest.
-      const torchRates = torch.rates[workload.name] ?? {};
-      const sameThreads = torchRates[threads];
-      const fastest = Math.max(...Object.values(torchRates));
-      row['PyTorch, same threads (samples/s)'] = sameThreads ? Math.round(sameThreads) : '';
-      row['ratio (axiom / PyTorch, >1: axiom faster)'] = sameThreads ? Number((rate / sameThreads).toFixed(2)) : '';
-      row['ratio vs PyTorch at its fastest'] = fastest > 0 ? Number((rate / fastest).toFixed(2)) : '';
-    }
+    if (torch) Object.assign(row, versusPyTorch(rate, torch.rates[workload.name] ?? {}, threads, { unit: 'samples/s', digits: 0, higherIsFaster: true }));
+    const leaky = samples.find((sample) => sample.tensorsLeaked !== 0);
+    if (leaky) log(`${label(target)} ${workload.name}: the training loop leaked ${leaky.tensorsLeaked} tensor(s)`);
     rows.push(row);
     log(JSON.stringify(row));
   }

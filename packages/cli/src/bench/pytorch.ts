@@ -75,3 +75,28 @@ export function torchSweep(experiment: string, threads: number, quick: boolean):
   log(`PyTorch ${experiment} (threads=${threads}): ${sweep.wallSeconds.toFixed(1)} s, ${sweep.configurations} configurations, ${sweep.steps} steps`);
   return sweep;
 }
+
+/** How an axiom figure compares with PyTorch's: its unit, its rounding, and which way is faster. */
+export interface Figure {
+  unit: 'samples/s' | 's';
+  digits: number;
+  higherIsFaster: boolean;
+}
+
+/**
+ * A row's PyTorch columns: PyTorch's figure on the same threads and axiom's ratio to it (the target),
+ * and the ratio to PyTorch on whichever thread count it was fastest (a win only because PyTorch's threads
+ * fight each other is no win). Ratios are above 1 when axiom is faster; blank where PyTorch has no figure.
+ */
+export function versusPyTorch(axiom: number, torch: Readonly<Record<number, number>>, threads: number, figure: Figure): Record<string, string | number> {
+  const ratio = (other: number) => Number((figure.higherIsFaster ? axiom / other : other / axiom).toFixed(2));
+  const same = torch[threads];
+  const figures = Object.values(torch);
+  const fastest = figures.length === 0 ? undefined : figure.higherIsFaster ? Math.max(...figures) : Math.min(...figures);
+  const ratioColumn = figure.higherIsFaster ? 'ratio (axiom / PyTorch, >1: axiom faster)' : `ratio (PyTorch ${figure.unit} / axiom ${figure.unit}, >1: axiom faster)`;
+  return {
+    [`PyTorch, same threads (${figure.unit})`]: same === undefined ? '' : Number(same.toFixed(figure.digits)),
+    [ratioColumn]: same === undefined ? '' : ratio(same),
+    'ratio vs PyTorch at its fastest': fastest === undefined ? '' : ratio(fastest),
+  };
+}

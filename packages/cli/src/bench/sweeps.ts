@@ -4,7 +4,7 @@
  */
 import type { Result } from '@axiom/runner';
 import { measureIn, threadsCell, type BenchTarget } from './measure-process.js';
-import { torchSweep, type TorchSweep } from './pytorch.js';
+import { torchSweep, versusPyTorch, type TorchSweep } from './pytorch.js';
 
 export interface SweepOptions {
   targets: readonly BenchTarget[];
@@ -32,8 +32,6 @@ function sweepRow(experiment: string, target: BenchTarget, torchSweeps: Readonly
   if (!measured) return undefined;
   const first = measureIn<SweepMeasurement>(target, ['configuration', experiment, ...preset]);
   const axiomSeconds = measured.timings.wallSeconds;
-  const torchSeconds = torchSweeps.get(measured.threads)?.wallSeconds;
-  const torchFastest = Math.min(...[...torchSweeps.values()].map((sweep) => sweep.wallSeconds));
   const row: Row = {
     experiment,
     backend: target.backend,
@@ -44,10 +42,11 @@ function sweepRow(experiment: string, target: BenchTarget, torchSweeps: Readonly
     'first configuration peak RSS (MB)': first ? Math.round(first.peakRssMb) : '',
     'default sweep (s)': Number(axiomSeconds.toFixed(1)),
     'sweep peak RSS (MB)': Math.round(measured.peakRssMb),
-    'PyTorch, same threads (s)': torchSeconds === undefined ? '' : Number(torchSeconds.toFixed(1)),
-    'ratio (PyTorch s / axiom s, >1: axiom faster)': torchSeconds === undefined ? '' : Number((torchSeconds / axiomSeconds).toFixed(2)),
-    // Against PyTorch on whichever thread count it ran fastest: a win only because PyTorch's threads fight each other is no win.
-    'ratio vs PyTorch at its fastest': torchSweeps.size ? Number((torchFastest / axiomSeconds).toFixed(2)) : '',
+    ...versusPyTorch(axiomSeconds, Object.fromEntries([...torchSweeps].map(([threads, sweep]) => [threads, sweep.wallSeconds])), measured.threads, {
+      unit: 's',
+      digits: 1,
+      higherIsFaster: false,
+    }),
   };
   options.log(JSON.stringify(row));
   return row;
