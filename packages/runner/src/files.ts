@@ -39,13 +39,18 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
 const NO_SPACE_CODES = new Set(['ENOSPC', 'EDQUOT']);
 
 /**
- * `writeJsonAtomic`, with a failure turned into `outputUnwritable` (exit 6) naming what and where:
+ * An atomic write, with a failure turned into `outputUnwritable` (exit 6) naming what and where:
  * transient when the disk is full (a BOINC host exits temporarily and retries), permanent otherwise
  * (read-only file system, no permission). The old file is untouched either way.
  */
 export async function writeJsonAtomicOrExplain(path: string, value: unknown, what: string): Promise<void> {
+  await writeAtomicOrExplain(path, `${JSON.stringify(value, null, 2)}\n`, what);
+}
+
+/** `writeJsonAtomicOrExplain` for any bytes. */
+export async function writeAtomicOrExplain(path: string, data: string | Buffer, what: string): Promise<void> {
   try {
-    await writeJsonAtomic(path, value);
+    await writeFileAtomic(path, data, { fsync: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new AxiomError('outputUnwritable', `cannot write ${what} to ${path}: ${code ?? (error as Error).message}`, {

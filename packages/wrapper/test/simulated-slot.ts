@@ -3,10 +3,15 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resultSchema } from '@axiom/runner';
-import { Channel, SharedMemory } from '@axiom/wrapper';
+import { checkpointSchema, fileCheckpointStore, resultSchema, type Checkpoint } from '@axiom/runner';
+import { Channel, CHECKPOINT_FILE, SharedMemory } from '@axiom/wrapper';
 
 export const AXIOM = fileURLToPath(new URL('../../cli/bin/axiom.js', import.meta.url));
+
+/** The checkpoint the worker left in a slot, validated. */
+export async function savedCheckpoint(slotDir: string): Promise<Checkpoint> {
+  return checkpointSchema.parse(await fileCheckpointStore(join(slotDir, CHECKPOINT_FILE)).load());
+}
 
 /**
  * A slot directory laid out as the BOINC client lays it out: input and output as link files into the

@@ -5,7 +5,7 @@
  * Prints one JSON line.
  */
 import { performance } from 'node:perf_hooks';
-import { initBackend, memoryHost, Rng, runExperiment, type BackendName, type BackendRequest } from '@axiom/runner';
+import { initBackend, memoryHost, Rng, runExperiment, standaloneSession, type BackendName, type BackendRequest } from '@axiom/runner';
 import { builtinExperiments, createMlp, trainClassifier, uploadDataset } from '@axiom/experiments';
 import { trainingFlopsPerSample, workloads } from './workloads.js';
 
@@ -56,7 +56,7 @@ async function workload(request: BackendRequest, name: string, seconds: number) 
     if (performance.now() - measureFrom > seconds * 1000) stop.abort();
     if (stop.signal.aborted) throw stop.signal.reason;
   };
-  await trainClassifier({ tf, model, train, epochs: 1e6, batchSize: workload.batchSize, learningRate: 0.01, optimizer: 'sgd', shuffle: rng, tick }).catch((error: unknown) => {
+  await trainClassifier({ tf, model, train, epochs: 1e6, batchSize: workload.batchSize, learningRate: 0.01, optimizer: 'sgd', shuffle: rng, session: standaloneSession(tick) }).catch((error: unknown) => {
     // The measurement ends by aborting the loop; any other error is a real failure.
     if (error !== stop.signal.reason) throw error;
   });
