@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { AxiomError } from './errors.js';
@@ -47,9 +47,10 @@ export async function writeJsonAtomicOrExplain(path: string, value: unknown, wha
   await writeAtomicOrExplain(path, `${JSON.stringify(value, null, 2)}\n`, what);
 }
 
-/** `writeJsonAtomicOrExplain` for any bytes. */
+/** `writeJsonAtomicOrExplain` for any bytes; makes the directory if it is missing. */
 export async function writeAtomicOrExplain(path: string, data: string | Buffer, what: string): Promise<void> {
   try {
+    await mkdir(dirname(path), { recursive: true });
     await writeFileAtomic(path, data, { fsync: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
