@@ -46,6 +46,11 @@ export class Rng {
     return this.prng.int32() >>> 0;
   }
 
+  /** How many numbers the stream has drawn. */
+  get drawn(): number {
+    return this.draws;
+  }
+
   /** Everything needed to continue this stream exactly where it is. */
   state(): RngState {
     return { alea: this.prng.state(), draws: this.draws, spareNormal: this.spareNormal ?? null };

@@ -24,8 +24,10 @@ export interface SessionHost {
 interface Stream {
   labels: Labels;
   rng: Rng;
-  /** Made while a loop ran: not restored after a restart (it must be used up within a step). */
+  /** Made while a loop ran: not restored after a restart, so it must be used up before the next step. */
   duringTraining: boolean;
+  /** For a stream made during training: how much it had drawn at the first step after it was made. */
+  drawnAtNextStep?: number;
 }
 
 /**
@@ -109,6 +111,7 @@ export class GroupSession implements TrainingSession {
   }
 
   private async stepDone(): Promise<void> {
+    for (const stream of this.streams) if (stream.duringTraining) stream.drawnAtNextStep ??= stream.rng.drawn;
     if (this.host.stopped()) {
       await this.host.saveCheckpoint(() => this.snapshot());
       this.host.throwStop();
@@ -118,6 +121,10 @@ export class GroupSession implements TrainingSession {
   }
 
   private async snapshot(): Promise<GroupInProgress> {
+    const carried = this.streams.find((stream) => stream.drawnAtNextStep !== undefined && stream.rng.drawn !== stream.drawnAtNextStep);
+    if (carried) {
+      throw new Error(`random stream "${carried.labels.join('/')}" was made during training and used across steps: a checkpoint cannot restore it (make it before training begins)`);
+    }
     return {
       units: [...this.units],
       phase: this.phase,

@@ -152,4 +152,28 @@ describe('checkpoints inside training', () => {
     expect(stored.checkpoint).toBeUndefined();
     expect(logged).toContain('this experiment cannot checkpoint: a stopped run starts over');
   });
+
+  it('a random stream made during training and drawn across steps fails the run at its checkpoint, instead of resuming wrong', async () => {
+    const carried = defineExperiment({
+      ...tiny,
+      name: 'carried-stream',
+      async run(ctx) {
+        await ctx.sweep([{ key: 'only', config: {} }], async (unit, session) => {
+          let value = 0;
+          const training = await session.beginTraining({ save: () => value, restore: (saved) => (value = saved as number) });
+          const late = unit.rng('made-too-late');
+          for (let step = 0; step < 50; step++) {
+            value += late.next();
+            await training!.stepDone();
+          }
+          training!.end();
+          return { metrics: { value }, curves: {} };
+        });
+        return {};
+      },
+    });
+    const outcome = await run(carried as unknown as Experiment, memoryHost({}, { checkpointPeriodSeconds: 0 }));
+    expect(outcome.result.status).toBe('failed');
+    expect(outcome.result.statusReason).toMatch(/random stream "made-too-late" was made during training and used across steps/);
+  });
 });
