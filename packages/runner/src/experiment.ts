@@ -79,8 +79,10 @@ export interface ExperimentContext<P> {
   /** Absolute deadline (ms since epoch), if the workunit has one. */
   deadline: number | undefined;
   /**
-   * Call between training steps: yields to the event loop now and then (so signals and control
-   * messages are seen), waits while the host is suspended, and throws once the run is aborted.
+   * Call between pieces of work: yields to the event loop now and then (so signals and control messages
+   * are seen), waits while the host is suspended, and throws once the run is stopped, unless a sweep group's
+   * training has begun: that stop waits for the next step (`TrainingRun.stepDone`) or the group's end, where
+   * a checkpoint keeps the work.
    */
   tick(): Promise<void>;
   /**
