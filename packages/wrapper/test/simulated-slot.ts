@@ -35,8 +35,8 @@ export async function makeSlot(workunit: unknown, init: Record<string, string | 
 export type Slot = Awaited<ReturnType<typeof makeSlot>>;
 
 /** The digest of the workunit run once, without interruption, in a fresh slot. */
-export async function uninterruptedDigest(workunit: unknown): Promise<string> {
-  const slot = await makeSlot(workunit);
+export async function uninterruptedDigest(workunit: unknown, init: Record<string, string | number> = {}): Promise<string> {
+  const slot = await makeSlot(workunit, init);
   const client = new SimulatedClient(slot.slotDir);
   const code = await client.exited;
   if (code !== 0) throw new Error(`uninterrupted run exited ${code}: ${client.stderr}`);

@@ -178,7 +178,7 @@ describe('axiom worker with a fetched script', () => {
       });
 
   it('runs it in the sandbox: the result records it, and the sandbox’s CPU counts as the task’s', async () => {
-    const slot = await makeSlot(fetched);
+    const slot = await makeSlot(fetched, init);
     const client = new SimulatedClient(slot.slotDir);
     await client.until((s) => s.fraction > 0.05);
     expect(processesIn(slot.slotDir)).toHaveLength(2); // the worker and the sandbox it started
@@ -199,12 +199,30 @@ describe('axiom worker with a fetched script', () => {
   });
 
   it('on abort, the worker and its sandbox are gone at once', async () => {
-    const slot = await makeSlot(fetched);
+    const slot = await makeSlot(fetched, init);
     const client = new SimulatedClient(slot.slotDir);
     await client.until((s) => s.fraction > 0.05);
     client.control('abort');
     expect(await client.exited).toBe(EXIT_ABORTED_BY_CLIENT);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(processesIn(slot.slotDir)).toEqual([]);
+  });
+
+  it('quit inside the script’s training: the sandbox saves it through the worker; restarted, it resumes there to the same digest', async () => {
+    const slot = await makeSlot(fetched, init);
+    const first = new SimulatedClient(slot.slotDir);
+    await first.until((s) => s.fraction > 0.1); // inside the first of four widths
+    first.control('quit');
+    expect(await first.exited, first.stderr).toBe(0);
+    const checkpoint = await savedCheckpoint(slot.slotDir);
+    expect(checkpoint.inProgress?.records).toHaveProperty('testAccuracy');
+
+    const second = new SimulatedClient(slot.slotDir);
+    expect(await second.exited, second.stderr).toBe(0);
+    expect(second.stderr).toContain('resumed inside training');
+    expect(second.statuses[0]!.fraction).toBeGreaterThanOrEqual(checkpoint.fractionDone);
+    const result = resultSchema.parse(JSON.parse(await readFile(slot.resultPath, 'utf8')));
+    expect(result.sandbox).toBeDefined();
+    expect(result.digest).toBe(await uninterruptedDigest(fetched, init));
   });
 });
