@@ -17,6 +17,8 @@ export default defineConfig({
     pool: 'forks',
     globalSetup: ['./vitest.global-setup.ts'],
     testTimeout: 120_000,
+    // Hooks that run experiments to set up take as long as tests on a busy machine.
+    hookTimeout: 120_000,
     // Test files run side by side on a few cores: a spin-waiting WASM thread pool would only fight them.
     // The threaded build has its own tests, which ask for threads explicitly.
     env: { AXIOM_THREADS: '1' },

@@ -14,15 +14,26 @@ function paramDocs(schema: z.ZodType): ParamDoc[] {
   return Object.entries(json.properties ?? {}).map(([name, property]) => ({ name, default: property.default, description: property.description }));
 }
 
-/** `axiom list`: every built-in experiment, its one-line description, parameters with defaults, and presets. */
-export function listCommand(options: { json?: boolean }): string {
-  const experiments = [...builtinExperiments.values()].map((experiment) => ({
+/**
+ * Every built-in experiment's declaration as JSON: name, version, description, parameters with their
+ * defaults (the real sweep), presets, headline metrics with their tolerances, and bench workload. The
+ * bench's PyTorch counterparts read their parameters from it.
+ */
+export function experimentCatalogue() {
+  return [...builtinExperiments.values()].map((experiment) => ({
     name: experiment.name,
     version: experiment.version,
     description: experiment.description,
     params: paramDocs(experiment.params),
     presets: experiment.presets,
+    headline: experiment.headline ?? [],
+    bench: experiment.bench,
   }));
+}
+
+/** `axiom list`: every built-in experiment, its one-line description, parameters with defaults, and presets. */
+export function listCommand(options: { json?: boolean }): string {
+  const experiments = experimentCatalogue();
   if (options.json) return JSON.stringify(experiments, null, 2);
   return experiments
     .map((e) =>

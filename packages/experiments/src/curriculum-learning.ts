@@ -98,6 +98,17 @@ export default defineExperiment({
   presets: {
     smoke: { widths: [64], learningRates: [0.05], trainSize: 600, testSize: 600, epochs: 12, shortBudget: 2 },
   },
+  findings: {
+    keyed: {
+      table: 'byOrdering',
+      keyLabel: 'ordering',
+      fields: { finalTestAccuracy: 'final test accuracy', shortBudgetTestAccuracy: 'short-budget test accuracy' },
+      axis: 'nominal',
+      title: 'Test accuracy by example order: curricula vs random',
+    },
+  },
+  // The bench times the default sweep and, alone, its first configuration; bench/pytorch_experiments.py has it in PyTorch.
+  bench: { alone: { stacking: 'off' }, pytorch: true },
   async run(ctx) {
     const p: Params = ctx.params;
     const { tf } = ctx;

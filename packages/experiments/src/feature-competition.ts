@@ -43,6 +43,11 @@ export default defineExperiment({
   presets: {
     smoke: { widths: [32, 128], replicates: 1, trainSize: 500, testSize: 500, epochs: 10 },
   },
+  findings: {
+    keyed: { table: 'byWidth', keyLabel: 'width', fields: { meanGradientRatio: 'gradient ratio strong/weak' }, axis: 'log', title: 'Gradient ratio of the strong to the weak feature vs width' },
+  },
+  // The bench times the default sweep and, alone, its first configuration; bench/pytorch_experiments.py has it in PyTorch.
+  bench: { alone: { stacking: 'off' }, pytorch: true },
   async run(ctx) {
     const p: Params = ctx.params;
     const { tf } = ctx;

@@ -56,6 +56,17 @@ export default defineExperiment({
   presets: {
     smoke: { corruptionLevels: [0, 0.4], trainSize: 400, testSize: 400, classes: 5, separation: 1.2, hidden: [64, 64], epochs: 15, batchSize: 32, learningRate: 0.005 },
   },
+  findings: {
+    keyed: {
+      table: 'byLevel',
+      keyLabel: 'corruption',
+      fields: { cleanFirstRate: 'clean-first rate', testAccuracy: 'test accuracy' },
+      axis: 'linear',
+      title: 'Clean-first rate and test accuracy vs label corruption',
+    },
+  },
+  // The bench times the default sweep and, alone, its first configuration; bench/pytorch_experiments.py has it in PyTorch.
+  bench: { alone: { stacking: 'off' }, pytorch: true },
   async run(ctx) {
     const p: Params = ctx.params;
     const { tf } = ctx;

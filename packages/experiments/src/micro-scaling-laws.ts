@@ -64,6 +64,21 @@ export default defineExperiment({
       patience: 10,
     },
   },
+  findings: {
+    scalars: [
+      { label: 'data scaling', fields: { dataExponent: 'exponent', dataScalingR2: 'R²' } },
+      { label: 'parameter scaling', fields: { parameterExponent: 'exponent', parameterScalingR2: 'R²' } },
+    ],
+    scaling: {
+      loss: 'testLoss',
+      sweeps: [
+        { sweep: 'data', label: 'training-set size', size: (unit) => unit.config.trainSize },
+        { sweep: 'width', label: 'parameters', size: (unit) => unit.metrics.parameterCount },
+      ],
+    },
+  },
+  // The bench times the default sweep and, alone, its first configuration; bench/pytorch_experiments.py has it in PyTorch.
+  bench: { alone: { stacking: 'off' }, pytorch: true },
   async run(ctx) {
     const p: Params = ctx.params;
     const { tf } = ctx;

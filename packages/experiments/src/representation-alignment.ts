@@ -53,6 +53,11 @@ export default defineExperiment({
   presets: {
     smoke: { widths: [32, 256], pairs: 1, trainSize: 500, testSize: 300, epochs: 8 },
   },
+  findings: {
+    keyed: { table: 'byWidth', keyLabel: 'width', fields: { cka: 'CKA after training', ckaAtInit: 'CKA at initialisation' }, axis: 'log', title: 'Representation similarity (linear CKA) vs width' },
+  },
+  // The bench times the default sweep and, alone, its first configuration; bench/pytorch_experiments.py has it in PyTorch.
+  bench: { alone: { stacking: 'off' }, pytorch: true },
   async run(ctx) {
     const p: Params = ctx.params;
     const { tf } = ctx;
