@@ -43,6 +43,15 @@ export default defineExperiment({
   presets: {
     smoke: { widths: [32, 128], replicates: 1, trainSize: 500, testSize: 500, epochs: 10 },
   },
+  // Cross-backend tolerances, measured: WASM (1 thread) vs the plain JS backend, smoke preset, seeds 1–3:
+  // gradient ratios within 1.2e-7 relative, accuracies and verdicts identical. Set with ~1000× headroom for
+  // the real sweep's longer training, where a few predictions may flip.
+  headline: [
+    { metric: 'byWidth.*.meanGradientRatio', tolerance: { absolute: 0, relative: 1e-4 } },
+    { metric: 'byWidth.*.testAccuracy', tolerance: { absolute: 0.01, relative: 0 } },
+    { metric: 'strongGradientDominates', tolerance: { absolute: 0, relative: 0 } },
+    { metric: 'strongRemovalHurtsMore', tolerance: { absolute: 0, relative: 0 } },
+  ],
   findings: {
     keyed: { table: 'byWidth', keyLabel: 'width', fields: { meanGradientRatio: 'gradient ratio strong/weak' }, axis: 'log', title: 'Gradient ratio of the strong to the weak feature vs width' },
   },

@@ -64,6 +64,14 @@ export default defineExperiment({
       patience: 10,
     },
   },
+  // Cross-backend tolerances, measured: WASM (1 thread) vs the plain JS backend, smoke preset, seeds 1–3:
+  // exponents and R² within 3e-7. Set with ~1000× headroom for the real sweep's longer training.
+  headline: [
+    { metric: 'dataExponent', tolerance: { absolute: 1e-3, relative: 0 } },
+    { metric: 'parameterExponent', tolerance: { absolute: 1e-3, relative: 0 } },
+    { metric: 'dataScalingR2', tolerance: { absolute: 1e-3, relative: 0 } },
+    { metric: 'parameterScalingR2', tolerance: { absolute: 1e-3, relative: 0 } },
+  ],
   findings: {
     scalars: [
       { label: 'data scaling', fields: { dataExponent: 'exponent', dataScalingR2: 'R²' } },
