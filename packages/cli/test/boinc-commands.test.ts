@@ -11,6 +11,7 @@ import { ResultState, TestProject } from '../../wrapper/test/e2e/test-project.js
 import { makeSlot } from '../../wrapper/test/simulated-slot.js';
 import { AXIOM, axiom, scratch } from './helpers.js';
 import { runSmokeToFile } from './results-fixture.js';
+import { systemDependency } from '../../../test-support/system-dependency.js';
 
 const ValidatorExit = { valid: 0, invalid: 1, transient: 3 };
 
@@ -182,7 +183,8 @@ describe('axiom boinc app-version', () => {
 });
 
 // The app version with its own Node, served by the e2e test project to Debian's real client.
-describe.skipIf(!existsSync(BOINC))('the built app version under the real BOINC client', () => {
+const boinc = systemDependency('boinc-client', existsSync(BOINC) ? undefined : `${BOINC} is absent (apt-get install boinc-client)`);
+describe.skipIf(boinc.missing)(`the built app version under the real BOINC client${boinc.note}`, () => {
   let project: TestProject | undefined;
   let client: BoincClient | undefined;
   afterAll(async () => {

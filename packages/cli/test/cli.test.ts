@@ -1,10 +1,12 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ExitCode, resultSchema, type Result } from '@axiom/runner';
 import { axiom, scratch, startAxiom } from './helpers.js';
 
 const smoke = ['run', 'memorization-dynamics', '--preset', 'smoke'];
+const WITHOUT_NATIVE_TFJS = fileURLToPath(new URL('./fixtures/without-native-tfjs.mjs', import.meta.url));
 
 async function readResult(path: string): Promise<Result> {
   return resultSchema.parse(JSON.parse(await readFile(path, 'utf8')));
@@ -70,7 +72,7 @@ describe('seed provenance', () => {
 });
 
 describe('bad input: one clear line, a distinct exit code, no partial file', () => {
-  const cases: Array<{ name: string; args: (dir: string) => Promise<string[]> | string[]; code: number; message: RegExp }> = [
+  const cases: Array<{ name: string; args: (dir: string) => Promise<string[]> | string[]; env?: Record<string, string>; code: number; message: RegExp }> = [
     { name: 'unknown experiment', args: () => ['run', 'memorisation'], code: ExitCode.unknownExperiment, message: /unknown experiment "memorisation" \(built in: [^)]*memorization-dynamics/ },
     {
       name: 'a misspelt parameter',
@@ -107,15 +109,21 @@ describe('bad input: one clear line, a distinct exit code, no partial file', () 
       code: ExitCode.badWorkunit,
       message: /--require-seed: .*wu\.json is empty \(0 bytes\) \[wu-empty\]/,
     },
-    { name: 'a forced backend that is not installed', args: (dir) => [...smoke, '--seed', '1', '--backend', 'tfjs-node', '--out', join(dir, 'r.json')], code: ExitCode.backendUnavailable, message: /backend "tfjs-node" cannot be used/ },
+    {
+      name: 'a forced backend that is not installed',
+      args: (dir) => [...smoke, '--seed', '1', '--backend', 'tfjs-node', '--out', join(dir, 'r.json')],
+      env: { NODE_OPTIONS: `--import=${WITHOUT_NATIVE_TFJS}` },
+      code: ExitCode.backendUnavailable,
+      message: /backend "tfjs-node" cannot be used: @tensorflow\/tfjs-node is not installed/,
+    },
     { name: 'a seed that is not a uint32', args: () => [...smoke, '--seed', '-4'], code: ExitCode.usage, message: /--seed: seed must be an unsigned 32-bit integer/ },
     { name: 'an unknown option', args: () => [...smoke, '--sede', '4'], code: ExitCode.usage, message: /unknown option '--sede'/ },
     { name: 'help for an unknown command', args: () => ['help', 'golden', 'nosuch'], code: ExitCode.usage, message: /^axiom: error: unknown command 'golden nosuch' \(see axiom --help\)$/m },
   ];
 
-  it.each(cases)('$name', async ({ args, code, message }) => {
+  it.each(cases)('$name', async ({ args, env, code, message }) => {
     const dir = await scratch();
-    const run = await axiom(await args(dir), { cwd: dir });
+    const run = await axiom(await args(dir), { cwd: dir, env });
     expect(run.code, run.stderr).toBe(code);
     expect(run.stderr).toMatch(message);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
