@@ -6,6 +6,30 @@ import { formatEstimate, type Summary } from './statistics.js';
 /** The experiment's declared findings (built-in experiments declare them; a script's are not trusted to run here). */
 export const findingsOf = (experiment: string): Findings | undefined => builtinExperiments.get(experiment)?.findings;
 
+/** `testAccuracy` → `test accuracy`. */
+const words = (key: string) => key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+
+/**
+ * A metric's path as a name for people: `byLevel.0.2.testAccuracy` → "corruption 0.2 · test accuracy"
+ * (a `byX` table's key after its label, the finding's own labels where it declares them).
+ */
+export function metricName(path: readonly string[], findings: Findings | undefined): string {
+  const parts: string[] = [];
+  for (let i = 0; i < path.length; i++) {
+    const key = path[i]!;
+    const tableKey = path[i + 1];
+    if (/^by[A-Z]/.test(key) && tableKey !== undefined && i + 2 < path.length) {
+      parts.push(`${findings?.keyed?.table === key ? findings.keyed.keyLabel : words(key.slice(2))} ${tableKey}`);
+      i++;
+      continue;
+    }
+    const keyedLabel = findings?.keyed && path[0] === findings.keyed.table ? findings.keyed.fields[key] : undefined;
+    const scalar = findings?.scalars?.find((candidate) => key in candidate.fields);
+    parts.push(keyedLabel ?? (scalar ? `${scalar.label} ${scalar.fields[key]}` : words(key)));
+  }
+  return parts.join(' · ');
+}
+
 /** `metrics[table][key][field]` as a metric path, the form analyze summarises. */
 export const keyedMetric = (finding: KeyedFinding, key: string, field: string) => `${finding.table}.${key}.${field}`;
 

@@ -1,3 +1,4 @@
+import wrapAnsi from 'wrap-ansi';
 import { z } from 'zod';
 import { builtinExperiments } from '@axiom/experiments';
 
@@ -38,12 +39,23 @@ export function listCommand(options: { json?: boolean }): string {
   return experiments
     .map((e) =>
       [
-        `${e.name} (v${e.version})`,
-        `  ${e.description}`,
+        wrapped(`${e.name} (v${e.version})`, 0),
+        wrapped(e.description, 2),
         '  parameters (defaults are the real sweep):',
-        ...e.params.map((p) => `    ${p.name} = ${JSON.stringify(p.default)}${p.description ? `  — ${p.description}` : ''}`),
-        `  presets: ${Object.keys(e.presets).join(', ')}`,
+        ...e.params.flatMap((p) => [wrapped(`${p.name} = ${JSON.stringify(p.default)}`, 4, 8), ...(p.description ? [wrapped(p.description, 8)] : [])]),
+        wrapped(`presets: ${Object.keys(e.presets).join(', ')}`, 2),
       ].join('\n'),
     )
     .join('\n\n');
+}
+
+/** The width `axiom list` fits: an 80-column terminal. */
+export const LIST_COLUMNS = 80;
+
+/** Text wrapped to LIST_COLUMNS, its first line indented by `indent`, the rest by `hanging`; a word longer than a line is cut. */
+function wrapped(text: string, indent: number, hanging = indent): string {
+  return wrapAnsi(text, LIST_COLUMNS - Math.max(indent, hanging), { hard: true })
+    .split('\n')
+    .map((line, i) => ' '.repeat(i === 0 ? indent : hanging) + line)
+    .join('\n');
 }

@@ -25,6 +25,11 @@ describe('determinism across processes', () => {
     expect(a!.resultId).not.toBe(b!.resultId);
     expect(runs[0]!.stdout).toContain(`digest: ${a!.digest}`);
     expect(a!.seed).toEqual({ value: 7, source: 'cli' });
+    // The summary names the headline metrics for people and fits an 80-column terminal (the result path aside).
+    expect(runs[0]!.stdout).toMatch(/^ {2}corruption 0\.4 · test accuracy: 0\.\d{4}$/m);
+    expect(runs[0]!.stdout).toMatch(/^ {2}corruption 0\.4 · clean-first rate: 0\.\d{4}$/m);
+    expect(runs[0]!.stdout).not.toContain('byLevel');
+    expect(runs[0]!.stdout.split('\n').filter((line) => !line.startsWith('result: ') && line.length > 80)).toEqual([]);
   });
 
   it('the plain JS backend is bit-reproducible too', async () => {
@@ -194,6 +199,11 @@ describe('axiom list and help', () => {
     expect(run.stdout).toMatch(/memorization-dynamics \(v\d/);
     expect(run.stdout).toContain('corruptionLevels = [0,0.2,0.4,0.6]');
     expect(run.stdout).toContain('presets: smoke');
+    expect(run.stdout.split('\n').filter((line) => line.length > 80)).toEqual([]); // fits an 80-column terminal
+    const catalogue = JSON.parse((await axiom(['list', '--json'])).stdout) as Array<{ name: string; params: Array<{ name: string; default: unknown }>; headline: unknown[] }>;
+    const memorization = catalogue.find((experiment) => experiment.name === 'memorization-dynamics')!;
+    expect(memorization.params.find((param) => param.name === 'epochs')!.default).toBe(80); // the real sweep, as the bench's PyTorch side reads it
+    expect(memorization.headline).toContainEqual({ metric: 'byLevel.*.testAccuracy', tolerance: { absolute: 0.01, relative: 0 } });
   });
 
   it('--help documents the commands and exit codes', async () => {

@@ -52,17 +52,20 @@ function walk(expected: JsonValue | undefined, actual: JsonValue | undefined, pa
   if (JSON.stringify(expected) !== JSON.stringify(actual)) out.push({ path, expected, actual });
 }
 
-/** Every path the pattern (`byLevel.*.testAccuracy`) names in either run's metrics, with the values there. */
-function headlineValues(pattern: string, expected: JsonValue, actual: JsonValue): Array<[string, JsonValue | undefined, JsonValue | undefined]> {
-  let found: Array<[string, JsonValue | undefined, JsonValue | undefined]> = [['metrics', expected, actual]];
-  const child = (value: JsonValue | undefined, key: string) => (typeof value === 'object' && value !== null && !Array.isArray(value) ? value[key] : undefined);
-  const keys = (value: JsonValue | undefined) => (typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.keys(value) : []);
+const fieldsOf = (value: JsonValue | undefined) => (typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined);
+
+/** The value at a path of keys, if there is one. */
+export function valueAt(metrics: JsonValue | undefined, path: readonly string[]): JsonValue | undefined {
+  return path.reduce<JsonValue | undefined>((value, key) => fieldsOf(value)?.[key], metrics);
+}
+
+/** Every path of keys a headline pattern (`byLevel.*.testAccuracy`, `*`: every key of a table) names in the metrics. */
+export function headlinePaths(pattern: string, metrics: JsonValue): string[][] {
+  let paths: string[][] = [[]];
   for (const segment of pattern.split('.')) {
-    found = found.flatMap(([path, was, now]) =>
-      (segment === '*' ? [...new Set([...keys(was), ...keys(now)])] : [segment]).map((key): [string, JsonValue | undefined, JsonValue | undefined] => [`${path}.${key}`, child(was, key), child(now, key)]),
-    );
+    paths = paths.flatMap((path) => (segment === '*' ? Object.keys(fieldsOf(valueAt(metrics, path)) ?? {}) : [segment]).map((key) => [...path, key]));
   }
-  return found;
+  return paths;
 }
 
 /**
@@ -75,7 +78,9 @@ export function compareResults(expected: Result, actual: Result, tolerance: Tole
   if (expected.digest !== actual.digest) {
     if (Array.isArray(tolerance)) {
       for (const headline of tolerance as readonly HeadlineMetric[]) {
-        for (const [path, was, now] of headlineValues(headline.metric, expected.metrics, actual.metrics)) walk(was, now, path, differences, headline.tolerance);
+        // The paths either run recorded: a table key only one of them has is a difference too.
+        const paths = new Map([expected, actual].flatMap((result) => headlinePaths(headline.metric, result.metrics)).map((path) => [JSON.stringify(path), path]));
+        for (const path of paths.values()) walk(valueAt(expected.metrics, path), valueAt(actual.metrics, path), ['metrics', ...path].join('.'), differences, headline.tolerance);
       }
     } else {
       walk({ metrics: expected.metrics, units: expected.units }, { metrics: actual.metrics, units: actual.units }, '', differences, tolerance as Tolerance);
