@@ -8,7 +8,6 @@ import {
   fileResultSink,
   headlinePaths,
   jsonObjectSchema,
-  loadWorkunitFile,
   parseExplicitSeed,
   resolveSeed,
   valueAt,
@@ -24,6 +23,7 @@ import {
   type WorkunitFile,
 } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
+import { loadWorkunitFile } from '@axiom/wrapper';
 import { metricName } from './findings.js';
 import { formatSeconds } from './terminal.js';
 import { runInTerminal } from './terminal-host.js';

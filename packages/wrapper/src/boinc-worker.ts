@@ -6,9 +6,7 @@ import {
   ExitCode,
   errorMessage,
   fileCheckpointStore,
-  loadWorkunitFile,
   resolveExperiment,
-  resolveLinkFile,
   resolveSeed,
   runResolved,
   writeJsonAtomicOrExplain,
@@ -22,6 +20,7 @@ import { ClientChannel, type ControlMessage } from './client-channel.js';
 import { CHECKPOINT_FILE, EXIT_ABORTED_BY_CLIENT, RESULT_FILE, TEMPORARY_EXIT_FILE, WORKUNIT_FILE, writeFinishCalled, writeTemporaryExit } from './boinc-files.js';
 import { FRACTION_DONE_FILE, FractionDoneFile } from './fraction-file.js';
 import { TaskUsage } from './task-usage.js';
+import { loadWorkunitFile, resolveLinkFile } from './workunit-file.js';
 import { gpuOf, parseInitData, readInitData, remainingBoundSeconds, type InitData } from './init-data.js';
 import { MMAP_FILE, SharedMemory } from './shared-memory.js';
 
