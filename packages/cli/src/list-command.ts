@@ -1,4 +1,3 @@
-import wrapAnsi from 'wrap-ansi';
 import { z } from 'zod';
 import { builtinExperiments } from '@axiom/experiments';
 
@@ -52,10 +51,17 @@ export function listCommand(options: { json?: boolean }): string {
 /** The width `axiom list` fits: an 80-column terminal. */
 export const LIST_COLUMNS = 80;
 
-/** Text wrapped to LIST_COLUMNS, its first line indented by `indent`, the rest by `hanging`; a word longer than a line is cut. */
+/**
+ * Text wrapped at spaces to LIST_COLUMNS, its first line indented by `indent`, the rest by `hanging`. (By
+ * hand: wrap-ansi would be a second copy under packages/cli/node_modules, outside the sandbox's code root.)
+ */
 function wrapped(text: string, indent: number, hanging = indent): string {
-  return wrapAnsi(text, LIST_COLUMNS - Math.max(indent, hanging), { hard: true })
-    .split('\n')
-    .map((line, i) => ' '.repeat(i === 0 ? indent : hanging) + line)
-    .join('\n');
+  const width = LIST_COLUMNS - Math.max(indent, hanging);
+  const lines: string[] = [];
+  for (const word of text.split(/\s+/)) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + 1 + word.length <= width) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(...(word.match(new RegExp(`.{1,${width}}`, 'g')) ?? ['']));
+  }
+  return lines.map((line, i) => ' '.repeat(i === 0 ? indent : hanging) + line).join('\n');
 }

@@ -49,7 +49,7 @@ describe('axiom reproduce', () => {
     const changed = await axiom(['reproduce', join(dir, 'r.json')]);
     expect(changed.code).toBe(ExitCode.notReproduced);
     expect(changed.stdout).toMatch(/value\(s\) differ; max absolute difference/);
-    expect(changed.stdout).toMatch(/^ {2}metrics\.width=8: expected [\d.]+, got [\d.]+ \(Δ /m);
+    expect(changed.stdout).toMatch(/^ {2}metrics\.byWidth\.8\.testAccuracy: expected [\d.]+, got [\d.]+ \(Δ /m);
     expect(changed.stdout).toMatch(/script sha256: [0-9a-f]{64} → [0-9a-f]{64}/);
   });
 });
