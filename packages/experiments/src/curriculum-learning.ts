@@ -12,7 +12,8 @@ import { max, min } from 'simple-statistics';
 import { z } from 'zod';
 import { clusterTask, sampleLeveledClusters } from './lib/data.js';
 import { createStackedMlp, predictStackedClasses, trainStacked } from './lib/stacked.js';
-import { gridUnits, meanOfArrays, meanOfNumbers, metricsWhere, stackedSweep, stackingParam } from './lib/sweep.js';
+import { gridUnits, meanOfArrays, meanOfNumbers, metricsWhere, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
+import { FEW_PREDICTIONS_FLIP } from './lib/tolerances.js';
 import { ExampleTracker, meanEpoch } from './lib/tracking.js';
 import { accuracy, permutationStream, uploadDataset } from './lib/train.js';
 
@@ -101,8 +102,8 @@ export default defineExperiment({
   // Cross-backend tolerances, measured: WASM (1 thread) vs the plain JS backend, smoke preset, seeds 1–3:
   // every value below was identical. Set for the real sweep's longer training, where a few predictions may flip.
   headline: [
-    { metric: 'byOrdering.*.finalTestAccuracy', tolerance: { absolute: 0.01, relative: 0 } },
-    { metric: 'byOrdering.*.shortBudgetTestAccuracy', tolerance: { absolute: 0.01, relative: 0 } },
+    { metric: 'byOrdering.*.finalTestAccuracy', tolerance: FEW_PREDICTIONS_FLIP },
+    { metric: 'byOrdering.*.shortBudgetTestAccuracy', tolerance: FEW_PREDICTIONS_FLIP },
   ],
   findings: {
     keyed: {
@@ -113,8 +114,7 @@ export default defineExperiment({
       title: 'Test accuracy by example order: curricula vs random',
     },
   },
-  // The bench times the default sweep and, alone, its first configuration; bench/pytorch_experiments.py has it in PyTorch.
-  bench: { alone: { stacking: 'off' }, pytorch: true },
+  bench: stackedBenchWorkload,
   async run(ctx) {
     const p: Params = ctx.params;
     const { tf } = ctx;

@@ -15,7 +15,7 @@ import { sampleTeacher, teacherTask } from './lib/data.js';
 import { parameterCount } from './lib/mlp.js';
 import { fitPowerLaw, fitPowerLawWithOffset } from './lib/power-law.js';
 import { createStackedMlp, evaluateStackedLoss, trainStacked } from './lib/stacked.js';
-import { finiteOrNull, stackedSweep, stackingParam } from './lib/sweep.js';
+import { finiteOrNull, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
 import { permutationStream, uploadRegressionDataset } from './lib/train.js';
 
 // Parameters: the defaults are the real sweep.
@@ -85,8 +85,7 @@ export default defineExperiment({
       ],
     },
   },
-  // The bench times the default sweep and, alone, its first configuration; bench/pytorch_experiments.py has it in PyTorch.
-  bench: { alone: { stacking: 'off' }, pytorch: true },
+  bench: stackedBenchWorkload,
   async run(ctx) {
     const p: Params = ctx.params;
     const { tf } = ctx;
