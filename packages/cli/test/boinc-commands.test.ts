@@ -104,12 +104,13 @@ describe('axiom boinc validate and assimilate', () => {
     const disagree = await compare(replicaA.file, other.file);
     expect([disagree.code, disagree.stderr]).toEqual([ValidatorExit.invalid, expect.stringContaining('digests differ on the same backend (wasm)')]);
 
-    // Derived from the real replica: the same numbers reported from another backend, nudged within and beyond the tolerance.
+    // Derived from the real replica: the same numbers reported from another backend, a headline metric nudged
+    // within and beyond its declared tolerance (0.01).
     const onCpu = (nudge: number): Result => {
       const moved = structuredClone(replicaB.result);
       moved.backend.name = 'cpu';
-      const unit = moved.units[0]!;
-      unit.metrics.finalTestAccuracy = Number(unit.metrics.finalTestAccuracy) + nudge;
+      const level = (moved.metrics.byLevel as Record<string, Record<string, number>>)['0.4']!;
+      level.testAccuracy = level.testAccuracy! + nudge;
       moved.digest = resultDigest(moved.metrics, moved.units);
       return moved;
     };
@@ -118,7 +119,7 @@ describe('axiom boinc validate and assimilate', () => {
     const within = await compare(replicaA.file, close);
     expect([within.code, within.stderr]).toEqual([ValidatorExit.valid, expect.stringContaining('agree within tolerance (wasm vs cpu')]);
     const beyond = await compare(replicaA.file, far);
-    expect([beyond.code, beyond.stderr]).toEqual([ValidatorExit.invalid, expect.stringContaining('units[0].metrics.finalTestAccuracy')]);
+    expect([beyond.code, beyond.stderr]).toEqual([ValidatorExit.invalid, expect.stringContaining('metrics.byLevel.0.4.testAccuracy')]);
 
     // A replica altered after the run, keeping the honest digest, is caught before any digest is trusted.
     const altered = structuredClone(replicaB.result);
