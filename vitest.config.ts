@@ -6,11 +6,13 @@ const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 export default defineConfig({
   resolve: {
     // Tests run against the sources; the CLI tests spawn the built `axiom` (npm test builds first).
-    alias: {
-      '@axiom/runner': source('./packages/runner/src/index.ts'),
-      '@axiom/experiments': source('./packages/experiments/src/index.ts'),
-      '@axiom/wrapper': source('./packages/wrapper/src/index.ts'),
-    },
+    // Exact matches: '@axiom/runner' must not also catch '@axiom/runner/host'.
+    alias: [
+      { find: /^@axiom\/runner$/, replacement: source('./packages/runner/src/index.ts') },
+      { find: /^@axiom\/runner\/host$/, replacement: source('./packages/runner/src/host-entry.ts') },
+      { find: /^@axiom\/experiments$/, replacement: source('./packages/experiments/src/index.ts') },
+      { find: /^@axiom\/wrapper$/, replacement: source('./packages/wrapper/src/index.ts') },
+    ],
   },
   test: {
     include: ['packages/*/test/**/*.test.ts'],

@@ -1,21 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import {
-  AxiomError,
-  BIT_IDENTICAL,
-  compareResults,
-  describeComparison,
-  describeTolerance,
-  describeZodError,
-  ExitCode,
-  fileResultSink,
-  resolveExperiment,
-  resultSchema,
-  type BackendName,
-  type Experiment,
-  type Result,
-  type ResultSink,
-  type Tolerance,
-} from '@axiom/runner';
+import { AxiomError, type BackendName, BIT_IDENTICAL, compareResults, describeComparison, describeTolerance, describeZodError, ExitCode, fileResultSink, resolveExperiment, type Result, resultSchema, type ResultSink } from '@axiom/runner/host';
+import { type Experiment, type Tolerance } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
 import { scriptOptions, type RunCommandOptions } from './run-command.js';
 import { runInTerminal } from './terminal-host.js';

@@ -1,27 +1,7 @@
 import { readFile } from 'node:fs/promises';
 
-import {
-  AxiomError,
-  defaultScriptCacheDir,
-  resolveExperiment,
-  fileCheckpointStore,
-  fileResultSink,
-  headlinePaths,
-  jsonObjectSchema,
-  parseExplicitSeed,
-  resolveSeed,
-  valueAt,
-  ExitCode,
-  type BackendName,
-  type JsonObject,
-  type JsonValue,
-  type ParamLayer,
-  type Result,
-  type RunOutcome,
-  type SandboxLauncher,
-  type ScriptOptions,
-  type WorkunitFile,
-} from '@axiom/runner';
+import { AxiomError, type BackendName, defaultScriptCacheDir, ExitCode, fileCheckpointStore, fileResultSink, headlinePaths, jsonObjectSchema, type ParamLayer, parseExplicitSeed, resolveExperiment, resolveSeed, type Result, type RunOutcome, type SandboxLauncher, type ScriptOptions, valueAt, type WorkunitFile } from '@axiom/runner/host';
+import { type JsonObject, type JsonValue } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
 import { loadWorkunitFile } from '@axiom/wrapper';
 import { metricName } from './findings.js';

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resultDigest, resultSchema, WASM_NODE_THREADS_PATCH, workunitSchema, writeJsonAtomic, type Result, type Workunit } from '@axiom/runner';
+import { type Result, resultDigest, resultSchema, WASM_NODE_THREADS_PATCH, type Workunit, workunitSchema, writeJsonAtomic } from '@axiom/runner/host';
 import { BOINC, BoincClient } from '../../wrapper/test/e2e/boinc-client.js';
 import { ResultState, TestProject } from '../../wrapper/test/e2e/test-project.js';
 import { makeSlot } from '../../wrapper/test/simulated-slot.js';

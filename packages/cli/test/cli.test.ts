@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ExitCode, resultSchema, type Result } from '@axiom/runner';
+import { ExitCode, type Result, resultSchema } from '@axiom/runner/host';
 import { axiom, scratch, startAxiom } from './helpers.js';
 
 const smoke = ['run', 'memorization-dynamics', '--preset', 'smoke'];

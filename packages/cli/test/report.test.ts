@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium as playwrightChromium } from 'playwright-core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { writeJsonAtomic } from '@axiom/runner';
+import { writeJsonAtomic } from '@axiom/runner/host';
 import type { ChartKind } from '../src/charts.js';
 import { reportCommand } from '../src/report-command.js';
 import { scratch } from './helpers.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareResults, memoryHost, runExperiment, type Experiment } from '@axiom/runner';
+import { compareResults, memoryHost, runExperiment } from '@axiom/runner/host';
+import { type Experiment } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
 
 describe('declared cross-backend tolerances', () => {

@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
-import { compareResults, initBackend, memoryHost, resultSchema, runExperiment, type Experiment, type JsonObject, type Result } from '@axiom/runner';
+import { compareResults, initBackend, memoryHost, type Result, resultSchema, runExperiment } from '@axiom/runner/host';
+import { type Experiment, type JsonObject } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
 
 export const TEST_SEED = 2024;

@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { AxiomError, backendLoaders, defaultThreadCount, initBackend, MAX_WASM_THREADS, type BackendLoader } from '@axiom/runner';
+import { AxiomError, backendLoaders, initBackend } from '@axiom/runner/host';
+import { type BackendLoader, defaultThreadCount } from '../src/backend.js';
+import { MAX_WASM_THREADS } from '../src/wasm-threads.js';
 
 /**
  * The real loaders, but the native backends (optional packages) load as they do when npm did not install

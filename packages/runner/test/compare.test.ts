@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareResults, describeTolerance, memoryHost, runExperiment, type HeadlineMetric, type JsonObject, type Result } from '@axiom/runner';
+import { compareResults, describeTolerance, memoryHost, type Result, runExperiment } from '@axiom/runner/host';
+import { type HeadlineMetric, type JsonObject } from '@axiom/runner';
 import { request } from './tiny-experiment.js';
 
 const headline: HeadlineMetric[] = [

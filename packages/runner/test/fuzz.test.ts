@@ -6,18 +6,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  AxiomError,
-  experimentFromModule,
-  fileCheckpointStore,
-  httpRequest,
-  HttpError,
-  memoryHost,
-  resultSchema,
-  runExperiment,
-  type Checkpoint,
-  type HttpPolicy,
-} from '@axiom/runner';
+import { AxiomError, type Checkpoint, fileCheckpointStore, type HttpPolicy, memoryHost, resultSchema, runExperiment } from '@axiom/runner/host';
+import { experimentFromModule } from '../src/experiment.js';
+import { HttpError, httpRequest } from '../src/http.js';
 import { request, tiny } from './tiny-experiment.js';
 
 /**

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as zod from 'zod';
 import * as runner from '@axiom/runner';
-import { AxiomError, importScriptExperiment, installWorkerApi, obtainScript, sha256Hex, type HttpPolicy, type ScriptOptions, type ScriptSource } from '@axiom/runner';
+import { AxiomError, type HttpPolicy, installWorkerApi, type ScriptOptions, sha256Hex } from '@axiom/runner/host';
+import { importScriptExperiment, obtainScript, type ScriptSource } from '../src/script.js';
 
 /** What the worker does with a script, in one process: obtain (fetch, verify, cache), then import the verified bytes. */
 async function loadScriptExperiment(source: ScriptSource, options: ScriptOptions) {

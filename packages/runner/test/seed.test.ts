@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AxiomError, deriveSeed, resolveSeed, Rng, parseExplicitSeed } from '@axiom/runner';
+import { AxiomError, parseExplicitSeed, resolveSeed } from '@axiom/runner/host';
+import { deriveSeed, Rng } from '@axiom/runner';
 
 describe('seed resolution without wu.json', () => {
   it('with no seed anywhere, the fallback is named and two fallbacks differ', () => {

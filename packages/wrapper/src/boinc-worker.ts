@@ -1,20 +1,8 @@
 import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import {
-  AxiomError,
-  ExitCode,
-  errorMessage,
-  fileCheckpointStore,
-  resolveExperiment,
-  resolveSeed,
-  runResolved,
-  writeJsonAtomicOrExplain,
-  type CheckpointStore,
-  type Experiment,
-  type SandboxLauncher,
-  type RunWarning,
-} from '@axiom/runner';
+import { AxiomError, type CheckpointStore, errorMessage, ExitCode, fileCheckpointStore, resolveExperiment, resolveSeed, runResolved, type RunWarning, type SandboxLauncher, writeJsonAtomicOrExplain } from '@axiom/runner/host';
+import { type Experiment } from '@axiom/runner';
 import { PeriodicCheckpoints } from './checkpoints.js';
 import { ClientChannel, type ControlMessage } from './client-channel.js';
 import { CHECKPOINT_FILE, EXIT_ABORTED_BY_CLIENT, RESULT_FILE, TEMPORARY_EXIT_FILE, WORKUNIT_FILE, writeFinishCalled, writeTemporaryExit } from './boinc-files.js';

@@ -1,4 +1,4 @@
-import type { Checkpoint, CheckpointStore } from '@axiom/runner';
+import type { Checkpoint, CheckpointStore } from '@axiom/runner/host';
 
 /**
  * Honours the volunteer's "checkpoint at most every N seconds" (`checkpoint_period`): saves are held

@@ -1,6 +1,6 @@
 import { open, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { AxiomError, describeZodError, uint32Schema, workunitBodySchema, type WorkunitFile } from '@axiom/runner';
+import { AxiomError, describeZodError, uint32Schema, workunitBodySchema, type WorkunitFile } from '@axiom/runner/host';
 
 const SOFT_LINK = /^\s*<soft_link>([^<]*)<\/soft_link>/;
 

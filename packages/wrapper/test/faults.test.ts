@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AxiomError, backendLoaders, ExitCode, resultSchema } from '@axiom/runner';
+import { AxiomError, backendLoaders, ExitCode, resultSchema } from '@axiom/runner/host';
 import { builtinExperiments } from '@axiom/experiments';
 import { CHECKPOINT_FILE, runBoincWorker, TEMPORARY_EXIT_FILE } from '@axiom/wrapper';
 import { AXIOM, makeSlot, SimulatedClient, type Slot } from './simulated-slot.js';

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resultSchema } from '@axiom/runner';
+import { resultSchema } from '@axiom/runner/host';
 import { Channel, SharedMemory } from '@axiom/wrapper';
 
 export const AXIOM = fileURLToPath(new URL('../../cli/bin/axiom.js', import.meta.url));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { AxiomError, resolveSeed, uint32Schema } from '@axiom/runner';
+import { AxiomError, resolveSeed, uint32Schema } from '@axiom/runner/host';
 import { loadWorkunitFile, resolveLinkFile } from '@axiom/wrapper';
 
 let dir: string;

@@ -5,7 +5,8 @@
  * Prints one JSON line.
  */
 import { performance } from 'node:perf_hooks';
-import { initBackend, memoryHost, Rng, runExperiment, type BackendName, type BackendRequest } from '@axiom/runner';
+import { type BackendName, type BackendRequest, initBackend, memoryHost, runExperiment } from '@axiom/runner/host';
+import { Rng } from '@axiom/runner';
 import { builtinExperiments, createMlp, trainClassifier, uploadDataset } from '@axiom/experiments';
 import { trainingFlopsPerSample, workloads } from './workloads.js';
 

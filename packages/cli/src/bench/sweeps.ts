@@ -2,7 +2,7 @@
  * The bench's sweep table: each experiment's default sweep (or, quick, its smoke preset) on each axiom
  * target in its own process, beside the plain PyTorch version of the same sweep on the same thread count.
  */
-import type { Result } from '@axiom/runner';
+import type { Result } from '@axiom/runner/host';
 import { builtinExperiments } from '@axiom/experiments';
 import { measureIn, threadsCell, type BenchTarget } from './measure-process.js';
 import { torchSweep, versusPyTorch, type TorchSweep } from './pytorch.js';

@@ -1,19 +1,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import {
-  canonicalJson,
-  compareResults,
-  describeComparison,
-  describeTolerance,
-  errorMessage,
-  resultDigest,
-  resultSchema,
-  workunitSchema,
-  type Result,
-  type HeadlineMetric,
-  type Tolerance,
-  type Workunit,
-} from '@axiom/runner';
+import { canonicalJson, compareResults, describeComparison, describeTolerance, errorMessage, type Result, resultDigest, resultSchema, type Workunit, workunitSchema } from '@axiom/runner/host';
+import { type HeadlineMetric, type Tolerance } from '@axiom/runner';
 
 /** What script_validator reads from the exit status (sched/script_validator.cpp). */
 export const ValidatorExit = { valid: 0, invalid: 1, transient: 3 } as const;

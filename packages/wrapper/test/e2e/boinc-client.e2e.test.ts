@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { resultSchema, type Result } from '@axiom/runner';
+import { type Result, resultSchema } from '@axiom/runner/host';
 import { AXIOM } from '../simulated-slot.js';
 import { BOINC, BoincClient } from './boinc-client.js';
 import { ResultState, TestProject } from './test-project.js';
