@@ -1,5 +1,5 @@
 // A researcher's own experiment, run with:  npx axiom run examples/custom-experiment.mjs --preset smoke
-// It uses the same contract and shared pieces as the built-in experiments.
+// It uses the same contract and shared pieces as the built-in experiments (docs/writing-an-experiment.md).
 import { defineExperiment } from '@axiom/runner';
 import { clusterTask, createMlp, predictClasses, accuracy, sampleClusters, trainClassifier, uploadDataset } from '@axiom/experiments';
 import { z } from 'zod';
@@ -17,6 +17,8 @@ export default defineExperiment({
   description: 'Does a wider one-hidden-layer MLP generalise better on Gaussian clusters?',
   params,
   presets: { smoke: { widths: [8, 32], trainSize: 200, epochs: 5 } },
+  // The metric that carries the finding, and how closely two backends (WASM, plain JS) must agree on it.
+  headline: [{ metric: 'byWidth.*.testAccuracy', tolerance: { absolute: 0.01, relative: 0 } }],
   async run(ctx) {
     const { tf, params: p } = ctx;
     const units = p.widths.map((width) => ({ key: `width=${width}`, config: { width } }));
@@ -44,6 +46,7 @@ export default defineExperiment({
       // Metrics.
       return { metrics: { testAccuracy: testAccuracy.at(-1) }, curves: { testAccuracy } };
     });
-    return Object.fromEntries(results.map((r) => [r.key, r.metrics.testAccuracy]));
+    // Headline: a table by width.
+    return { byWidth: Object.fromEntries(results.map((r) => [String(r.config.width), { testAccuracy: r.metrics.testAccuracy }])) };
   },
 });

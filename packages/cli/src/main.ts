@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { fileURLToPath } from 'node:url';
-import { AxiomError, ExitCode, installWorkerApi, serveSandboxedRun, WORKER_VERSION, type SandboxLauncher } from '@axiom/runner';
+import { AxiomError, ExitCode, installWorkerApi, type SandboxLauncher, serveSandboxedRun, WORKER_VERSION } from '@axiom/runner/host';
 import { listCommand } from './list-command.js';
 import { bundleCommand, keygenCommand } from './publish-commands.js';
 import { goldenCheckCommand, goldenUpdateCommand } from './golden-command.js';

@@ -1,30 +1,11 @@
 import { readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-import {
-  AxiomError,
-  canonicalJson,
-  sha256Hex,
-  defaultScriptCacheDir,
-  resolveExperiment,
-  fileCheckpointStore,
-  fileResultSink,
-  jsonObjectSchema,
-  loadWorkunitFile,
-  parseExplicitSeed,
-  resolveSeed,
-  ExitCode,
-  type BackendName,
-  type JsonObject,
-  type JsonValue,
-  type ParamLayer,
-  type Result,
-  type RunOutcome,
-  type SandboxLauncher,
-  type ScriptOptions,
-  type WorkunitFile,
-} from '@axiom/runner';
+import { AxiomError, type BackendName, canonicalJson, defaultScriptCacheDir, ExitCode, fileCheckpointStore, fileResultSink, headlinePaths, jsonObjectSchema, type ParamLayer, parseExplicitSeed, resolveExperiment, resolveSeed, type Result, type RunOutcome, type SandboxLauncher, type ScriptOptions, sha256Hex, valueAt, type WorkunitFile } from '@axiom/runner/host';
+import { type JsonObject, type JsonValue } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
+import { loadWorkunitFile } from '@axiom/wrapper';
+import { metricName } from './findings.js';
 import { formatSeconds } from './terminal.js';
 import { runInTerminal } from './terminal-host.js';
 import { uploadOrSpool } from './upload-command.js';
@@ -105,12 +86,25 @@ function positiveInteger(text: string, option: string): number {
   return value;
 }
 
-function headlineLines(value: JsonValue, prefix = ''): string[] {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    return Object.entries(value).flatMap(([key, inner]) => headlineLines(inner, prefix ? `${prefix}.${key}` : key));
-  }
-  const shown = typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(4) : JSON.stringify(value);
-  return [`  ${prefix}: ${shown}`];
+/** The width the summary fits (an 80-column terminal); longer lines end in "…". */
+const COLUMNS = 80;
+const fit = (line: string) => (line.length <= COLUMNS ? line : `${line.slice(0, COLUMNS - 1)}…`);
+
+const formatValue = (value: JsonValue | undefined): string =>
+  typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(4) : Array.isArray(value) ? value.map(formatValue).join(', ') : JSON.stringify(value);
+
+/** Every leaf of the metrics, as a path of keys. */
+const leafPaths = (value: JsonValue, path: string[] = []): string[][] =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.entries(value).flatMap(([key, inner]) => leafPaths(inner, [...path, key])) : [path];
+
+/**
+ * The results in the summary, named for people: a built-in experiment's declared headline metrics (the
+ * rest is in the result file), any other experiment's every value.
+ */
+function headlineLines(result: Result): string[] {
+  const experiment = builtinExperiments.get(result.experiment.name);
+  const paths = experiment?.headline ? experiment.headline.flatMap(({ metric }) => headlinePaths(metric, result.metrics)) : leafPaths(result.metrics);
+  return paths.map((path) => `  ${metricName(path, experiment?.findings)}: ${formatValue(valueAt(result.metrics, path))}`);
 }
 
 export function summarise(outcome: RunOutcome): string {
@@ -118,10 +112,12 @@ export function summarise(outcome: RunOutcome): string {
   return [
     `${r.experiment.name} ${r.experiment.version}: ${r.status}${r.statusReason ? ` (${r.statusReason})` : ''}`,
     `  seed: ${r.seed.value} (from ${r.seed.source})   backend: ${r.backend.name}   time: ${formatSeconds(r.timings.wallSeconds)}   units: ${r.units.length}`,
-    ...(Object.keys(r.metrics).length ? ['results:', ...headlineLines(r.metrics)] : []),
+    ...(Object.keys(r.metrics).length ? ['results:', ...headlineLines(r)] : []),
     `digest: ${r.digest}`,
-    `result: ${outcome.location}`,
-  ].join('\n');
+  ]
+    .map(fit)
+    .concat(`result: ${outcome.location}`) // a path is never cut
+    .join('\n');
 }
 
 /**

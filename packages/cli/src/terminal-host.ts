@@ -1,4 +1,4 @@
-import { runResolved, type CheckpointStore, type ResolvedExperiment, type ResultSink, type RunOutcome, type RunRequest, type SandboxLauncher } from '@axiom/runner';
+import { type CheckpointStore, type ResolvedExperiment, type ResultSink, type RunOutcome, type RunRequest, runResolved, type SandboxLauncher } from '@axiom/runner/host';
 import { formatWarning, ProgressDisplay } from './terminal.js';
 
 /**

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import cliProgress from 'cli-progress';
-import type { ProgressUpdate, RunWarning } from '@axiom/runner';
+import type { ProgressUpdate, RunWarning } from '@axiom/runner/host';
 
 function formatSeconds(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';

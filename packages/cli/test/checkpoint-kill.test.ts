@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkpointSchema, decodeCheckpoint, resultSchema, type Checkpoint } from '@axiom/runner';
+import { type Checkpoint, checkpointSchema, decodeCheckpoint, resultSchema } from '@axiom/runner/host';
 import { builtinExperiments } from '@axiom/experiments';
 import { defaultGoldenPath, GOLDEN_SEED, readGoldenFile } from '../src/golden.js';
 import { axiom, scratch, startAxiom } from './helpers.js';

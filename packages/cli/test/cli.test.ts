@@ -1,10 +1,12 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ExitCode, resultSchema, type Result } from '@axiom/runner';
+import { ExitCode, type Result, resultSchema } from '@axiom/runner/host';
 import { axiom, scratch, startAxiom } from './helpers.js';
 
 const smoke = ['run', 'memorization-dynamics', '--preset', 'smoke'];
+const WITHOUT_NATIVE_TFJS = fileURLToPath(new URL('./fixtures/without-native-tfjs.mjs', import.meta.url));
 
 async function readResult(path: string): Promise<Result> {
   return resultSchema.parse(JSON.parse(await readFile(path, 'utf8')));
@@ -23,6 +25,11 @@ describe('determinism across processes', () => {
     expect(a!.resultId).not.toBe(b!.resultId);
     expect(runs[0]!.stdout).toContain(`digest: ${a!.digest}`);
     expect(a!.seed).toEqual({ value: 7, source: 'cli' });
+    // The summary names the headline metrics for people and fits an 80-column terminal (the result path aside).
+    expect(runs[0]!.stdout).toMatch(/^ {2}corruption 0\.4 · test accuracy: 0\.\d{4}$/m);
+    expect(runs[0]!.stdout).toMatch(/^ {2}corruption 0\.4 · clean-first rate: 0\.\d{4}$/m);
+    expect(runs[0]!.stdout).not.toContain('byLevel');
+    expect(runs[0]!.stdout.split('\n').filter((line) => !line.startsWith('result: ') && line.length > 80)).toEqual([]);
   });
 
   it('the plain JS backend is bit-reproducible too', async () => {
@@ -70,7 +77,7 @@ describe('seed provenance', () => {
 });
 
 describe('bad input: one clear line, a distinct exit code, no partial file', () => {
-  const cases: Array<{ name: string; args: (dir: string) => Promise<string[]> | string[]; code: number; message: RegExp }> = [
+  const cases: Array<{ name: string; args: (dir: string) => Promise<string[]> | string[]; env?: Record<string, string>; code: number; message: RegExp }> = [
     { name: 'unknown experiment', args: () => ['run', 'memorisation'], code: ExitCode.unknownExperiment, message: /unknown experiment "memorisation" \(built in: [^)]*memorization-dynamics/ },
     {
       name: 'a misspelt parameter',
@@ -107,15 +114,21 @@ describe('bad input: one clear line, a distinct exit code, no partial file', () 
       code: ExitCode.badWorkunit,
       message: /--require-seed: .*wu\.json is empty \(0 bytes\) \[wu-empty\]/,
     },
-    { name: 'a forced backend that is not installed', args: (dir) => [...smoke, '--seed', '1', '--backend', 'tfjs-node', '--out', join(dir, 'r.json')], code: ExitCode.backendUnavailable, message: /backend "tfjs-node" cannot be used/ },
+    {
+      name: 'a forced backend that is not installed',
+      args: (dir) => [...smoke, '--seed', '1', '--backend', 'tfjs-node', '--out', join(dir, 'r.json')],
+      env: { NODE_OPTIONS: `--import=${WITHOUT_NATIVE_TFJS}` },
+      code: ExitCode.backendUnavailable,
+      message: /backend "tfjs-node" cannot be used: @tensorflow\/tfjs-node is not installed/,
+    },
     { name: 'a seed that is not a uint32', args: () => [...smoke, '--seed', '-4'], code: ExitCode.usage, message: /--seed: seed must be an unsigned 32-bit integer/ },
     { name: 'an unknown option', args: () => [...smoke, '--sede', '4'], code: ExitCode.usage, message: /unknown option '--sede'/ },
     { name: 'help for an unknown command', args: () => ['help', 'golden', 'nosuch'], code: ExitCode.usage, message: /^axiom: error: unknown command 'golden nosuch' \(see axiom --help\)$/m },
   ];
 
-  it.each(cases)('$name', async ({ args, code, message }) => {
+  it.each(cases)('$name', async ({ args, env, code, message }) => {
     const dir = await scratch();
-    const run = await axiom(await args(dir), { cwd: dir });
+    const run = await axiom(await args(dir), { cwd: dir, env });
     expect(run.code, run.stderr).toBe(code);
     expect(run.stderr).toMatch(message);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
@@ -213,6 +226,11 @@ describe('axiom list and help', () => {
     expect(run.stdout).toMatch(/memorization-dynamics \(v\d/);
     expect(run.stdout).toContain('corruptionLevels = [0,0.2,0.4,0.6]');
     expect(run.stdout).toContain('presets: smoke');
+    expect(run.stdout.split('\n').filter((line) => line.length > 80)).toEqual([]); // fits an 80-column terminal
+    const catalogue = JSON.parse((await axiom(['list', '--json'])).stdout) as Array<{ name: string; params: Array<{ name: string; default: unknown }>; headline: unknown[] }>;
+    const memorization = catalogue.find((experiment) => experiment.name === 'memorization-dynamics')!;
+    expect(memorization.params.find((param) => param.name === 'epochs')!.default).toBe(80); // the real sweep, as the bench's PyTorch side reads it
+    expect(memorization.headline).toContainEqual({ metric: 'byLevel.*.testAccuracy', tolerance: { absolute: 0.01, relative: 0 } });
   });
 
   it('--help documents the commands and exit codes', async () => {

@@ -12,7 +12,8 @@ import { max, min } from 'simple-statistics';
 import { z } from 'zod';
 import { clusterTask, sampleLeveledClusters } from './lib/data.js';
 import { createStackedMlp, predictStackedClasses, trainStacked } from './lib/stacked.js';
-import { gridUnits, meanOfArrays, meanOfNumbers, metricsWhere, stackedSweep, stackingParam } from './lib/sweep.js';
+import { gridUnits, meanOfArrays, meanOfNumbers, metricsWhere, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
+import { FEW_PREDICTIONS_FLIP } from './lib/tolerances.js';
 import { fitRecord, meanEpoch, recordFits } from './lib/tracking.js';
 import { accuracy, permutationStream, uploadDataset } from './lib/train.js';
 
@@ -98,6 +99,22 @@ export default defineExperiment({
   presets: {
     smoke: { widths: [64], learningRates: [0.05], trainSize: 600, testSize: 600, epochs: 12, shortBudget: 2 },
   },
+  // Cross-backend tolerances, measured: WASM (1 thread) vs the plain JS backend, smoke preset, seeds 1–3:
+  // every value below was identical. Set for the real sweep's longer training, where a few predictions may flip.
+  headline: [
+    { metric: 'byOrdering.*.finalTestAccuracy', tolerance: FEW_PREDICTIONS_FLIP },
+    { metric: 'byOrdering.*.shortBudgetTestAccuracy', tolerance: FEW_PREDICTIONS_FLIP },
+  ],
+  findings: {
+    keyed: {
+      table: 'byOrdering',
+      keyLabel: 'ordering',
+      fields: { finalTestAccuracy: 'final test accuracy', shortBudgetTestAccuracy: 'short-budget test accuracy' },
+      axis: 'nominal',
+      title: 'Test accuracy by example order: curricula vs random',
+    },
+  },
+  bench: stackedBenchWorkload,
   async run(ctx) {
     const p: Params = ctx.params;
     const { tf } = ctx;

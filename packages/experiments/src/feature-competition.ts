@@ -13,7 +13,8 @@ import { z } from 'zod';
 import { featureColumns, sampleCompetingFeatures, shuffleColumns } from './lib/data.js';
 import { firstLayerGradientNorms } from './lib/probes.js';
 import { createStackedMlp, predictStackedClasses, trainStacked, uploadStackedDataset, type StackedDataset } from './lib/stacked.js';
-import { finiteOrNull, gridUnits, meanOfNumbers, metricsWhere, stackedSweep, stackingParam } from './lib/sweep.js';
+import { finiteOrNull, gridUnits, meanOfNumbers, metricsWhere, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
+import { FEW_PREDICTIONS_FLIP, SAME_VERDICT } from './lib/tolerances.js';
 import { accuracy } from './lib/train.js';
 
 // Parameters: the defaults are the real sweep.
@@ -43,6 +44,19 @@ export default defineExperiment({
   presets: {
     smoke: { widths: [32, 128], replicates: 1, trainSize: 500, testSize: 500, epochs: 10 },
   },
+  // Cross-backend tolerances, measured: WASM (1 thread) vs the plain JS backend, smoke preset, seeds 1–3:
+  // gradient ratios within 1.2e-7 relative, accuracies and verdicts identical. Set with ~1000× headroom for
+  // the real sweep's longer training, where a few predictions may flip.
+  headline: [
+    { metric: 'byWidth.*.meanGradientRatio', tolerance: { absolute: 0, relative: 1e-4 } },
+    { metric: 'byWidth.*.testAccuracy', tolerance: FEW_PREDICTIONS_FLIP },
+    { metric: 'strongGradientDominates', tolerance: SAME_VERDICT },
+    { metric: 'strongRemovalHurtsMore', tolerance: SAME_VERDICT },
+  ],
+  findings: {
+    keyed: { table: 'byWidth', keyLabel: 'width', fields: { meanGradientRatio: 'gradient ratio strong/weak' }, axis: 'log', title: 'Gradient ratio of the strong to the weak feature vs width' },
+  },
+  bench: stackedBenchWorkload,
   async run(ctx) {
     const p: Params = ctx.params;
     const { tf } = ctx;

@@ -15,7 +15,7 @@ import { sampleTeacher, teacherTask } from './lib/data.js';
 import { parameterCount } from './lib/mlp.js';
 import { fitPowerLaw, fitPowerLawWithOffset } from './lib/power-law.js';
 import { createStackedMlp, evaluateStackedLoss, trainStacked } from './lib/stacked.js';
-import { finiteOrNull, stackedSweep, stackingParam } from './lib/sweep.js';
+import { finiteOrNull, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
 import { permutationStream, uploadRegressionDataset } from './lib/train.js';
 
 // Parameters: the defaults are the real sweep.
@@ -64,6 +64,28 @@ export default defineExperiment({
       patience: 10,
     },
   },
+  // Cross-backend tolerances, measured: WASM (1 thread) vs the plain JS backend, smoke preset, seeds 1–3:
+  // exponents and R² within 3e-7. Set with ~1000× headroom for the real sweep's longer training.
+  headline: [
+    { metric: 'dataExponent', tolerance: { absolute: 1e-3, relative: 0 } },
+    { metric: 'parameterExponent', tolerance: { absolute: 1e-3, relative: 0 } },
+    { metric: 'dataScalingR2', tolerance: { absolute: 1e-3, relative: 0 } },
+    { metric: 'parameterScalingR2', tolerance: { absolute: 1e-3, relative: 0 } },
+  ],
+  findings: {
+    scalars: [
+      { label: 'data scaling', fields: { dataExponent: 'exponent', dataScalingR2: 'R²' } },
+      { label: 'parameter scaling', fields: { parameterExponent: 'exponent', parameterScalingR2: 'R²' } },
+    ],
+    scaling: {
+      loss: 'testLoss',
+      sweeps: [
+        { sweep: 'data', label: 'training-set size', size: (unit) => unit.config.trainSize },
+        { sweep: 'width', label: 'parameters', size: (unit) => unit.metrics.parameterCount },
+      ],
+    },
+  },
+  bench: stackedBenchWorkload,
   async run(ctx) {
     const p: Params = ctx.params;
     const { tf } = ctx;

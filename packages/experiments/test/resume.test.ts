@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { memoryHost, runExperiment, type Checkpoint, type Experiment } from '@axiom/runner';
+import { type Checkpoint, memoryHost, runExperiment } from '@axiom/runner/host';
+import { type Experiment } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
 
 /** Steps between stops: several stops land inside each smoke run's stacks. */

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, memoryHost, Rng, runExperiment, standaloneSession, type Checkpoint, type Experiment, type Tf } from '@axiom/runner';
+import { type Checkpoint, initBackend, memoryHost, runExperiment } from '@axiom/runner/host';
+import { type Experiment, Rng, standaloneSession, type Tf } from '@axiom/runner';
 import {
   builtinExperiments,
   clusterTask,

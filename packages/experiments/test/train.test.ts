@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, Rng, standaloneSession, type Tf } from '@axiom/runner';
+import { initBackend } from '@axiom/runner/host';
+import { Rng, standaloneSession, type Tf } from '@axiom/runner';
 import {
   createMlp,
   evaluateLoss,

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { AxiomError, errorMessage } from './errors.js';
 import type { Tf } from './backend.js';
-import type { JsonObject } from './json.js';
+import type { JsonObject, JsonValue } from './json.js';
 import type { Rng } from './rng.js';
+import type { Tolerance } from './compare.js';
 import type { Snapshot, UnitResult } from './schemas.js';
 
 /** One independent piece of work in a sweep: a configuration or replicate, named by a stable key. */
@@ -103,6 +104,57 @@ export interface ExperimentContext<P> {
   ): Promise<UnitResult[]>;
 }
 
+/**
+ * A headline metric: a path into the run's `metrics` (`*` stands for every key of a table, as in
+ * `byLevel.*.testAccuracy`) and how closely two backends must agree on it. Across backends floats round
+ * differently and trajectories drift, so each experiment measures its own tolerances.
+ */
+export interface HeadlineMetric {
+  metric: string;
+  tolerance: Tolerance;
+}
+
+/** A headline table keyed by a swept value: `metrics[table][key][field]`, e.g. `byLevel["0.4"].cleanFirstRate`. */
+export interface KeyedFinding {
+  table: string;
+  keyLabel: string;
+  /** Field name → label. */
+  fields: Record<string, string>;
+  axis: 'linear' | 'log' | 'nominal';
+  title: string;
+}
+
+/** Headline scalars read together, e.g. a scaling exponent and the R² of its fit. */
+export interface ScalarFinding {
+  label: string;
+  fields: Record<string, string>;
+}
+
+/** Units of one sweep: their `loss` metric against a size, for a power-law fit on log–log axes. */
+export interface ScalingSweep {
+  sweep: string;
+  label: string;
+  size(unit: UnitResult): JsonValue | undefined;
+}
+
+/**
+ * What the headline finding is, in terms of the metrics the experiment records, with its controls:
+ * `axiom analyze` turns it into a line or two, the report into plots.
+ */
+export interface Findings {
+  keyed?: KeyedFinding;
+  scalars?: ScalarFinding[];
+  scaling?: { loss: string; sweeps: ScalingSweep[] };
+}
+
+/** What `npm run bench` times for the experiment, beside its plain PyTorch version. */
+export interface BenchWorkload {
+  /** Parameter overrides under which the sweep's first configuration trains alone (e.g. stacking off): the bench times it on its own. */
+  alone: JsonObject;
+  /** Whether packages/cli/src/bench/pytorch_experiments.py has the same sweep in plain PyTorch (false: its columns stay blank). */
+  pytorch: boolean;
+}
+
 export interface Experiment<S extends z.ZodType = z.ZodType> {
   name: string;
   version: string;
@@ -117,6 +169,10 @@ export interface Experiment<S extends z.ZodType = z.ZodType> {
    * state across units), so a stopped run must start over: hosts then take and claim no checkpoints.
    */
   checkpointing?: 'none';
+  /** The metrics that carry the finding, with cross-backend tolerances; without them, two backends must agree on every value within a default. */
+  headline?: HeadlineMetric[];
+  findings?: Findings;
+  bench?: BenchWorkload;
   /** Runs the sweep and returns the headline metrics computed from its units. */
   run(ctx: ExperimentContext<z.infer<S>>): Promise<JsonObject>;
 }
@@ -129,6 +185,10 @@ export function defineExperiment<S extends z.ZodType>(experiment: Experiment<S>)
   for (const [preset, values] of Object.entries(experiment.presets)) {
     const parsed = experiment.params.safeParse(values);
     if (!parsed.success) throw new TypeError(`${experiment.name}: preset "${preset}" does not fit the params schema: ${parsed.error.message}`);
+  }
+  for (const { metric, tolerance } of experiment.headline ?? []) {
+    if (!/^[^.*]+(\.([^.*]+|\*))*$/.test(metric)) throw new TypeError(`${experiment.name}: headline metric "${metric}" must be a dotted path, with * for a table's keys`);
+    if (!(tolerance.absolute >= 0 && tolerance.relative >= 0)) throw new TypeError(`${experiment.name}: headline metric "${metric}" needs a tolerance ≥ 0`);
   }
   return experiment;
 }

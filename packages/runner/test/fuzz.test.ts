@@ -6,23 +6,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  AxiomError,
-  experimentFromModule,
-  encodeCheckpoint,
-  fileCheckpointStore,
-  httpRequest,
-  HttpError,
-  loadWorkunitFile,
-  memoryHost,
-  resolveLinkFile,
-  resolveSeed,
-  resultSchema,
-  runExperiment,
-  uint32Schema,
-  type Checkpoint,
-  type HttpPolicy,
-} from '@axiom/runner';
+import { AxiomError, type Checkpoint, fileCheckpointStore, type HttpPolicy, memoryHost, resultSchema, runExperiment } from '@axiom/runner/host';
+import { encodeCheckpoint } from '../src/checkpoint-file.js';
+import { experimentFromModule } from '../src/experiment.js';
+import { HttpError, httpRequest } from '../src/http.js';
 import { request, tiny } from './tiny-experiment.js';
 
 /**
@@ -50,75 +37,6 @@ async function scratchFile(contents: string | Uint8Array): Promise<string> {
   await writeFile(path, contents);
   return path;
 }
-
-const validWorkunit = { experiment: 'memorization-dynamics', seed: 7, preset: 'smoke', params: { epochs: 2 }, replicate: 0, deadlineSeconds: 60 };
-/** Valid workunits with one field replaced or removed, arbitrary JSON, and arbitrary text. */
-const workunitText = fc.oneof(
-  fc.record({ key: fc.constantFrom(...Object.keys(validWorkunit), 'extra', '__proto__'), value: fc.option(fc.jsonValue(), { nil: undefined }) }).map(({ key, value }) => {
-    const copy: Record<string, unknown> = { ...validWorkunit };
-    if (value === undefined) delete copy[key];
-    else copy[key] = value;
-    return JSON.stringify(copy);
-  }),
-  fc.record({ seed: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(null), fc.bigInt().map(String)) }).map(({ seed }) => JSON.stringify({ ...validWorkunit, seed })),
-  fc.jsonValue().map((value) => JSON.stringify(value)),
-  fc.string(),
-  fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
-);
-
-describe('fuzz: wu.json (loadWorkunitFile + resolveSeed)', () => {
-  it('yields a uint32 seed from the file, a named fallback warning, or a badWorkunit error; never a crash', async () => {
-    await fc.assert(
-      fc.asyncProperty(workunitText, fc.boolean(), async (text, requireSeed) => {
-        const path = await scratchFile(text);
-        let workunit;
-        try {
-          workunit = await loadWorkunitFile(path);
-        } catch (error) {
-          return expectDocumentedError(error, ['badWorkunit']);
-        }
-        let seed;
-        try {
-          seed = resolveSeed({ workunit, requireSeed });
-        } catch (error) {
-          expect(requireSeed).toBe(true);
-          return expectDocumentedError(error, ['badWorkunit']);
-        }
-        expect(uint32Schema.safeParse(seed.value).success).toBe(true);
-        if (seed.source === 'wu.json') {
-          expect(workunit.body).toBeDefined();
-          expect(seed.value).toBe(workunit.seed);
-        } else {
-          // Never a silent default: the fallback names why.
-          expect(seed.warnings.map((w) => w.code)).toContain('seed-crypto-fallback');
-          expect(seed.warnings.length).toBeGreaterThanOrEqual(2);
-        }
-      }),
-      { numRuns: runs(300) },
-    );
-  });
-});
-
-describe('fuzz: BOINC link files (resolveLinkFile)', () => {
-  it('resolves any file to a path, following only a well-formed <soft_link>', async () => {
-    const content = fc.oneof(
-      fc.string().map((target) => `<soft_link>${target}</soft_link>`),
-      fc.tuple(fc.string({ maxLength: 8 }), fc.string()).map(([prefix, target]) => `${prefix}<soft_link>${target}`),
-      fc.string(),
-    );
-    await fc.assert(
-      fc.asyncProperty(content, async (text) => {
-        const path = await scratchFile(text);
-        const resolved = await resolveLinkFile(path);
-        expect(typeof resolved).toBe('string');
-        if (!/^\s*<soft_link>[^<]*<\/soft_link>/.test(text)) expect(resolved).toBe(path);
-        // Whatever it points at, reading through it is a documented outcome.
-        await loadWorkunitFile(path).catch((error: unknown) => expectDocumentedError(error, ['badWorkunit']));
-      }),
-      { numRuns: runs(300) },
-    );
-  });
-});
 
 describe('fuzz: checkpoint files (fileCheckpointStore + runExperiment restore)', () => {
   let valid: Checkpoint;

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  defineExperiment,
-  ExitCode,
-  resultSchema,
-  runExperiment,
-  memoryHost,
-  type Checkpoint,
-  type Experiment,
-} from '@axiom/runner';
+import { defineExperiment, type Experiment } from '@axiom/runner';
+import { type Checkpoint, ExitCode, memoryHost, resultSchema, runExperiment } from '@axiom/runner/host';
 import { request, tiny } from './tiny-experiment.js';
 
 describe('runExperiment', () => {

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { defineExperiment, type Experiment, type RunnerHost, type RunRequest } from '@axiom/runner';
+import { defineExperiment, type Experiment } from '@axiom/runner';
+import { type RunnerHost } from '../src/host.js';
+import { type RunRequest } from '@axiom/runner/host';
 
 /** A small real computation: per unit, a seeded random matrix through a few tfjs ops. */
 export const tiny = defineExperiment({

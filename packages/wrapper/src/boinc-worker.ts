@@ -1,27 +1,13 @@
 import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import {
-  AxiomError,
-  checkpointSchema,
-  ExitCode,
-  errorMessage,
-  fileCheckpointStore,
-  loadWorkunitFile,
-  resolveExperiment,
-  resolveLinkFile,
-  resolveSeed,
-  runResolved,
-  writeJsonAtomicOrExplain,
-  type CheckpointStore,
-  type Experiment,
-  type SandboxLauncher,
-  type RunWarning,
-} from '@axiom/runner';
+import { AxiomError, checkpointSchema, type CheckpointStore, errorMessage, ExitCode, fileCheckpointStore, resolveExperiment, resolveSeed, runResolved, type RunWarning, type SandboxLauncher, writeJsonAtomicOrExplain } from '@axiom/runner/host';
+import { type Experiment } from '@axiom/runner';
 import { ClientChannel, type ControlMessage } from './client-channel.js';
 import { CHECKPOINT_FILE, EXIT_ABORTED_BY_CLIENT, RESULT_FILE, TEMPORARY_EXIT_FILE, WORKUNIT_FILE, writeFinishCalled, writeTemporaryExit } from './boinc-files.js';
 import { FRACTION_DONE_FILE, FractionDoneFile } from './fraction-file.js';
 import { TaskUsage } from './task-usage.js';
+import { loadWorkunitFile, resolveLinkFile } from './workunit-file.js';
 import { gpuOf, parseInitData, readInitData, remainingBoundSeconds, type InitData } from './init-data.js';
 import { MMAP_FILE, SharedMemory } from './shared-memory.js';
 

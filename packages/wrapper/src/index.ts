@@ -6,3 +6,4 @@ export * from './shared-memory.js';
 export * from './fraction-file.js';
 export * from './job-xml.js';
 export * from './project/index.js';
+export * from './workunit-file.js';

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkpointSchema, fileCheckpointStore, resultSchema, type Checkpoint } from '@axiom/runner';
+import { type Checkpoint, checkpointSchema, fileCheckpointStore, resultSchema } from '@axiom/runner/host';
 import { Channel, CHECKPOINT_FILE, SharedMemory } from '@axiom/wrapper';
 
 export const AXIOM = fileURLToPath(new URL('../../cli/bin/axiom.js', import.meta.url));

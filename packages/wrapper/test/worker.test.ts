@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExitCode, resultSchema, sha256Hex } from '@axiom/runner';
+import { ExitCode, resultSchema, sha256Hex } from '@axiom/runner/host';
 import { CHECKPOINT_FILE, EXIT_ABORTED_BY_CLIENT, jobXml } from '@axiom/wrapper';
 import { AXIOM, makeSlot, savedCheckpoint, SimulatedClient, uninterruptedDigest } from './simulated-slot.js';
 

@@ -12,7 +12,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { median } from 'simple-statistics';
-import { backendNames, type BackendName } from '@axiom/runner';
+import { type BackendName, backendNames } from '@axiom/runner/host';
 import { builtinExperiments } from '@axiom/experiments';
 import { torchAvailable, torchWorkloads, versusPyTorch } from './pytorch.js';
 import { label, measureIn, threadsCell, type BenchTarget } from './measure-process.js';

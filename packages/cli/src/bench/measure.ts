@@ -8,7 +8,8 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileCheckpointStore, initBackend, memoryHost, Rng, runExperiment, standaloneSession, type BackendName, type BackendRequest } from '@axiom/runner';
+import { type BackendName, type BackendRequest, fileCheckpointStore, initBackend, memoryHost, runExperiment } from '@axiom/runner/host';
+import { Rng, standaloneSession } from '@axiom/runner';
 import { builtinExperiments, createMlp, trainClassifier, uploadDataset } from '@axiom/experiments';
 import { trainingFlopsPerSample, workloads } from './workloads.js';
 
@@ -78,15 +79,16 @@ async function workload(request: BackendRequest, name: string, seconds: number) 
 
 /**
  * An experiment's default sweep (quick: its smoke preset), seed 1, as `axiom run` runs it; or, `first`,
- * its first configuration alone (stacking off, the run stopped once that unit is done), for the time and
+ * its first configuration alone (its bench declaration's `alone` parameters, the run stopped once that unit is done), for the time and
  * memory of one configuration.
  */
 async function sweep(request: BackendRequest, name: string, quick: boolean, first: boolean) {
   const host = memoryHost();
+  const experiment = builtinExperiments.get(name)!;
   const { result } = await runExperiment({
-    experiment: builtinExperiments.get(name)!,
+    experiment,
     preset: quick ? 'smoke' : undefined,
-    ...(first && { paramLayers: [{ origin: 'bench', values: { stacking: 'off' } }] }),
+    ...(first && { paramLayers: [{ origin: 'bench', values: experiment.bench?.alone ?? {} }] }),
     seed: { value: 1, source: 'cli', warnings: [] },
     backend: request,
     host: first ? { ...host, progress: ({ unitsDone }) => unitsDone > 0 && host.abort.abort() } : host,

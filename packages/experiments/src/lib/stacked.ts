@@ -6,7 +6,7 @@
  * loss is summed with the others', so its gradients are its own: up to float summation order it
  * trains exactly as it would alone (createMlp + trainClassifier).
  */
-import { snapshotSchema, type Rng, type Tf } from '@axiom/runner';
+import { type Rng, snapshotSchema, type Tf } from '@axiom/runner';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { Dataset } from './data.js';

@@ -1,4 +1,4 @@
-import type { ExperimentContext, JsonObject, JsonValue, SweepUnit, TrainingSession, UnitContext, UnitOutput, UnitResult } from '@axiom/runner';
+import type { BenchWorkload, ExperimentContext, JsonObject, JsonValue, SweepUnit, TrainingSession, UnitContext, UnitOutput, UnitResult } from '@axiom/runner';
 import { mean } from 'simple-statistics';
 import { z } from 'zod';
 
@@ -45,6 +45,9 @@ export const stackingParam = z
   .default('by-shape')
   .describe('by-shape: units whose networks share a shape train together as one stacked model (faster, same science up to float rounding); off: one unit at a time');
 export type Stacking = z.infer<typeof stackingParam>;
+
+/** The bench workload of an experiment with `stacking` and a PyTorch counterpart: its first configuration is timed alone, stacking off. */
+export const stackedBenchWorkload: BenchWorkload = { alone: { stacking: 'off' }, pytorch: true };
 
 /**
  * Runs the sweep with `stacking`: units whose configs give one `shapeOf` key go to `runGroup`

@@ -1,4 +1,4 @@
-import { snapshotSchema, type Rng, type Snapshot, type Tf, type TrainingSession } from '@axiom/runner';
+import { type Rng, type Snapshot, snapshotSchema, type Tf, type TrainingSession } from '@axiom/runner';
 import type { Scalar, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { Dataset, RegressionDataset } from './data.js';

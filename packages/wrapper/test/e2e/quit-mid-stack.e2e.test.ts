@@ -4,10 +4,11 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resultSchema } from '@axiom/runner';
+import { resultSchema } from '@axiom/runner/host';
 import { AXIOM } from '../simulated-slot.js';
 import { BOINC, BoincClient } from './boinc-client.js';
 import { ResultState, TestProject } from './test-project.js';
+import { systemDependency } from '../../../../test-support/system-dependency.js';
 
 // The default memorization-dynamics sweep (four corruption levels, one stack, 80 epochs) as a BOINC task
 // under Debian's real client with the default checkpoint period (60 s): the client quits it at about 40%
@@ -15,7 +16,9 @@ import { ResultState, TestProject } from './test-project.js';
 const seed = 20261202;
 const TIMEOUT = 600_000;
 
-describe.skipIf(!existsSync(BOINC))('a default-sweep task quit by the real client inside its stack', () => {
+const boinc = systemDependency('boinc-client', existsSync(BOINC) ? undefined : `${BOINC} is absent (apt-get install boinc-client)`);
+
+describe.skipIf(boinc.missing)(`a default-sweep task quit by the real client inside its stack${boinc.note}`, () => {
   let project: TestProject;
   const clients: BoincClient[] = [];
 

@@ -2,7 +2,7 @@ import { watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import seedrandom from 'seedrandom';
-import { checkpointSchema, decodeCheckpoint, resultSchema } from '@axiom/runner';
+import { checkpointSchema, decodeCheckpoint, resultSchema } from '@axiom/runner/host';
 import { BOINC_FINISH_CALLED_FILE, CHECKPOINT_FILE } from '@axiom/wrapper';
 import { makeSlot, SimulatedClient, type Slot } from '../simulated-slot.js';
 
