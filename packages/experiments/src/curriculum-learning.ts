@@ -136,9 +136,9 @@ export default defineExperiment({
           optimizer: p.optimizer,
           tick: ctx.tick,
           progress: group[0]!.progress,
-          onEpoch: (epoch) => {
-            const trainPredictions = predictStackedClasses(tf, model, train.x);
-            const testPredictions = predictStackedClasses(tf, model, test.x);
+          onEpoch: async (epoch) => {
+            const trainPredictions = await predictStackedClasses(tf, model, train.x);
+            const testPredictions = await predictStackedClasses(tf, model, test.x);
             members.forEach(({ tracker, testAccuracy, testAccuracyByLevel }, m) => {
               tracker.update(epoch, trainPredictions[m]!);
               const predicted = testPredictions[m]!;

@@ -97,9 +97,9 @@ export default defineExperiment({
           optimizer: 'adam',
           tick: ctx.tick,
           progress: group[0]!.progress,
-          onEpoch: (epoch) => {
-            const trainPredictions = predictStackedClasses(tf, model, train.x);
-            const testPredictions = predictStackedClasses(tf, model, test.x);
+          onEpoch: async (epoch) => {
+            const trainPredictions = await predictStackedClasses(tf, model, train.x);
+            const testPredictions = await predictStackedClasses(tf, model, test.x);
             members.forEach(({ level, noisy, corrupted, tracker }, m) => {
               const predicted = trainPredictions[m]!;
               tracker.update(epoch, predicted);

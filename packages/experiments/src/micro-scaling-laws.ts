@@ -113,9 +113,9 @@ export default defineExperiment({
           loss: 'mse',
           tick: ctx.tick,
           progress: group[0]!.progress,
-          onEpoch: (round, training) => {
-            const validationLosses = evaluateStackedLoss(tf, model, validation, 'mse');
-            const testLosses = evaluateStackedLoss(tf, model, test, 'mse');
+          onEpoch: async (round, training) => {
+            const validationLosses = await evaluateStackedLoss(tf, model, validation, 'mse');
+            const testLosses = await evaluateStackedLoss(tf, model, test, 'mse');
             return members.map((member, m) => {
               if (!training[m]) return undefined;
               const [validationLoss, testLoss] = [validationLosses[m]!, testLosses[m]!];

@@ -14,6 +14,7 @@ export * from './seed.js';
 export * from './wasm-matmul.js';
 export * from './wasm-files.js';
 export * from './wasm-threads.js';
+export * from './webgpu.js';
 export * from './memory-host.js';
 export * from './http.js';
 export * from './script.js';

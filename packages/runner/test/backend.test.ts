@@ -11,9 +11,10 @@ describe('backend selection', () => {
     const threaded = availableParallelism() > 1;
     expect(info.threads).toBe(Math.min(availableParallelism(), MAX_WASM_THREADS));
     expect(info.patches).toEqual([expect.stringContaining('wasm-transposed-matmul'), ...(threaded ? [expect.stringContaining('wasm-node-threads')] : [])]);
-    expect(info.skipped.map((s) => s.name)).toEqual(['tfjs-node-gpu', 'tfjs-node']);
+    expect(info.skipped.map((s) => s.name)).toEqual(['webgpu', 'tfjs-node-gpu', 'tfjs-node']);
     expect(info.skipped[0]!.reason).toBe('the host reported no GPU');
-    expect(info.skipped[1]!.reason).toContain('@tensorflow/tfjs-node');
+    expect(info.skipped[1]!.reason).toBe('the host reported no GPU');
+    expect(info.skipped[2]!.reason).toContain('@tensorflow/tfjs-node');
     expect(warnings).toEqual([]);
   });
 
@@ -23,10 +24,11 @@ describe('backend selection', () => {
     await expect(initBackend({ forced: 'tfjs-node' })).rejects.toThrowError(/backend "tfjs-node" cannot be used: @tensorflow\/tfjs-node/);
   });
 
-  it('a GPU host without tfjs-node-gpu degrades to CPU with a warning in the result', async () => {
-    const { info, warnings } = await initBackend({ gpu: { type: 'NVIDIA', device: 0 } });
-    expect(info.skipped[0]).toMatchObject({ name: 'tfjs-node-gpu', reason: expect.stringContaining('@tensorflow/tfjs-node-gpu') });
-    expect(warnings).toEqual([{ code: 'gpu-unavailable', message: expect.stringContaining('NVIDIA GPU (device 0)') }]);
+  // Real Dawn on this host's adapters (lavapipe here and on CI): no NVIDIA adapter, and tfjs-node-gpu is not installed.
+  it('a BOINC GPU task whose GPU no GPU backend can use fails temporarily, never computing on the CPU', async () => {
+    const attempt = initBackend({ gpu: { source: 'boinc', type: 'NVIDIA', device: 0, name: 'NVIDIA GeForce RTX 3080' } });
+    await expect(attempt).rejects.toMatchObject({ kind: 'backendUnavailable', transient: true });
+    await expect(attempt).rejects.toThrowError(/never falls back to the CPU: webgpu: the BOINC client assigned NVIDIA GPU 0 \(NVIDIA GeForce RTX 3080\) but Dawn offers no hardware nvidia adapter.*; tfjs-node-gpu: @tensorflow\/tfjs-node-gpu is not installed/);
   });
 
   it('the default thread count: AXIOM_THREADS, else every core; a bad value is a usage error naming it', () => {

@@ -46,7 +46,7 @@ describe('init_data.xml', () => {
       rsc_fpops_bound: 1e13,
       host_info: { p_fpops: 5e9 },
     });
-    expect(gpuOf(init)).toEqual({ type: 'NVIDIA', device: 1 });
+    expect(gpuOf(init)).toEqual({ source: 'boinc', type: 'NVIDIA', device: 1 });
     expect(remainingBoundSeconds(init)).toBe(1e13 / 5e9 - 20);
   });
 
