@@ -97,6 +97,13 @@ function describeAdapters(adapters: GpuAdapterInfo[]): string {
     : `adapters: ${adapters.map((a) => `#${a.index} ${a.name} (${a.vendor}${a.software ? ', software' : ''})`).join('; ')}`;
 }
 
+/** Dawn's Node bindings select an adapter by name (the `adapter=` flag) and open the first of that name. */
+function openable(adapters: GpuAdapterInfo[], chosen: GpuAdapterInfo): boolean {
+  return adapters.findIndex((adapter) => adapter.name === chosen.name) === chosen.index;
+}
+
+const NOT_OPENABLE = (chosen: GpuAdapterInfo) => `Dawn's Node bindings can open only the first of several adapters named "${chosen.name}"`;
+
 export interface AdapterChoice {
   index: number;
   /** Why this adapter, for the result. */
@@ -112,6 +119,7 @@ export function chooseAdapter(adapters: GpuAdapterInfo[], assignment: GpuAssignm
   if (assignment?.source === 'cli' && assignment.device !== undefined) {
     const chosen = adapters[assignment.device];
     if (!chosen) throw new AxiomError('backendUnavailable', `--gpu ${assignment.device}: no such adapter (${describeAdapters(adapters)})`);
+    if (!openable(adapters, chosen)) throw new AxiomError('backendUnavailable', `--gpu ${assignment.device}: ${NOT_OPENABLE(chosen)}`);
     return {
       index: chosen.index,
       selection: `--gpu ${assignment.device} named it${chosen.software ? ' (a software adapter, used because it was asked for explicitly)' : ''}`,
@@ -136,9 +144,10 @@ export function chooseAdapter(adapters: GpuAdapterInfo[], assignment: GpuAssignm
   if (ofVendor.length === 0) throw fail(`Dawn offers no hardware ${vendors[0]} adapter`);
   const named = assignment.name ? ofVendor.filter((adapter) => namesMatch(assignment.name!, adapter.name)) : ofVendor;
   if (named.length === 0) throw fail(`no ${vendors[0]} adapter has that name`);
-  // One candidate is unambiguous; among identical cards BOINC's device number counts them in bus order, as Vulkan, Metal and D3D12 list them.
-  const chosen = named.length === 1 ? named[0]! : named[assignment.device ?? 0];
-  if (!chosen) throw fail(`only ${named.length} matching adapters exist`);
+  // BOINC numbers a vendor's devices in bus order, as Vulkan, Metal and D3D12 list them.
+  const chosen = named[assignment.device ?? 0];
+  if (!chosen) throw fail(`only ${named.length} matching adapter${named.length === 1 ? '' : 's'} exist${named.length === 1 ? 's' : ''}`);
+  if (!openable(adapters, chosen)) throw fail(NOT_OPENABLE(chosen));
   return {
     index: chosen.index,
     selection: `BOINC assigned ${assignment.type} device ${assignment.device}${assignment.name ? ` "${assignment.name}"` : ''}: matched by vendor${assignment.name ? ' and name' : ''}${named.length > 1 ? `, device number among ${named.length} matching adapters` : ''}`,
