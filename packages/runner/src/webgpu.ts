@@ -1,3 +1,7 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { AxiomError } from './errors.js';
 import type { GpuAdapterInfo, GpuAssignment, GpuRecord } from './schemas.js';
 
@@ -24,7 +28,42 @@ export interface ListedAdapter {
   gpu: GPU;
 }
 
+/** The `webgpu` package this worker is built and tested with (package.json pins it; a test checks they agree). */
+export const WEBGPU_PACKAGE_VERSION = '0.6.2';
+
+/** BOINC platform → the directory of the `webgpu` package's prebuilt Dawn for it. */
+export const DAWN_PLATFORM_DIRECTORIES: Record<string, string> = {
+  'x86_64-pc-linux-gnu': 'linux-x64',
+  'aarch64-unknown-linux-gnu': 'linux-arm64',
+  windows_x86_64: 'win32-x64',
+  windows_arm64: 'win32-arm64',
+  'x86_64-apple-darwin': 'darwin-universal',
+  'arm64-apple-darwin': 'darwin-universal',
+};
+
+/** A physical name in a BOINC project never changes content, so each shipped Dawn file carries the package version. */
+export function shippedDawnFileName(file: string): string {
+  return `webgpu${WEBGPU_PACKAGE_VERSION}_${file}`;
+}
+
+/**
+ * The Dawn files an app version for `platform` ships: `dawn.node`, and on Windows the DirectX shader
+ * compilers it loads, which must sit in the slot under their own names (BOINC copies them there).
+ */
+export function dawnPackageFiles(platform: string): Array<{ source: string; name: string; openName?: string }> {
+  const directory = DAWN_PLATFORM_DIRECTORIES[platform];
+  if (!directory) throw new Error(`no prebuilt Dawn for BOINC platform "${platform}" (known: ${Object.keys(DAWN_PLATFORM_DIRECTORIES).join(', ')})`);
+  const root = join(dirname(createRequire(import.meta.url).resolve('webgpu')), 'dist', directory);
+  return readdirSync(root)
+    .filter((file) => file.endsWith('.node') || file.endsWith('.dll'))
+    .sort()
+    .map((file) => ({ source: join(root, file), name: shippedDawnFileName(file), ...(file.endsWith('.dll') ? { openName: file } : {}) }));
+}
+
 async function loadDawn(): Promise<DawnModule> {
+  // In a BOINC app version the bundle has no node_modules: Dawn's binding ships beside it.
+  const shipped = join(dirname(fileURLToPath(import.meta.url)), shippedDawnFileName('dawn.node'));
+  if (existsSync(shipped)) return createRequire(import.meta.url)(shipped) as DawnModule;
   try {
     return await import('webgpu');
   } catch (error) {
@@ -33,9 +72,12 @@ async function loadDawn(): Promise<DawnModule> {
   }
 }
 
+/** On Windows Dawn loads the shader compilers from `dlldir`: the slot, where BOINC copies them. */
+const DAWN_FLAGS = process.platform === 'win32' ? [`dlldir=${process.cwd()}`] : [];
+
 /** Dawn lists every adapter only in the error for an adapter name that matches none (src/dawn/node/binding/GPU.cpp). */
 async function adapterFlagNames(dawn: DawnModule): Promise<string[]> {
-  const outcome = await dawn.create(['adapter=\u0001axiom-list-adapters']).requestAdapter().then(
+  const outcome = await dawn.create([...DAWN_FLAGS, 'adapter=\u0001axiom-list-adapters']).requestAdapter().then(
     () => undefined,
     (error: unknown) => String((error as Error).message ?? error),
   );
@@ -59,7 +101,7 @@ export async function listAdapters(): Promise<ListedAdapter[]> {
   Object.assign(globalThis, dawn.globals);
   const listed: ListedAdapter[] = [];
   for (const flagName of await adapterFlagNames(dawn)) {
-    const gpu = dawn.create([`adapter=${flagName}`]);
+    const gpu = dawn.create([...DAWN_FLAGS, `adapter=${flagName}`]);
     const adapter = await gpu.requestAdapter();
     if (!adapter) continue;
     const { vendor, architecture, device, description } = adapter.info;
