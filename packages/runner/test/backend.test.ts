@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { AxiomError, backendLoaders, defaultThreadCount, initBackend, MAX_WASM_THREADS, type BackendLoader } from '@axiom/runner';
+import { AxiomError, backendInfoSchema, backendLoaders, defaultThreadCount, initBackend, listAdapters, MAX_WASM_THREADS, type BackendLoader } from '@axiom/runner';
 
 // These run on the real backends of this machine: tfjs-node cannot install here, WASM and JS can.
 describe('backend selection', () => {
@@ -52,5 +52,39 @@ describe('backend selection', () => {
     expect(info.name).toBe('cpu');
     expect(tf.getBackend()).toBe('cpu');
     expect(info.skipped.at(-1)).toEqual({ name: 'wasm', reason: 'WebAssembly.instantiate(): out of memory' });
+  });
+});
+
+// Real Dawn on this host's adapters: lavapipe here and on CI (.ci/install-lavapipe), no hardware GPU.
+describe('the webgpu backend', () => {
+  const softwareAdapter = async () => {
+    const software = (await listAdapters()).find((listed) => listed.info.software);
+    if (!software) throw new Error('no software WebGPU adapter: install mesa-vulkan-drivers from bookworm-backports (.ci/install-lavapipe)');
+    return software.info;
+  };
+
+  it('refuses a software adapter nobody asked for, listing what there is', async () => {
+    const adapter = await softwareAdapter();
+    await expect(initBackend({ forced: 'webgpu' })).rejects.toThrowError(
+      new RegExp(`backend "webgpu" cannot be used: no hardware GPU adapter; a software adapter is never chosen on its own .*#${adapter.index} ${adapter.name.replace(/[()]/g, '\\$&')} \\(mesa, software\\)`),
+    );
+  });
+
+  it('runs on the software adapter when it is named, and records the adapter, its driver, the limits used and why', async () => {
+    const adapter = await softwareAdapter();
+    const { tf, info, warnings } = await initBackend({ forced: 'webgpu', gpu: { source: 'cli', device: adapter.index } });
+    expect(backendInfoSchema.parse(info)).toEqual(info);
+    expect(info).toMatchObject({ name: 'webgpu', skipped: [], gpu: { adapter, selection: `--gpu ${adapter.index} named it (a software adapter, used because it was asked for explicitly)` } });
+    expect(info.gpu!.adapter.driver).toMatch(/^Mesa \d+\./);
+    expect(Object.keys(info.gpu!.limits).sort()).toEqual([
+      'maxBufferSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension', 'maxStorageBufferBindingSize',
+    ]);
+    expect(warnings).toEqual([]);
+    expect(tf.getBackend()).toBe('webgpu');
+    const before = tf.memory().numTensors;
+    const product = tf.tidy(() => tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[5], [6]])));
+    expect(Array.from(await product.data())).toEqual([17, 39]);
+    product.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
