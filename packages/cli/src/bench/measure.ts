@@ -2,11 +2,12 @@
  * One measurement in a fresh process (so startup time, peak RSS and the WASM thread pool are its own):
  *   node measure.js <backend> <threads> matmul|<workload> [seconds]
  *   node measure.js <backend> <threads> sweep|configuration <experiment> [quick]
- * Prints one JSON line.
+ *   node measure.js <backend> <threads> correctness <workload>
+ * <backend> is a backend name, or webgpu@N for WebGPU adapter N. Prints one JSON line.
  */
 import { performance } from 'node:perf_hooks';
 import { initBackend, memoryHost, Rng, runExperiment, type BackendName, type BackendRequest } from '@axiom/runner';
-import { builtinExperiments, createMlp, trainClassifier, uploadDataset } from '@axiom/experiments';
+import { builtinExperiments, createMlp, evaluateLoss, trainClassifier, uploadDataset } from '@axiom/experiments';
 import { trainingFlopsPerSample, workloads } from './workloads.js';
 
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
@@ -22,9 +23,10 @@ async function matmul(request: BackendRequest, seconds: number) {
   let runs = 0;
   const start = performance.now();
   while (performance.now() - start < seconds * 1000) {
-    // Not tf.tidy(() => ….dataSync()): tidy walks a returned typed array element by element.
+    // Not tf.tidy(() => ….data()): tidy walks a returned typed array element by element. An asynchronous
+    // read, the only one WebGPU has in Node; it waits for the GPU like dataSync waits for WASM.
     const product = tf.matMul(a, b);
-    product.dataSync();
+    await product.data();
     product.dispose();
     runs++;
   }
@@ -73,6 +75,24 @@ async function workload(request: BackendRequest, name: string, seconds: number) 
   };
 }
 
+/** Steps of the correctness check: two epochs of 64 batches. */
+const CORRECTNESS_EPOCHS = 2;
+
+/** A fixed-seed training run of a workload, for comparing backends' results (a software adapter is checked, not timed). */
+async function correctness(request: BackendRequest, name: string) {
+  const { tf, info } = await initBackend(request);
+  const workload = workloads.find((w) => w.name === name)!;
+  const rng = new Rng(3);
+  const size = workload.batchSize * 64;
+  const x = Float32Array.from({ length: size * workload.inputDim }, () => rng.normal());
+  const y = Int32Array.from({ length: size }, () => rng.int(workload.outputDim));
+  const train = uploadDataset(tf, { x, y, size, inputDim: workload.inputDim, classes: workload.outputDim });
+  const model = createMlp(tf, rng, { inputDim: workload.inputDim, hidden: workload.hidden, outputDim: workload.outputDim });
+  const initialLoss = await evaluateLoss(tf, model, train, 'cross-entropy');
+  await trainClassifier({ tf, model, train, epochs: CORRECTNESS_EPOCHS, batchSize: workload.batchSize, learningRate: 0.01, optimizer: 'sgd', shuffle: rng, tick: async () => {} });
+  return { backend: info.name, threads: info.threads, adapter: info.gpu?.adapter.name, steps: CORRECTNESS_EPOCHS * 64, initialLoss, finalLoss: await evaluateLoss(tf, model, train, 'cross-entropy') };
+}
+
 /**
  * An experiment's default sweep (quick: its smoke preset), seed 1, as `axiom run` runs it; or, `first`,
  * its first configuration alone (stacking off, the run stopped once that unit is done), for the time and
@@ -95,14 +115,17 @@ async function sweep(request: BackendRequest, name: string, quick: boolean, firs
 }
 
 const [backend, threads, what, ...rest] = process.argv.slice(2);
-const request: BackendRequest = { forced: backend as BackendName, threads: Number(threads) };
+const [name, gpu] = backend!.split('@');
+const request: BackendRequest = { forced: name as BackendName, threads: Number(threads), ...(gpu !== undefined && { gpu: { source: 'cli', device: Number(gpu) } }) };
 try {
   const measured =
     what === 'sweep' || what === 'configuration'
       ? await sweep(request, rest[0]!, rest[1] === 'quick', what === 'configuration')
       : what === 'matmul'
         ? await matmul(request, Number(rest[0] ?? 3))
-        : await workload(request, what!, Number(rest[0] ?? 3));
+        : what === 'correctness'
+          ? await correctness(request, rest[0]!)
+          : await workload(request, what!, Number(rest[0] ?? 3));
   console.log(JSON.stringify({ what, ...measured }));
 } catch (error) {
   // One line for the bench's report (e.g. a backend not installed here), not a stack trace.
