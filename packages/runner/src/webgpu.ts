@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AxiomError } from './errors.js';
-import type { GpuAdapterInfo, GpuAssignment, GpuRecord } from './schemas.js';
+import type { BackendInfo, GpuAdapterInfo, GpuAssignment, GpuRecord } from './schemas.js';
 
 /**
  * WebGPU through Dawn (the `webgpu` package): listing the host's adapters and choosing the one a run
@@ -11,6 +11,15 @@ import type { GpuAdapterInfo, GpuAssignment, GpuRecord } from './schemas.js';
  */
 
 type DawnModule = typeof import('webgpu');
+
+/**
+ * What a digest is reproducible on: the backend, and for WebGPU the adapter and its driver, since GPUs (and
+ * driver versions) round differently. Results in one scope have equal digests; across scopes, close values.
+ */
+export function digestScope(backend: BackendInfo): string {
+  const adapter = backend.gpu?.adapter;
+  return adapter ? `${backend.name} on ${adapter.vendor} ${adapter.device} (${adapter.driver})` : backend.name;
+}
 
 /** BOINC's `gpu_type` (lib/common_defs.h, proc_type_name_xml) → the vendor Dawn reports. */
 const VENDOR_OF_BOINC_TYPE: Record<string, string[]> = {

@@ -1,12 +1,15 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { AxiomError, chooseAdapter, ExitCode, listAdapters, type GpuAdapterInfo } from '@axiom/runner';
+import { AxiomError, chooseAdapter, digestScope, ExitCode, listAdapters, memoryHost, resultDigest, runExperiment, type GpuAdapterInfo } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
-import { gpuOf, parseInitData, runBoincWorker, TEMPORARY_EXIT_FILE } from '@axiom/wrapper';
+import { compareReplicas, gpuOf, parseInitData, runBoincWorker, TEMPORARY_EXIT_FILE, ValidatorExit } from '@axiom/wrapper';
+import { request } from '../../runner/test/tiny-experiment.js';
 import { AXIOM, makeSlot } from './simulated-slot.js';
 
+const CROSS_BACKEND = { absolute: 0.02, relative: 0.02 };
 const FIXTURES = fileURLToPath(new URL('./fixtures/init-data/', import.meta.url));
 const assignmentIn = async (fixture: string) => gpuOf(parseInitData(await readFile(join(FIXTURES, fixture), 'utf8')));
 
@@ -104,5 +107,28 @@ describe('GPU selection on this host', () => {
     expect(lines.join('\n')).toMatch(/temporary failure, the client will retry in \d+ s: .*assigned NVIDIA GPU 0 \(NVIDIA GeForce GTX 1080\) but Dawn offers no hardware nvidia adapter/);
     expect(await readFile(join(slot.slotDir, TEMPORARY_EXIT_FILE), 'utf8')).toMatch(/^\d+\n.*never falls back to the CPU/);
     await expect(readFile(slot.resultPath)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('validation: digests are per backend and adapter', () => {
+  it('equal digests on one adapter and driver; another adapter is compared within the tolerance', async () => {
+    const { result } = await runExperiment(request(memoryHost()));
+    const dir = await mkdtemp(join(tmpdir(), 'axiom-gpu-replicas-'));
+    const onAdapter = async (file: string, adapterOf: Partial<GpuAdapterInfo>, nudge: number) => {
+      const gpu = { adapter: { ...adapter(0, 'NVIDIA GeForce RTX 3080', 'nvidia', '535.86.05'), ...adapterOf }, limits: {}, selection: 'test' };
+      const metrics = { ...result.metrics, total: (result.metrics.total as number) + nudge };
+      const replica = { ...result, metrics, digest: resultDigest(metrics, result.units), backend: { ...result.backend, name: 'webgpu' as const, gpu } };
+      await writeFile(join(dir, file), JSON.stringify(replica));
+      return join(dir, file);
+    };
+    const first = await onAdapter('a.json', {}, 0);
+    const rounding = 1e-6; // what another GPU's float rounding does to a value
+    const sameAdapter = await onAdapter('b.json', {}, rounding);
+    const otherAdapter = await onAdapter('c.json', { name: 'AMD Radeon RX 6800 XT (RADV NAVI21)', vendor: 'amd', device: 'amd-radeon-rx-6800-xt-radv-navi21-', driver: 'Mesa 24.0.5' }, rounding);
+    const newerDriver = await onAdapter('d.json', { driver: '550.54.14' }, rounding);
+    expect(await compareReplicas(first, sameAdapter, CROSS_BACKEND)).toMatchObject({ exitCode: ValidatorExit.invalid, reason: expect.stringContaining('digests differ on the same backend (webgpu on nvidia nvidia-geforce-rtx-3080 (535.86.05))') });
+    expect(await compareReplicas(first, otherAdapter, CROSS_BACKEND)).toMatchObject({ exitCode: ValidatorExit.valid, reason: expect.stringContaining('agree within tolerance (webgpu on nvidia nvidia-geforce-rtx-3080 (535.86.05) vs webgpu on amd') });
+    expect(await compareReplicas(first, newerDriver, CROSS_BACKEND)).toMatchObject({ exitCode: ValidatorExit.valid });
+    expect(digestScope(result.backend)).toBe('wasm');
   });
 });

@@ -4,6 +4,7 @@ import {
   canonicalJson,
   compareResults,
   describeComparison,
+  digestScope,
   errorMessage,
   resultDigest,
   resultSchema,
@@ -128,8 +129,8 @@ export function validateResult(resultPath: string, workunits: WorkunitSource): P
 }
 
 /**
- * script_validator's compare script: do two replicas agree? On one backend runs are bit-reproducible,
- * so the digests must be equal; across backends the values must agree within `tolerance`.
+ * script_validator's compare script: do two replicas agree? On one backend (and GPU adapter) runs are
+ * bit-reproducible, so the digests must be equal; across them the values must agree within `tolerance`.
  */
 export function compareReplicas(firstPath: string, secondPath: string, tolerance: Tolerance): Promise<Verdict> {
   return verdictOf(async () => {
@@ -139,13 +140,15 @@ export function compareReplicas(firstPath: string, secondPath: string, tolerance
       const defect = resultDefect(result);
       if (defect) return invalid(`${basename(path)}: ${defect}`);
     }
-    if (first.backend.name === second.backend.name) {
+    // Digests are per backend and, on WebGPU, per adapter and driver.
+    const [firstScope, secondScope] = [digestScope(first.backend), digestScope(second.backend)];
+    if (firstScope === secondScope) {
       return first.digest === second.digest
-        ? { exitCode: ValidatorExit.valid, reason: `equal digests on ${first.backend.name}` }
-        : invalid(`digests differ on the same backend (${first.backend.name}): ${first.digest.slice(0, 12)} vs ${second.digest.slice(0, 12)}`);
+        ? { exitCode: ValidatorExit.valid, reason: `equal digests on ${firstScope}` }
+        : invalid(`digests differ on the same backend (${firstScope}): ${first.digest.slice(0, 12)} vs ${second.digest.slice(0, 12)}`);
     }
     const comparison = compareResults(first, second, tolerance);
-    const across = `${first.backend.name} vs ${second.backend.name}, tolerance ${tolerance.absolute} + ${tolerance.relative}·|value|`;
+    const across = `${firstScope} vs ${secondScope}, tolerance ${tolerance.absolute} + ${tolerance.relative}·|value|`;
     return comparison.withinTolerance
       ? { exitCode: ValidatorExit.valid, reason: `agree within tolerance (${across})` }
       : invalid(`disagree (${across}):\n${describeComparison(comparison)}`);
