@@ -33,7 +33,7 @@ export default defineExperiment({
         await trainClassifier({
           tf, model, train, epochs: p.epochs, batchSize: 32, learningRate: 0.01, optimizer: 'adam',
           shuffle: unit.rng('shuffle'), tick: ctx.tick, progress: unit.progress,
-          onEpoch: () => void testAccuracy.push(accuracy(predictClasses(tf, model, test.x), test.source.y)),
+          onEpoch: async () => void testAccuracy.push(accuracy(await predictClasses(tf, model, test.x), test.source.y)),
         });
       } finally {
         model.dispose();
