@@ -34,16 +34,22 @@ async function matmul(request: BackendRequest, seconds: number) {
   return { backend: info.name, threads: info.threads, gflops: (2 * n ** 3 * runs) / elapsed / 1e9 };
 }
 
-/** SGD on a standard workload for `seconds` after its first step: samples/s, GFLOP/s, startup, peak RSS, leaks. */
-async function workload(request: BackendRequest, name: string, seconds: number) {
+/** A standard workload's synthetic data (64 batches) and fresh MLP on the backend, from a fixed seed. */
+async function workloadSetup(request: BackendRequest, name: string, seed: number) {
   const { tf, info } = await initBackend(request);
   const workload = workloads.find((w) => w.name === name)!;
-  const rng = new Rng(2);
+  const rng = new Rng(seed);
   const size = workload.batchSize * 64;
   const x = Float32Array.from({ length: size * workload.inputDim }, () => rng.normal());
   const y = Int32Array.from({ length: size }, () => rng.int(workload.outputDim));
   const train = uploadDataset(tf, { x, y, size, inputDim: workload.inputDim, classes: workload.outputDim });
   const model = createMlp(tf, rng, { inputDim: workload.inputDim, hidden: workload.hidden, outputDim: workload.outputDim });
+  return { tf, info, workload, rng, train, model };
+}
+
+/** SGD on a standard workload for `seconds` after its first step: samples/s, GFLOP/s, startup, peak RSS, leaks. */
+async function workload(request: BackendRequest, name: string, seconds: number) {
+  const { tf, info, workload, rng, train, model } = await workloadSetup(request, name, 2);
   let firstStepAt: number | undefined;
   let steps = 0;
   let measureFrom = 0;
@@ -80,14 +86,7 @@ const CORRECTNESS_EPOCHS = 2;
 
 /** A fixed-seed training run of a workload, for comparing backends' results (a software adapter is checked, not timed). */
 async function correctness(request: BackendRequest, name: string) {
-  const { tf, info } = await initBackend(request);
-  const workload = workloads.find((w) => w.name === name)!;
-  const rng = new Rng(3);
-  const size = workload.batchSize * 64;
-  const x = Float32Array.from({ length: size * workload.inputDim }, () => rng.normal());
-  const y = Int32Array.from({ length: size }, () => rng.int(workload.outputDim));
-  const train = uploadDataset(tf, { x, y, size, inputDim: workload.inputDim, classes: workload.outputDim });
-  const model = createMlp(tf, rng, { inputDim: workload.inputDim, hidden: workload.hidden, outputDim: workload.outputDim });
+  const { tf, info, workload, rng, train, model } = await workloadSetup(request, name, 3);
   const initialLoss = await evaluateLoss(tf, model, train, 'cross-entropy');
   await trainClassifier({ tf, model, train, epochs: CORRECTNESS_EPOCHS, batchSize: workload.batchSize, learningRate: 0.01, optimizer: 'sgd', shuffle: rng, tick: async () => {} });
   return { backend: info.name, threads: info.threads, adapter: info.gpu?.adapter.name, steps: CORRECTNESS_EPOCHS * 64, initialLoss, finalLoss: await evaluateLoss(tf, model, train, 'cross-entropy') };
