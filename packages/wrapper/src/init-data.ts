@@ -44,14 +44,18 @@ export const initDataSchema = z.object({
     .object({
       p_fpops: number(0),
       /** The client's description of each GPU vendor's devices (lib/coproc.cpp, COPROCS::write_xml): the name is the best device's. */
-      coprocs: z
-        .object({
-          coproc_cuda: coprocNamed('name'),
-          coproc_ati: coprocNamed('name'),
-          coproc_intel_gpu: coprocNamed('name'),
-          coproc_apple_gpu: coprocNamed('model'),
-        })
-        .partial(),
+      // A host without GPUs gets an empty <coprocs></coprocs>, which the XML parser reads as "".
+      coprocs: z.preprocess(
+        (value) => (typeof value === 'object' && value !== null ? value : {}),
+        z
+          .object({
+            coproc_cuda: coprocNamed('name'),
+            coproc_ati: coprocNamed('name'),
+            coproc_intel_gpu: coprocNamed('name'),
+            coproc_apple_gpu: coprocNamed('model'),
+          })
+          .partial(),
+      ),
     })
     .partial()
     .default({}),

@@ -28,6 +28,9 @@ const SAMPLE = `<app_init_data>
 <host_info>
     <p_fpops>5000000000.000000</p_fpops>
     <p_ncpus>2</p_ncpus>
+    <n_usable_coprocs>0</n_usable_coprocs>
+    <coprocs>
+    </coprocs>
 </host_info>
 </app_init_data>`;
 
