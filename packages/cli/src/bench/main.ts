@@ -17,6 +17,7 @@ import { backendNames, type BackendName } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
 import { torchAvailable, torchWorkloads, versusPyTorch } from './pytorch.js';
 import { label, measureIn, threadsCell, type BenchTarget } from './measure-process.js';
+import { benchCheckpoints } from './checkpoints.js';
 import { benchSweeps } from './sweeps.js';
 import { webgpuColumn } from './webgpu.js';
 import { workloads } from './workloads.js';
@@ -105,6 +106,9 @@ const { rows: sweeps, torchSweeps } = benchSweeps(builtinExperiments.keys(), {
   log,
 });
 
+// What checkpoints cost, on one WASM thread (a BOINC task's usual lot).
+const checkpoints = benchCheckpoints(builtinExperiments.keys(), { backend: 'wasm', threads: 1 }, quick, log);
+
 function markdown(table: Array<Record<string, string | number>>): string {
   if (!table.length) return '';
   const columns = Object.keys(table[0]!);
@@ -118,11 +122,11 @@ const header = [
   ...(quick ? ['--quick: the sweeps ran at their smoke presets, to check the wiring; their timings mean little.'] : []),
   `${webgpu.note}.`,
 ].join('\n');
-const report = [header, '', markdown(rows), '', markdown(sweeps), ...(webgpu.rows.length ? ['', markdown(webgpu.rows)] : [])].join('\n');
+const report = [header, '', markdown(rows), '', markdown(sweeps), '', markdown(checkpoints), ...(webgpu.rows.length ? ['', markdown(webgpu.rows)] : [])].join('\n');
 if (!quick) {
   // A wiring check leaves the measured tables (bench-results/latest.md is committed) alone.
   await mkdir('bench-results', { recursive: true });
-  await writeFile('bench-results/latest.json', JSON.stringify({ machine, seconds, runs, matmulLimits: Object.fromEntries(threadCounts.map((threads) => [threads, limitOn(threads)])), matmul, torch, rows, sweeps, torchSweeps, webgpu: { note: webgpu.note, correctness: webgpu.rows } }, null, 2));
+  await writeFile('bench-results/latest.json', JSON.stringify({ machine, seconds, runs, matmulLimits: Object.fromEntries(threadCounts.map((threads) => [threads, limitOn(threads)])), matmul, torch, rows, sweeps, torchSweeps, checkpoints, webgpu: { note: webgpu.note, correctness: webgpu.rows } }, null, 2));
   await writeFile('bench-results/latest.md', `${report}\n`);
 }
 process.stdout.write(`${report}\n`);
