@@ -103,8 +103,20 @@ function driverOf(description: string): string {
   return colon > 0 ? description.slice(colon + 2) : description;
 }
 
-/** Every adapter Dawn offers on this host, in Dawn's order (the index `--gpu N` names). */
-export async function listAdapters(): Promise<ListedAdapter[]> {
+/**
+ * Dawn's instances and devices live as long as the process: collecting an instance whose device threads
+ * still run aborts the process (std::system_error in Dawn's destructors), so they are made once and kept.
+ */
+let enumeration: Promise<ListedAdapter[]> | undefined;
+const openDevices = new Map<number, Promise<GPUDevice>>();
+
+/** Every adapter Dawn offers on this host, in Dawn's order (the index `--gpu N` names). Enumerated once per process. */
+export function listAdapters(): Promise<ListedAdapter[]> {
+  enumeration ??= enumerateAdapters();
+  return enumeration;
+}
+
+async function enumerateAdapters(): Promise<ListedAdapter[]> {
   const dawn = await loadDawn();
   // Dawn's GPU objects and constants (GPUBufferUsage…) are globals in a browser; tfjs expects them there.
   Object.assign(globalThis, dawn.globals);
@@ -224,7 +236,10 @@ export async function openWebgpuDevice(assignment: GpuAssignment | undefined): P
   const choice = chooseAdapter(adapters.map((listed) => listed.info), assignment);
   const chosen = adapters[choice.index]!;
   const limits = Object.fromEntries(REQUIRED_LIMITS.map((name) => [name, chosen.adapter.limits[name]]));
-  const device = await chosen.adapter.requestDevice({ requiredLimits: limits });
+  // An adapter gives one device; a later backend on the same adapter reuses it.
+  const opening = openDevices.get(choice.index) ?? chosen.adapter.requestDevice({ requiredLimits: limits });
+  openDevices.set(choice.index, opening);
+  const device = await opening;
   // tfjs-backend-webgpu looks for navigator.gpu before it will construct; Node 20 has no navigator.
   const global = globalThis as { navigator?: { gpu?: GPU } };
   if (global.navigator) Object.defineProperty(global.navigator, 'gpu', { value: chosen.gpu, configurable: true });
