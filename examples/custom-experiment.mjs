@@ -36,7 +36,7 @@ export default defineExperiment({
         await trainClassifier({
           tf, model, train, epochs: p.epochs, batchSize: 32, learningRate: 0.01, optimizer: 'adam',
           shuffle: unit.rng('shuffle'), session,
-          onEpoch: () => void testAccuracy.push(accuracy(predictClasses(tf, model, test.x), test.source.y)),
+          onEpoch: async () => void testAccuracy.push(accuracy(await predictClasses(tf, model, test.x), test.source.y)),
         });
       } finally {
         model.dispose();

@@ -2,9 +2,9 @@ import { fileURLToPath } from 'node:url';
 import { type Command, Option } from 'commander';
 import { build } from 'esbuild';
 import { builtinExperiments } from '@axiom/experiments';
-import { AxiomError, parseExplicitSeed, resolveParams, scriptRefSchema, shippedWasmFileName, WASM_BINARIES, WASM_THREADS_SCRIPTS, wasmPackageFile, type Workunit } from '@axiom/runner/host';
+import { AxiomError, dawnPackageFiles, parseExplicitSeed, resolveParams, scriptRefSchema, shippedWasmFileName, WASM_BINARIES, WASM_THREADS_SCRIPTS, wasmPackageFile, type Workunit } from '@axiom/runner/host';
 import { type JsonObject } from '@axiom/runner';
-import { assimilateResults, buildAppVersion, compareReplicas, makeWork, validateResult, type Verdict, type WorkunitSource } from '@axiom/wrapper';
+import { assimilateResults, buildAppVersion, compareReplicas, makeWork, validateResult, WEBGPU_PLAN_CLASSES, type AppVersionOptions, type Verdict, type WorkunitSource } from '@axiom/wrapper';
 import { CROSS_BACKEND_TOLERANCE, crossBackendTolerance } from './reproduce-command.js';
 import { readParamsOption } from './run-command.js';
 
@@ -94,18 +94,22 @@ export function addBoincCommands(axiom: Command): Command {
     .command('app-version')
     .description('build an app version directory (launcher, bundled worker, WASM files, version.xml; job.xml for wrapper mode)')
     .requiredOption('--platform <name>', 'BOINC platform, e.g. x86_64-pc-linux-gnu')
-    .addOption(new Option('--plan-class <class>', 'cpu (default plan) or cuda (needs tfjs-node-gpu on the host)').choices(['cpu', 'cuda']).default('cpu'))
+    .addOption(
+      new Option('--plan-class <class>', 'cpu (default plan), cuda (needs tfjs-node-gpu on the host), or webgpu_<vendor> (ships Dawn for the platform)')
+        .choices(['cpu', 'cuda', ...WEBGPU_PLAN_CLASSES])
+        .default('cpu'),
+    )
     .addOption(new Option('--node <where>', 'run the host\'s node (host) or ship this Node binary in the app version (bundled)').choices(['host', 'bundled']).default('host'))
     .option('--app-version <major.minor>', 'the version directory name', '1.0')
     .requiredOption('-o, --out <dir>', 'the project directory (or any directory) to build apps/axiom/<version>/<platform> in')
-    .action(async (options: { platform: string; planClass: 'cpu' | 'cuda'; node: 'host' | 'bundled'; appVersion: string; out: string }) => {
+    .action(async (options: { platform: string; planClass: AppVersionOptions['planClass']; node: 'host' | 'bundled'; appVersion: string; out: string }) => {
       const built = await buildAppVersion({
         outDir: options.out,
         platform: options.platform,
         planClass: options.planClass,
         version: options.appVersion,
         bundleWorker,
-        siblingFiles: wasmFiles(),
+        siblingFiles: [...wasmFiles(), ...(options.planClass.startsWith('webgpu_') ? dawnPackageFiles(options.platform) : [])],
         ...(options.node === 'bundled' && { nodeBinary: process.execPath }),
       });
       process.stdout.write(`app version: ${built.directory}\nfiles: ${built.files.join(', ')}\nwrapper mode job.xml: ${built.jobXmlPath}\n`);

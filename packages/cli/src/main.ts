@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { fileURLToPath } from 'node:url';
-import { AxiomError, ExitCode, installWorkerApi, type SandboxLauncher, serveSandboxedRun, WORKER_VERSION } from '@axiom/runner/host';
+import { AxiomError, backendNames, ExitCode, installWorkerApi, type SandboxLauncher, serveSandboxedRun, WORKER_VERSION } from '@axiom/runner/host';
 import { listCommand } from './list-command.js';
 import { bundleCommand, keygenCommand } from './publish-commands.js';
 import { goldenCheckCommand, goldenUpdateCommand } from './golden-command.js';
@@ -47,7 +47,8 @@ function program(): Command {
     .option('--preset <name>', 'named parameter set, e.g. smoke')
     .option('--params <json|file>', 'parameter overrides, as a JSON object or a JSON file')
     .option('--out <file>', 'where to write the result (default: results/<experiment>-seed<seed>-<time>.json)')
-    .addOption(new Option('--backend <name>', 'force a TensorFlow.js backend').choices(['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']))
+    .addOption(new Option('--backend <name>', 'force a TensorFlow.js backend').choices(backendNames))
+    .option('--gpu <n|list>', 'compute on WebGPU adapter n (a software adapter is used only when named so); `list` prints the adapters and exits')
     .option('--threads <n>', 'threads the backend may use (default: $AXIOM_THREADS, else all cores; on a machine busy with other work, 1 is faster)')
     .option('--sha256 <hex>', 'pin an experiment script given by URL to this hash')
     .option('--allow-unverified', 'run a script URL without a sha256 pin (recorded in the result)')
@@ -69,7 +70,7 @@ function program(): Command {
     .command('reproduce')
     .description('re-run the computation a result recorded (experiment, params, seed, backend) and compare digests')
     .argument('<result.json>', 'a result written by axiom run')
-    .addOption(new Option('--backend <name>', 're-run on another backend and compare within a tolerance instead').choices(['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']))
+    .addOption(new Option('--backend <name>', 're-run on another backend and compare within a tolerance instead').choices(backendNames))
     .option('--out <file>', 'keep the re-run result here')
     .option('--trusted-key <pem>', "the project's Ed25519 public key, for results of signed scripts")
     .option('--cache-dir <dir>', 'the script cache')

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { AxiomError, type BackendName, BIT_IDENTICAL, compareResults, describeComparison, describeTolerance, describeZodError, ExitCode, fileResultSink, resolveExperiment, type Result, resultSchema, type ResultSink } from '@axiom/runner/host';
+import { AxiomError, type BackendName, BIT_IDENTICAL, compareResults, describeComparison, describeTolerance, describeZodError, digestScope, ExitCode, fileResultSink, resolveExperiment, type Result, resultSchema, type ResultSink } from '@axiom/runner/host';
 import { type Experiment, type Tolerance } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
 import { scriptOptions, type RunCommandOptions } from './run-command.js';
@@ -39,7 +39,6 @@ export async function reproduceCommand(
   const reference = !script ? original.experiment.name : script.verification === 'local-file' ? script.url : { url: script.url, sha256: script.sha256 };
   const resolved = await resolveExperiment(reference, builtinExperiments, await scriptOptions({ ...options, allowUnverified: false }));
   const backend = options.backend ?? original.backend.name;
-  const crossBackend = backend !== original.backend.name;
   if (original.status !== 'ok') {
     process.stderr.write(`axiom: note: ${path} is ${original.status} (${original.statusReason}); the re-run computes every unit\n`);
   }
@@ -53,9 +52,12 @@ export async function reproduceCommand(
     },
     { sink: options.out ? fileResultSink(options.out) : discard, sandbox: options.sandbox },
   );
+  // Digests are per backend and, on WebGPU, per adapter and driver: another one is compared within the experiment's tolerance.
+  const [was, now] = [digestScope(original.backend), digestScope(outcome.result.backend)];
+  const crossBackend = was !== now;
   const tolerance = crossBackend ? crossBackendTolerance(resolved.kind === 'in-process' ? resolved.experiment : undefined) : BIT_IDENTICAL;
   const comparison = compareResults(original, outcome.result, tolerance);
-  const mode = crossBackend ? `on ${backend} instead of ${original.backend.name}: ${describeTolerance(tolerance)}` : `on ${backend}: digests must be identical`;
+  const mode = crossBackend ? `on ${now} instead of ${was}: ${describeTolerance(tolerance)}` : `on ${now}: digests must be identical`;
   process.stdout.write(
     [
       `reproducing ${original.experiment.name} ${original.experiment.version}, seed ${original.seed.value}, ${mode}`,

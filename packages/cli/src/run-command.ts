@@ -1,7 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-import { AxiomError, type BackendName, canonicalJson, defaultScriptCacheDir, ExitCode, fileCheckpointStore, fileResultSink, headlinePaths, jsonObjectSchema, type ParamLayer, parseExplicitSeed, resolveExperiment, resolveSeed, type Result, type RunOutcome, type SandboxLauncher, type ScriptOptions, sha256Hex, valueAt, type WorkunitFile } from '@axiom/runner/host';
+import { AxiomError, type BackendName, canonicalJson, defaultScriptCacheDir, ExitCode, fileCheckpointStore, fileResultSink, type GpuAssignment, headlinePaths, jsonObjectSchema, listAdapters, type ParamLayer, parseExplicitSeed, resolveExperiment, resolveSeed, type Result, type RunOutcome, type SandboxLauncher, type ScriptOptions, sha256Hex, valueAt, type WorkunitFile } from '@axiom/runner/host';
 import { type JsonObject, type JsonValue } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
 import { loadWorkunitFile } from '@axiom/wrapper';
@@ -30,6 +30,8 @@ export interface RunCommandOptions {
   checkpointPeriod?: string;
   restart?: boolean;
   threads?: string;
+  /** `--gpu`: a WebGPU adapter index, or `list`. */
+  gpu?: string;
   /** How this worker starts itself as a fetched script's sandbox. */
   sandbox: SandboxLauncher;
 }
@@ -74,6 +76,22 @@ export async function scriptOptions(options: Pick<RunCommandOptions, 'trustedKey
   };
 }
 
+/** `axiom run --gpu list`: Dawn's adapters, numbered as `--gpu N` takes them. */
+export async function adapterTable(): Promise<string> {
+  const adapters = await listAdapters();
+  if (adapters.length === 0) return 'no WebGPU adapter (Dawn found none)';
+  return adapters
+    .map(({ info }) => `${info.index}  ${info.name}  vendor: ${info.vendor}  driver: ${info.driver}${info.software ? '  (software: used only when named with --gpu)' : ''}`)
+    .join('\n');
+}
+
+function gpuOption(text: string | undefined): GpuAssignment | undefined {
+  if (text === undefined) return undefined;
+  const device = Number(text);
+  if (!Number.isInteger(device) || device < 0) throw new AxiomError('usage', `--gpu must be an adapter number (see --gpu list), got "${text}"`);
+  return { source: 'cli', device };
+}
+
 function nonNegativeNumber(text: string, option: string): number {
   const value = Number(text);
   if (!Number.isFinite(value) || value < 0) throw new AxiomError('usage', `${option} must be a number of seconds, got "${text}"`);
@@ -111,7 +129,7 @@ export function summarise(outcome: RunOutcome): string {
   const r: Result = outcome.result;
   return [
     `${r.experiment.name} ${r.experiment.version}: ${r.status}${r.statusReason ? ` (${r.statusReason})` : ''}`,
-    `  seed: ${r.seed.value} (from ${r.seed.source})   backend: ${r.backend.name}   time: ${formatSeconds(r.timings.wallSeconds)}   units: ${r.units.length}`,
+    `  seed: ${r.seed.value} (from ${r.seed.source})   backend: ${r.backend.name}${r.backend.gpu ? ` on ${r.backend.gpu.adapter.name}` : ''}   time: ${formatSeconds(r.timings.wallSeconds)}   units: ${r.units.length}`,
     ...(Object.keys(r.metrics).length ? ['results:', ...headlineLines(r)] : []),
     `digest: ${r.digest}`,
   ]
@@ -132,6 +150,10 @@ export function defaultCheckpointPath(resultDirectory: string, command: { experi
 
 /** `axiom run`: the local host of the runner. Returns the process exit code. */
 export async function runCommand(reference: string | undefined, options: RunCommandOptions): Promise<number> {
+  if (options.gpu === 'list') {
+    process.stdout.write(`${await adapterTable()}\n`);
+    return ExitCode.ok;
+  }
   const workunit: WorkunitFile | undefined = options.wu ? await loadWorkunitFile(options.wu) : undefined;
   const named = reference && /^https?:\/\//.test(reference) ? { url: reference, sha256: options.sha256 } : reference;
   const chosen = named ?? workunit?.body?.experiment;
@@ -178,7 +200,11 @@ export async function runCommand(reference: string | undefined, options: RunComm
       seed,
       replicate: workunit?.body?.replicate,
       deadline: workunit?.body?.deadlineSeconds === undefined ? undefined : Date.now() + workunit.body.deadlineSeconds * 1000,
-      backend: { forced: options.backend, threads: options.threads === undefined ? undefined : positiveInteger(options.threads, '--threads') },
+      backend: {
+        forced: options.backend,
+        gpu: gpuOption(options.gpu),
+        threads: options.threads === undefined ? undefined : positiveInteger(options.threads, '--threads'),
+      },
     },
     { sink: fileResultSink(out), checkpoints, sandbox: options.sandbox },
   ).catch((error: unknown) => {

@@ -155,9 +155,9 @@ export default defineExperiment({
           batchSize: p.batchSize,
           optimizer: p.optimizer,
           session,
-          onEpoch: (epoch) => {
-            const trainPredictions = predictStackedClasses(tf, model, train.x);
-            const testPredictions = predictStackedClasses(tf, model, test.x);
+          onEpoch: async (epoch) => {
+            const trainPredictions = await predictStackedClasses(tf, model, train.x);
+            const testPredictions = await predictStackedClasses(tf, model, test.x);
             members.forEach(({ fits, testAccuracy, testAccuracyByLevel }, m) => {
               recordFits(fits, trainSource.data.y, epoch, trainPredictions[m]!);
               const predicted = testPredictions[m]!;

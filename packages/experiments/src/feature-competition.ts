@@ -80,7 +80,7 @@ export default defineExperiment({
       // Model: an MLP with ReLU hidden layers and two logits, one per unit.
       const inputDim = sources[0]!.train.inputDim;
       const model = createStackedMlp(tf, group.map((unit) => unit.rng('init')), { inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: 2 });
-      const testAccuracyOf = (data: StackedDataset) => predictStackedClasses(tf, model, data.x).map((predicted, m) => accuracy(predicted, data.sources[m]!.y));
+      const testAccuracyOf = async (data: StackedDataset) => (await predictStackedClasses(tf, model, data.x)).map((predicted, m) => accuracy(predicted, data.sources[m]!.y));
 
       // Training, probing after every epoch how hard the loss pulls on the weights reading each feature
       // (records survive a restart).
@@ -99,9 +99,9 @@ export default defineExperiment({
           batchSize: p.batchSize,
           optimizer: p.optimizer,
           session,
-          onEpoch: () => {
-            const norms = firstLayerGradientNorms(tf, model, train, 'cross-entropy', [columns.strong, columns.weak]);
-            const accuracies = testAccuracyOf(test);
+          onEpoch: async () => {
+            const norms = await firstLayerGradientNorms(tf, model, train, 'cross-entropy', [columns.strong, columns.weak]);
+            const accuracies = await testAccuracyOf(test);
             curves.forEach((memberCurves, m) => {
               const [strong, weak] = norms[m] as [number, number];
               memberCurves.gradientNormStrong.push(strong);
@@ -111,8 +111,8 @@ export default defineExperiment({
             });
           },
         });
-        accuracyStrongDestroyed = testAccuracyOf(withoutStrong);
-        accuracyWeakDestroyed = testAccuracyOf(withoutWeak);
+        accuracyStrongDestroyed = await testAccuracyOf(withoutStrong);
+        accuracyWeakDestroyed = await testAccuracyOf(withoutWeak);
       } finally {
         [model, train, test, withoutStrong, withoutWeak].forEach((disposable) => disposable.dispose());
       }

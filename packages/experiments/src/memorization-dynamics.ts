@@ -120,9 +120,9 @@ export default defineExperiment({
           batchSize: p.batchSize,
           optimizer: 'adam',
           session,
-          onEpoch: (epoch) => {
-            const trainPredictions = predictStackedClasses(tf, model, train.x);
-            const testPredictions = predictStackedClasses(tf, model, test.x);
+          onEpoch: async (epoch) => {
+            const trainPredictions = await predictStackedClasses(tf, model, train.x);
+            const testPredictions = await predictStackedClasses(tf, model, test.x);
             members.forEach(({ level, noisy, corrupted }, m) => {
               const predicted = trainPredictions[m]!;
               const { curves, fits } = records[m]!;

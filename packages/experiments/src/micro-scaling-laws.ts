@@ -136,9 +136,9 @@ export default defineExperiment({
           optimizer: 'adam',
           loss: 'mse',
           session,
-          onEpoch: (round, training) => {
-            const validationLosses = evaluateStackedLoss(tf, model, validation, 'mse');
-            const testLosses = evaluateStackedLoss(tf, model, test, 'mse');
+          onEpoch: async (round, training) => {
+            const validationLosses = await evaluateStackedLoss(tf, model, validation, 'mse');
+            const testLosses = await evaluateStackedLoss(tf, model, test, 'mse');
             return members.map((member, m) => {
               if (!training[m]) return undefined;
               const [validationLoss, testLoss] = [validationLosses[m]!, testLosses[m]!];

@@ -36,11 +36,17 @@ const params = z.strictObject({
 type Params = z.infer<typeof params>;
 
 /** For each pair of stacked members, linear CKA between their activations at each hidden layer, on the same inputs. */
-function hiddenLayerCka(tf: Tf, model: StackedMlp, x: Tensor2D, pairs: ReadonlyArray<readonly [number, number]>): Array<Array<number | null>> {
+async function hiddenLayerCka(tf: Tf, model: StackedMlp, x: Tensor2D, pairs: ReadonlyArray<readonly [number, number]>): Promise<Array<Array<number | null>>> {
   const layers = tf.tidy(() => model.layers(x));
   const hiddenByMember = layers.slice(0, -1).map((layer) => tf.unstack(layer) as Tensor2D[]);
   try {
-    return pairs.map(([first, second]) => hiddenByMember.map((members) => linearCka(tf, members[first]!, members[second]!)));
+    const byPair: Array<Array<number | null>> = [];
+    for (const [first, second] of pairs) {
+      const byLayer: Array<number | null> = [];
+      for (const members of hiddenByMember) byLayer.push(await linearCka(tf, members[first]!, members[second]!));
+      byPair.push(byLayer);
+    }
+    return byPair;
   } finally {
     [...layers, ...hiddenByMember.flat()].forEach((tensor) => tensor.dispose());
   }
@@ -86,7 +92,7 @@ export default defineExperiment({
       const shape = { inputDim: p.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: p.classes };
       const model = createStackedMlp(tf, networks.map(({ unit, name }) => unit.rng('init', name)), shape);
       try {
-        const ckaAtInit = hiddenLayerCka(tf, model, test.x, pairs);
+        const ckaAtInit = await hiddenLayerCka(tf, model, test.x, pairs);
         await trainStacked({
           tf,
           model,
@@ -96,11 +102,11 @@ export default defineExperiment({
           batchSize: p.batchSize,
           optimizer: p.optimizer,
           session,
-          onEpoch: () => predictStackedClasses(tf, model, test.x).forEach((predicted, m) => testAccuracy[m]!.push(accuracy(predicted, test.source.y))),
+          onEpoch: async () => (await predictStackedClasses(tf, model, test.x)).forEach((predicted, m) => testAccuracy[m]!.push(accuracy(predicted, test.source.y))),
         });
 
         // Metrics, per unit (pair).
-        const cka = hiddenLayerCka(tf, model, test.x, pairs);
+        const cka = await hiddenLayerCka(tf, model, test.x, pairs);
         return pairs.map((pair, i) => {
           return {
             metrics: { ckaByLayer: cka[i]!, ckaAtInitByLayer: ckaAtInit[i]!, testAccuracy: pair.map((m) => testAccuracy[m]!.at(-1)!) },

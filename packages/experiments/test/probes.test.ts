@@ -39,11 +39,11 @@ describe('first-layer gradient-norm probes', () => {
 
   // Batches of 4 rows split the 6 unevenly: the batch gradients must be weighted by their share of the rows.
   for (const [loss, batchSize] of [['cross-entropy', 512], ['mse', 512], ['cross-entropy', 4], ['mse', 4]] as const) {
-    it(`match the closed-form gradient of a linear model (${loss}, batches of ${batchSize} rows) for each member of a stack and leak no tensors`, () => {
+    it(`match the closed-form gradient of a linear model (${loss}, batches of ${batchSize} rows) for each member of a stack and leak no tensors`, async () => {
       const before = tf.memory().numTensors;
       const model = createStackedMlp(tf, [new Rng(12), new Rng(14)], { inputDim, hidden: [], outputDim });
       const set = data();
-      const norms = firstLayerGradientNorms(tf, model, set, loss, groups, batchSize);
+      const norms = await firstLayerGradientNorms(tf, model, set, loss, groups, batchSize);
       const size = inputDim * outputDim;
       norms.forEach((memberNorms, m) => {
         const expected = groupNorms(handGradient(model.weights[0]!.dataSync().slice(m * size, (m + 1) * size) as Float32Array, loss));
@@ -55,22 +55,27 @@ describe('first-layer gradient-norm probes', () => {
     });
   }
 
-  it('match central finite differences through a hidden ReLU layer', () => {
+  it('match central finite differences through a hidden ReLU layer', async () => {
     const model = createStackedMlp(tf, [new Rng(13)], { inputDim, hidden: [5], outputDim });
     const set = data();
     const firstLayer = model.weights[0]!;
     const original = firstLayer.dataSync().slice() as Float32Array;
-    const lossWith = (index: number, delta: number) => {
+    const lossWith = async (index: number, delta: number) => {
       const shifted = original.slice();
       shifted[index]! += delta;
       tf.tidy(() => firstLayer.assign(tf.tensor3d(shifted, [1, inputDim, 5])));
-      return evaluateStackedLoss(tf, model, set, 'cross-entropy')[0]!;
+      return (await evaluateStackedLoss(tf, model, set, 'cross-entropy'))[0]!;
     };
     const step = 1e-2;
-    const finiteDifference = (row: number, column: number) => (lossWith(row * 5 + column, step) - lossWith(row * 5 + column, -step)) / (2 * step);
-    const expected = groups.map((group) => Math.hypot(...group.flatMap((row) => Array.from({ length: 5 }, (_, j) => finiteDifference(row, j)))));
+    const finiteDifference = async (row: number, column: number) => ((await lossWith(row * 5 + column, step)) - (await lossWith(row * 5 + column, -step))) / (2 * step);
+    const expected: number[] = [];
+    for (const group of groups) {
+      const differences: number[] = [];
+      for (const row of group) for (let j = 0; j < 5; j++) differences.push(await finiteDifference(row, j));
+      expected.push(Math.hypot(...differences));
+    }
     tf.tidy(() => firstLayer.assign(tf.tensor3d(original, [1, inputDim, 5])));
-    const [norms] = firstLayerGradientNorms(tf, model, set, 'cross-entropy', groups);
+    const [norms] = await firstLayerGradientNorms(tf, model, set, 'cross-entropy', groups);
     norms!.forEach((norm, i) => expect(Math.abs(norm - expected[i]!)).toBeLessThan(2e-3 * Math.max(1, expected[i]!)));
     model.dispose();
     set.dispose();

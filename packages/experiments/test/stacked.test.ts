@@ -76,8 +76,8 @@ describe('stacked training', () => {
         });
         alone.push({
           weights: model.weights.map((weight) => weight.dataSync().slice()),
-          loss: evaluateLoss(tf, model, train, 'cross-entropy'),
-          predicted: predictClasses(tf, model, train.x),
+          loss: await evaluateLoss(tf, model, train, 'cross-entropy'),
+          predicted: await predictClasses(tf, model, train.x),
         });
         model.dispose();
         train.dispose();
@@ -97,8 +97,8 @@ describe('stacked training', () => {
         },
       });
       expect(epochsSeen).toEqual([[true, true, true], [true, true, true], [true, false, true], [true, false, true]]);
-      const losses = evaluateStackedLoss(tf, model, train, 'cross-entropy');
-      const predicted = predictStackedClasses(tf, model, train.x);
+      const losses = await evaluateStackedLoss(tf, model, train, 'cross-entropy');
+      const predicted = await predictStackedClasses(tf, model, train.x);
       const stackedWeights = model.weights.map((weight) => weight.dataSync());
       // Biases of padded units (the narrow member's beyond its widths) stay exactly zero too.
       const narrow = setups.findIndex((setup) => setup.hidden !== shape.hidden);
@@ -143,14 +143,14 @@ describe('stacked training', () => {
     solo.dispose();
   });
 
-  it('evaluates shared inputs against every member (broadcast) like per-member copies of them', () => {
+  it('evaluates shared inputs against every member (broadcast) like per-member copies of them', async () => {
     const data = sampleClusters(new Rng(7), clusterTask(new Rng(8), { inputDim: shape.inputDim, classes: 3, clustersPerClass: 1, separation: 1 }), 50);
     const model = createStackedMlp(tf, [new Rng(1), new Rng(2)], shape);
     const shared = uploadDataset(tf, data);
     const copies = uploadStackedDataset(tf, [data, data]);
     const sharedData: StackedData = { x: shared.x, targets: shared.targets };
-    expect(evaluateStackedLoss(tf, model, sharedData, 'cross-entropy')).toEqual(evaluateStackedLoss(tf, model, copies, 'cross-entropy'));
-    expect(predictStackedClasses(tf, model, shared.x, 16)).toEqual(predictStackedClasses(tf, model, copies.x));
+    expect(await evaluateStackedLoss(tf, model, sharedData, 'cross-entropy')).toEqual(await evaluateStackedLoss(tf, model, copies, 'cross-entropy'));
+    expect(await predictStackedClasses(tf, model, shared.x, 16)).toEqual(await predictStackedClasses(tf, model, copies.x));
     [model, shared, copies].forEach((disposable) => disposable.dispose());
   });
 });

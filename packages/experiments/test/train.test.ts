@@ -34,7 +34,7 @@ describe('training loop', () => {
     const teacher = teacherTask(new Rng(2), { inputDim: 4, hidden: 8 });
     const train = uploadRegressionDataset(tf, sampleTeacher(new Rng(3), teacher, 256));
     const model = createMlp(tf, new Rng(4), { inputDim: 4, hidden: [32], outputDim: 1 });
-    const initialLoss = evaluateLoss(tf, model, train, 'mse');
+    const initialLoss = await evaluateLoss(tf, model, train, 'mse');
     const orders: number[] = [];
     const epochsSeen: number[] = [];
     await trainClassifier({
@@ -58,7 +58,7 @@ describe('training loop', () => {
     });
     expect(orders).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(epochsSeen).toEqual(orders);
-    expect(evaluateLoss(tf, model, train, 'mse')).toBeLessThan(initialLoss / 4);
+    expect(await evaluateLoss(tf, model, train, 'mse')).toBeLessThan(initialLoss / 4);
     model.dispose();
     train.dispose();
     expect(tf.memory().numTensors).toBe(before);

@@ -4,18 +4,22 @@ import * as tf from '@tensorflow/tfjs-core';
 // package's Node build registers them all (and is what tfjs-node builds on anyway).
 import '@tensorflow/tfjs';
 import { AxiomError, errorMessage } from './errors.js';
-import { backendNames, type BackendInfo, type BackendName, type RunWarning } from './schemas.js';
+import { backendNames, type BackendInfo, type BackendName, type GpuAssignment, type GpuRecord, type RunWarning } from './schemas.js';
 import { patchWasmTransposedMatMul, WASM_TRANSPOSED_MATMUL_PATCH } from './wasm-matmul.js';
 import { activateWasmThreads } from './wasm-threads.js';
 import { locateWasmFile, WASM_BINARIES } from './wasm-files.js';
+import { openWebgpuDevice } from './webgpu.js';
 
 export type Tf = typeof tf;
 
 export interface BackendRequest {
   /** Use exactly this backend; failing to load it is an error, not a fallback. */
   forced?: BackendName;
-  /** What the host knows about a GPU (BOINC's `gpu_type`/`gpu_device_num`); undefined means none. */
-  gpu?: { type: string; device: number };
+  /**
+   * The GPU this run was given (BOINC's `gpu_type`/`gpu_device_num`, or `--gpu N`); undefined means none.
+   * A run given a GPU computes on it or fails (temporarily, under BOINC): it never falls back to the CPU.
+   */
+  gpu?: GpuAssignment;
   /** Threads the backend may use (BOINC's `ncpus`; all cores locally). */
   threads?: number;
 }
@@ -26,6 +30,7 @@ interface LoadedBackend {
   patches: string[];
   /** Why the backend runs below what was asked (e.g. fewer threads); recorded in the result. */
   warnings?: RunWarning[];
+  gpu?: GpuRecord;
 }
 
 /**
@@ -62,6 +67,15 @@ async function loadNative(packageName: string, request: { threads: number }): Pr
 }
 
 export const backendLoaders: Record<BackendName, BackendLoader> = {
+  webgpu: async (request) => {
+    const { device, info, record } = await openWebgpuDevice(request.gpu);
+    const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
+    // The package registers its own factory on import when navigator.gpu exists; this one uses the chosen device.
+    if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
+    tf.registerBackend('webgpu', () => new WebGPUBackend(device, info));
+    await activate('webgpu');
+    return { threads: 1, simd: false, patches: [], gpu: record };
+  },
   'tfjs-node-gpu': (request) => loadNative('@tensorflow/tfjs-node-gpu', request),
   'tfjs-node': (request) => loadNative('@tensorflow/tfjs-node', request),
   wasm: async (request) => {
@@ -91,36 +105,46 @@ export interface InitialisedBackend {
   warnings: RunWarning[];
 }
 
+/** Backends that compute on a GPU: a run given a GPU uses one of them or none. */
+const GPU_BACKENDS: readonly BackendName[] = ['webgpu', 'tfjs-node-gpu'];
+
 /**
- * Brings up the best backend the host has: tfjs-node-gpu (only when the host reports a GPU),
- * tfjs-node, WASM, then plain JS. Records why each better one was skipped.
+ * Brings up the best backend the host has: for a run given a GPU, WebGPU on that GPU (tfjs-node-gpu when
+ * it is an NVIDIA one and WebGPU fails); otherwise tfjs-node, WASM, then plain JS. Records why each better
+ * one was skipped. A run given a GPU that no GPU backend can use fails: it never computes on the CPU instead.
  */
 export async function initBackend(given: BackendRequest, loaders = backendLoaders): Promise<InitialisedBackend> {
   const request = { ...given, threads: given.threads ?? defaultThreadCount() };
   const skipped: BackendInfo['skipped'] = [];
   const warnings: RunWarning[] = [];
-  const candidates = request.forced ? [request.forced] : backendNames;
+  const gpu = request.gpu;
+  const candidates = request.forced ? [request.forced] : gpu ? backendNames.filter((name) => GPU_BACKENDS.includes(name)) : backendNames;
+  let transient = false;
   for (const name of candidates) {
-    if (!request.forced && name === 'tfjs-node-gpu' && !request.gpu) {
+    if (!request.forced && GPU_BACKENDS.includes(name) && !gpu) {
       skipped.push({ name, reason: 'the host reported no GPU' });
+      continue;
+    }
+    if (!request.forced && name === 'tfjs-node-gpu' && gpu?.type !== 'NVIDIA') {
+      skipped.push({ name, reason: 'it drives NVIDIA GPUs only' });
       continue;
     }
     try {
       const { warnings: loadWarnings = [], ...loaded } = await loaders[name](request);
       warnings.push(...loadWarnings);
-      if (request.gpu && name !== 'tfjs-node-gpu') {
-        warnings.push({
-          code: 'gpu-unavailable',
-          message: `the host reported a ${request.gpu.type} GPU (device ${request.gpu.device}) but ${skipped[0]?.reason ?? 'it could not be used'}; running on ${name} (CPU)`,
-        });
-      }
       return { tf, info: { name, tfjsVersion: tf.version_core, ...loaded, skipped }, warnings };
     } catch (error) {
       if (request.forced) {
-        throw new AxiomError('backendUnavailable', `backend "${name}" cannot be used: ${errorMessage(error)}`, { cause: error });
+        throw new AxiomError('backendUnavailable', `backend "${name}" cannot be used: ${errorMessage(error)}`, { cause: error, transient: error instanceof AxiomError && error.transient });
       }
+      transient ||= error instanceof AxiomError && error.transient;
       skipped.push({ name, reason: errorMessage(error) });
     }
   }
-  throw new AxiomError('backendUnavailable', `no backend could be loaded: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+  const reasons = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
+  if (gpu) {
+    // A GPU task that cannot get its GPU exits (temporarily under BOINC: the client retries) rather than computing on the CPU.
+    throw new AxiomError('backendUnavailable', `the GPU this run was given cannot be used, and a GPU run never falls back to the CPU: ${reasons}`, { transient: transient || gpu.source === 'boinc' });
+  }
+  throw new AxiomError('backendUnavailable', `no backend could be loaded: ${reasons}`);
 }

@@ -48,9 +48,46 @@ export type SeedSource = z.infer<typeof seedSourceSchema>;
 export const warningSchema = z.strictObject({ code: z.string(), message: z.string() });
 export type RunWarning = z.infer<typeof warningSchema>;
 
-export const backendNames = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
+export const backendNames = ['webgpu', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
 export const backendNameSchema = z.enum(backendNames);
 export type BackendName = z.infer<typeof backendNameSchema>;
+
+/** A WebGPU adapter as Dawn describes it. */
+export const gpuAdapterInfoSchema = z.strictObject({
+  /** Position in Dawn's list, the N of `--gpu N`. */
+  index: z.number().int().nonnegative(),
+  /** The device's name as the driver gives it. */
+  name: z.string(),
+  vendor: z.string(),
+  architecture: z.string(),
+  device: z.string(),
+  description: z.string(),
+  driver: z.string(),
+  /** A software rasteriser (Dawn's fallback/CPU adapter type, e.g. lavapipe): never chosen unless asked for. */
+  software: z.boolean(),
+});
+export type GpuAdapterInfo = z.infer<typeof gpuAdapterInfoSchema>;
+
+/** Which GPU a run was given: by the BOINC client (init_data.xml) or on the command line (`--gpu N`). */
+export const gpuAssignmentSchema = z.strictObject({
+  source: z.enum(['boinc', 'cli']),
+  /** BOINC's gpu_type: NVIDIA, ATI, intel_gpu, apple_gpu. */
+  type: z.string().optional(),
+  /** BOINC's gpu_device_num (or OpenCL device index), or the adapter index given to `--gpu`; absent: any hardware adapter. */
+  device: z.number().int().nonnegative().optional(),
+  /** The device's name from the client's coprocessor description. */
+  name: z.string().optional(),
+});
+export type GpuAssignment = z.infer<typeof gpuAssignmentSchema>;
+
+export const gpuRecordSchema = z.strictObject({
+  adapter: gpuAdapterInfoSchema,
+  /** The device limits the backend asked for (tfjs-backend-webgpu's required limits at the adapter's values). */
+  limits: z.record(z.string(), z.number()),
+  /** Why this adapter: named by index, matched to BOINC's assignment, or the first hardware adapter. */
+  selection: z.string(),
+});
+export type GpuRecord = z.infer<typeof gpuRecordSchema>;
 
 export const backendInfoSchema = z.strictObject({
   name: backendNameSchema,
@@ -61,6 +98,8 @@ export const backendInfoSchema = z.strictObject({
   skipped: z.array(z.strictObject({ name: backendNameSchema, reason: z.string() })),
   /** Changes the worker made to the backend's stock kernels (they alter speed, never results beyond float rounding). */
   patches: z.array(z.string()),
+  /** The GPU the webgpu backend runs on. Digests are per backend and adapter: GPUs round differently. */
+  gpu: gpuRecordSchema.optional(),
 });
 export type BackendInfo = z.infer<typeof backendInfoSchema>;
 

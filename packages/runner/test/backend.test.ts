@@ -1,6 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { AxiomError, backendLoaders, initBackend } from '@axiom/runner/host';
+import { AxiomError, backendLoaders, initBackend, listAdapters } from '@axiom/runner/host';
+import { backendInfoSchema } from '../src/schemas.js';
+import { type BackendLoader, defaultThreadCount } from '../src/backend.js';
+import { MAX_WASM_THREADS } from '../src/wasm-threads.js';
 import { type BackendLoader, defaultThreadCount } from '../src/backend.js';
 import { MAX_WASM_THREADS } from '../src/wasm-threads.js';
 
@@ -22,9 +25,10 @@ describe('backend selection', () => {
     const threaded = availableParallelism() > 1;
     expect(info.threads).toBe(Math.min(availableParallelism(), MAX_WASM_THREADS));
     expect(info.patches).toEqual([expect.stringContaining('wasm-transposed-matmul'), ...(threaded ? [expect.stringContaining('wasm-node-threads')] : [])]);
-    expect(info.skipped.map((s) => s.name)).toEqual(['tfjs-node-gpu', 'tfjs-node']);
+    expect(info.skipped.map((s) => s.name)).toEqual(['webgpu', 'tfjs-node-gpu', 'tfjs-node']);
     expect(info.skipped[0]!.reason).toBe('the host reported no GPU');
-    expect(info.skipped[1]!.reason).toContain('@tensorflow/tfjs-node');
+    expect(info.skipped[1]!.reason).toBe('the host reported no GPU');
+    expect(info.skipped[2]!.reason).toContain('@tensorflow/tfjs-node');
     expect(warnings).toEqual([]);
   });
 
@@ -34,10 +38,11 @@ describe('backend selection', () => {
     await expect(initBackend({ forced: 'tfjs-node' }, withoutNative)).rejects.toThrowError(/backend "tfjs-node" cannot be used: @tensorflow\/tfjs-node/);
   });
 
-  it('a GPU host without tfjs-node-gpu degrades to CPU with a warning in the result', async () => {
-    const { info, warnings } = await initBackend({ gpu: { type: 'NVIDIA', device: 0 } }, withoutNative);
-    expect(info.skipped[0]).toMatchObject({ name: 'tfjs-node-gpu', reason: expect.stringContaining('@tensorflow/tfjs-node-gpu') });
-    expect(warnings).toEqual([{ code: 'gpu-unavailable', message: expect.stringContaining('NVIDIA GPU (device 0)') }]);
+  // Real Dawn on this host's adapters (lavapipe here and on CI): no NVIDIA adapter, and tfjs-node-gpu is not installed.
+  it('a BOINC GPU task whose GPU no GPU backend can use fails temporarily, never computing on the CPU', async () => {
+    const attempt = initBackend({ gpu: { source: 'boinc', type: 'NVIDIA', device: 0, name: 'NVIDIA GeForce RTX 3080' } });
+    await expect(attempt).rejects.toMatchObject({ kind: 'backendUnavailable', transient: true });
+    await expect(attempt).rejects.toThrowError(/never falls back to the CPU: webgpu: the BOINC client assigned NVIDIA GPU 0 \(NVIDIA GeForce RTX 3080\) but Dawn offers no hardware nvidia adapter.*; tfjs-node-gpu: @tensorflow\/tfjs-node-gpu is not installed/);
   });
 
   it('the default thread count: AXIOM_THREADS, else every core; a bad value is a usage error naming it', () => {
@@ -61,5 +66,39 @@ describe('backend selection', () => {
     expect(info.name).toBe('cpu');
     expect(tf.getBackend()).toBe('cpu');
     expect(info.skipped.at(-1)).toEqual({ name: 'wasm', reason: 'WebAssembly.instantiate(): out of memory' });
+  });
+});
+
+// Real Dawn on this host's adapters: lavapipe here and on CI (.ci/install-lavapipe), no hardware GPU.
+describe('the webgpu backend', () => {
+  const softwareAdapter = async () => {
+    const software = (await listAdapters()).find((listed) => listed.info.software);
+    if (!software) throw new Error('no software WebGPU adapter: install mesa-vulkan-drivers from bookworm-backports (.ci/install-lavapipe)');
+    return software.info;
+  };
+
+  it('refuses a software adapter nobody asked for, listing what there is', async () => {
+    const adapter = await softwareAdapter();
+    await expect(initBackend({ forced: 'webgpu' })).rejects.toThrowError(
+      new RegExp(`backend "webgpu" cannot be used: no hardware GPU adapter; a software adapter is never chosen on its own .*#${adapter.index} ${adapter.name.replace(/[()]/g, '\\$&')} \\(mesa, software\\)`),
+    );
+  });
+
+  it('runs on the software adapter when it is named, and records the adapter, its driver, the limits used and why', async () => {
+    const adapter = await softwareAdapter();
+    const { tf, info, warnings } = await initBackend({ forced: 'webgpu', gpu: { source: 'cli', device: adapter.index } });
+    expect(backendInfoSchema.parse(info)).toEqual(info);
+    expect(info).toMatchObject({ name: 'webgpu', skipped: [], gpu: { adapter, selection: `--gpu ${adapter.index} named it (a software adapter, used because it was asked for explicitly)` } });
+    expect(info.gpu!.adapter.driver).toMatch(/^Mesa \d+\./);
+    expect(Object.keys(info.gpu!.limits).sort()).toEqual([
+      'maxBufferSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension', 'maxStorageBufferBindingSize',
+    ]);
+    expect(warnings).toEqual([]);
+    expect(tf.getBackend()).toBe('webgpu');
+    const before = tf.memory().numTensors;
+    const product = tf.tidy(() => tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[5], [6]])));
+    expect(Array.from(await product.data())).toEqual([17, 39]);
+    product.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

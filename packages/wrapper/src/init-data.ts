@@ -2,13 +2,21 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { z } from 'zod';
-import { AxiomError, describeZodError } from '@axiom/runner/host';
+import { AxiomError, describeZodError, type GpuAssignment } from '@axiom/runner/host';
 
 /** The file the BOINC client writes into the slot before it starts an app (`INIT_DATA_FILE`, lib/app_ipc.cpp). */
 export const INIT_DATA_FILE = 'init_data.xml';
 
 const number = (fallback: number) => z.coerce.number().finite().default(fallback);
 const text = z.coerce.string().default('');
+
+/** A coprocessor element of the client's host description, reduced to the device's name (`model` for Apple GPUs). */
+function coprocNamed(field: 'name' | 'model') {
+  return z.object({ [field]: text }).transform((coproc) => ({ name: coproc[field] ?? '' }));
+}
+
+/** BOINC's gpu_type → the element of `<coprocs>` describing that vendor's devices. */
+const COPROC_ELEMENT = { NVIDIA: 'coproc_cuda', ATI: 'coproc_ati', intel_gpu: 'coproc_intel_gpu', apple_gpu: 'coproc_apple_gpu' } as const;
 
 /** The fields of `<app_init_data>` the worker uses; unknown elements are ignored, as the client adds more over versions. */
 export const initDataSchema = z.object({
@@ -21,6 +29,7 @@ export const initDataSchema = z.object({
   ncpus: number(1),
   gpu_type: text,
   gpu_device_num: number(-1),
+  gpu_opencl_dev_index: number(-1),
   checkpoint_period: number(300),
   fraction_done_start: number(0),
   fraction_done_end: number(1),
@@ -31,7 +40,25 @@ export const initDataSchema = z.object({
   rsc_memory_bound: number(0),
   rsc_disk_bound: number(0),
   computation_deadline: number(0),
-  host_info: z.object({ p_fpops: number(0) }).partial().default({}),
+  host_info: z
+    .object({
+      p_fpops: number(0),
+      /** The client's description of each GPU vendor's devices (lib/coproc.cpp, COPROCS::write_xml): the name is the best device's. */
+      // A host without GPUs gets an empty <coprocs></coprocs>, which the XML parser reads as "".
+      coprocs: z.preprocess(
+        (value) => (typeof value === 'object' && value !== null ? value : {}),
+        z
+          .object({
+            coproc_cuda: coprocNamed('name'),
+            coproc_ati: coprocNamed('name'),
+            coproc_intel_gpu: coprocNamed('name'),
+            coproc_apple_gpu: coprocNamed('model'),
+          })
+          .partial(),
+      ),
+    })
+    .partial()
+    .default({}),
 });
 export type InitData = z.infer<typeof initDataSchema>;
 
@@ -65,9 +92,16 @@ export async function readInitData(slotDir: string): Promise<InitData | undefine
   return parseInitData(xml, path);
 }
 
-/** What BOINC says about a GPU for this task; none when `gpu_type` is empty. */
-export function gpuOf(init: InitData): { type: string; device: number } | undefined {
-  return init.gpu_type ? { type: init.gpu_type, device: Math.max(0, init.gpu_device_num) } : undefined;
+/**
+ * The GPU the client assigned this task: its type, device number (the OpenCL device index when only that is
+ * given) and name from the client's coprocessor description; none when `gpu_type` is empty (a CPU task).
+ */
+export function gpuOf(init: InitData): GpuAssignment | undefined {
+  if (!init.gpu_type) return undefined;
+  const element = COPROC_ELEMENT[init.gpu_type as keyof typeof COPROC_ELEMENT] as keyof NonNullable<InitData['host_info']['coprocs']> | undefined;
+  const name = element ? init.host_info.coprocs?.[element]?.name : undefined;
+  const device = init.gpu_device_num >= 0 ? init.gpu_device_num : init.gpu_opencl_dev_index >= 0 ? init.gpu_opencl_dev_index : 0;
+  return { source: 'boinc', type: init.gpu_type, device, ...(name ? { name } : {}) };
 }
 
 /**

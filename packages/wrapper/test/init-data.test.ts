@@ -28,6 +28,9 @@ const SAMPLE = `<app_init_data>
 <host_info>
     <p_fpops>5000000000.000000</p_fpops>
     <p_ncpus>2</p_ncpus>
+    <n_usable_coprocs>0</n_usable_coprocs>
+    <coprocs>
+    </coprocs>
 </host_info>
 </app_init_data>`;
 
@@ -46,7 +49,7 @@ describe('init_data.xml', () => {
       rsc_fpops_bound: 1e13,
       host_info: { p_fpops: 5e9 },
     });
-    expect(gpuOf(init)).toEqual({ type: 'NVIDIA', device: 1 });
+    expect(gpuOf(init)).toEqual({ source: 'boinc', type: 'NVIDIA', device: 1 });
     expect(remainingBoundSeconds(init)).toBe(1e13 / 5e9 - 20);
   });
 

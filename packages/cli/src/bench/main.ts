@@ -3,7 +3,8 @@
  * (WASM on 1 thread and on all cores), side by side in one run with the matmul limit and (when Debian's
  * python3-torch is installed) PyTorch on the same thread count; then each experiment's default sweep
  * beside a plain PyTorch version of it, again on the same thread count. Every axiom measurement runs in
- * its own process. Writes bench-results/latest.{json,md}.
+ * its own process. WebGPU is timed on a hardware adapter; on a software one (lavapipe) it is checked for
+ * correctness against WASM only, and the report says so. Writes bench-results/latest.{json,md}.
  *
  *   npm run bench [-- --seconds 3 --runs 3 --quick]     (--quick: the sweeps at their smoke presets, to check the
  *                                                       wiring; prints the tables without writing bench-results/)
@@ -18,6 +19,7 @@ import { torchAvailable, torchWorkloads, versusPyTorch } from './pytorch.js';
 import { label, measureIn, threadsCell, type BenchTarget } from './measure-process.js';
 import { benchCheckpoints } from './checkpoints.js';
 import { benchSweeps } from './sweeps.js';
+import { webgpuColumn } from './webgpu.js';
 import { workloads } from './workloads.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, runs: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false } } });
@@ -47,11 +49,15 @@ interface WorkloadMeasurement {
 /** `runs` measurements, less the failed ones (each reported). */
 const repeated = <T>(measure: () => T | undefined): T[] => Array.from({ length: runs }, measure).filter((m): m is T => m !== undefined);
 
-const available = backendNames.filter((backend) => backend !== 'tfjs-node-gpu' && measureIn<{ gflops: number }>({ backend, threads: 1 }, ['matmul', '0.2']) !== undefined);
+// WebGPU takes an adapter, not a thread count: its column is settled below.
+const available = backendNames.filter((backend) => backend !== 'tfjs-node-gpu' && backend !== 'webgpu' && measureIn<{ gflops: number }>({ backend, threads: 1 }, ['matmul', '0.2']) !== undefined);
 log(`backends that load here: ${available.join(', ')}`);
 
+const webgpu = await webgpuColumn(log);
+log(webgpu.note);
+
 const matmul: Record<string, number> = {};
-const targets = available.flatMap(targetsOf).filter((target) => {
+const targets = [...available.flatMap(targetsOf), ...(webgpu.target ? [webgpu.target] : [])].filter((target) => {
   const rates = repeated(() => measureIn<{ gflops: number }>(target, ['matmul', String(seconds)])).map((m) => m.gflops);
   if (rates.length > 0) matmul[label(target)] = median(rates);
   return rates.length > 0; // a target whose every run failed (each reported) is left out
@@ -59,7 +65,9 @@ const targets = available.flatMap(targetsOf).filter((target) => {
 
 const torch = torchAvailable() ? torchWorkloads(threadCounts, seconds) : undefined;
 /** The fp32 matmul limit on a thread count: PyTorch's sgemm 2048² on those threads, else the best tfjs matMul 1024² on them. */
-const limitOn = (threads: number) => torch?.limits[threads] ?? Math.max(...targets.filter((target) => target.threads === threads).map((target) => matmul[label(target)]!));
+const limitOn = (threads: number) => torch?.limits[threads] ?? Math.max(...targets.filter((target) => target.threads === threads && target.gpu === undefined).map((target) => matmul[label(target)]!));
+/** A GPU's limit is its own matMul rate; a CPU backend's, the CPU's on its threads. */
+const limitOf = (target: BenchTarget, threads: number) => (target.gpu === undefined ? limitOn(threads) : matmul[label(target)]!);
 const limits = threadCounts.map((threads) => `${limitOn(threads).toFixed(1)} on ${threads} thread${threads === 1 ? '' : 's'}`).join(', ');
 log(`matmul limit: ${limits} GFLOP/s`);
 
@@ -77,7 +85,7 @@ for (const workload of workloads) {
       threads: threadsCell(target, threads),
       'samples/s': Math.round(rate),
       'GFLOP/s': Number(medianOf('gflops').toFixed(2)),
-      '% of matmul limit': Number(((100 * medianOf('gflops')) / limitOn(threads)).toFixed(1)),
+      '% of matmul limit': Number(((100 * medianOf('gflops')) / limitOf(target, threads)).toFixed(1)),
       'startup to first step (s)': Number(medianOf('startupToFirstStepSeconds').toFixed(2)),
       'peak RSS (MB)': Math.round(medianOf('peakRssMb')),
     };
@@ -112,12 +120,13 @@ const header = [
   `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}; median of ${runs} runs of ${seconds} s each.`,
   `Matmul limit: ${limits} GFLOP/s (${torch ? `PyTorch ${torch.version} sgemm 2048²` : 'best tfjs matMul 1024²'}); tfjs matMul 1024²: ${Object.entries(matmul).map(([target, gflops]) => `${target} ${gflops.toFixed(1)}`).join(', ')} GFLOP/s.`,
   ...(quick ? ['--quick: the sweeps ran at their smoke presets, to check the wiring; their timings mean little.'] : []),
+  `${webgpu.note}.`,
 ].join('\n');
-const report = [header, '', markdown(rows), '', markdown(sweeps), '', markdown(checkpoints)].join('\n');
+const report = [header, '', markdown(rows), '', markdown(sweeps), '', markdown(checkpoints), ...(webgpu.rows.length ? ['', markdown(webgpu.rows)] : [])].join('\n');
 if (!quick) {
   // A wiring check leaves the measured tables (bench-results/latest.md is committed) alone.
   await mkdir('bench-results', { recursive: true });
-  await writeFile('bench-results/latest.json', JSON.stringify({ machine, seconds, runs, matmulLimits: Object.fromEntries(threadCounts.map((threads) => [threads, limitOn(threads)])), matmul, torch, rows, sweeps, torchSweeps, checkpoints }, null, 2));
+  await writeFile('bench-results/latest.json', JSON.stringify({ machine, seconds, runs, matmulLimits: Object.fromEntries(threadCounts.map((threads) => [threads, limitOn(threads)])), matmul, torch, rows, sweeps, torchSweeps, checkpoints, webgpu: { note: webgpu.note, correctness: webgpu.rows } }, null, 2));
   await writeFile('bench-results/latest.md', `${report}\n`);
 }
 process.stdout.write(`${report}\n`);

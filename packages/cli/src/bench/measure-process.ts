@@ -7,11 +7,13 @@ import type { BackendName } from '@axiom/runner/host';
 export interface BenchTarget {
   backend: BackendName;
   threads: number;
+  /** The WebGPU adapter, by its `--gpu` index. */
+  gpu?: number;
 }
 
 const measureScript = fileURLToPath(new URL('./measure.js', import.meta.url));
 
-export const label = (target: BenchTarget) => `${target.backend} ×${target.threads}`;
+export const label = (target: BenchTarget) => (target.gpu === undefined ? `${target.backend} ×${target.threads}` : `${target.backend} #${target.gpu}`);
 
 /** A row's threads: what the backend got (WASM runs single-threaded, with a warning, when its threaded build is refused), and what was asked if that differs. */
 export const threadsCell = (target: BenchTarget, actual: number): string | number => (actual === target.threads ? actual : `${actual} (asked ${target.threads})`);
@@ -21,7 +23,8 @@ const MEASUREMENT_TIMEOUT_MS = 30 * 60 * 1000;
 
 /** One measurement's JSON line; a failure is reported (with the process's last words) and yields undefined. */
 export function measureIn<T>(target: BenchTarget, args: string[]): T | undefined {
-  const child = spawnSync(process.execPath, [measureScript, target.backend, String(target.threads), ...args], { encoding: 'utf8', timeout: MEASUREMENT_TIMEOUT_MS });
+  const backend = target.gpu === undefined ? target.backend : `${target.backend}@${target.gpu}`;
+  const child = spawnSync(process.execPath, [measureScript, backend, String(target.threads), ...args], { encoding: 'utf8', timeout: MEASUREMENT_TIMEOUT_MS });
   if (child.status !== 0) {
     const why = child.error?.message ?? child.stderr.trim().split('\n').at(-1) ?? '';
     process.stderr.write(`${label(target)} ${args.join(' ')}: measurement failed (exit ${child.status ?? child.signal}): ${why}\n`);

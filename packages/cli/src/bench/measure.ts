@@ -2,7 +2,8 @@
  * One measurement in a fresh process (so startup time, peak RSS and the WASM thread pool are its own):
  *   node measure.js <backend> <threads> matmul|<workload> [seconds]
  *   node measure.js <backend> <threads> sweep|configuration|checkpoint <experiment> [quick]
- * Prints one JSON line.
+ *   node measure.js <backend> <threads> correctness <workload>
+ * <backend> is a backend name, or webgpu@N for WebGPU adapter N. Prints one JSON line.
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type BackendName, type BackendRequest, fileCheckpointStore, initBackend, memoryHost, runExperiment } from '@axiom/runner/host';
 import { Rng, standaloneSession } from '@axiom/runner';
-import { builtinExperiments, createMlp, trainClassifier, uploadDataset } from '@axiom/experiments';
+import { builtinExperiments, createMlp, evaluateLoss, trainClassifier, uploadDataset } from '@axiom/experiments';
 import { trainingFlopsPerSample, workloads } from './workloads.js';
 
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
@@ -26,9 +27,10 @@ async function matmul(request: BackendRequest, seconds: number) {
   let runs = 0;
   const start = performance.now();
   while (performance.now() - start < seconds * 1000) {
-    // Not tf.tidy(() => ….dataSync()): tidy walks a returned typed array element by element.
+    // Not tf.tidy(() => ….data()): tidy walks a returned typed array element by element. An asynchronous
+    // read, the only one WebGPU has in Node; it waits for the GPU like dataSync waits for WASM.
     const product = tf.matMul(a, b);
-    product.dataSync();
+    await product.data();
     product.dispose();
     runs++;
   }
@@ -36,16 +38,22 @@ async function matmul(request: BackendRequest, seconds: number) {
   return { backend: info.name, threads: info.threads, gflops: (2 * n ** 3 * runs) / elapsed / 1e9 };
 }
 
-/** SGD on a standard workload for `seconds` after its first step: samples/s, GFLOP/s, startup, peak RSS, leaks. */
-async function workload(request: BackendRequest, name: string, seconds: number) {
+/** A standard workload's synthetic data (64 batches) and fresh MLP on the backend, from a fixed seed. */
+async function workloadSetup(request: BackendRequest, name: string, seed: number) {
   const { tf, info } = await initBackend(request);
   const workload = workloads.find((w) => w.name === name)!;
-  const rng = new Rng(2);
+  const rng = new Rng(seed);
   const size = workload.batchSize * 64;
   const x = Float32Array.from({ length: size * workload.inputDim }, () => rng.normal());
   const y = Int32Array.from({ length: size }, () => rng.int(workload.outputDim));
   const train = uploadDataset(tf, { x, y, size, inputDim: workload.inputDim, classes: workload.outputDim });
   const model = createMlp(tf, rng, { inputDim: workload.inputDim, hidden: workload.hidden, outputDim: workload.outputDim });
+  return { tf, info, workload, rng, train, model };
+}
+
+/** SGD on a standard workload for `seconds` after its first step: samples/s, GFLOP/s, startup, peak RSS, leaks. */
+async function workload(request: BackendRequest, name: string, seconds: number) {
+  const { tf, info, workload, rng, train, model } = await workloadSetup(request, name, 2);
   let firstStepAt: number | undefined;
   let steps = 0;
   let measureFrom = 0;
@@ -75,6 +83,17 @@ async function workload(request: BackendRequest, name: string, seconds: number) 
     peakRssMb: peakRssMb(),
     tensorsLeaked: tf.memory().numTensors - 3 - model.variables.length, // x, labels, one-hot stay
   };
+}
+
+/** Steps of the correctness check: two epochs of 64 batches. */
+const CORRECTNESS_EPOCHS = 2;
+
+/** A fixed-seed training run of a workload, for comparing backends' results (a software adapter is checked, not timed). */
+async function correctness(request: BackendRequest, name: string) {
+  const { tf, info, workload, rng, train, model } = await workloadSetup(request, name, 3);
+  const initialLoss = await evaluateLoss(tf, model, train, 'cross-entropy');
+  await trainClassifier({ tf, model, train, epochs: CORRECTNESS_EPOCHS, batchSize: workload.batchSize, learningRate: 0.01, optimizer: 'sgd', shuffle: rng, session: standaloneSession() });
+  return { backend: info.name, threads: info.threads, adapter: info.gpu?.adapter.name, steps: CORRECTNESS_EPOCHS * 64, initialLoss, finalLoss: await evaluateLoss(tf, model, train, 'cross-entropy') };
 }
 
 /**
@@ -135,7 +154,8 @@ async function checkpointCost(request: BackendRequest, name: string, quick: bool
 }
 
 const [backend, threads, what, ...rest] = process.argv.slice(2);
-const request: BackendRequest = { forced: backend as BackendName, threads: Number(threads) };
+const [name, gpu] = backend!.split('@');
+const request: BackendRequest = { forced: name as BackendName, threads: Number(threads), ...(gpu !== undefined && { gpu: { source: 'cli', device: Number(gpu) } }) };
 try {
   const measured =
     what === 'sweep' || what === 'configuration'
@@ -144,7 +164,9 @@ try {
         ? await checkpointCost(request, rest[0]!, rest[1] === 'quick')
         : what === 'matmul'
           ? await matmul(request, Number(rest[0] ?? 3))
-          : await workload(request, what!, Number(rest[0] ?? 3));
+          : what === 'correctness'
+            ? await correctness(request, rest[0]!)
+            : await workload(request, what!, Number(rest[0] ?? 3));
   console.log(JSON.stringify({ what, ...measured }));
 } catch (error) {
   // One line for the bench's report (e.g. a backend not installed here), not a stack trace.

@@ -7,7 +7,7 @@ import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
  * invariant to orthogonal transforms and isotropic scaling of either; null when one is constant
  * (e.g. a layer of dead ReLUs), where it is undefined.
  */
-export function linearCka(tf: Tf, x: Tensor2D, y: Tensor2D): number | null {
+export async function linearCka(tf: Tf, x: Tensor2D, y: Tensor2D): Promise<number | null> {
   const parts = tf.tidy(() => {
     const centredX = tf.sub(x, tf.mean(x, 0));
     const centredY = tf.sub(y, tf.mean(y, 0));
@@ -18,8 +18,7 @@ export function linearCka(tf: Tf, x: Tensor2D, y: Tensor2D): number | null {
       tf.norm(gram(centredY, centredY)),
     ]);
   });
-  const [cross, selfX, selfY] = parts.dataSync();
-  parts.dispose();
+  const [cross, selfX, selfY] = await parts.data().finally(() => parts.dispose());
   const denominator = selfX! * selfY!;
   return denominator > 0 ? cross! / denominator : null;
 }

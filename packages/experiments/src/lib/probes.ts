@@ -9,14 +9,14 @@ import { forEachBatch, sliceRows, type LossKind } from './train.js';
  * columns: how hard training currently pulls on the network's use of that input feature (Pezeshki et
  * al. 2021, "Gradient starvation"). Returns one array per member, one norm per group.
  */
-export function firstLayerGradientNorms(
+export async function firstLayerGradientNorms(
   tf: Tf,
   model: StackedMlp,
   data: StackedData,
   loss: LossKind,
   columnGroups: ReadonlyArray<readonly number[]>,
   batchSize = 512,
-): number[][] {
+): Promise<number[][]> {
   const firstLayer = model.weights[0]!;
   const rows = data.x.shape.at(-2)!;
   if (rows === 0) throw new Error('gradient-norm probe over an empty data set');
@@ -44,7 +44,6 @@ export function firstLayerGradientNorms(
     tf.stack(columnGroups.map((columns) => tf.sqrt(tf.sum(tf.square(tf.gather(summed, tf.tensor1d(Array.from(columns), 'int32'), 1)), [1, 2])))),
   );
   summed.dispose();
-  const values = norms.arraySync() as number[][];
-  norms.dispose();
+  const values = (await norms.array().finally(() => norms.dispose())) as number[][];
   return Array.from({ length: model.members }, (_, m) => values.map((group) => group[m]!));
 }

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { Dataset } from './data.js';
 import { initialWeights, layerSizes, type MlpShape } from './mlp.js';
 import { assignValues, createOptimizer, readValues, selectMembers, type Optimizer } from './optimizer.js';
-import { forEachBatch, runEpochs, sliceRows, visitsOf, type LossKind, type TrainingLoopOptions, type VisitOrder } from './train.js';
+import { readBatches, runEpochs, sliceRows, visitsOf, type LossKind, type TrainingLoopOptions, type VisitOrder } from './train.js';
 
 /** M networks of one shape: layer weights [M, fanIn, fanOut], biases [M, 1, fanOut]. */
 export interface StackedMlp {
@@ -256,29 +256,30 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
 }
 
 /** Predicted class per example for every member ([M] arrays), in large batches with one read back per batch. */
-export function predictStackedClasses(tf: Tf, model: StackedMlp, x: Tensor2D | Tensor3D, batchSize = 1024): Int32Array[] {
+export async function predictStackedClasses(tf: Tf, model: StackedMlp, x: Tensor2D | Tensor3D, batchSize = 1024): Promise<Int32Array[]> {
   const rows = x.shape.at(-2)!;
   const predictions = Array.from({ length: model.members }, () => new Int32Array(rows));
-  forEachBatch(rows, batchSize, (start, size) => {
-    const batch = tf.tidy(() => tf.argMax(model.logits(sliceRows(tf, x, start, size)), 2));
-    const values = batch.dataSync() as Int32Array;
-    batch.dispose();
-    predictions.forEach((memberPredictions, m) => memberPredictions.set(values.subarray(m * size, (m + 1) * size), start));
-  });
+  await readBatches(
+    tf,
+    rows,
+    batchSize,
+    (start, size) => tf.argMax(model.logits(sliceRows(tf, x, start, size)), 2),
+    (values, start, size) => predictions.forEach((memberPredictions, m) => memberPredictions.set(values.subarray(m * size, (m + 1) * size), start)),
+  );
   return predictions;
 }
 
 /** Each member's mean loss over a whole data set (shared or per member), in large batches. */
-export function evaluateStackedLoss(tf: Tf, model: StackedMlp, data: StackedData, loss: LossKind, batchSize = 1024): number[] {
+export async function evaluateStackedLoss(tf: Tf, model: StackedMlp, data: StackedData, loss: LossKind, batchSize = 1024): Promise<number[]> {
   const rows = data.x.shape.at(-2)!;
   const totals = new Array<number>(model.members).fill(0);
-  forEachBatch(rows, batchSize, (start, size) => {
-    const batch = tf.tidy(() =>
-      memberLosses(tf, loss, perMember(tf, sliceRows(tf, data.targets, start, size), model.members), model.logits(sliceRows(tf, data.x, start, size))),
-    );
-    batch.dataSync().forEach((value, m) => (totals[m]! += value * size));
-    batch.dispose();
-  });
+  await readBatches(
+    tf,
+    rows,
+    batchSize,
+    (start, size) => memberLosses(tf, loss, perMember(tf, sliceRows(tf, data.targets, start, size), model.members), model.logits(sliceRows(tf, data.x, start, size))),
+    (values, _start, size) => values.forEach((value, m) => (totals[m]! += value * size)),
+  );
   return totals.map((total) => total / rows);
 }
 

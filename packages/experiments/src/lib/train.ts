@@ -1,5 +1,5 @@
 import { type Rng, type Snapshot, snapshotSchema, type Tf, type TrainingSession } from '@axiom/runner';
-import type { Scalar, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
+import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { Dataset, RegressionDataset } from './data.js';
 import type { Mlp } from './mlp.js';
@@ -49,26 +49,46 @@ export function sliceRows<T extends Tensor2D | Tensor3D>(tf: Tf, data: T, start:
   return (data.rank === 2 ? tf.slice(data, [start, 0], [size, -1]) : tf.slice(data, [0, start, 0], [-1, size, -1])) as T;
 }
 
+/**
+ * Evaluates `compute` on each batch of `rows` rows and hands its values, read back asynchronously (the only
+ * read the WebGPU backend has in Node), to `consume`. One read back per batch; every batch tensor is freed.
+ */
+export async function readBatches(
+  tf: Tf,
+  rows: number,
+  batchSize: number,
+  compute: (start: number, size: number) => Tensor,
+  consume: (values: Float32Array | Int32Array | Uint8Array, start: number, size: number) => void,
+): Promise<void> {
+  for (let start = 0; start < rows; start += batchSize) {
+    const size = Math.min(batchSize, rows - start);
+    const batch = tf.tidy(() => compute(start, size));
+    try {
+      consume(await batch.data(), start, size);
+    } finally {
+      batch.dispose();
+    }
+  }
+}
+
 /** Predicted class per example, evaluated in large batches with one read back per batch. */
-export function predictClasses(tf: Tf, model: Mlp, x: Tensor2D, batchSize = 4096): Int32Array {
+export async function predictClasses(tf: Tf, model: Mlp, x: Tensor2D, batchSize = 4096): Promise<Int32Array> {
   const predictions = new Int32Array(x.shape[0]);
-  forEachBatch(x.shape[0], batchSize, (start, size) => {
-    const batch = tf.tidy(() => tf.argMax(model.logits(sliceRows(tf, x, start, size)), 1));
-    predictions.set(batch.dataSync() as Int32Array, start);
-    batch.dispose();
-  });
+  await readBatches(tf, x.shape[0], batchSize, (start, size) => tf.argMax(model.logits(sliceRows(tf, x, start, size)), 1), (values, start) => predictions.set(values, start));
   return predictions;
 }
 
 /** The model's mean loss over a whole data set, evaluated in large batches. */
-export function evaluateLoss(tf: Tf, model: Mlp, data: TrainingSet, loss: LossKind, batchSize = 4096): number {
+export async function evaluateLoss(tf: Tf, model: Mlp, data: TrainingSet, loss: LossKind, batchSize = 4096): Promise<number> {
   const rows = data.x.shape[0];
   let total = 0;
-  forEachBatch(rows, batchSize, (start, size) => {
-    const batch = tf.tidy(() => batchLoss(tf, loss, sliceRows(tf, data.targets, start, size), model.logits(sliceRows(tf, data.x, start, size))));
-    total += batch.dataSync()[0]! * size;
-    batch.dispose();
-  });
+  await readBatches(
+    tf,
+    rows,
+    batchSize,
+    (start, size) => batchLoss(tf, loss, sliceRows(tf, data.targets, start, size), model.logits(sliceRows(tf, data.x, start, size))),
+    (values, _start, size) => (total += values[0]! * size),
+  );
   return total / rows;
 }
 

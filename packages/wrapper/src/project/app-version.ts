@@ -4,18 +4,25 @@ import { jobXml } from '../job-xml.js';
 
 export const APP_NAME = 'axiom';
 
+/** WebGPU plan classes, one per GPU vendor (examples/boinc-project/plan_class_spec.xml): the app version ships Dawn for its platform. */
+export const WEBGPU_PLAN_CLASSES = ['webgpu_nvidia', 'webgpu_amd', 'webgpu_intel', 'webgpu_apple'] as const;
+export type WebgpuPlanClass = (typeof WEBGPU_PLAN_CLASSES)[number];
+
 export interface AppVersionOptions {
   /** Where to build; the app version goes to `<outDir>/apps/axiom/<version>/<platform>[__<plan class>]`. */
   outDir: string;
   platform: string;
   /** `cpu` is BOINC's default (no plan class in the directory name). */
-  planClass: 'cpu' | 'cuda';
+  planClass: 'cpu' | 'cuda' | WebgpuPlanClass;
   /** `major.minor`, BOINC's version directory name (version_num = major·100 + minor). */
   version: string;
   /** Writes the worker, bundled into one ESM file, to this path. */
   bundleWorker: (outfile: string) => Promise<void>;
-  /** Files the bundle loads from its own directory (the tfjs WASM files), each copied under `name`: a physical name that carries its version. */
-  siblingFiles: Array<{ source: string; name: string }>;
+  /**
+   * Files the bundle loads from its own directory (the tfjs WASM files, Dawn), each copied under `name`: a
+   * physical name that carries its version. With `openName` the client copies the file into the slot under that name.
+   */
+  siblingFiles: Array<{ source: string; name: string; openName?: string }>;
   /** The Node binary to ship; without it the launcher runs the host's `node`. */
   nodeBinary?: string;
 }
@@ -43,8 +50,12 @@ function launcherScript(node: string, worker: string): string {
   ].join('\n');
 }
 
-function versionXml(files: string[]): string {
-  const entries = files.map((name, index) => `  <file>\n    <physical_name>${name}</physical_name>\n${index === 0 ? '    <main_program/>\n' : ''}  </file>`);
+function versionXml(files: string[], openNames: ReadonlyMap<string, string>): string {
+  const entries = files.map((name, index) => {
+    const openName = openNames.get(name);
+    const copied = openName ? `    <open_name>${openName}</open_name>\n    <copy_file/>\n` : '';
+    return `  <file>\n    <physical_name>${name}</physical_name>\n${index === 0 ? '    <main_program/>\n' : ''}${copied}  </file>`;
+  });
   return ['<version>', ...entries, '  <api_version>7.20.0</api_version>', '</version>', ''].join('\n');
 }
 
@@ -66,7 +77,8 @@ export async function buildAppVersion(options: AppVersionOptions): Promise<AppVe
   }
   await writeFile(join(directory, launcher), launcherScript(node ? `"$here/${node}"` : 'node', worker), { mode: 0o755 });
   const files = [launcher, worker, ...options.siblingFiles.map((file) => file.name), ...(node ? [node] : [])];
-  await writeFile(join(directory, 'version.xml'), versionXml(files));
+  const openNames = new Map(options.siblingFiles.flatMap((file) => (file.openName ? [[file.name, file.openName] as const] : [])));
+  await writeFile(join(directory, 'version.xml'), versionXml(files, openNames));
   const jobXmlPath = join(options.outDir, 'wrapper', 'job.xml');
   await mkdir(join(options.outDir, 'wrapper'), { recursive: true });
   await writeFile(jobXmlPath, jobXml({ application: launcher }));

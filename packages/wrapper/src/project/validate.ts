@@ -1,6 +1,6 @@
 import { access, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { canonicalJson, compareResults, describeComparison, describeTolerance, errorMessage, type Result, resultDigest, resultSchema, type Workunit, workunitSchema } from '@axiom/runner/host';
+import { canonicalJson, compareResults, describeComparison, describeTolerance, digestScope, errorMessage, type Result, resultDigest, resultSchema, type Workunit, workunitSchema } from '@axiom/runner/host';
 import { type HeadlineMetric, type Tolerance } from '@axiom/runner';
 
 /** What script_validator reads from the exit status (sched/script_validator.cpp). */
@@ -118,8 +118,7 @@ export function validateResult(resultPath: string, workunits: WorkunitSource): P
 }
 
 /**
- * script_validator's compare script: do two replicas agree? On one backend runs are bit-reproducible,
- * so the digests must be equal; across backends the values must agree within the experiment's tolerance.
+    const across = `${firstScope} vs ${secondScope}; ${describeTolerance(tolerance)}`;
  */
 export function compareReplicas(firstPath: string, secondPath: string, toleranceOf: (experiment: string) => Tolerance | readonly HeadlineMetric[]): Promise<Verdict> {
   return verdictOf(async () => {
@@ -129,14 +128,16 @@ export function compareReplicas(firstPath: string, secondPath: string, tolerance
       const defect = resultDefect(result);
       if (defect) return invalid(`${basename(path)}: ${defect}`);
     }
-    if (first.backend.name === second.backend.name) {
+    // Digests are per backend and, on WebGPU, per adapter and driver.
+    const [firstScope, secondScope] = [digestScope(first.backend), digestScope(second.backend)];
+    if (firstScope === secondScope) {
       return first.digest === second.digest
-        ? { exitCode: ValidatorExit.valid, reason: `equal digests on ${first.backend.name}` }
-        : invalid(`digests differ on the same backend (${first.backend.name}): ${first.digest.slice(0, 12)} vs ${second.digest.slice(0, 12)}`);
+        ? { exitCode: ValidatorExit.valid, reason: `equal digests on ${firstScope}` }
+        : invalid(`digests differ on the same backend (${firstScope}): ${first.digest.slice(0, 12)} vs ${second.digest.slice(0, 12)}`);
     }
     const tolerance = toleranceOf(first.experiment.name);
     const comparison = compareResults(first, second, tolerance);
-    const across = `${first.backend.name} vs ${second.backend.name}; ${describeTolerance(tolerance)}`;
+    const across = `${firstScope} vs ${secondScope}; ${describeTolerance(tolerance)}`;
     return comparison.withinTolerance
       ? { exitCode: ValidatorExit.valid, reason: `agree within tolerance (${across})` }
       : invalid(`disagree (${across}):\n${describeComparison(comparison)}`);
