@@ -4,8 +4,6 @@ import { AxiomError, backendLoaders, initBackend, listAdapters } from '@axiom/ru
 import { backendInfoSchema } from '../src/schemas.js';
 import { type BackendLoader, defaultThreadCount } from '../src/backend.js';
 import { MAX_WASM_THREADS } from '../src/wasm-threads.js';
-import { type BackendLoader, defaultThreadCount } from '../src/backend.js';
-import { MAX_WASM_THREADS } from '../src/wasm-threads.js';
 
 /**
  * The real loaders, but the native backends (optional packages) load as they do when npm did not install
