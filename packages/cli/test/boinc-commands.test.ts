@@ -1,15 +1,14 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resultDigest, resultSchema, WASM_NODE_THREADS_PATCH, workunitSchema, writeJsonAtomic, type Result, type Workunit } from '@axiom/runner';
 import { BOINC, BoincClient } from '../../wrapper/test/e2e/boinc-client.js';
 import { ResultState, TestProject } from '../../wrapper/test/e2e/test-project.js';
 import { makeSlot } from '../../wrapper/test/simulated-slot.js';
-import { AXIOM, axiom, scratch } from './helpers.js';
+import { axiom, scratch } from './helpers.js';
 import { runSmokeToFile } from './results-fixture.js';
 
 const ValidatorExit = { valid: 0, invalid: 1, transient: 3 };
@@ -38,7 +37,10 @@ describe('axiom boinc make-work', () => {
     expect(new Set(seeds).size).toBe(4);
     expect((await readFile(join(dir, 'ledger.txt'), 'utf8')).trim().split('\n').map(Number).sort()).toEqual([...seeds].sort());
     const script = await readFile(join(dir, 'batch', 'create_work.sh'), 'utf8');
-    expect(script.match(/--min_quorum 3 --target_nresults 3/g)).toHaveLength(4);
+    // One create_work for the batch, with limits that leave room to settle a disagreement; one stdin line per workunit.
+    expect(script.match(/bin\/create_work /g)).toHaveLength(1);
+    expect(script).toContain('--min_quorum 3 --target_nresults 3 --max_error_results 3 --max_total_results 9 --max_success_results 6 --stdin');
+    expect(script.match(/^--wu_name axiom_memorization-dynamics_s\d+ axiom_memorization-dynamics_s\d+\.json$/gm)).toHaveLength(4);
 
     const reused = await axiom(['boinc', 'make-work', '--experiment', 'memorization-dynamics', '--seeds', `12345,${seeds[2]}`, '--out', join(dir, 'again'), '--ledger', join(dir, 'ledger.txt')]);
     expect(reused.code).toBe(5);
@@ -48,6 +50,20 @@ describe('axiom boinc make-work', () => {
     const misspelt = await axiom(['boinc', 'make-work', '--experiment', 'memorization-dynamics', '--params', '{"epocs":3}', '--count', '1', '--out', join(dir, 'typo'), '--ledger', join(dir, 'ledger.txt')]);
     expect([misspelt.code, misspelt.stderr]).toEqual([3, expect.stringContaining('epocs')]);
     expect((await readFile(join(dir, 'ledger.txt'), 'utf8')).trim().split('\n')).toHaveLength(4);
+  });
+
+  it('takes overridden result limits and a declared cost, and wants the cost of a fetched script declared', async () => {
+    const dir = await scratch();
+    await makeWork(dir, ['--count', '1', '--max-error-results', '5', '--max-success-results', '3', '--estimated-seconds', '60', '--memory-mb', '512']);
+    const script = await readFile(join(dir, 'batch', 'create_work.sh'), 'utf8');
+    expect(script).toContain('--max_error_results 5 --max_total_results 8 --max_success_results 3');
+    const [template] = (await readdir(join(dir, 'batch', 'templates'))).filter((name) => name.startsWith('axiom_in_'));
+    const input = await readFile(join(dir, 'batch', 'templates', template!), 'utf8');
+    expect(input).toContain(`<rsc_fpops_est>${60 * 4e9}</rsc_fpops_est>`);
+    expect(input).toContain(`<rsc_memory_bound>${512 * 2 ** 20}</rsc_memory_bound>`);
+
+    const script2 = await axiom(['boinc', 'make-work', '--script', 'http://127.0.0.1:1/exp.mjs', '--sha256', 'a'.repeat(64), '--count', '1', '--out', join(dir, 'scripted'), '--ledger', join(dir, 'ledger.txt')]);
+    expect([script2.code, script2.stderr]).toEqual([2, expect.stringContaining('--estimated-seconds S --memory-mb MB')]);
   });
 });
 
@@ -145,6 +161,18 @@ describe('axiom boinc validate and assimilate', () => {
     expect([failedWorkunit.code, failedWorkunit.stderr]).toEqual([0, expect.stringContaining('workunit 42 failed (error mask 8)')]);
     expect(await readdir(store)).toHaveLength(2);
   });
+
+  it('a failed assimilation exits 0 (script_assimilator would stop), logs it and keeps the files for a rerun', async () => {
+    const dir = await scratch();
+    const store = join(dir, 'store');
+    const { file, result } = await runSmokeToFile(dir, 'memorization-dynamics', { value: 5, source: 'wu.json', warnings: [] });
+    await mkdir(join(store, `${result.resultId}.json`), { recursive: true });
+    const failed = await axiom(['boinc', 'assimilate', '--store', store, file]);
+    expect([failed.code, failed.stderr]).toEqual([0, expect.stringMatching(/assimilation failed for .*\n.*kept .* as .*store\.failed/)]);
+    const rerun = await axiom(['boinc', 'assimilate', '--store', join(dir, 'store2'), join(`${store}.failed`, basename(file))]);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(await readdir(join(dir, 'store2'))).toEqual([`${result.resultId}.json`]);
+  });
 });
 
 /** `axiom boinc app-version` into a scratch directory; returns the version directory. */
@@ -212,54 +240,5 @@ describe.skipIf(!existsSync(BOINC))('the built app version under the real BOINC 
     const stored = await axiom(['boinc', 'assimilate', '--store', join(dir, 'store'), uploadedPath]);
     expect(stored.code, stored.stderr).toBe(0);
     expect(await readdir(join(dir, 'store'))).toEqual([`${result.resultId}.json`]);
-  });
-});
-
-describe('examples/boinc-project, followed as far as this machine allows (no BOINC server)', () => {
-  const example = fileURLToPath(new URL('../../../examples/boinc-project/', import.meta.url));
-  const run = promisify(execFile);
-
-  it('make-work, create_work.sh against recording stand-ins, then the daemon scripts on real results, then analyze', async () => {
-    const dir = await scratch();
-    const project = join(dir, 'project');
-    // Stand-ins for the server's tools, and `axiom` on the PATH as the scripts expect.
-    await mkdir(join(project, 'bin'), { recursive: true });
-    await mkdir(join(project, 'templates'));
-    for (const tool of ['stage_file', 'create_work']) await writeFile(join(project, 'bin', tool), `#!/bin/sh\necho "${tool} $*" >> "${join(dir, 'calls.log')}"\n`, { mode: 0o755 });
-    await cp(join(example, 'bin'), join(project, 'bin'), { recursive: true });
-    await mkdir(join(dir, 'path'));
-    await writeFile(join(dir, 'path', 'axiom'), `#!/bin/sh\nexec "${process.execPath}" "${AXIOM}" "$@"\n`);
-    await chmod(join(dir, 'path', 'axiom'), 0o755);
-    const env = { ...process.env, PATH: `${join(dir, 'path')}:${process.env.PATH}` };
-
-    const made = await axiom(['boinc', 'make-work', '--experiment', 'memorization-dynamics', '--preset', 'smoke', '--count', '2', '--replicas', '2',
-      '--out', 'axiom/batch-001', '--workunits', 'axiom/workunits', '--ledger', 'axiom/seed-ledger.txt'], { cwd: project });
-    expect(made.code, made.stderr).toBe(0);
-    await run('sh', ['axiom/batch-001/create_work.sh'], { cwd: project });
-    for (const template of ['axiom_in', 'axiom_out']) {
-      expect(await readFile(join(project, 'templates', template), 'utf8'), 'the example templates are what make-work writes').toBe(await readFile(join(example, 'templates', template), 'utf8'));
-    }
-    const names = (await readdir(join(project, 'axiom', 'workunits'))).map((file) => file.replace(/\.json$/, '')).sort();
-    const calls = (await readFile(join(dir, 'calls.log'), 'utf8')).trim().split('\n');
-    expect(calls).toHaveLength(4);
-    for (const name of names) {
-      expect(calls).toContain(`stage_file --copy ${join(project, 'axiom', 'workunits', `${name}.json`)}`);
-      expect(calls).toContain(`create_work --appname axiom --wu_name ${name} --wu_template templates/axiom_in --result_template templates/axiom_out --min_quorum 2 --target_nresults 2 ${name}.json`);
-    }
-
-    // Two replicas of the first workunit, as BOINC would store their uploads.
-    const [name] = names as [string];
-    const workunit = workunitSchema.parse(JSON.parse(await readFile(join(project, 'axiom', 'workunits', `${name}.json`), 'utf8')));
-    const seed = { value: workunit.seed, source: 'wu.json' as const, warnings: [] };
-    const replicas = [
-      await uploaded(project, `${name}_0_r11`, (await runSmokeToFile(dir, 'memorization-dynamics', seed)).result),
-      await uploaded(project, `${name}_1_r12`, (await runSmokeToFile(dir, 'memorization-dynamics', seed)).result),
-    ];
-    for (const replica of replicas) await run(join(project, 'bin', 'axiom_validate_init'), [replica], { env });
-    await run(join(project, 'bin', 'axiom_validate_compare'), replicas, { env });
-    await run(join(project, 'bin', 'axiom_assimilate'), [replicas[0]!], { env });
-    const analysis = await axiom(['analyze', join(project, 'axiom', 'results'), '--json']);
-    expect(analysis.code, analysis.stderr).toBe(0);
-    expect(analysis.stdout).toMatch(/"n": 1/);
   });
 });
