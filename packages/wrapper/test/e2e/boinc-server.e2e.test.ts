@@ -72,7 +72,9 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
       await chmod(join(project.root, 'bin', script), 0o755);
     }
     // Each replica of a workunit goes to a different volunteer (the clients below are three users).
-    await project.writeConfig((await project.readConfig()).replace('<config>', '<config>\n    <one_result_per_user_per_wu>1</one_result_per_user_per_wu>'));
+    const config = await project.readConfig();
+    expect(config, 'make_project writes the option, off').toContain('<one_result_per_user_per_wu>0</one_result_per_user_per_wu>');
+    await project.writeConfig(config.replace('<one_result_per_user_per_wu>0</one_result_per_user_per_wu>', '<one_result_per_user_per_wu>1</one_result_per_user_per_wu>'));
     // The work, with the project's make-work: one batch, one create_work call.
     const batch = join(project.root, 'axiom', 'batch-1');
     await project.axiom([
@@ -111,8 +113,8 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
     // A failing assimilation: the store's target for both replicas of this workunit is a directory.
     for (const [, name] of await resultsOf(SEEDS.failing)) await mkdir(join(results(), `${(await readResult(await uploadedFile(name!))).resultId}.json`), { recursive: true });
     // The validator and the assimilator as the example project's config-daemons.xml gives them.
-    const daemons = await readFile(join(EXAMPLE_BIN, '..', 'config-daemons.xml'), 'utf8');
-    await project.writeConfig((await project.readConfig()).replace('<daemons>', `<daemons>\n${daemons.replace(/<!--[\s\S]*?-->\n?/g, '')}`));
+    const daemons = (await readFile(join(EXAMPLE_BIN, '..', 'config-daemons.xml'), 'utf8')).replace(/<!--[\s\S]*?-->\n?/g, '');
+    await project.writeConfig((await project.readConfig()).replace('<daemons>', `<daemons>\n${daemons}`));
     await project.tool('bin/start', []);
   });
 

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { AXIOM } from '../simulated-slot.js';
@@ -66,8 +66,9 @@ export class BoincProject {
     if (missing.length) throw new Error(`the BOINC server test needs ${missing.join(', ')} (apt-get install mariadb-server apache2 php php-cli php-mysql php-xml libapache2-mod-php python3-mysqldb)`);
     const build = await boincServerBuild();
     const scratch = await mkdtemp(join(tmpdir(), 'axiom-boinc-server-'));
-    // Apache's children run as www-data and must reach the project directory.
+    // Apache's children run as www-data and must reach the project directory (the tests' temporary root is 0700).
     await chmod(scratch, 0o755);
+    await chmod(dirname(scratch), 0o711);
     const project = new BoincProject(build, scratch, await freePort(), await freePort());
     try {
       await project.writeShims();
@@ -75,8 +76,8 @@ export class BoincProject {
       await project.makeProject();
       await project.startApache();
     } catch (error) {
-      await project.stop();
-      throw error;
+      const stopped = await project.stop().then(() => '', (stopError: Error) => `\n(and ${stopError.message})`);
+      throw new Error(`setting up the BOINC project: ${(error as Error).message}${stopped}`);
     }
     return project;
   }
@@ -100,7 +101,9 @@ export class BoincProject {
     let log = '';
     this.mariadb.stderr!.on('data', (chunk) => (log += chunk));
     await waitFor(`MariaDB on 127.0.0.1:${this.dbPort} (log: ${log.slice(-2000)})`, () => this.sql('SELECT 1', '').then(() => true, () => false), 120);
-    await this.sql(`CREATE USER '${DB_USER}'@'%' IDENTIFIED BY '${DB_PASSWORD}'; GRANT ALL ON *.* TO '${DB_USER}'@'%' WITH GRANT OPTION;`, '');
+    // Connections over 127.0.0.1 count as from 'localhost', where mariadb-install-db's anonymous user would win over '%'.
+    const grants = ['%', 'localhost'].map((host) => `CREATE USER '${DB_USER}'@'${host}' IDENTIFIED BY '${DB_PASSWORD}'; GRANT ALL ON *.* TO '${DB_USER}'@'${host}' WITH GRANT OPTION;`);
+    await this.sql(grants.join(' '), '');
   }
 
   /** Runs SQL as root over the socket; rows tab-separated. */
@@ -151,7 +154,15 @@ export class BoincProject {
     await run('chgrp', ['-R', 'www-data', this.root]);
     await run('chmod', ['-R', 'g+rwX', this.root]);
     await run('apache2', ['-f', this.apacheConf, '-k', 'start'], { env: this.env });
-    await waitFor(`Apache on 127.0.0.1:${this.httpPort}`, () => fetch(this.masterUrl).then((response) => response.ok, () => false), 120);
+    let last = 'no answer';
+    const masterPageOk = () =>
+      fetch(this.masterUrl).then(
+        async (response) => ((last = `${response.status}: ${(await response.text()).slice(0, 500)}`), response.ok),
+        (error: Error) => ((last = error.message), false),
+      );
+    await waitFor('the master page', masterPageOk, 120).catch(async (error: Error) => {
+      throw new Error(`${error.message}; last ${last}; Apache's log:\n${(await readFile(join(this.scratch, 'apache-error.log'), 'utf8').catch(() => '')).slice(-2000)}`);
+    });
   }
 
   /** Runs one of the project's tools (`bin/…`) in the project directory. */
@@ -209,7 +220,7 @@ export class BoincProject {
         errors.push(`${what}: ${(error as Error).message}`);
       }
     };
-    if (existsSync(join(this.root, 'bin', 'stop'))) await attempt('bin/stop', () => this.tool('bin/stop', []));
+    if (existsSync(join(this.root, 'config.xml'))) await attempt('bin/stop', () => this.tool('bin/stop', []));
     if (this.apacheConf) await attempt('apache2 -k stop', () => run('apache2', ['-f', this.apacheConf, '-k', 'stop']));
     if (this.mariadb && this.mariadb.exitCode === null) {
       const exited = new Promise((resolve) => this.mariadb!.once('close', resolve));
