@@ -131,11 +131,15 @@ export function addBoincCommands(axiom: Command): Command {
     .command('app-version')
     .description('build an app version directory (launcher, bundled worker, WASM files, version.xml; job.xml for wrapper mode)')
     .requiredOption('--platform <name>', 'BOINC platform, e.g. x86_64-pc-linux-gnu')
-    .addOption(new Option('--plan-class <class>', 'cpu (default plan) or cuda (needs tfjs-node-gpu on the host)').choices(['cpu', 'cuda']).default('cpu'))
+    .addOption(
+      new Option('--plan-class <class>', 'cpu (default plan, one CPU), mt (several CPUs: plan_class_spec.xml) or cuda (needs tfjs-node-gpu on the host)')
+        .choices(['cpu', 'mt', 'cuda'])
+        .default('cpu'),
+    )
     .addOption(new Option('--node <where>', 'run the host\'s node (host) or ship this Node binary in the app version (bundled)').choices(['host', 'bundled']).default('host'))
     .option('--app-version <major.minor>', 'the version directory name', '1.0')
     .requiredOption('-o, --out <dir>', 'the project directory (or any directory) to build apps/axiom/<version>/<platform> in')
-    .action(async (options: { platform: string; planClass: 'cpu' | 'cuda'; node: 'host' | 'bundled'; appVersion: string; out: string }) => {
+    .action(async (options: { platform: string; planClass: 'cpu' | 'mt' | 'cuda'; node: 'host' | 'bundled'; appVersion: string; out: string }) => {
       const built = await buildAppVersion({
         outDir: options.out,
         platform: options.platform,

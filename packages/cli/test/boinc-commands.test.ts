@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resultDigest, resultSchema, WASM_NODE_THREADS_PATCH, workunitSchema, writeJsonAtomic, type Result, type Workunit } from '@axiom/runner';
 import { BOINC, BoincClient } from '../../wrapper/test/e2e/boinc-client.js';
@@ -176,34 +177,39 @@ describe('axiom boinc validate and assimilate', () => {
 });
 
 /** `axiom boinc app-version` into a scratch directory; returns the version directory. */
-async function buildAppVersion(dir: string, node: 'host' | 'bundled'): Promise<string> {
-  const built = await axiom(['boinc', 'app-version', '--platform', 'x86_64-pc-linux-gnu', '--node', node, '-o', join(dir, 'project')]);
+async function buildAppVersion(dir: string, node: 'host' | 'bundled', planClass = 'cpu'): Promise<string> {
+  const built = await axiom(['boinc', 'app-version', '--platform', 'x86_64-pc-linux-gnu', '--node', node, '--plan-class', planClass, '-o', join(dir, 'project')]);
   expect(built.code, built.stderr).toBe(0);
-  return join(dir, 'project', 'apps', 'axiom', '1.0', 'x86_64-pc-linux-gnu');
+  return join(dir, 'project', 'apps', 'axiom', '1.0', `x86_64-pc-linux-gnu${planClass === 'cpu' ? '' : `__${planClass}`}`);
 }
 
 describe('axiom boinc app-version', () => {
-  it("with the host's node: version.xml, job.xml, and the launcher runs the bundle in a slot far from any node_modules", async () => {
+  it("with the host's node and the mt plan class: version.xml, job.xml, and the launcher runs the bundle in a slot far from any node_modules on the CPUs it is given", async () => {
     const dir = await scratch();
-    const versionDir = await buildAppVersion(dir, 'host');
+    const versionDir = await buildAppVersion(dir, 'host', 'mt');
     const versionXml = await readFile(join(versionDir, 'version.xml'), 'utf8');
-    expect(versionXml).toMatch(/<physical_name>axiom_launcher_1\.0\.sh<\/physical_name>\s*<main_program\/>/);
+    expect(versionXml).toMatch(/<physical_name>axiom_launcher_1\.0__mt\.sh<\/physical_name>\s*<main_program\/>/);
+    const planClasses = await readFile(fileURLToPath(new URL('../../../examples/boinc-project/plan_class_spec.xml', import.meta.url)), 'utf8');
+    expect(planClasses, 'the example plan_class_spec.xml has the mt class').toMatch(/<name>mt<\/name>\s*<min_ncpus>2<\/min_ncpus>\s*<max_threads>8<\/max_threads>/);
     expect(versionXml).toContain('<api_version>7.20.0</api_version>');
     // Every physical name carries a version: BOINC never lets one change content between app versions.
     for (const file of ['axiom_worker_1.0.mjs', 'tfjs4.22.0_tfjs-backend-wasm-simd.wasm', 'tfjs4.22.0_tfjs-backend-wasm-threaded-simd.worker.js']) {
       expect(versionXml).toContain(`<physical_name>${file}</physical_name>`);
     }
     expect(versionXml).not.toMatch(/<physical_name>tfjs-backend/);
-    expect(await readFile(join(dir, 'project', 'wrapper', 'job.xml'), 'utf8')).toMatch(/<application>axiom_launcher_1\.0\.sh<\/application>\s*<command_line>worker --wrapped<\/command_line>/);
+    const jobXml = await readFile(join(dir, 'project', 'wrapper', 'job.xml'), 'utf8');
+    expect(jobXml).toMatch(/<application>axiom_launcher_1\.0__mt\.sh<\/application>\s*<command_line>worker --wrapped<\/command_line>/);
+    expect(jobXml, 'the worker starts child processes').toContain('<multi_process/>');
 
     // Where the client keeps app files: a project directory holding only the app version's files.
     const slot = await makeSlot({ experiment: 'memorization-dynamics', seed: 4242, preset: 'smoke' }, { ncpus: 2 });
     await cp(versionDir, slot.projectDir, { recursive: true });
     expect(existsSync(join(slot.root, 'node_modules')) || existsSync(join(slot.root, '..', 'node_modules'))).toBe(false);
-    await promisify(execFile)(join(slot.projectDir, 'axiom_launcher_1.0.sh'), [], { cwd: slot.slotDir });
+    // With the arguments a client appends for a plan class (client/app_start.cpp), which the launcher drops.
+    await promisify(execFile)(join(slot.projectDir, 'axiom_launcher_1.0__mt.sh'), ['--nthreads', '2', '--device', '0'], { cwd: slot.slotDir });
     const result = resultSchema.parse(JSON.parse(await readFile(slot.resultPath, 'utf8')));
     expect([result.status, result.seed.source, result.seed.value, result.backend.name]).toEqual(['ok', 'wu.json', 4242, 'wasm']);
-    // ncpus threads on the threaded build: its worker files ship beside the bundle.
+    // ncpus (the mt plan class's avg_ncpus) threads on the threaded build, recorded: its worker files ship beside the bundle.
     expect(result.backend.threads).toBe(2);
     expect(result.backend.patches).toContain(WASM_NODE_THREADS_PATCH);
   });

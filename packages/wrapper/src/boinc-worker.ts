@@ -204,7 +204,7 @@ export async function runBoincWorker(slotDir: string, { builtins, sandbox }: Wor
       return ExitCode.ok;
     }
     state.fraction = init.fraction_done_end;
-    channel.poll();
+    await channel.sendFinalStatus();
     // A partial result at the deadline is still science: it is reported, with its status, not failed.
     const status = outcome.exitCode === ExitCode.deadlineReached ? ExitCode.ok : outcome.exitCode;
     const summary = `${outcome.result.experiment.name}: ${outcome.result.status}${outcome.result.statusReason ? ` (${outcome.result.statusReason})` : ''}, digest ${outcome.result.digest}`;

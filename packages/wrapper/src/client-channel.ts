@@ -17,6 +17,9 @@ export interface Status {
  */
 export const PID_CHECK_TICKS = 10;
 export const HEARTBEAT_GIVEUP_TICKS = 30;
+/** The final status gets as long as boinc_finish gives it: 2 s. */
+const FINAL_STATUS_ATTEMPTS = 20;
+const FINAL_STATUS_INTERVAL_MS = 100;
 
 /** kill(pid, 0) failing with ESRCH, as the API tests it: EPERM means the process exists. */
 function processGone(pid: number): boolean {
@@ -71,7 +74,28 @@ export class ClientChannel {
     return this.ticks > this.heartbeatGiveupTick;
   }
 
-  /** One round of the protocol; public so the final status can be sent before exit. */
+  /**
+   * Sends the final status before the app finishes. The client reads the status channel once a second and a
+   * message is sent only into an empty channel, so an exit right after one poll can lose it:
+   * boinc_finish_message sleeps 2 s for the timer thread to send it. Here: until it is sent, at most 2 s.
+   */
+  async sendFinalStatus(): Promise<void> {
+    for (let attempt = 0; attempt < FINAL_STATUS_ATTEMPTS && !this.sendStatus(); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, FINAL_STATUS_INTERVAL_MS));
+    }
+  }
+
+  private sendStatus(): boolean {
+    const { cpuSeconds, checkpointCpuSeconds, fractionDone } = this.status();
+    return this.memory.send(
+      Channel.appStatus,
+      `<current_cpu_time>${cpuSeconds.toExponential(6)}</current_cpu_time>\n` +
+        `<checkpoint_cpu_time>${checkpointCpuSeconds.toExponential(6)}</checkpoint_cpu_time>\n` +
+        `<fraction_done>${fractionDone.toExponential(6)}</fraction_done>\n`,
+    );
+  }
+
+  /** One round of the protocol; public so the last status before a quit is sent. */
   poll(): void {
     const heartbeat = this.memory.receive(Channel.heartbeat);
     if (heartbeat !== undefined) {
@@ -82,13 +106,7 @@ export class ClientChannel {
     for (const message of ['abort', 'quit', 'suspend', 'resume'] as const) {
       if (request?.includes(`<${message}/>`)) this.onControl(message);
     }
-    const { cpuSeconds, checkpointCpuSeconds, fractionDone } = this.status();
-    this.memory.send(
-      Channel.appStatus,
-      `<current_cpu_time>${cpuSeconds.toExponential(6)}</current_cpu_time>\n` +
-        `<checkpoint_cpu_time>${checkpointCpuSeconds.toExponential(6)}</checkpoint_cpu_time>\n` +
-        `<fraction_done>${fractionDone.toExponential(6)}</fraction_done>\n`,
-    );
+    this.sendStatus();
   }
 
   stop(): void {

@@ -35,8 +35,10 @@ describe('axiom worker in a BOINC slot', () => {
     reference = result.digest;
     expect(result.seed).toEqual({ value: 987654321, source: 'wu.json' });
     expect(result.status).toBe('ok');
-    expect(await readFile(join(slot.slotDir, 'boinc_finish_called'), 'utf8')).toMatch(/^0\n/);
+    // Status, message, and the third line (empty: not a notice) without which the client ignores the message.
+    expect(await readFile(join(slot.slotDir, 'boinc_finish_called'), 'utf8')).toMatch(/^0\nmemorization-dynamics: ok, digest [0-9a-f]{64}\n\n$/);
     expect(client.statuses.length).toBeGreaterThan(1);
+    expect(client.statuses.at(-1)!.fraction, 'the final status reaches the client before the exit').toBe(1);
     const fractions = client.statuses.map((s) => s.fraction);
     expect(fractions).toEqual([...fractions].sort((a, b) => a - b)); // never goes backwards
     expect(client.latest()!.fraction).toBeGreaterThan(0.5);
