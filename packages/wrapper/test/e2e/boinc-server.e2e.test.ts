@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -142,6 +142,59 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
     expect(kept.some((file) => file.startsWith(wuName(SEEDS.failing)))).toBe(true);
     // The disagreement was assimilated after this failure (it needed the third client): the daemon survived.
     expect((await project.sql(`SELECT assimilate_state FROM workunit WHERE name = '${wuName(SEEDS.failing)}'`))[0]).toEqual([String(ASSIMILATED)]);
+  });
+
+  it("the official C++ wrapper, built from the same source, runs the worker in job.xml mode under a real client", { timeout: 400_000 }, async () => {
+    for (const client of clients.splice(0)) await client.cleanUp(); // their work is done: the next client is the one to look at
+    // A second app whose main program is BOINC's wrapper; job.xml (logical name job.xml) runs the launcher
+    // with `worker --wrapped`; the launcher and the worker are the axiom app version's own files.
+    const projectXml = join(project.root, 'project.xml');
+    await writeFile(projectXml, (await readFile(projectXml, 'utf8')).replace('</boinc>', '    <app>\n        <name>axiom_wrapped</name>\n        <user_friendly_name>Axiom (wrapper)</user_friendly_name>\n    </app>\n</boinc>'));
+    await project.tool('bin/xadd', []);
+    const native = join(project.root, 'apps', 'axiom', '1.0', PLATFORM);
+    const wrapped = join(project.root, 'apps', 'axiom_wrapped', '1.0', PLATFORM);
+    await mkdir(wrapped, { recursive: true });
+    await copyFile(join(project.build, 'samples', 'wrapper', `wrapper__${PLATFORM}`), join(wrapped, 'axiom_wrapper_1.0'));
+    await chmod(join(wrapped, 'axiom_wrapper_1.0'), 0o755);
+    await copyFile(join(project.root, 'wrapper', 'job.xml'), join(wrapped, 'axiom_job_1.0.xml'));
+    const files = [...(await readFile(join(native, 'version.xml'), 'utf8')).matchAll(/<physical_name>([^<]+)<\/physical_name>/g)].map((match) => match[1]!);
+    for (const file of files) await copyFile(join(native, file), join(wrapped, file));
+    for (const file of files) await chmod(join(wrapped, file), (await stat(join(native, file))).mode);
+    await writeFile(
+      join(wrapped, 'version.xml'),
+      [
+        '<version>',
+        '  <file>\n    <physical_name>axiom_wrapper_1.0</physical_name>\n    <main_program/>\n  </file>',
+        '  <file>\n    <physical_name>axiom_job_1.0.xml</physical_name>\n    <logical_name>job.xml</logical_name>\n  </file>',
+        ...files.map((file) => `  <file>\n    <physical_name>${file}</physical_name>\n  </file>`),
+        '  <api_version>7.20.0</api_version>',
+        '</version>',
+        '',
+      ].join('\n'),
+    );
+    await project.tool('bin/update_versions', ['--noconfirm']);
+    // One workunit, one replica; unstacked so the wrapper sees a checkpoint after each unit.
+    const name = 'axiom_wrapped_s4404';
+    const workunit = join(project.root, 'axiom', `${name}.json`);
+    await writeFile(workunit, JSON.stringify({ experiment: 'memorization-dynamics', seed: 4404, preset: 'smoke', params: { stacking: 'off' } }));
+    await project.tool('bin/stage_file', ['--copy', workunit]);
+    const inputTemplate = (await readdir(join(project.root, 'templates'))).find((file) => file.startsWith('axiom_in_'))!;
+    await project.tool('bin/create_work', ['--appname', 'axiom_wrapped', '--wu_name', name, '--wu_template', `templates/${inputTemplate}`, '--result_template', 'templates/axiom_out', '--min_quorum', '1', '--target_nresults', '1', `${name}.json`]);
+    await startClient('dave');
+    const [[resultName]] = (await waitForSql(
+      'the wrapped task reported',
+      `SELECT r.name FROM result r JOIN workunit w ON r.workunitid = w.id WHERE w.name = '${name}' AND r.server_state = ${Result.over} AND r.outcome = ${Result.success}`,
+      (rows) => rows.length === 1,
+      300,
+    )) as [[string]];
+    const result = await readResult(await uploadedFile(resultName));
+    expect([result.status, result.seed]).toEqual(['ok', { value: 4404, source: 'wu.json' }]);
+    // Progress and checkpoints reached the client through the wrapper (from the worker's files).
+    const [client] = clients as [BoincClient];
+    expect(client.log).toMatch(new RegExp(`\\[checkpoint\\] result ${resultName} checkpointed`));
+    expect(client.fractions().some((fraction) => fraction > 0 && fraction < 1)).toBe(true);
+    const [[stderr]] = (await project.sql(`SELECT stderr_out FROM result WHERE name = '${resultName}'`)) as [[string]];
+    expect(stderr).toMatch(/wrapper/);
   });
 
   it('work for each built-in experiment carries its own estimates from the cost model', { timeout: 300_000 }, async () => {
