@@ -45,6 +45,8 @@ export class ClientChannel {
   private clientGone = false;
   /** As of the last heartbeat: the volunteer has suspended network activity, so the app must not use it. */
   networkSuspended = false;
+  private heartbeatSeen = false;
+  private networkWaiters: Array<() => void> = [];
 
   constructor(
     private readonly memory: SharedMemory,
@@ -95,12 +97,30 @@ export class ClientChannel {
     );
   }
 
+  /**
+   * Resolves once a heartbeat has said that network activity is allowed: BOINC apps hold off using the
+   * network while `boinc_status.network_suspended` is set (api/boinc_api.cpp takes it from the heartbeat).
+   */
+  networkAllowed(): Promise<void> {
+    return new Promise((resolve) => {
+      this.networkWaiters.push(resolve);
+      this.releaseNetworkWaiters();
+    });
+  }
+
+  private releaseNetworkWaiters(): void {
+    if (!this.heartbeatSeen || this.networkSuspended) return;
+    for (const resolve of this.networkWaiters.splice(0)) resolve();
+  }
+
   /** One round of the protocol; public so the last status before a quit is sent. */
   poll(): void {
     const heartbeat = this.memory.receive(Channel.heartbeat);
     if (heartbeat !== undefined) {
       this.networkSuspended = NETWORK_SUSPENDED.test(heartbeat);
+      this.heartbeatSeen = true;
       if (heartbeat.includes('<heartbeat/>')) this.heartbeatGiveupTick = this.ticks + HEARTBEAT_GIVEUP_TICKS;
+      this.releaseNetworkWaiters();
     }
     const request = this.memory.receive(Channel.processControlRequest);
     for (const message of ['abort', 'quit', 'suspend', 'resume'] as const) {

@@ -187,6 +187,20 @@ describe('axiom worker with a fetched script', () => {
     expect(processesIn(slot.slotDir)).toEqual([]);
   });
 
+  it('does not fetch the script while the client says network activity is suspended', async () => {
+    let requests = 0;
+    server.on('request', () => requests++);
+    const slot = await makeSlot({ ...fetched, seed: 5151, params: { widths: [8], epochs: 5 } });
+    const client = new SimulatedClient(slot.slotDir);
+    client.heartbeatExtra = '<suspend_network/>';
+    await client.until(() => client.statuses.length >= 3);
+    expect(requests).toBe(0);
+    expect(client.stderr).toContain('network activity is suspended');
+    client.heartbeatExtra = '';
+    expect(await client.exited, client.stderr).toBe(0);
+    expect(requests).toBe(1);
+  });
+
   it('on abort, the worker and its sandbox are gone at once', async () => {
     const slot = await makeSlot(fetched);
     const client = new SimulatedClient(slot.slotDir);
