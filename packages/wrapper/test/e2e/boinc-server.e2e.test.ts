@@ -22,6 +22,7 @@ const wuName = (seed: number) => `axiom_memorization-dynamics_s${seed}`;
 const Result = { over: 5, success: 1, valid: 1, invalid: 2 } as const;
 const ASSIMILATED = 2;
 const POLL_MS = 1000;
+const firstCell = (rows: string[][]) => rows[0]?.[0];
 
 describe.skipIf(!runnable)('a real BOINC server, its daemons and two real clients', () => {
   let project: BoincProject;
@@ -102,7 +103,7 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
     await startClient('alice');
     await startClient('bob');
     const all = `SELECT COUNT(*) FROM result WHERE server_state = ${Result.over} AND outcome = ${Result.success}`;
-    await waitForSql('six results reported', all, ([[count]]) => count === '6', 480);
+    await waitForSql('six results reported', all, (rows) => firstCell(rows) === '6', 480);
     // A disagreement: one replica's metrics changed and its digest recomputed, so it passes the
     // validator's per-result check (schema, digest, seed) but no longer matches its twin.
     const [[, planted]] = (await resultsOf(SEEDS.disagree)) as [[string, string]];
@@ -119,7 +120,7 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
   });
 
   it('the agreeing replicas reach quorum 2, validate, and the assimilated result records the seed', { timeout: 300_000 }, async () => {
-    await waitForSql('agreeing workunit assimilated', `SELECT assimilate_state FROM workunit WHERE name = '${wuName(SEEDS.agree)}'`, ([[state]]) => state === String(ASSIMILATED), 240);
+    await waitForSql('agreeing workunit assimilated', `SELECT assimilate_state FROM workunit WHERE name = '${wuName(SEEDS.agree)}'`, (rows) => firstCell(rows) === String(ASSIMILATED), 240);
     expect((await resultsOf(SEEDS.agree)).map((row) => row[4])).toEqual([String(Result.valid), String(Result.valid)]);
     const stored = await Promise.all((await readdir(results())).filter((file) => file.endsWith('.json')).map((file) => readFile(join(results(), file), 'utf8').catch(() => undefined)));
     const seeds = stored.filter((text): text is string => text !== undefined).map((text) => resultSchema.parse(JSON.parse(text)).seed);
@@ -127,9 +128,9 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
   });
 
   it('a disagreement gets a third replica, from a third client, which settles it: the planted replica is invalid', { timeout: 400_000 }, async () => {
-    await waitForSql('a third replica created', `SELECT COUNT(*) FROM result r JOIN workunit w ON r.workunitid = w.id WHERE w.name = '${wuName(SEEDS.disagree)}'`, ([[count]]) => count === '3', 240);
+    await waitForSql('a third replica created', `SELECT COUNT(*) FROM result r JOIN workunit w ON r.workunitid = w.id WHERE w.name = '${wuName(SEEDS.disagree)}'`, (rows) => firstCell(rows) === '3', 240);
     await startClient('carol');
-    await waitForSql('disagreeing workunit assimilated', `SELECT assimilate_state FROM workunit WHERE name = '${wuName(SEEDS.disagree)}'`, ([[state]]) => state === String(ASSIMILATED), 300);
+    await waitForSql('disagreeing workunit assimilated', `SELECT assimilate_state FROM workunit WHERE name = '${wuName(SEEDS.disagree)}'`, (rows) => firstCell(rows) === String(ASSIMILATED), 300);
     const [planted, twin, third] = (await resultsOf(SEEDS.disagree)).map((row) => row[4]);
     expect({ planted, twin, third }).toEqual({ planted: String(Result.invalid), twin: String(Result.valid), third: String(Result.valid) });
   });

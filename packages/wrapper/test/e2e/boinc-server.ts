@@ -11,7 +11,6 @@ import { freePort } from './boinc-client.js';
 
 const run = promisify(execFile);
 const BUILD_SCRIPT = fileURLToPath(new URL('./build-boinc-server.sh', import.meta.url));
-const EXAMPLE_PROJECT = fileURLToPath(new URL('../../../../examples/boinc-project', import.meta.url));
 const PROJECT = 'axiomtest';
 const DB_USER = 'boincadm';
 const DB_PASSWORD = 'axiom-test';
