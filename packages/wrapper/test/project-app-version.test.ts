@@ -23,7 +23,8 @@ describe('buildAppVersion', () => {
     expect(built.directory).toBe(join(dir, 'project', 'apps', 'axiom', '2.3', 'x86_64-pc-linux-gnu__cuda'));
     expect(built.files).toEqual(['axiom_launcher_2.3__cuda.sh', 'axiom_worker_2.3.mjs', 'tfjs9.9.9_tfjs-backend-wasm.wasm', node]);
     const launcher = await readFile(join(built.directory, built.files[0]!), 'utf8');
-    expect(launcher).toContain(`exec "$here/${node}" "$here/axiom_worker_2.3.mjs" "$@"`);
+    // Always `worker`, wrapped only when asked: whatever the client appends (--nthreads N) is not passed on.
+    expect(launcher).toContain(`exec "$here/${node}" "$here/axiom_worker_2.3.mjs" worker $mode`);
     for (const file of [built.files[0]!, node]) await access(join(built.directory, file), constants.X_OK);
     expect(await readFile(join(built.directory, 'version.xml'), 'utf8')).toMatch(/^<version>\n  <file>\n    <physical_name>axiom_launcher_2\.3__cuda\.sh<\/physical_name>\n    <main_program\/>/);
     await expect(buildAppVersion({ outDir: dir, platform: 'p', planClass: 'cpu', version: '1', bundleWorker: async () => {}, siblingFiles: [] })).rejects.toThrow(/not major.minor/);
