@@ -20,7 +20,7 @@ export default defineExperiment({
   async run(ctx) {
     const { tf, params: p } = ctx;
     const units = p.widths.map((width) => ({ key: `width=${width}`, config: { width } }));
-    const results = await ctx.sweep(units, async (unit) => {
+    const results = await ctx.sweep(units, async (unit, session) => {
       // Data: the same task for every width.
       const rng = ctx.rng('data');
       const task = clusterTask(rng, { inputDim: 10, classes: 4, clustersPerClass: 3, separation: 1 });
@@ -28,11 +28,12 @@ export default defineExperiment({
       const test = uploadDataset(tf, sampleClusters(rng, task, 1000));
       // Model and training.
       const model = createMlp(tf, unit.rng('init'), { inputDim: 10, hidden: [unit.config.width], outputDim: 4 });
-      const testAccuracy = [];
+      // Kept by the session, so a run stopped mid-training resumes with the curve so far.
+      const testAccuracy = session.record('testAccuracy', () => []);
       try {
         await trainClassifier({
           tf, model, train, epochs: p.epochs, batchSize: 32, learningRate: 0.01, optimizer: 'adam',
-          shuffle: unit.rng('shuffle'), tick: ctx.tick, progress: unit.progress,
+          shuffle: unit.rng('shuffle'), session,
           onEpoch: () => void testAccuracy.push(accuracy(predictClasses(tf, model, test.x), test.source.y)),
         });
       } finally {

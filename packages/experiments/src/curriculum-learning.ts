@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { clusterTask, sampleLeveledClusters } from './lib/data.js';
 import { createStackedMlp, predictStackedClasses, trainStacked } from './lib/stacked.js';
 import { gridUnits, meanOfArrays, meanOfNumbers, metricsWhere, stackedSweep, stackingParam } from './lib/sweep.js';
-import { ExampleTracker, meanEpoch } from './lib/tracking.js';
+import { fitRecord, meanEpoch, recordFits } from './lib/tracking.js';
 import { accuracy, permutationStream, uploadDataset } from './lib/train.js';
 
 const orderings = ['random', 'easy-first', 'hard-first', 'paced'] as const;
@@ -105,7 +105,7 @@ export default defineExperiment({
     const units = gridUnits({ ordering: p.orderings, width: p.widths, learningRate: p.learningRates });
 
     // Every ordering and learning rate at one width trains in one stack.
-    const { results, stackedGroups } = await stackedSweep(ctx, units, ({ width }) => `width=${width}`, async (group) => {
+    const { results, stackedGroups } = await stackedSweep(ctx, units, ({ width }) => `width=${width}`, async (group, session) => {
       const { width } = group[0]!.config;
       // Data: one task and data set for every unit, so orderings differ only in the order of visits.
       const dataRng = ctx.rng('data');
@@ -119,12 +119,15 @@ export default defineExperiment({
       const shape = { inputDim: p.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: p.classes };
       const model = createStackedMlp(tf, group.map(() => ctx.rng('init', width)), shape);
 
-      // Training, evaluating every level after each epoch and tracking when each training example is learned.
-      const members = group.map(() => ({
-        tracker: new ExampleTracker(trainSource.data.y),
-        testAccuracy: [] as number[],
-        testAccuracyByLevel: Array.from({ length: levels }, () => [] as number[]),
-      }));
+      // Training, evaluating every level after each epoch and tracking when each training example is learned
+      // (records survive a restart).
+      const members = session.record('members', () =>
+        group.map(() => ({
+          fits: fitRecord(trainSource.data.size),
+          testAccuracy: [] as number[],
+          testAccuracyByLevel: Array.from({ length: levels }, () => [] as number[]),
+        })),
+      );
       try {
         await trainStacked({
           tf,
@@ -134,13 +137,12 @@ export default defineExperiment({
           epochs: p.epochs,
           batchSize: p.batchSize,
           optimizer: p.optimizer,
-          tick: ctx.tick,
-          progress: group[0]!.progress,
+          session,
           onEpoch: (epoch) => {
             const trainPredictions = predictStackedClasses(tf, model, train.x);
             const testPredictions = predictStackedClasses(tf, model, test.x);
-            members.forEach(({ tracker, testAccuracy, testAccuracyByLevel }, m) => {
-              tracker.update(epoch, trainPredictions[m]!);
+            members.forEach(({ fits, testAccuracy, testAccuracyByLevel }, m) => {
+              recordFits(fits, trainSource.data.y, epoch, trainPredictions[m]!);
               const predicted = testPredictions[m]!;
               testAccuracy.push(accuracy(predicted, test.source.y));
               testAccuracyByLevel.forEach((curve, level) => curve.push(accuracy(predicted, test.source.y, (i) => testSource.level[i] === level)));
@@ -152,7 +154,7 @@ export default defineExperiment({
       }
 
       // Metrics, per unit.
-      return members.map(({ tracker, testAccuracy, testAccuracyByLevel }) => {
+      return members.map(({ fits, testAccuracy, testAccuracyByLevel }) => {
         const crossing = testAccuracy.findIndex((value) => value >= p.accuracyThreshold);
         return {
           metrics: {
@@ -160,7 +162,7 @@ export default defineExperiment({
             finalTestAccuracyByLevel: testAccuracyByLevel.map((curve) => curve.at(-1)!),
             shortBudgetTestAccuracy: testAccuracy[Math.min(p.shortBudget, p.epochs) - 1]!,
             epochsToThreshold: crossing === -1 ? null : crossing + 1,
-            meanLearnedEpochByLevel: Array.from({ length: levels }, (_, level) => meanEpoch(tracker.learnedSince, (i) => trainSource.level[i] === level, p.epochs + 1)),
+            meanLearnedEpochByLevel: Array.from({ length: levels }, (_, level) => meanEpoch(fits.learnedSince, (i) => trainSource.level[i] === level, p.epochs + 1)),
           },
           curves: { testAccuracy, testAccuracyByLevel },
         };

@@ -50,7 +50,7 @@ export default defineExperiment({
     const units = gridUnits({ width: p.widths, replicate: Array.from({ length: p.replicates }, (_, replicate) => replicate) });
 
     // Networks of one width train together; each keeps its own data, initialisation and shuffle.
-    const { results, stackedGroups } = await stackedSweep(ctx, units, ({ width }) => `width=${width}`, async (group) => {
+    const { results, stackedGroups } = await stackedSweep(ctx, units, ({ width }) => `width=${width}`, async (group, session) => {
       const { width } = group[0]!.config;
       // Data: the data set depends on the replicate only, so widths are compared on the same examples.
       const sources = group.map(({ config: { replicate } }) => {
@@ -68,8 +68,11 @@ export default defineExperiment({
       const model = createStackedMlp(tf, group.map((unit) => unit.rng('init')), { inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: 2 });
       const testAccuracyOf = (data: StackedDataset) => predictStackedClasses(tf, model, data.x).map((predicted, m) => accuracy(predicted, data.sources[m]!.y));
 
-      // Training, probing after every epoch how hard the loss pulls on the weights reading each feature.
-      const curves = group.map(() => ({ gradientNormStrong: [] as number[], gradientNormWeak: [] as number[], gradientRatio: [] as Array<number | null>, testAccuracy: [] as number[] }));
+      // Training, probing after every epoch how hard the loss pulls on the weights reading each feature
+      // (records survive a restart).
+      const curves = session.record('curves', () =>
+        group.map(() => ({ gradientNormStrong: [] as number[], gradientNormWeak: [] as number[], gradientRatio: [] as Array<number | null>, testAccuracy: [] as number[] })),
+      );
       let accuracyStrongDestroyed: number[] = [];
       let accuracyWeakDestroyed: number[] = [];
       try {
@@ -81,8 +84,7 @@ export default defineExperiment({
           epochs: p.epochs,
           batchSize: p.batchSize,
           optimizer: p.optimizer,
-          tick: ctx.tick,
-          progress: group[0]!.progress,
+          session,
           onEpoch: () => {
             const norms = firstLayerGradientNorms(tf, model, train, 'cross-entropy', [columns.strong, columns.weak]);
             const accuracies = testAccuracyOf(test);

@@ -41,7 +41,7 @@ export {
   type StackedTrainOptions,
 } from './lib/stacked.js';
 export { finiteOrNull, gridUnits, meanOfArrays, meanOfNumbers, metricsWhere, stackedSweep, stackingParam, type Stacking } from './lib/sweep.js';
-export { ExampleTracker, meanEpoch, medianEpoch } from './lib/tracking.js';
+export { fitRecord, meanEpoch, medianEpoch, recordFits, type FitRecord } from './lib/tracking.js';
 export {
   accuracy,
   batchLoss,
@@ -57,6 +57,7 @@ export {
   type LossKind,
   type TrainingSet,
   type TrainingLoopOptions,
+  type EpochLoop,
   type TrainOptions,
   type VisitOrder,
 } from './lib/train.js';

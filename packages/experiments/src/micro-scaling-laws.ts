@@ -75,7 +75,7 @@ export default defineExperiment({
     // Units of one width (the data sweep, and its width in the parameter sweep) train in one stack, and so
     // do the narrow widths, zero-padded: at those widths a step costs the same whatever the width.
     const stackOf = ({ width }: { width: number }) => (width <= p.padWidthsUpTo && width !== p.dataSweepWidth ? `width≤${p.padWidthsUpTo}` : `width=${width}`);
-    const { results, stackedGroups } = await stackedSweep(ctx, units, stackOf, async (group) => {
+    const { results, stackedGroups } = await stackedSweep(ctx, units, stackOf, async (group, session) => {
       const width = Math.max(...group.map((unit) => unit.config.width));
       const memberHidden = group.map((unit) => Array<number>(p.depth).fill(unit.config.width));
       // Data: one teacher and one held-out set for every unit; smaller training sets are prefixes of
@@ -92,11 +92,13 @@ export default defineExperiment({
       const model = createStackedMlp(tf, group.map((unit) => unit.rng('init')), shape, memberHidden);
 
       // Training in rounds of `stepsPerEvaluation` steps over reshuffled epochs, with early stopping
-      // per unit; the test loss is the one at the best validation loss.
-      const members = group.map(() => ({
-        curves: { validationLoss: [] as Array<number | null>, testLoss: [] as Array<number | null> },
-        best: { round: 0, validationLoss: Infinity, testLoss: Infinity },
-      }));
+      // per unit; the test loss is the one at the best validation loss (records survive a restart).
+      const members = session.record('members', () =>
+        group.map(() => ({
+          curves: { validationLoss: [] as Array<number | null>, testLoss: [] as Array<number | null> },
+          best: { round: 0, validationLoss: Infinity, testLoss: Infinity },
+        })),
+      );
       const rowsOf = (trainSize: number) => Int32Array.from({ length: trainSize }, (_, i) => i);
       try {
         await trainStacked({
@@ -111,8 +113,7 @@ export default defineExperiment({
           batchSize: p.batchSize,
           optimizer: 'adam',
           loss: 'mse',
-          tick: ctx.tick,
-          progress: group[0]!.progress,
+          session,
           onEpoch: (round, training) => {
             const validationLosses = evaluateStackedLoss(tf, model, validation, 'mse');
             const testLosses = evaluateStackedLoss(tf, model, test, 'mse');

@@ -59,7 +59,7 @@ export default defineExperiment({
     const units = gridUnits({ width: p.widths, pair: Array.from({ length: p.pairs }, (_, pair) => pair) });
 
     // Every network of one width trains in one stack: both networks of each pair, for every pair.
-    const { results, stackedGroups } = await stackedSweep(ctx, units, ({ width }) => `width=${width}`, async (group) => {
+    const { results, stackedGroups } = await stackedSweep(ctx, units, ({ width }) => `width=${width}`, async (group, session) => {
       const { width } = group[0]!.config;
       // Data: one task and data set for every unit; only the networks' seeds differ.
       const dataRng = ctx.rng('data');
@@ -68,7 +68,8 @@ export default defineExperiment({
       const test = uploadDataset(tf, sampleClusters(dataRng, task, p.testSize));
 
       // Models: two networks per unit, each with its own initialisation and shuffle streams; a pair is members 2i and 2i + 1.
-      const networks = group.flatMap((unit) => ['a', 'b'].map((name) => ({ unit, name, testAccuracy: [] as number[] })));
+      const networks = group.flatMap((unit) => ['a', 'b'].map((name) => ({ unit, name })));
+      const testAccuracy = session.record('testAccuracy', () => networks.map(() => [] as number[]));
       const pairs = group.map((_, i) => [2 * i, 2 * i + 1] as const);
       const shape = { inputDim: p.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: p.classes };
       const model = createStackedMlp(tf, networks.map(({ unit, name }) => unit.rng('init', name)), shape);
@@ -82,18 +83,16 @@ export default defineExperiment({
           epochs: p.epochs,
           batchSize: p.batchSize,
           optimizer: p.optimizer,
-          tick: ctx.tick,
-          progress: group[0]!.progress,
-          onEpoch: () => predictStackedClasses(tf, model, test.x).forEach((predicted, m) => networks[m]!.testAccuracy.push(accuracy(predicted, test.source.y))),
+          session,
+          onEpoch: () => predictStackedClasses(tf, model, test.x).forEach((predicted, m) => testAccuracy[m]!.push(accuracy(predicted, test.source.y))),
         });
 
         // Metrics, per unit (pair).
         const cka = hiddenLayerCka(tf, model, test.x, pairs);
         return pairs.map((pair, i) => {
-          const pairNetworks = pair.map((m) => networks[m]!);
           return {
-            metrics: { ckaByLayer: cka[i]!, ckaAtInitByLayer: ckaAtInit[i]!, testAccuracy: pairNetworks.map((network) => network.testAccuracy.at(-1)!) },
-            curves: Object.fromEntries(pairNetworks.map((network) => [`testAccuracy/${network.name}`, network.testAccuracy])),
+            metrics: { ckaByLayer: cka[i]!, ckaAtInitByLayer: ckaAtInit[i]!, testAccuracy: pair.map((m) => testAccuracy[m]!.at(-1)!) },
+            curves: Object.fromEntries(pair.map((m) => [`testAccuracy/${networks[m]!.name}`, testAccuracy[m]!])),
           };
         });
       } finally {

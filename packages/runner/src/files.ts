@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { AxiomError } from './errors.js';
@@ -39,13 +39,19 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
 const NO_SPACE_CODES = new Set(['ENOSPC', 'EDQUOT']);
 
 /**
- * `writeJsonAtomic`, with a failure turned into `outputUnwritable` (exit 6) naming what and where:
+ * An atomic write, with a failure turned into `outputUnwritable` (exit 6) naming what and where:
  * transient when the disk is full (a BOINC host exits temporarily and retries), permanent otherwise
  * (read-only file system, no permission). The old file is untouched either way.
  */
 export async function writeJsonAtomicOrExplain(path: string, value: unknown, what: string): Promise<void> {
+  await writeAtomicOrExplain(path, `${JSON.stringify(value, null, 2)}\n`, what);
+}
+
+/** `writeJsonAtomicOrExplain` for any bytes; makes the directory if it is missing. */
+export async function writeAtomicOrExplain(path: string, data: string | Buffer, what: string): Promise<void> {
   try {
-    await writeJsonAtomic(path, value);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFileAtomic(path, data, { fsync: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new AxiomError('outputUnwritable', `cannot write ${what} to ${path}: ${code ?? (error as Error).message}`, {

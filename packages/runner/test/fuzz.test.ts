@@ -9,6 +9,7 @@ import { z } from 'zod';
 import {
   AxiomError,
   experimentFromModule,
+  encodeCheckpoint,
   fileCheckpointStore,
   httpRequest,
   HttpError,
@@ -121,16 +122,19 @@ describe('fuzz: BOINC link files (resolveLinkFile)', () => {
 
 describe('fuzz: checkpoint files (fileCheckpointStore + runExperiment restore)', () => {
   let valid: Checkpoint;
+  let validBytes: Buffer;
   let reference: string;
   beforeAll(async () => {
-    // A checkpoint as a real run leaves it: keep it by making clear() a no-op.
-    const host = memoryHost();
-    const outcome = await runExperiment(request({ ...host, checkpoints: { ...host.checkpoints!, clear: async () => {} } }, { backend: { forced: 'cpu' } }));
+    reference = (await runExperiment(request(memoryHost(), { backend: { forced: 'cpu' } }))).result.digest;
+    // A checkpoint as a stopped run leaves it: two of three units done.
+    const host = memoryHost({}, { checkpointPeriodSeconds: 0 });
+    host.progress = (update) => update.unitsDone === 2 && host.abort.abort();
+    await runExperiment(request(host, { backend: { forced: 'cpu' } }));
     valid = host.stored.checkpoint!;
-    reference = outcome.result.digest;
+    validBytes = encodeCheckpoint(valid);
   });
 
-  /** Replaces the value at a random path of a JSON value with `replacement`. */
+  /** Replaces the value at a random path of a value with `replacement`. */
   const mutateAt = (value: unknown, choices: number[], replacement: unknown): unknown => {
     if (typeof value !== 'object' || value === null || choices.length === 0) return replacement;
     const keys = Object.keys(value);
@@ -140,35 +144,52 @@ describe('fuzz: checkpoint files (fileCheckpointStore + runExperiment restore)',
     copy[key] = mutateAt((value as Record<string, unknown>)[key], choices.slice(1), replacement);
     return copy;
   };
-  const checkpointText = () =>
-    fc.oneof(
-      fc.tuple(fc.array(fc.nat(), { maxLength: 6 }), fc.jsonValue()).map(([path, replacement]) => JSON.stringify(mutateAt(valid, path, replacement))),
-      // Bit rot inside a unit's results: still valid JSON of the right shape.
-      fc.tuple(fc.nat(), fc.double({ noNaN: true, noDefaultInfinity: true })).map(([unit, value]) => JSON.stringify(mutateAt(valid, [Object.keys(valid).indexOf('units'), unit, 3, 0], value))),
-      fc.integer({ min: -3, max: 5 }).map((formatVersion) => JSON.stringify({ ...valid, formatVersion })),
-      fc.nat().map((cut) => JSON.stringify(valid).slice(0, cut % JSON.stringify(valid).length)), // a torn write
-      fc.jsonValue().map((value) => JSON.stringify(value)),
-      fc.string(),
-    );
+  const restoreFrom = async (bytes: Uint8Array) => {
+    const store = fileCheckpointStore(await scratchFile(bytes));
+    return runExperiment(request({ ...memoryHost(), checkpoints: store }, { backend: { forced: 'cpu' } })).catch((error: unknown) => {
+      expectDocumentedError(error, ['badCheckpoint']);
+    });
+  };
 
-  it('restores, or stops with badCheckpoint (exit 7) naming the problem; never a crash', async () => {
+  it('refuses a torn, bit-flipped or foreign file with badCheckpoint (exit 7); restores the untouched one to the same digest', async () => {
+    const damaged = fc.oneof(
+      fc.nat().map((cut) => validBytes.subarray(0, cut % validBytes.length)), // a torn write
+      fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })).map(([at, bits]) => {
+        const flipped = Buffer.from(validBytes);
+        flipped[at % flipped.length]! ^= bits;
+        return flipped;
+      }),
+      fc.uint8Array({ maxLength: 4096 }),
+      fc.string().map((text) => Buffer.from(text)),
+    );
     let restored = 0;
     await fc.assert(
-      fc.asyncProperty(checkpointText(), async (text) => {
-        const store = fileCheckpointStore(await scratchFile(text));
-        const outcome = await runExperiment(request({ ...memoryHost(), checkpoints: store }, { backend: { forced: 'cpu' } })).catch((error: unknown) => {
-          expectDocumentedError(error, ['badCheckpoint']);
-        });
+      fc.asyncProperty(damaged, async (bytes) => {
+        const outcome = await restoreFrom(bytes);
         if (!outcome) return;
-        resultSchema.parse(outcome.result);
+        expect(Buffer.compare(Buffer.from(bytes), validBytes), 'a damaged checkpoint was taken').toBe(0);
         restored++;
-        // Whatever it resumed from, it must be the same science: altered units are never taken silently.
         expect(outcome.result.digest).toBe(reference);
       }),
       // The untouched checkpoint always runs first, so the restore path is exercised on every seed.
-      { numRuns: runs(150), examples: [[JSON.stringify(valid)]] },
+      { numRuns: runs(150), examples: [[validBytes]] },
     );
     expect(restored).toBeGreaterThan(0);
+  });
+
+  it('a well-formed file with wrong contents: restores, or stops with badCheckpoint naming the problem; never a crash', async () => {
+    const wrong = fc.oneof(
+      fc.tuple(fc.array(fc.nat(), { maxLength: 6 }), fc.jsonValue()).map(([path, replacement]) => mutateAt(valid, path, replacement)),
+      fc.integer({ min: -3, max: 5 }).map((formatVersion) => ({ ...valid, formatVersion })),
+      fc.jsonValue(),
+    );
+    await fc.assert(
+      fc.asyncProperty(wrong, async (contents) => {
+        const outcome = await restoreFrom(encodeCheckpoint(contents as Checkpoint));
+        if (outcome) resultSchema.parse(outcome.result);
+      }),
+      { numRuns: runs(150) },
+    );
   });
 });
 

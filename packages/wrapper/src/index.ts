@@ -1,6 +1,5 @@
 export * from './boinc-files.js';
 export * from './boinc-worker.js';
-export * from './checkpoints.js';
 export * from './client-channel.js';
 export * from './init-data.js';
 export * from './shared-memory.js';

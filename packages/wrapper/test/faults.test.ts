@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AxiomError, backendLoaders, ExitCode, resultSchema } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
 import { CHECKPOINT_FILE, runBoincWorker, TEMPORARY_EXIT_FILE } from '@axiom/wrapper';
-import { AXIOM, makeSlot, SimulatedClient, type Slot } from './simulated-slot.js';
+import { AXIOM, makeSlot, savedCheckpoint, SimulatedClient, type Slot } from './simulated-slot.js';
 
 /** Two units: the smallest sweep with a checkpoint between units. */
 // Unstacked: a checkpoint after every unit, which the memory-bound case needs to stop between units.
@@ -66,13 +66,13 @@ describe('resource faults in a BOINC slot', () => {
     expect(first.stderr).toMatch(/temporary failure.*cannot write result to .*ENOSPC/);
     expect(await readIfPresent(join(slot.slotDir, TEMPORARY_EXIT_FILE))).toMatch(/^\d+\n/);
     expect(await readIfPresent(join(slot.slotDir, 'boinc_finish_called'))).toBeUndefined();
-    expect(JSON.parse((await readIfPresent(join(slot.slotDir, CHECKPOINT_FILE)))!).units).toHaveLength(2);
+    expect((await savedCheckpoint(slot.slotDir)).units).toHaveLength(2);
 
     await rm(filler);
     await rm(join(slot.slotDir, TEMPORARY_EXIT_FILE)); // as the client does before the restart
     const second = await runWorker(slot);
     expect(second.code, second.stderr).toBe(0);
-    expect(second.stderr).toContain('resuming from checkpoint: 2 unit(s)');
+    expect(second.stderr).toContain('resuming from checkpoint at 100.0%: 2 unit(s) done');
     expect(resultSchema.parse(JSON.parse((await readIfPresent(join(full, 'result.json')))!)).status).toBe('ok');
   });
 
@@ -125,13 +125,13 @@ describe('resource faults in a BOINC slot', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(first.stderr).toMatch(/over the task's rsc_memory_bound of 10 MiB; checkpointing and exiting temporarily/);
     expect(await readIfPresent(join(slot.slotDir, TEMPORARY_EXIT_FILE))).toMatch(/^60\nover rsc_memory_bound/);
-    expect(JSON.parse((await readIfPresent(join(slot.slotDir, CHECKPOINT_FILE)))!).units).toHaveLength(1);
+    expect((await savedCheckpoint(slot.slotDir)).units).toHaveLength(1);
     expect(await readIfPresent(slot.resultPath)).toBeUndefined();
 
     // Each restart finishes at least one more unit, so the task ends.
     await rm(join(slot.slotDir, TEMPORARY_EXIT_FILE));
     const second = await runWorker(slot);
-    expect(second.stderr).toContain('resuming from checkpoint: 1 unit(s)');
+    expect(second.stderr).toContain('resuming from checkpoint at 50.0%: 1 unit(s) done');
     expect(second.code, second.stderr).toBe(0);
     // Over the bound again after the last unit, but the run is complete: it finishes, not restarts.
     expect(resultSchema.parse(JSON.parse((await readIfPresent(slot.resultPath))!)).status).toBe('ok');

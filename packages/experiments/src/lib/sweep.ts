@@ -1,4 +1,4 @@
-import type { ExperimentContext, JsonObject, JsonValue, SweepUnit, UnitContext, UnitOutput, UnitResult } from '@axiom/runner';
+import type { ExperimentContext, JsonObject, JsonValue, SweepUnit, TrainingSession, UnitContext, UnitOutput, UnitResult } from '@axiom/runner';
 import { mean } from 'simple-statistics';
 import { z } from 'zod';
 
@@ -54,7 +54,7 @@ export async function stackedSweep<C extends JsonObject>(
   ctx: ExperimentContext<{ stacking: Stacking }>,
   units: Array<SweepUnit<C>>,
   shapeOf: (config: C) => string,
-  runGroup: (group: Array<UnitContext<C>>) => Promise<UnitOutput[]>,
+  runGroup: (group: Array<UnitContext<C>>, session: TrainingSession) => Promise<UnitOutput[]>,
 ): Promise<{ results: UnitResult[]; stackedGroups: string[][] }> {
   const groupOf = (unit: SweepUnit<C>) => (ctx.params.stacking === 'off' ? unit.key : shapeOf(unit.config));
   // Which keys trained together, for the headline: the same grouping the sweep makes (first unit's order).
