@@ -77,12 +77,16 @@ export class ClientChannel {
   }
 
   /**
-   * Sends the final status before the app finishes. The client reads the status channel once a second and a
-   * message is sent only into an empty channel, so an exit right after one poll can lose it:
-   * boinc_finish_message sleeps 2 s for the timer thread to send it. Here: until it is sent, at most 2 s.
+   * Hands the final status to the client before the app finishes. The client reads the status channel
+   * once a second and a message goes only into an empty channel, so an exit right after one poll can lose
+   * it: boinc_finish_message sleeps 2 s for the timer thread to send it and the client to read it. Here:
+   * until the client has taken it, at most 2 s.
    */
   async sendFinalStatus(): Promise<void> {
-    for (let attempt = 0; attempt < FINAL_STATUS_ATTEMPTS && !this.sendStatus(); attempt++) {
+    let sent = false;
+    for (let attempt = 0; attempt < FINAL_STATUS_ATTEMPTS; attempt++) {
+      if (!sent) sent = this.sendStatus();
+      else if (!this.memory.hasUnread(Channel.appStatus)) return;
       await new Promise((resolve) => setTimeout(resolve, FINAL_STATUS_INTERVAL_MS));
     }
   }
