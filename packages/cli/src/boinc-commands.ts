@@ -4,7 +4,22 @@ import { build } from 'esbuild';
 import { builtinExperiments } from '@axiom/experiments';
 import { AxiomError, dawnPackageFiles, parseExplicitSeed, resolveParams, scriptRefSchema, shippedWasmFileName, WASM_BINARIES, WASM_THREADS_SCRIPTS, wasmPackageFile, type Workunit } from '@axiom/runner/host';
 import { type JsonObject } from '@axiom/runner';
-import { assimilateResults, buildAppVersion, compareReplicas, makeWork, validateResult, WEBGPU_PLAN_CLASSES, type AppVersionOptions, type Verdict, type WorkunitSource } from '@axiom/wrapper';
+import {
+  assimilateOrKeep,
+  buildAppVersion,
+  compareReplicas,
+  costFromSeconds,
+  REFERENCE_FPOPS,
+  defaultResultLimits,
+  estimateCost,
+  makeWork,
+  validateResult,
+  type Verdict,
+  WEBGPU_PLAN_CLASSES,
+  type AppVersionOptions,
+  type WorkunitCost,
+  type WorkunitSource,
+} from '@axiom/wrapper';
 import { CROSS_BACKEND_TOLERANCE, crossBackendTolerance } from './reproduce-command.js';
 import { readParamsOption } from './run-command.js';
 
@@ -46,6 +61,11 @@ const positiveInteger = (name: string) => (text: string) => {
   if (!Number.isInteger(value) || value < 1) throw new AxiomError('usage', `${name} must be a positive integer, not "${text}"`);
   return value;
 };
+const positiveNumber = (name: string) => (text: string) => {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new AxiomError('usage', `${name} must be a positive number, not "${text}"`);
+  return value;
+};
 
 interface MakeWorkCliOptions {
   experiment?: string;
@@ -54,6 +74,11 @@ interface MakeWorkCliOptions {
   signature?: string;
   count?: number;
   replicas: number;
+  maxErrorResults?: number;
+  maxTotalResults?: number;
+  maxSuccessResults?: number;
+  estimatedSeconds?: number;
+  memoryMb?: number;
   params?: string;
   preset?: string;
   deadlineSeconds?: number;
@@ -80,6 +105,21 @@ function experimentOf(options: MakeWorkCliOptions): Workunit['experiment'] {
   throw new AxiomError('usage', 'give either --experiment NAME or --script URL with --sha256 HEX');
 }
 
+/**
+ * A built-in experiment's cost comes from the cost model; a fetched script's author declares it
+ * (--estimated-seconds on one reference core, --memory-mb at peak), which also overrides the model.
+ */
+function workunitCost(experiment: Workunit['experiment'], options: MakeWorkCliOptions, params: JsonObject | undefined): WorkunitCost {
+  const declared = options.estimatedSeconds !== undefined || options.memoryMb !== undefined;
+  if (typeof experiment !== 'string' && !(options.estimatedSeconds !== undefined && options.memoryMb !== undefined)) {
+    throw new AxiomError('usage', 'a --script workunit needs its cost declared: --estimated-seconds S --memory-mb MB (see docs/boinc-deployment.md)');
+  }
+  const modelled = typeof experiment === 'string' ? estimateCost(experiment, options.preset, params) : undefined;
+  if (!declared) return modelled!;
+  const seconds = options.estimatedSeconds ?? modelled!.fpopsEstimate / REFERENCE_FPOPS;
+  return costFromSeconds(seconds, options.memoryMb !== undefined ? options.memoryMb * 2 ** 20 : modelled!.memoryBoundBytes);
+}
+
 /** Prints the verdict for the validator's log and sets the exit status script_validator reads. */
 function report(verdict: Verdict): void {
   process.stderr.write(`${verdict.reason}\n`);
@@ -95,8 +135,8 @@ export function addBoincCommands(axiom: Command): Command {
     .description('build an app version directory (launcher, bundled worker, WASM files, version.xml; job.xml for wrapper mode)')
     .requiredOption('--platform <name>', 'BOINC platform, e.g. x86_64-pc-linux-gnu')
     .addOption(
-      new Option('--plan-class <class>', 'cpu (default plan), cuda (needs tfjs-node-gpu on the host), or webgpu_<vendor> (ships Dawn for the platform)')
-        .choices(['cpu', 'cuda', ...WEBGPU_PLAN_CLASSES])
+      new Option('--plan-class <class>', 'cpu (default plan, one CPU), mt (several CPUs: plan_class_spec.xml), webgpu_<vendor> (ships Dawn for the platform) or cuda (needs tfjs-node-gpu on the host)')
+        .choices(['cpu', 'mt', 'cuda', ...WEBGPU_PLAN_CLASSES])
         .default('cpu'),
     )
     .addOption(new Option('--node <where>', 'run the host\'s node (host) or ship this Node binary in the app version (bundled)').choices(['host', 'bundled']).default('host'))
@@ -124,6 +164,11 @@ export function addBoincCommands(axiom: Command): Command {
     .option('--signature <base64>', "the script's Ed25519 signature")
     .option('--count <n>', 'workunits to create: replicates of the configuration, each with its own seed', positiveInteger('--count'))
     .option('--replicas <r>', 'results per workunit for validation (min_quorum = target_nresults); they share the seed', positiveInteger('--replicas'), 2)
+    .option('--max-error-results <n>', 'client errors tolerated before the workunit fails (default 3)', positiveInteger('--max-error-results'))
+    .option('--max-success-results <n>', 'successful results at most, for settling disagreements (default 2 × replicas)', positiveInteger('--max-success-results'))
+    .option('--max-total-results <n>', 'results at most (default: the two above added)', positiveInteger('--max-total-results'))
+    .option('--estimated-seconds <s>', "the run's time on one reference core (required with --script; overrides the cost model)", positiveNumber('--estimated-seconds'))
+    .option('--memory-mb <mb>', 'peak memory of a run, in MB (required with --script; overrides the cost model)', positiveNumber('--memory-mb'))
     .option('--params <json|file>', 'parameter overrides, as a JSON object or a JSON file (checked against a built-in experiment)')
     .option('--preset <name>', 'named parameter set, e.g. smoke')
     .option('--deadline-seconds <s>', 'wall-clock limit the worker enforces (it ends with a partial result)', positiveInteger('--deadline-seconds'))
@@ -138,10 +183,15 @@ export function addBoincCommands(axiom: Command): Command {
       const experiment = experimentOf(options);
       const params = options.params === undefined ? undefined : await readParamsOption(options.params);
       if (typeof experiment === 'string') checkBuiltinParams(experiment, options.preset, params);
+      const defaults = defaultResultLimits(options.replicas);
+      const maxErrorResults = options.maxErrorResults ?? defaults.maxErrorResults;
+      const maxSuccessResults = options.maxSuccessResults ?? defaults.maxSuccessResults;
       const made = await makeWork({
         experiment,
         count,
         replicas: options.replicas,
+        limits: { maxErrorResults, maxSuccessResults, maxTotalResults: options.maxTotalResults ?? maxErrorResults + maxSuccessResults },
+        cost: workunitCost(experiment, options, params),
         ...(params && { params }),
         ...(options.preset && { preset: options.preset }),
         ...(options.deadlineSeconds && { deadlineSeconds: options.deadlineSeconds }),
@@ -182,16 +232,18 @@ export function addBoincCommands(axiom: Command): Command {
 
   boinc
     .command('assimilate')
-    .description("script_assimilator's script: store each canonical result as <store>/<resultId>.json (idempotent), for axiom analyze")
+    .description("script_assimilator's script: store each canonical result as <store>/<resultId>.json (idempotent), for axiom analyze; a failure is logged and the files kept in --failed, exit status 0 (a non-zero one stops the daemon)")
     .requiredOption('--store <dir>', 'the results store')
+    .option('--failed <dir>', 'where the files of a failed assimilation are kept (default: <store>.failed)')
     .option('--error <mask>', 'the workunit failed (WU_ERROR_* bitmask): log it, store nothing')
     .argument('<args...>', "the canonical result's files (script_assimilator's `files`), or the wu_id with --error")
-    .action(async (args: string[], options: { store: string; error?: string }) => {
+    .action(async (args: string[], options: { store: string; failed?: string; error?: string }) => {
       if (options.error) {
         process.stderr.write(`workunit ${args.join(' ')} failed (error mask ${options.error}): no result to store\n`);
         return;
       }
-      for (const path of await assimilateResults(args, options.store)) process.stdout.write(`stored ${path}\n`);
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      for (const path of await assimilateOrKeep(args, options.store, options.failed ?? `${options.store}.failed`, log)) process.stdout.write(`stored ${path}\n`);
     });
   return axiom;
 }

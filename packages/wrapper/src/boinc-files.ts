@@ -12,9 +12,13 @@ export const WORKUNIT_FILE = 'wu.json';
 export const RESULT_FILE = 'result.json';
 export const CHECKPOINT_FILE = 'axiom_checkpoint.bin';
 
-/** Written just before a finished app exits; without it the client takes an exit as premature and restarts the task. */
+/**
+ * Written just before a finished app exits; without it the client takes an exit as premature and restarts
+ * the task. boinc_finish_message (api/boinc_api.cpp) writes the status, then the message and a third line,
+ * `notice` or empty: the client reads the message only when that third line is there.
+ */
 export async function writeFinishCalled(slotDir: string, status: number, message?: string): Promise<void> {
-  await writeFile(join(slotDir, BOINC_FINISH_CALLED_FILE), `${status}\n${message ? `${message.replace(/\n/g, ' ')}\n` : ''}`);
+  await writeFile(join(slotDir, BOINC_FINISH_CALLED_FILE), `${status}\n${message ? `${message.replace(/\n/g, ' ')}\n\n` : ''}`);
 }
 
 /** Asks the client to restart the task after `delaySeconds` (then exit 0): for trouble that may pass. */

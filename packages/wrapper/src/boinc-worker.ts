@@ -26,6 +26,8 @@ export interface WorkerIo {
   exit(code: number): never;
 }
 
+const exists = (path: string) => access(path).then(() => true, () => false);
+
 async function projectPublicKey(projectDir: string): Promise<string | undefined> {
   const path = join(projectDir, PROJECT_PUBLIC_KEY_FILE);
   return readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
@@ -148,8 +150,20 @@ export async function runBoincWorker(slotDir: string, { builtins, sandbox }: Wor
     const workunit = await loadWorkunitFile(join(slotDir, WORKUNIT_FILE));
     // Under BOINC a seed must come from the workunit: a replicate with a made-up seed is worthless.
     const seed = resolveSeed({ workunit, requireSeed: true });
-    const resolved = await resolveExperiment(workunit.body!.experiment, builtins, {
-      cacheDir: join(init.project_dir || slotDir, 'axiom-scripts'),
+    const cacheDir = join(init.project_dir || slotDir, 'axiom-scripts');
+    const experiment = workunit.body!.experiment;
+    // A script not yet cached is fetched: not while the volunteer has network activity suspended.
+    if (channel instanceof ClientChannel && typeof experiment !== 'string' && !(experiment.sha256 && (await exists(join(cacheDir, `${experiment.sha256}.mjs`))))) {
+      if (channel.networkSuspended) io.stderr('axiom worker: network activity is suspended; waiting to fetch the script');
+      const stopped = new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+      await Promise.race([channel.networkAllowed(), stopped]);
+      if (state.stopping) {
+        io.stderr(`axiom worker: stopped (${state.stopping}) before fetching the script; the client will restart the task`);
+        return ExitCode.ok;
+      }
+    }
+    const resolved = await resolveExperiment(experiment, builtins, {
+      cacheDir,
       publicKeyPem: init.project_dir ? await projectPublicKey(init.project_dir) : undefined,
       log: (message) => io.stderr(`axiom worker: ${message}`),
     });
@@ -200,7 +214,7 @@ export async function runBoincWorker(slotDir: string, { builtins, sandbox }: Wor
       return ExitCode.ok;
     }
     state.fraction = init.fraction_done_end;
-    channel.poll();
+    await channel.sendFinalStatus();
     // A partial result at the deadline is still science: it is reported, with its status, not failed.
     const status = outcome.exitCode === ExitCode.deadlineReached ? ExitCode.ok : outcome.exitCode;
     const summary = `${outcome.result.experiment.name}: ${outcome.result.status}${outcome.result.statusReason ? ` (${outcome.result.statusReason})` : ''}, digest ${outcome.result.digest}`;

@@ -10,19 +10,29 @@ export interface Status {
 }
 
 /**
- * The standard API (api/boinc_api.cpp) exits when the client's process is gone, or after 30 s without
- * a heartbeat. Both are checked: a killed client may linger as a zombie that still answers kill(pid, 0).
+ * How the standard API (api/boinc_api.cpp, client_dead) notices that the client is gone, counted in timer
+ * ticks (one a second here), never on the wall clock, so a clock jump or a laptop's sleep kills nothing:
+ * with the client's PID (init_data.xml) it only checks that this process exists, every 10 ticks, and
+ * ignores heartbeats; without a PID, 30 ticks without a heartbeat mean the client is gone.
  */
-export const HEARTBEAT_GIVEUP_MS = 30_000;
+export const PID_CHECK_TICKS = 10;
+export const HEARTBEAT_GIVEUP_TICKS = 30;
+/** The final status gets as long as boinc_finish gives it: 2 s. */
+const FINAL_STATUS_ATTEMPTS = 20;
+const FINAL_STATUS_INTERVAL_MS = 100;
 
-function processAlive(pid: number): boolean {
+/** kill(pid, 0) failing with ESRCH, as the API tests it: EPERM means the process exists. */
+function processGone(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+    return false;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
+
+/** The client sets `<suspend_network>` in the heartbeat while the volunteer has network activity suspended (parse_bool: bare tag or 1). */
+const NETWORK_SUSPENDED = /<suspend_network\/>|<suspend_network>\s*1\s*<\/suspend_network>/;
 
 /**
  * Once a second: reads the client's heartbeat and control requests, and sends the app's status
@@ -30,8 +40,13 @@ function processAlive(pid: number): boolean {
  */
 export class ClientChannel {
   private timer: NodeJS.Timeout | undefined;
-  private lastHeartbeat = Date.now();
+  private ticks = 0;
+  private heartbeatGiveupTick = HEARTBEAT_GIVEUP_TICKS;
   private clientGone = false;
+  /** As of the last heartbeat: the volunteer has suspended network activity, so the app must not use it. */
+  networkSuspended = false;
+  private heartbeatSeen = false;
+  private networkWaiters: Array<() => void> = [];
 
   constructor(
     private readonly memory: SharedMemory,
@@ -43,28 +58,79 @@ export class ClientChannel {
 
   start(intervalMs = 1000): void {
     this.poll();
-    this.timer = setInterval(() => this.poll(), intervalMs);
+    this.timer = setInterval(() => this.tick(), intervalMs);
   }
 
-  /** One round of the protocol; public so the final status can be sent before exit. */
-  poll(): void {
-    if (this.memory.receive(Channel.heartbeat) !== undefined) this.lastHeartbeat = Date.now();
-    const request = this.memory.receive(Channel.processControlRequest);
-    for (const message of ['abort', 'quit', 'suspend', 'resume'] as const) {
-      if (request?.includes(`<${message}/>`)) this.onControl(message);
+  /** One timer tick: a round of the protocol, then the check that the client is still there. */
+  tick(): void {
+    this.ticks++;
+    this.poll();
+    if (!this.clientGone && this.clientDead()) {
+      this.clientGone = true;
+      this.onClientGone();
     }
+  }
+
+  private clientDead(): boolean {
+    if (this.clientPid > 0) return this.ticks % PID_CHECK_TICKS === 0 && processGone(this.clientPid);
+    return this.ticks > this.heartbeatGiveupTick;
+  }
+
+  /**
+   * Hands the final status to the client before the app finishes. The client reads the status channel
+   * once a second and a message goes only into an empty channel, so an exit right after one poll can lose
+   * it: boinc_finish_message sleeps 2 s for the timer thread to send it and the client to read it. Here:
+   * until the client has taken it, at most 2 s.
+   */
+  async sendFinalStatus(): Promise<void> {
+    let sent = false;
+    for (let attempt = 0; attempt < FINAL_STATUS_ATTEMPTS; attempt++) {
+      if (!sent) sent = this.sendStatus();
+      else if (!this.memory.hasUnread(Channel.appStatus)) return;
+      await new Promise((resolve) => setTimeout(resolve, FINAL_STATUS_INTERVAL_MS));
+    }
+  }
+
+  private sendStatus(): boolean {
     const { cpuSeconds, checkpointCpuSeconds, fractionDone } = this.status();
-    this.memory.send(
+    return this.memory.send(
       Channel.appStatus,
       `<current_cpu_time>${cpuSeconds.toExponential(6)}</current_cpu_time>\n` +
         `<checkpoint_cpu_time>${checkpointCpuSeconds.toExponential(6)}</checkpoint_cpu_time>\n` +
         `<fraction_done>${fractionDone.toExponential(6)}</fraction_done>\n`,
     );
-    const silent = Date.now() - this.lastHeartbeat > HEARTBEAT_GIVEUP_MS;
-    if (!this.clientGone && (silent || (this.clientPid > 0 && !processAlive(this.clientPid)))) {
-      this.clientGone = true;
-      this.onClientGone();
+  }
+
+  /**
+   * Resolves once a heartbeat has said that network activity is allowed: BOINC apps hold off using the
+   * network while `boinc_status.network_suspended` is set (api/boinc_api.cpp takes it from the heartbeat).
+   */
+  networkAllowed(): Promise<void> {
+    return new Promise((resolve) => {
+      this.networkWaiters.push(resolve);
+      this.releaseNetworkWaiters();
+    });
+  }
+
+  private releaseNetworkWaiters(): void {
+    if (!this.heartbeatSeen || this.networkSuspended) return;
+    for (const resolve of this.networkWaiters.splice(0)) resolve();
+  }
+
+  /** One round of the protocol; public so the last status before a quit is sent. */
+  poll(): void {
+    const heartbeat = this.memory.receive(Channel.heartbeat);
+    if (heartbeat !== undefined) {
+      this.networkSuspended = NETWORK_SUSPENDED.test(heartbeat);
+      this.heartbeatSeen = true;
+      if (heartbeat.includes('<heartbeat/>')) this.heartbeatGiveupTick = this.ticks + HEARTBEAT_GIVEUP_TICKS;
+      this.releaseNetworkWaiters();
     }
+    const request = this.memory.receive(Channel.processControlRequest);
+    for (const message of ['abort', 'quit', 'suspend', 'resume'] as const) {
+      if (request?.includes(`<${message}/>`)) this.onControl(message);
+    }
+    this.sendStatus();
   }
 
   stop(): void {

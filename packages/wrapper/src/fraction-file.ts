@@ -22,6 +22,11 @@ export class FractionDoneFile {
     renameSync(`${this.path}.tmp`, this.path);
   }
 
+  /** The wrapper reads the file itself; the last value is written at once. */
+  async sendFinalStatus(): Promise<void> {
+    this.poll();
+  }
+
   stop(): void {
     clearInterval(this.timer);
   }

@@ -105,11 +105,14 @@ export function gpuOf(init: InitData): GpuAssignment | undefined {
 }
 
 /**
- * Wall seconds this task may still run before the client would abort it for exceeding its bound
- * (rsc_fpops_bound / host flops), or undefined if the client gave no bound.
+ * Elapsed seconds this task may still run before the client aborts it: the client's limit is
+ * rsc_fpops_bound over the app version's flops (client/app.cpp, ACTIVE_TASK::init), counted in elapsed
+ * time, which stops while the task is suspended and carries over restarts (starting_elapsed_time).
+ * init_data.xml does not carry the app version's flops; for a CPU app the client's own figure is
+ * avg_ncpus × the host's p_fpops (client/client_state.cpp), which is used here. Undefined without a bound.
  */
 export function remainingBoundSeconds(init: InitData): number | undefined {
-  const flops = init.host_info.p_fpops ?? 0;
+  const flops = (init.host_info.p_fpops ?? 0) * Math.max(init.ncpus, 0);
   if (init.rsc_fpops_bound <= 0 || flops <= 0) return undefined;
   return init.rsc_fpops_bound / flops - init.starting_elapsed_time;
 }

@@ -40,6 +40,12 @@ export class SharedMemory {
     return message;
   }
 
+  /** Whether the channel holds a message its reader has not taken yet. */
+  hasUnread(channel: ChannelIndex): boolean {
+    readSync(this.fd, this.buffer, 0, 1, channel * CHANNEL_SIZE);
+    return this.buffer[0] !== 0;
+  }
+
   /** Sends a message unless the previous one is still unread (then returns false, as the C API does). */
   send(channel: ChannelIndex, message: string): boolean {
     const offset = channel * CHANNEL_SIZE;

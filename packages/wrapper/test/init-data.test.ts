@@ -50,7 +50,8 @@ describe('init_data.xml', () => {
       host_info: { p_fpops: 5e9 },
     });
     expect(gpuOf(init)).toEqual({ source: 'boinc', type: 'NVIDIA', device: 1 });
-    expect(remainingBoundSeconds(init)).toBe(1e13 / 5e9 - 20);
+    // rsc_fpops_bound over the client's flops for a CPU app version (ncpus × p_fpops), less the elapsed time so far.
+    expect(remainingBoundSeconds(init)).toBe(1e13 / (2 * 5e9) - 20);
   });
 
   it('defaults what the client leaves out: no GPU, a 300 s checkpoint period, no bound', () => {

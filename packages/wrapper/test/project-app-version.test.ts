@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { access, constants, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { dawnPackageFiles, WEBGPU_PACKAGE_VERSION } from '@axiom/runner/host';
 import { buildAppVersion } from '@axiom/wrapper';
@@ -25,10 +27,24 @@ describe('buildAppVersion', () => {
     expect(built.directory).toBe(join(dir, 'project', 'apps', 'axiom', '2.3', 'x86_64-pc-linux-gnu__cuda'));
     expect(built.files).toEqual(['axiom_launcher_2.3__cuda.sh', 'axiom_worker_2.3.mjs', 'tfjs9.9.9_tfjs-backend-wasm.wasm', node]);
     const launcher = await readFile(join(built.directory, built.files[0]!), 'utf8');
-    expect(launcher).toContain(`exec "$here/${node}" "$here/axiom_worker_2.3.mjs" "$@"`);
+    // Always `worker`, wrapped only when asked: whatever the client appends (--nthreads N) is not passed on.
+    expect(launcher).toContain(`exec "$here/${node}" "$here/axiom_worker_2.3.mjs" worker $mode`);
     for (const file of [built.files[0]!, node]) await access(join(built.directory, file), constants.X_OK);
     expect(await readFile(join(built.directory, 'version.xml'), 'utf8')).toMatch(/^<version>\n  <file>\n    <physical_name>axiom_launcher_2\.3__cuda\.sh<\/physical_name>\n    <main_program\/>/);
     await expect(buildAppVersion({ outDir: dir, platform: 'p', planClass: 'cpu', version: '1', bundleWorker: async () => {}, siblingFiles: [] })).rejects.toThrow(/not major.minor/);
+  });
+
+  it('the launcher runs `worker`, wrapped only when asked, whatever arguments the client appends', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'axiom-app-version-'));
+    // A stand-in for Node that prints the arguments it was given.
+    const echo = join(dir, 'echo-args');
+    await writeFile(echo, '#!/bin/sh\necho "$@"\n', { mode: 0o755 });
+    const built = await buildAppVersion({ outDir: dir, platform: 'p', planClass: 'mt', version: '1.0', bundleWorker: (outfile) => writeFile(outfile, ''), siblingFiles: [], nodeBinary: echo });
+    const launch = async (args: string[]) => (await promisify(execFile)(join(built.directory, built.files[0]!), args)).stdout.trim();
+    const worker = join(built.directory, 'axiom_worker_1.0.mjs');
+    expect(await launch([])).toBe(`${worker} worker`);
+    expect(await launch(['--nthreads', '4']), 'a plan class appends --nthreads (client/app_start.cpp)').toBe(`${worker} worker`);
+    expect(await launch(['worker', '--wrapped', '--nthreads', '4', '--device', '0']), "job.xml's command line, then the client's").toBe(`${worker} worker --wrapped`);
   });
 });
 

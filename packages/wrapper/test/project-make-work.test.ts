@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { workunitSchema } from '@axiom/runner/host';
-import { makeWork, recordSeeds, reserveSeeds } from '@axiom/wrapper';
+import { estimateCost, makeWork, modelFlops, recordSeeds, reserveSeeds } from '@axiom/wrapper';
 
 const scratch = () => mkdtemp(join(tmpdir(), 'axiom-project-'));
 const ledgerLines = async (path: string) => (await readFile(path, 'utf8')).split('\n').filter(Boolean).map(Number);
@@ -42,12 +42,14 @@ describe('the seed ledger', () => {
 });
 
 describe('make-work', () => {
-  it('writes one wu.json per seed, the JobTemplates and the create_work lines', async () => {
+  it('writes one wu.json per seed, the JobTemplates with the cost, and one create_work call for the batch', async () => {
     const dir = await scratch();
+    const cost = estimateCost('memorization-dynamics', 'smoke', { epochs: 5 });
     const made = await makeWork({
       experiment: 'memorization-dynamics',
       count: 3,
       replicas: 2,
+      cost,
       preset: 'smoke',
       params: { epochs: 5 },
       outDir: join(dir, 'batch'),
@@ -59,18 +61,45 @@ describe('make-work', () => {
       expect(workunitSchema.parse(JSON.parse(await readFile(path, 'utf8')))).toEqual(workunit);
       expect(workunit).toMatchObject({ experiment: 'memorization-dynamics', preset: 'smoke', params: { epochs: 5 } });
       expect(name).toBe(`axiom_memorization-dynamics_s${workunit.seed}`);
+      expect(await readFile(join(dir, 'batch', 'stage', `${name}.json`), 'utf8'), 'staged by link').toBe(await readFile(path, 'utf8'));
     }
-    const input = await readFile(join(dir, 'batch', 'templates', 'axiom_in'), 'utf8');
+    const script = await readFile(made.scriptPath, 'utf8');
+    const templateName = /--wu_template templates\/(axiom_in_[0-9a-f]{12}) /.exec(script)![1]!;
+    const input = await readFile(join(dir, 'batch', 'templates', templateName), 'utf8');
     expect(input).toMatch(/<file_number>0<\/file_number>\s*<open_name>wu.json<\/open_name>/);
+    for (const [tag, value] of [['rsc_fpops_est', cost.fpopsEstimate], ['rsc_fpops_bound', cost.fpopsBound], ['rsc_memory_bound', cost.memoryBoundBytes], ['rsc_disk_bound', cost.diskBoundBytes]] as const) {
+      expect(input).toContain(`<${tag}>${value}</${tag}>`);
+    }
     const output = await readFile(join(dir, 'batch', 'templates', 'axiom_out'), 'utf8');
     for (const tag of ['<name><OUTFILE_0/></name>', '<generated_locally/>', '<upload_when_present/>', '<max_nbytes>', '<url><UPLOAD_URL/></url>', '<open_name>result.json</open_name>']) {
       expect(output).toContain(tag);
     }
-    const script = await readFile(made.scriptPath, 'utf8');
-    const first = made.workunits[0]!.name;
-    expect(script).toContain(`bin/stage_file --copy '${made.workunits[0]!.path}'`);
+    expect(script).toContain('bin/stage_file --copy "$batch/stage"');
     expect(script).toContain(
-      `bin/create_work --appname axiom --wu_name '${first}' --wu_template templates/axiom_in --result_template templates/axiom_out --min_quorum 2 --target_nresults 2 '${first}.json'`,
+      `bin/create_work --appname axiom --wu_template templates/${templateName} --result_template templates/axiom_out --min_quorum 2 --target_nresults 2 --max_error_results 3 --max_total_results 7 --max_success_results 4 --stdin <<'EOF'\n` +
+        made.workunits.map(({ name }) => `--wu_name ${name} ${name}.json\n`).join('') +
+        'EOF\n',
     );
+  });
+});
+
+describe('the cost model', () => {
+  it('scales with the work: epochs, widths and sweep sizes', () => {
+    const smoke = modelFlops('memorization-dynamics', 'smoke', undefined);
+    expect(modelFlops('memorization-dynamics', 'smoke', { epochs: 30 })).toBeCloseTo(2 * smoke, -3);
+    expect(modelFlops('memorization-dynamics', 'smoke', { corruptionLevels: [0, 0.2, 0.4, 0.6] })).toBeCloseTo(2 * smoke, -3);
+    expect(modelFlops('feature-competition', 'smoke', { widths: [64] })).toBeLessThan(modelFlops('feature-competition', 'smoke', { widths: [64, 128] }));
+    // Each experiment's full sweep costs more than its smoke run, and its estimate and bounds follow.
+    for (const name of ['memorization-dynamics', 'feature-competition', 'curriculum-learning', 'representation-alignment', 'micro-scaling-laws']) {
+      const [smokeCost, fullCost] = [estimateCost(name, 'smoke', undefined), estimateCost(name, undefined, undefined)];
+      expect(fullCost.fpopsEstimate, name).toBeGreaterThan(10 * smokeCost.fpopsEstimate);
+      expect(fullCost.fpopsBound).toBe(20 * fullCost.fpopsEstimate);
+      expect(fullCost.memoryBoundBytes).toBeGreaterThanOrEqual(smokeCost.memoryBoundBytes);
+    }
+  });
+
+  it('names an experiment it has no model for, and a misspelt parameter', () => {
+    expect(() => estimateCost('no-such-experiment', undefined, undefined)).toThrow(/no cost model for experiment "no-such-experiment"/);
+    expect(() => estimateCost('memorization-dynamics', 'smoke', { epocs: 3 })).toThrow(/epocs/);
   });
 });

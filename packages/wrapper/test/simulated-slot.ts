@@ -55,6 +55,8 @@ export class SimulatedClient {
   readonly exited: Promise<number | null>;
   stderr = '';
   statuses: AppStatus[] = [];
+  /** Added to every heartbeat, e.g. `<suspend_network/>` while the volunteer has suspended network activity. */
+  heartbeatExtra = '';
   private readonly memory: SharedMemory;
   private readonly timer: NodeJS.Timeout;
 
@@ -64,7 +66,7 @@ export class SimulatedClient {
     this.child.stderr!.on('data', (chunk) => (this.stderr += chunk));
     this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
     this.timer = setInterval(() => {
-      if (heartbeats) this.memory.send(Channel.heartbeat, '<heartbeat/>');
+      if (heartbeats) this.memory.send(Channel.heartbeat, `<heartbeat/>${this.heartbeatExtra}`);
       const message = this.memory.receive(Channel.appStatus);
       if (message) {
         const value = (tag: string) => Number(new RegExp(`<${tag}>([^<]+)</${tag}>`).exec(message)?.[1]);

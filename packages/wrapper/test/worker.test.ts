@@ -37,8 +37,10 @@ describe('axiom worker in a BOINC slot', () => {
     reference = result.digest;
     expect(result.seed).toEqual({ value: 987654321, source: 'wu.json' });
     expect(result.status).toBe('ok');
-    expect(await readFile(join(slot.slotDir, 'boinc_finish_called'), 'utf8')).toMatch(/^0\n/);
+    // Status, message, and the third line (empty: not a notice) without which the client ignores the message.
+    expect(await readFile(join(slot.slotDir, 'boinc_finish_called'), 'utf8')).toMatch(/^0\nmemorization-dynamics: ok, digest [0-9a-f]{64}\n\n$/);
     expect(client.statuses.length).toBeGreaterThan(1);
+    expect(client.statuses.at(-1)!.fraction, 'the final status reaches the client before the exit').toBe(1);
     const fractions = client.statuses.map((s) => s.fraction);
     expect(fractions).toEqual([...fractions].sort((a, b) => a - b)); // never goes backwards
     expect(client.latest()!.fraction).toBeGreaterThan(0.5);
@@ -196,6 +198,20 @@ describe('axiom worker with a fetched script', () => {
     // The sandbox did the training: the worker's report to the client (its own CPU plus the sandbox's) exceeds the sandbox's alone.
     expect(client.latest()!.cpu).toBeGreaterThan(result.timings.cpuSeconds);
     expect(processesIn(slot.slotDir)).toEqual([]);
+  });
+
+  it('does not fetch the script while the client says network activity is suspended', async () => {
+    let requests = 0;
+    server.on('request', () => requests++);
+    const slot = await makeSlot({ ...fetched, seed: 5151, params: { widths: [8], epochs: 5 } });
+    const client = new SimulatedClient(slot.slotDir);
+    client.heartbeatExtra = '<suspend_network/>';
+    await client.until(() => client.statuses.length >= 3);
+    expect(requests).toBe(0);
+    expect(client.stderr).toContain('network activity is suspended');
+    client.heartbeatExtra = '';
+    expect(await client.exited, client.stderr).toBe(0);
+    expect(requests).toBe(1);
   });
 
   it('on abort, the worker and its sandbox are gone at once', async () => {

@@ -12,8 +12,12 @@ export interface AppVersionOptions {
   /** Where to build; the app version goes to `<outDir>/apps/axiom/<version>/<platform>[__<plan class>]`. */
   outDir: string;
   platform: string;
-  /** `cpu` is BOINC's default (no plan class in the directory name). */
-  planClass: 'cpu' | 'cuda' | WebgpuPlanClass;
+  /**
+   * `cpu` is BOINC's default (no plan class in the directory name, one CPU); `mt` gets several CPUs
+   * (plan_class_spec.xml's `mt`: the worker uses init_data.xml's `ncpus` as its thread count); `webgpu_<vendor>`
+   * and `cuda` a GPU.
+   */
+  planClass: 'cpu' | 'mt' | 'cuda' | WebgpuPlanClass;
   /** `major.minor`, BOINC's version directory name (version_num = major·100 + minor). */
   version: string;
   /** Writes the worker, bundled into one ESM file, to this path. */
@@ -38,14 +42,18 @@ export interface AppVersion {
 /**
  * The launcher BOINC executes in the slot. The client execs it by its path in the project directory, so
  * `dirname "$0"` is where the bundle and the WASM files are; no link files to resolve and nothing copied.
- * Without arguments (native mode) it runs `worker`; the wrapper passes `worker --wrapped`.
+ * It always runs `worker`, in wrapped mode when the C++ wrapper passes `--wrapped` (job.xml). The client
+ * appends the workunit's and the plan class's arguments (client/app_start.cpp: e.g. `--nthreads 4`, or
+ * `--device N` for a GPU app below API 7.5); the worker takes CPUs and GPU from init_data.xml, so the
+ * launcher passes none of them on.
  */
 function launcherScript(node: string, worker: string): string {
   return [
     '#!/bin/sh',
     'here=$(dirname "$0")',
-    '[ $# -eq 0 ] && set -- worker',
-    `exec ${node} "$here/${worker}" "$@"`,
+    'mode=',
+    'for arg in "$@"; do [ "$arg" = --wrapped ] && mode=--wrapped; done',
+    `exec ${node} "$here/${worker}" worker $mode`,
     '',
   ].join('\n');
 }

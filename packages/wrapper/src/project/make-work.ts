@@ -1,16 +1,20 @@
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Workunit, workunitSchema, writeJsonAtomic } from '@axiom/runner/host';
 import { APP_NAME } from './app-version.js';
+import type { WorkunitCost } from './cost-model.js';
 import { recordSeeds, reserveSeeds } from './seed-ledger.js';
 
-export const INPUT_TEMPLATE = 'axiom_in';
 export const OUTPUT_TEMPLATE = 'axiom_out';
 /** Results are a few hundred KB; the cap only stops a runaway upload. */
 const MAX_RESULT_BYTES = 50_000_000;
 
-/** BOINC JobTemplates: wu.json is the one input, opened by the worker as `wu.json` (a link file is fine). */
-export function inputTemplate(options: { fpopsEstimate: number; fpopsBound: number; delayBoundSeconds: number }): string {
+/**
+ * BOINC JobTemplates: wu.json is the one input, opened by the worker as `wu.json` (a link file is fine).
+ * The template carries the workunit's cost (the estimates are per configuration, and a batch is one).
+ */
+export function inputTemplate(options: WorkunitCost & { delayBoundSeconds: number }): string {
   return `<input_template>
     <file_info>
         <number>0</number>
@@ -22,6 +26,8 @@ export function inputTemplate(options: { fpopsEstimate: number; fpopsBound: numb
         </file_ref>
         <rsc_fpops_est>${options.fpopsEstimate}</rsc_fpops_est>
         <rsc_fpops_bound>${options.fpopsBound}</rsc_fpops_bound>
+        <rsc_memory_bound>${options.memoryBoundBytes}</rsc_memory_bound>
+        <rsc_disk_bound>${options.diskBoundBytes}</rsc_disk_bound>
         <delay_bound>${options.delayBoundSeconds}</delay_bound>
     </workunit>
 </input_template>
@@ -46,11 +52,37 @@ export const outputTemplate = `<output_template>
 </output_template>
 `;
 
+/**
+ * How many results BOINC may create for a workunit before giving up on it (create_work's max_* options).
+ * Without them create_work stores max_error_results 1 and max_total_results = target_nresults
+ * (tools/process_input_template.cpp): one client error fails the workunit and a disagreement can never
+ * be settled, because no further replica may be sent.
+ */
+export interface ResultLimits {
+  maxErrorResults: number;
+  maxTotalResults: number;
+  maxSuccessResults: number;
+}
+
+/**
+ * Room for a disagreement to be settled: with R replicas that split, R more can form a quorum with
+ * either side; a few client errors (a volunteer's crash, an abort) are tolerated on top.
+ */
+export function defaultResultLimits(replicas: number): ResultLimits {
+  const maxErrorResults = 3;
+  const maxSuccessResults = 2 * replicas;
+  return { maxErrorResults, maxSuccessResults, maxTotalResults: maxSuccessResults + maxErrorResults };
+}
+
 export interface MakeWorkOptions {
   experiment: Workunit['experiment'];
   count: number;
   /** Results per workunit (BOINC's min_quorum and target_nresults): replicas share the workunit's seed. */
   replicas: number;
+  /** Default: defaultResultLimits(replicas). */
+  limits?: ResultLimits;
+  /** The cost of one workunit (estimateCost for a built-in experiment). */
+  cost: WorkunitCost;
   params?: Workunit['params'];
   preset?: string;
   deadlineSeconds?: number;
@@ -67,8 +99,6 @@ export interface MadeWork {
   workunits: Array<{ name: string; path: string; workunit: Workunit }>;
   scriptPath: string;
 }
-
-const shellQuote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
 
 /** The workunit name carries the seed, so a result file's name leads back to its workunit. */
 export function workunitName(workunit: Workunit): string {
@@ -103,20 +133,32 @@ export async function makeWork(options: MakeWorkOptions): Promise<MadeWork> {
     workunits.push({ name, path, workunit });
   }
   const delayBoundSeconds = options.deadlineSeconds ? options.deadlineSeconds * 4 : 7 * 86_400;
-  await writeFile(join(options.outDir, 'templates', INPUT_TEMPLATE), inputTemplate({ fpopsEstimate: 3e11, fpopsBound: 3e14, delayBoundSeconds }));
+  const input = inputTemplate({ ...options.cost, delayBoundSeconds });
+  // Template files are project-wide (templates/): one name per content, so batches never overwrite each other's.
+  const inputTemplateName = `axiom_in_${createHash('sha256').update(input).digest('hex').slice(0, 12)}`;
+  await writeFile(join(options.outDir, 'templates', inputTemplateName), input);
   await writeFile(join(options.outDir, 'templates', OUTPUT_TEMPLATE), outputTemplate);
+  // stage_file stages a whole directory in one call: this batch's files, linked.
+  const stageDir = join(options.outDir, 'stage');
+  await rm(stageDir, { recursive: true, force: true });
+  await mkdir(stageDir);
+  for (const { name, path } of workunits) await symlink(path, join(stageDir, `${name}.json`));
+  const limits = options.limits ?? defaultResultLimits(options.replicas);
   const scriptPath = join(options.outDir, 'create_work.sh');
   const lines = [
     '#!/bin/sh',
-    '# Run from the BOINC project directory. Stages each wu.json into the download hierarchy and creates its workunit.',
+    '# Run from the BOINC project directory. Stages the wu.json files into the download hierarchy and creates',
+    '# every workunit with one create_work call (one line per workunit on its standard input).',
     'set -e',
     'batch=$(cd "$(dirname "$0")" && pwd)',
-    `cp "$batch/templates/${INPUT_TEMPLATE}" "$batch/templates/${OUTPUT_TEMPLATE}" templates/`,
-    ...workunits.flatMap(({ name }) => [
-      `bin/stage_file --copy ${shellQuote(join(workunitDir, `${name}.json`))}`,
-      `bin/create_work --appname ${APP_NAME} --wu_name ${shellQuote(name)} --wu_template templates/${INPUT_TEMPLATE} --result_template templates/${OUTPUT_TEMPLATE}` +
-        ` --min_quorum ${options.replicas} --target_nresults ${options.replicas} ${shellQuote(`${name}.json`)}`,
-    ]),
+    `cp "$batch/templates/${inputTemplateName}" "$batch/templates/${OUTPUT_TEMPLATE}" templates/`,
+    'bin/stage_file --copy "$batch/stage"',
+    `bin/create_work --appname ${APP_NAME} --wu_template templates/${inputTemplateName} --result_template templates/${OUTPUT_TEMPLATE}` +
+      ` --min_quorum ${options.replicas} --target_nresults ${options.replicas}` +
+      ` --max_error_results ${limits.maxErrorResults} --max_total_results ${limits.maxTotalResults} --max_success_results ${limits.maxSuccessResults}` +
+      " --stdin <<'EOF'",
+    ...workunits.map(({ name }) => `--wu_name ${name} ${name}.json`),
+    'EOF',
     '',
   ];
   await writeFile(scriptPath, lines.join('\n'));

@@ -8,13 +8,13 @@ import { promisify } from 'node:util';
 export const BOINC = '/usr/bin/boinc';
 const BOINCCMD = '/usr/bin/boinccmd';
 
-/** Log flags the tests read, and results reported at once. */
-const CC_CONFIG = `<cc_config>
+/** Log flags the tests read, and results reported at once; `ncpus` limits the tasks run side by side. */
+const ccConfig = (ncpus: number | undefined) => `<cc_config>
   <log_flags>
     <task>1</task><file_xfer>1</file_xfer><sched_ops>1</sched_ops><sched_op_debug>1</sched_op_debug>
     <task_debug>1</task_debug><checkpoint_debug>1</checkpoint_debug><app_msg_receive>1</app_msg_receive><app_msg_send>1</app_msg_send>
   </log_flags>
-  <options><report_results_immediately>1</report_results_immediately></options>
+  <options><report_results_immediately>1</report_results_immediately>${ncpus ? `<ncpus>${ncpus}</ncpus>` : ''}</options>
 </cc_config>
 `;
 
@@ -29,7 +29,7 @@ const prefs = (leaveAppsInMemory: boolean, diskInterval: number) => `<global_pre
 </global_preferences>
 `;
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
@@ -50,19 +50,23 @@ export class BoincClient {
 
   /**
    * A fresh data directory attached to the project; pass `dir` to restart a client on its old state.
-   * `checkpointPeriod` is the volunteer's "checkpoint at most every" (disk_interval), 1 s unless given.
+   * `checkpointPeriod` is the volunteer's "checkpoint at most every" (disk_interval), 1 s unless given;
+   * `authenticator` is an account's key (a real server's); `ncpus` limits the tasks run side by side.
    */
-  static async start(masterUrl: string, options: { dir?: string; leaveAppsInMemory?: boolean; checkpointPeriod?: number } = {}): Promise<BoincClient> {
+  static async start(
+    masterUrl: string,
+    options: { dir?: string; leaveAppsInMemory?: boolean; checkpointPeriod?: number; authenticator?: string; ncpus?: number } = {},
+  ): Promise<BoincClient> {
     const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'axiom-boinc-client-')));
     const client = new BoincClient(dir, await freePort());
-    await writeFile(join(dir, 'cc_config.xml'), CC_CONFIG);
+    await writeFile(join(dir, 'cc_config.xml'), ccConfig(options.ncpus));
     await writeFile(join(dir, 'global_prefs_override.xml'), prefs(options.leaveAppsInMemory ?? false, options.checkpointPeriod ?? 1));
     await writeFile(join(dir, 'gui_rpc_auth.cfg'), ''); // empty: boinccmd needs no password
     const args = [
       '--dir', dir, '--allow_multiple_clients', '--no_gpus', '--skip_cpu_benchmarks', '--no_info_fetch',
       '--gui_rpc_port', String(client.port),
       '--sched_retry_delay_min', '1', '--sched_retry_delay_max', '10', '--pers_retry_delay_min', '1', '--pers_retry_delay_max', '5',
-      ...(options.dir ? [] : ['--attach_project', masterUrl, 'test-authenticator']),
+      ...(options.dir ? [] : ['--attach_project', masterUrl, options.authenticator ?? 'test-authenticator']),
     ];
     client.child = spawn(BOINC, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     client.child.stdout!.on('data', (chunk) => (client.log += chunk));
