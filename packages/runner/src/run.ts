@@ -199,14 +199,18 @@ async function executeRun(prepared: PreparedRun, restored: Checkpoint | undefine
   };
 
   let lastYield = performance.now();
-  // A stop waits while a group holds training that a checkpoint at its next step (or its end) keeps.
+  let suspendedMs = 0;
+  // A stop waits while a group holds training that a checkpoint at its next step (or its end) keeps. Time
+  // the host kept the run suspended does not count against the deadline (BOINC's bounds leave it out too).
   const tick = async () => {
     if (performance.now() - lastYield >= YIELD_INTERVAL_MS) {
       await yieldToEventLoop();
+      const asked = performance.now();
       await host.control.whenRunnable?.();
       lastYield = performance.now();
+      suspendedMs += lastYield - asked;
     }
-    if (request.deadline !== undefined && Date.now() >= request.deadline) stopWith('deadline');
+    if (request.deadline !== undefined && Date.now() - suspendedMs >= request.deadline) stopWith('deadline');
     if (stopReason && !session?.holdsWork) throwStop();
   };
 

@@ -59,6 +59,16 @@ describe('runExperiment', () => {
     await expect(runExperiment(request(memoryHost(corrupt)))).rejects.toMatchObject({ kind: 'badCheckpoint' });
   });
 
+  it('does not count time suspended by the host against the deadline', async () => {
+    const host = memoryHost();
+    let suspensions = 0;
+    // Suspended once, for longer than the whole deadline: the run still finishes.
+    host.control = { ...host.control, whenRunnable: () => (suspensions++ === 0 ? new Promise((resolve) => setTimeout(resolve, 3000)) : Promise.resolve()) };
+    const outcome = await runExperiment(request(host, { deadline: Date.now() + 2000, paramLayers: [{ origin: 'test', values: { steps: 2000 } }] }));
+    expect(suspensions).toBeGreaterThan(0);
+    expect(outcome.result.status).toBe('ok');
+  });
+
   it('ends with a partial result at the deadline', async () => {
     const outcome = await runExperiment(request(memoryHost(), { deadline: Date.now() - 1 }));
     expect(outcome.exitCode).toBe(ExitCode.deadlineReached);
