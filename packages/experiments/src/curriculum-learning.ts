@@ -16,8 +16,8 @@ import { gridUnits, meanOfArrays, meanOfNumbers, metricsWhere, stackedSweep, sta
 import { ExampleTracker, meanEpoch } from './lib/tracking.js';
 import { accuracy, permutationStream, uploadDataset } from './lib/train.js';
 
-const orderings = ['random', 'easy-first', 'hard-first', 'paced'] as const;
-type Ordering = (typeof orderings)[number];
+export const orderings = ['random', 'easy-first', 'hard-first', 'paced'] as const;
+export type Ordering = (typeof orderings)[number];
 
 // Parameters: the defaults are the real sweep.
 const params = z.strictObject({
@@ -58,7 +58,7 @@ function sortedByLevel(rng: Rng, level: Uint8Array, easyFirst: boolean): Int32Ar
  * for the same number of steps; `paced` draws them from the easiest g(epoch) of the training set,
  * g growing linearly from `pacingStart` to 1 over the first `pacingFullAt` of the epochs.
  */
-function epochOrder(ordering: Ordering, rng: Rng, level: Uint8Array, p: Params): (epoch: number) => Int32Array {
+export function epochOrder(ordering: Ordering, rng: Rng, level: Uint8Array, p: Pick<Params, 'pacingStart' | 'pacingFullAt' | 'epochs'>): (epoch: number) => Int32Array {
   const size = level.length;
   switch (ordering) {
     case 'random':
