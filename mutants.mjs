@@ -1,0 +1,36 @@
+// `npm run mutants -- [experiment ...]`: mutation testing (StrykerJS) of the built-in experiments
+// against their fast tests: each experiment file is mutated and its own test file, with the data
+// generators' tests, must kill the mutants. Not part of CI (it takes long); the score is in the README.
+import { Stryker } from '@stryker-mutator/core';
+
+const experiments = ['curriculum-learning', 'feature-competition', 'memorization-dynamics', 'micro-scaling-laws', 'representation-alignment'];
+const chosen = process.argv.slice(2);
+const unknown = chosen.filter((name) => !experiments.includes(name));
+if (unknown.length) {
+  console.error(`mutants: unknown experiment(s) ${unknown.join(', ')}; choose from ${experiments.join(', ')}`);
+  process.exit(2);
+}
+const names = chosen.length ? chosen : experiments;
+// Read by vitest.mutants.config.ts in Stryker's test-runner processes.
+process.env.AXIOM_MUTANT_TESTS = [...names.map((name) => `packages/experiments/test/${name}.test.ts`), 'packages/experiments/test/data.test.ts'].join(',');
+
+const stryker = new Stryker({
+  mutate: names.map((name) => `packages/experiments/src/${name}.ts`),
+  testRunner: 'vitest',
+  vitest: { configFile: 'vitest.mutants.config.ts', related: false },
+  coverageAnalysis: 'perTest',
+  // Two shared cores: one mutant at a time, each test file on the WASM backend's single thread.
+  concurrency: Number(process.env.AXIOM_MUTANT_CONCURRENCY ?? 1),
+  timeoutMS: 60_000,
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  ignorePatterns: ['bench-results', 'reports', 'results', 'examples', 'docs'],
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: true,
+});
+const results = await stryker.runMutationTest();
+const count = (...statuses) => results.filter((mutant) => statuses.includes(mutant.status)).length;
+const detected = count('Killed', 'Timeout');
+const valid = detected + count('Survived', 'NoCoverage');
+console.log(`mutants: ${names.join(', ')}: ${detected} of ${valid} detected (${((100 * detected) / valid).toFixed(1)}%)`);
