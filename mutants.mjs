@@ -1,6 +1,6 @@
 // `npm run mutants -- [experiment ...]`: mutation testing (StrykerJS) of the built-in experiments
-// against their fast tests: each experiment file is mutated and its own test file, with the data
-// generators' tests, must kill the mutants. Not part of CI (it takes long); the score is in the README.
+// against their fast tests: each experiment file is mutated and its own test file, the data
+// generators' tests and the in-process golden digests must kill the mutants. Not part of CI (it takes long); the score is in the README.
 import { Stryker } from '@stryker-mutator/core';
 
 const experiments = ['curriculum-learning', 'feature-competition', 'memorization-dynamics', 'micro-scaling-laws', 'representation-alignment'];
@@ -12,13 +12,20 @@ if (unknown.length) {
 }
 const names = chosen.length ? chosen : experiments;
 // Read by vitest.mutants.config.ts in Stryker's test-runner processes.
-process.env.AXIOM_MUTANT_TESTS = [...names.map((name) => `packages/experiments/test/${name}.test.ts`), 'packages/experiments/test/data.test.ts'].join(',');
+process.env.AXIOM_MUTANT_TESTS = [
+  ...names.map((name) => `packages/experiments/test/${name}.test.ts`),
+  'packages/experiments/test/data.test.ts',
+  'packages/experiments/test/golden-digests.mutant-test.ts',
+].join(',');
 
 const stryker = new Stryker({
   mutate: names.map((name) => `packages/experiments/src/${name}.ts`),
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutants.config.ts', related: false },
   coverageAnalysis: 'perTest',
+  // Module-level code (param schemas, presets, names) is configuration; the golden digests pin what
+  // it changes, but Stryker's vitest runner ran no test for such "static" mutants here, so they are left out.
+  ignoreStatic: true,
   // Two shared cores: one mutant at a time, each test file on the WASM backend's single thread.
   concurrency: Number(process.env.AXIOM_MUTANT_CONCURRENCY ?? 1),
   timeoutMS: 60_000,

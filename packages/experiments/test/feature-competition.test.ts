@@ -8,16 +8,15 @@ describe('feature destruction', () => {
   const options = { featureDims: 2, strongMargin: 2, weakMargin: 1, noiseDims: 3 };
   const columns = featureColumns(options);
   const test = sampleCompetingFeatures(new Rng(1), options, 300);
-  const { withoutStrong, withoutWeak } = destroyFeatures(new Rng(2), test, columns);
   const column = (data: Dataset, c: number) => Array.from({ length: data.size }, (_, i) => data.x[i * data.inputDim + c]!);
   /** Mean of sign·value over a column: the feature's margin per column (0 once it no longer predicts the label). */
   const margin = (data: Dataset, c: number) => column(data, c).reduce((sum, value, i) => sum + (2 * data.y[i]! - 1) * value, 0) / data.size;
 
   it.each([
-    ['strong', () => withoutStrong, columns.strong],
-    ['weak', () => withoutWeak, columns.weak],
+    ['strong', 'withoutStrong', columns.strong],
+    ['weak', 'withoutWeak', columns.weak],
   ] as const)('without the %s feature: its columns are moved across examples (together), every other column and label is untouched', (_, destroyed, shuffled) => {
-    const data = destroyed();
+    const data = destroyFeatures(new Rng(2), test, columns)[destroyed];
     expect(data.y).toEqual(test.y);
     for (let c = 0; c < test.inputDim; c++) {
       if (!shuffled.includes(c)) {
