@@ -110,6 +110,8 @@ export async function runSandboxed(request: SandboxedRunRequest, host: RunnerHos
   const onAbort = () => send({ type: 'abort' });
   // The result the parent validated and wrote: the run's outcome, whatever the child says afterwards.
   let written: { result: Result; location: string } | undefined;
+  // Set when the child is killed: nothing it asked for afterwards is done.
+  let stopped = false;
   const expected = { seed: run.seed.value, scriptSha256: run.script.sha256, sandbox };
   // What the sandbox may ask of the parent's host: the run's only way to touch files or the BOINC client.
   // Each argument was parsed with its method's schema (hostCallArguments).
@@ -121,6 +123,7 @@ export async function runSandboxed(request: SandboxedRunRequest, host: RunnerHos
     'sink.write': async (result) => {
       const defect = written ? 'it wrote a second result' : untrustedResultDefect(result, expected);
       if (defect) throw new ProtocolBreach(`sent a result that fails validation: ${defect}`);
+      if (stopped) throw new ProtocolBreach('wrote its result after it was stopped');
       const location = await host.sink.write(result);
       written = { result, location };
       return location;
@@ -130,7 +133,6 @@ export async function runSandboxed(request: SandboxedRunRequest, host: RunnerHos
 
   try {
     return await new Promise<RunOutcome>((resolve, reject) => {
-      let stopped = false;
       /** Kills the child at once; nothing it sent afterwards is acted on. */
       const stop = (error: Error) => {
         stopped = true;
