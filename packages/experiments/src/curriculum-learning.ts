@@ -77,7 +77,7 @@ export function epochOrder(ordering: Ordering, rng: Rng, level: Uint8Array, p: P
 }
 
 /** Fraction of pairs of levels (easier, harder) whose easier level is learned first: 1 is a perfect implicit curriculum, 0.5 none. */
-function levelOrderAgreement(learnedEpochByLevel: ReadonlyArray<number | null>): number | null {
+export function levelOrderAgreement(learnedEpochByLevel: ReadonlyArray<number | null>): number | null {
   const epochs = learnedEpochByLevel.filter((epoch): epoch is number => epoch !== null);
   let agreeing = 0;
   let pairs = 0;

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@axiom/runner';
-import { epochOrder, type Ordering } from '../src/curriculum-learning.js';
+import { epochOrder, levelOrderAgreement, type Ordering } from '../src/curriculum-learning.js';
 import { runSmoke } from './helpers.js';
+
+describe('level order agreement', () => {
+  it('is the fraction of (easier, harder) level pairs learned in that order, ties one half, levels never learned left out', () => {
+    expect(levelOrderAgreement([1, 2, 3])).toBe(1);
+    expect(levelOrderAgreement([3, 2, 1])).toBe(0);
+    expect(levelOrderAgreement([2, 2])).toBe(0.5);
+    expect(levelOrderAgreement([1, 3, 2])).toBeCloseTo(2 / 3, 12);
+    expect(levelOrderAgreement([1, null, 2])).toBe(1);
+    expect(levelOrderAgreement([null, 2])).toBeNull();
+  });
+});
 
 describe('curriculum orderings', () => {
   // 200 examples over 5 levels; paced starts from the easiest 20% and has them all after half of 10 epochs.
