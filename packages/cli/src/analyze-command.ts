@@ -1,4 +1,4 @@
-import { AxiomError, ExitCode } from '@axiom/runner';
+import { AxiomError, ExitCode } from '@axiom/runner/host';
 import { analyze, formatAnalysisCsv, formatAnalysisTable, type Analysis } from './analyze.js';
 import { replicationWarningLines } from './replication.js';
 import { groupByConfiguration, loadResults, type ConfigurationGroup } from './result-set.js';

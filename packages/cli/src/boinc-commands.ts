@@ -2,9 +2,10 @@ import { fileURLToPath } from 'node:url';
 import { type Command, Option } from 'commander';
 import { build } from 'esbuild';
 import { builtinExperiments } from '@axiom/experiments';
-import { AxiomError, parseExplicitSeed, resolveParams, scriptRefSchema, shippedWasmFileName, WASM_BINARIES, WASM_THREADS_SCRIPTS, wasmPackageFile, type JsonObject, type Workunit } from '@axiom/runner';
+import { AxiomError, parseExplicitSeed, resolveParams, scriptRefSchema, shippedWasmFileName, WASM_BINARIES, WASM_THREADS_SCRIPTS, wasmPackageFile, type Workunit } from '@axiom/runner/host';
+import { type JsonObject } from '@axiom/runner';
 import { assimilateResults, buildAppVersion, compareReplicas, makeWork, validateResult, type Verdict, type WorkunitSource } from '@axiom/wrapper';
-import { CROSS_BACKEND_TOLERANCE } from './reproduce-command.js';
+import { CROSS_BACKEND_TOLERANCE, crossBackendTolerance } from './reproduce-command.js';
 import { readParamsOption } from './run-command.js';
 
 /** The CLI's own entry point: bundled, it is the whole worker. */
@@ -168,11 +169,11 @@ export function addBoincCommands(axiom: Command): Command {
     });
   validate
     .command('compare')
-    .description(`compare two replicas: equal digests on one backend, or within ${CROSS_BACKEND_TOLERANCE.absolute} + ${CROSS_BACKEND_TOLERANCE.relative}·|value| across backends`)
+    .description(`compare two replicas: equal digests on one backend; across backends, a built-in experiment's headline metrics within their declared tolerances, any other's values within ${CROSS_BACKEND_TOLERANCE.absolute} + ${CROSS_BACKEND_TOLERANCE.relative}·|value|`)
     .argument('<files...>', "the first result's files, then the second's (script_validator's `files files2`)")
     .action(async (files: string[]) => {
       if (files.length !== 2) throw new AxiomError('usage', `expected one output file per result (2 paths), got ${files.length}`);
-      report(await compareReplicas(files[0]!, files[1]!, CROSS_BACKEND_TOLERANCE));
+      report(await compareReplicas(files[0]!, files[1]!, (name) => crossBackendTolerance(builtinExperiments.get(name))));
     });
 
   boinc

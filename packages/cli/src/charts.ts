@@ -1,8 +1,9 @@
+import type { KeyedFinding, ScalingSweep } from '@axiom/runner';
 import { fitPowerLaw } from '@axiom/experiments';
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { MetricSummary } from './analyze.js';
-import { experimentViews, keyedMetric, keyedTableKeys, type KeyedFinding, type ScalingSweep } from './findings.js';
+import { findingsOf, keyedMetric, keyedTableKeys } from './findings.js';
 import type { ConfigurationGroup } from './result-set.js';
 import { formatNumber, summarize } from './statistics.js';
 
@@ -172,7 +173,7 @@ function keyedFinding(group: ConfigurationGroup, finding: KeyedFinding, summarie
 
 /** The plots that apply to a configuration: learning curves always when recorded, and the experiment's own views. */
 export function chartsFor(group: ConfigurationGroup, metrics: readonly MetricSummary[]): Chart[] {
-  const view = experimentViews.get(group.experiment);
+  const view = findingsOf(group.experiment);
   const summaries = new Map(metrics.map((summary) => [summary.metric, summary]));
   return [
     learningCurves(group),

@@ -1,96 +1,34 @@
-import type { JsonValue, UnitResult } from '@axiom/runner';
+import type { Findings, KeyedFinding } from '@axiom/runner';
+import { builtinExperiments } from '@axiom/experiments';
 import type { ConfigurationGroup } from './result-set.js';
 import { formatEstimate, type Summary } from './statistics.js';
 
+/** The experiment's declared findings (built-in experiments declare them; a script's are not trusted to run here). */
+export const findingsOf = (experiment: string): Findings | undefined => builtinExperiments.get(experiment)?.findings;
+
+/** `testAccuracy` → `test accuracy`. */
+const words = (key: string) => key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+
 /**
- * What each built-in experiment's headline finding is, in terms of the metrics it records. Analyze
- * turns these into one or two lines, the report into plots. Metrics an experiment does not (yet)
- * record are left out, not guessed.
+ * A metric's path as a name for people: `byLevel.0.2.testAccuracy` → "corruption 0.2 · test accuracy"
+ * (a `byX` table's key after its label, the finding's own labels where it declares them).
  */
-
-/** A headline table keyed by a swept value: `metrics[table][key][field]`, e.g. `byLevel["0.4"].cleanFirstRate`. */
-export interface KeyedFinding {
-  table: string;
-  keyLabel: string;
-  /** Field name → label. */
-  fields: Record<string, string>;
-  axis: 'linear' | 'log' | 'nominal';
-  title: string;
+export function metricName(path: readonly string[], findings: Findings | undefined): string {
+  const parts: string[] = [];
+  for (let i = 0; i < path.length; i++) {
+    const key = path[i]!;
+    const tableKey = path[i + 1];
+    if (/^by[A-Z]/.test(key) && tableKey !== undefined && i + 2 < path.length) {
+      parts.push(`${findings?.keyed?.table === key ? findings.keyed.keyLabel : words(key.slice(2))} ${tableKey}`);
+      i++;
+      continue;
+    }
+    const keyedLabel = findings?.keyed && path[0] === findings.keyed.table ? findings.keyed.fields[key] : undefined;
+    const scalar = findings?.scalars?.find((candidate) => key in candidate.fields);
+    parts.push(keyedLabel ?? (scalar ? `${scalar.label} ${scalar.fields[key]}` : words(key)));
+  }
+  return parts.join(' · ');
 }
-
-/** Headline scalars read together, e.g. a scaling exponent and the R² of its fit. */
-export interface ScalarFinding {
-  label: string;
-  fields: Record<string, string>;
-}
-
-/** Units of one sweep: their `loss` metric against a size, for a power-law fit on log–log axes. */
-export interface ScalingSweep {
-  sweep: string;
-  label: string;
-  size(unit: UnitResult): JsonValue | undefined;
-}
-
-export interface ExperimentView {
-  keyed?: KeyedFinding;
-  scalars?: ScalarFinding[];
-  scaling?: { loss: string; sweeps: ScalingSweep[] };
-}
-
-export const experimentViews: ReadonlyMap<string, ExperimentView> = new Map<string, ExperimentView>([
-  [
-    'memorization-dynamics',
-    {
-      keyed: {
-        table: 'byLevel',
-        keyLabel: 'corruption',
-        fields: { cleanFirstRate: 'clean-first rate', testAccuracy: 'test accuracy' },
-        axis: 'linear',
-        title: 'Clean-first rate and test accuracy vs label corruption',
-      },
-    },
-  ],
-  [
-    'micro-scaling-laws',
-    {
-      scalars: [
-        { label: 'data scaling', fields: { dataExponent: 'exponent', dataScalingR2: 'R²' } },
-        { label: 'parameter scaling', fields: { parameterExponent: 'exponent', parameterScalingR2: 'R²' } },
-      ],
-      scaling: {
-        loss: 'testLoss',
-        sweeps: [
-          { sweep: 'data', label: 'training-set size', size: (unit) => unit.config.trainSize },
-          { sweep: 'width', label: 'parameters', size: (unit) => unit.metrics.parameterCount },
-        ],
-      },
-    },
-  ],
-  [
-    'representation-alignment',
-    {
-      keyed: { table: 'byWidth', keyLabel: 'width', fields: { cka: 'CKA after training', ckaAtInit: 'CKA at initialisation' }, axis: 'log', title: 'Representation similarity (linear CKA) vs width' },
-    },
-  ],
-  [
-    'feature-competition',
-    {
-      keyed: { table: 'byWidth', keyLabel: 'width', fields: { meanGradientRatio: 'gradient ratio strong/weak' }, axis: 'log', title: 'Gradient ratio of the strong to the weak feature vs width' },
-    },
-  ],
-  [
-    'curriculum-learning',
-    {
-      keyed: {
-        table: 'byOrdering',
-        keyLabel: 'ordering',
-        fields: { finalTestAccuracy: 'final test accuracy', shortBudgetTestAccuracy: 'short-budget test accuracy' },
-        axis: 'nominal',
-        title: 'Test accuracy by example order: curricula vs random',
-      },
-    },
-  ],
-]);
 
 /** `metrics[table][key][field]` as a metric path, the form analyze summarises. */
 export const keyedMetric = (finding: KeyedFinding, key: string, field: string) => `${finding.table}.${key}.${field}`;
@@ -108,7 +46,7 @@ export function keyedTableKeys(group: ConfigurationGroup, finding: KeyedFinding)
 
 /** The group's headline finding in a line or two, from the metric summaries across seeds. */
 export function findingLines(group: ConfigurationGroup, summaries: ReadonlyMap<string, Summary>): string[] {
-  const view = experimentViews.get(group.experiment);
+  const view = findingsOf(group.experiment);
   if (!view) return [];
   const lines: string[] = [];
   const { keyed } = view;

@@ -1,4 +1,4 @@
-import { ExitCode } from '@axiom/runner';
+import { ExitCode } from '@axiom/runner/host';
 import { builtinExperiments } from '@axiom/experiments';
 import { computeGolden, defaultGoldenPath, goldenProblems, readGoldenFile, writeGoldenFile } from './golden.js';
 

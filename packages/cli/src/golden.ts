@@ -1,17 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import {
-  AxiomError,
-  backendNameSchema,
-  describeZodError,
-  memoryHost,
-  runExperiment,
-  sha256HexSchema,
-  writeJsonAtomic,
-  type BackendName,
-  type Experiment,
-} from '@axiom/runner';
+import { AxiomError, type BackendName, backendNameSchema, describeZodError, memoryHost, runExperiment, sha256HexSchema, writeJsonAtomic } from '@axiom/runner/host';
+import { type Experiment } from '@axiom/runner';
 
 /**
  * Golden digests pin the science: every built-in experiment's `smoke` preset, run with a fixed seed on

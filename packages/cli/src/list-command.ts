@@ -14,25 +14,54 @@ function paramDocs(schema: z.ZodType): ParamDoc[] {
   return Object.entries(json.properties ?? {}).map(([name, property]) => ({ name, default: property.default, description: property.description }));
 }
 
-/** `axiom list`: every built-in experiment, its one-line description, parameters with defaults, and presets. */
-export function listCommand(options: { json?: boolean }): string {
-  const experiments = [...builtinExperiments.values()].map((experiment) => ({
+/**
+ * Every built-in experiment's declaration as JSON: name, version, description, parameters with their
+ * defaults (the real sweep), presets, headline metrics with their tolerances, and bench workload. The
+ * bench's PyTorch counterparts read their parameters from it.
+ */
+export function experimentCatalogue() {
+  return [...builtinExperiments.values()].map((experiment) => ({
     name: experiment.name,
     version: experiment.version,
     description: experiment.description,
     params: paramDocs(experiment.params),
     presets: experiment.presets,
+    headline: experiment.headline ?? [],
+    bench: experiment.bench,
   }));
+}
+
+/** `axiom list`: every built-in experiment, its one-line description, parameters with defaults, and presets. */
+export function listCommand(options: { json?: boolean }): string {
+  const experiments = experimentCatalogue();
   if (options.json) return JSON.stringify(experiments, null, 2);
   return experiments
     .map((e) =>
       [
-        `${e.name} (v${e.version})`,
-        `  ${e.description}`,
+        wrapped(`${e.name} (v${e.version})`, 0),
+        wrapped(e.description, 2),
         '  parameters (defaults are the real sweep):',
-        ...e.params.map((p) => `    ${p.name} = ${JSON.stringify(p.default)}${p.description ? `  — ${p.description}` : ''}`),
-        `  presets: ${Object.keys(e.presets).join(', ')}`,
+        ...e.params.flatMap((p) => [wrapped(`${p.name} = ${JSON.stringify(p.default)}`, 4, 8), ...(p.description ? [wrapped(p.description, 8)] : [])]),
+        wrapped(`presets: ${Object.keys(e.presets).join(', ')}`, 2),
       ].join('\n'),
     )
     .join('\n\n');
+}
+
+/** The width `axiom list` fits: an 80-column terminal. */
+export const LIST_COLUMNS = 80;
+
+/**
+ * Text wrapped at spaces to LIST_COLUMNS, its first line indented by `indent`, the rest by `hanging`. (By
+ * hand: wrap-ansi would be a second copy under packages/cli/node_modules, outside the sandbox's code root.)
+ */
+function wrapped(text: string, indent: number, hanging = indent): string {
+  const width = LIST_COLUMNS - Math.max(indent, hanging);
+  const lines: string[] = [];
+  for (const word of text.split(/\s+/)) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + 1 + word.length <= width) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(...(word.match(new RegExp(`.{1,${width}}`, 'g')) ?? ['']));
+  }
+  return lines.map((line, i) => ' '.repeat(i === 0 ? indent : hanging) + line).join('\n');
 }

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { fileURLToPath } from 'node:url';
-import { AxiomError, ExitCode, installWorkerApi, serveSandboxedRun, WORKER_VERSION, type SandboxLauncher } from '@axiom/runner';
+import { AxiomError, ExitCode, installWorkerApi, type SandboxLauncher, serveSandboxedRun, WORKER_VERSION } from '@axiom/runner/host';
 import { listCommand } from './list-command.js';
 import { bundleCommand, keygenCommand } from './publish-commands.js';
 import { goldenCheckCommand, goldenUpdateCommand } from './golden-command.js';
@@ -56,7 +56,10 @@ function program(): Command {
     .option('--upload <url>', 'after writing the result, POST it there (idempotency key: the result id); if that fails, spool it for `axiom upload --flush`')
     .option('--spool-dir <dir>', 'where --upload spools results it could not deliver (default: $AXIOM_SPOOL_DIR or ~/.cache/axiom/spool)')
     .option('--expect-digest <hex>', 'exit 13 unless the result digest is exactly this (for CI)')
-    .option('--checkpoint <file>', 'checkpoint file: finished units are kept there and skipped when the run is repeated')
+    .option('--checkpoint <file>', 'checkpoint file (default: .checkpoints/ beside the result, named for the command): the same command again resumes from it')
+    .option('--no-checkpoint', 'take no checkpoints')
+    .option('--checkpoint-period <seconds>', 'checkpoint at most this often, inside training too (Ctrl-C always saves one)', '60')
+    .option('--restart', 'discard the checkpoint of this command, if any, and start over')
     .addHelpText('after', '\nSeed order: --seed, then AXIOM_SEED, then wu.json, then 4 crypto-random bytes (recorded, with a warning).')
     .action(async (experiment: string | undefined, options) => {
       process.exitCode = await runCommand(experiment, { ...options, sandbox });

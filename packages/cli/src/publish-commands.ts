@@ -2,7 +2,7 @@ import { generateKeyPairSync, createPrivateKey, sign } from 'node:crypto';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
-import { AxiomError, errorMessage, sha256Hex, WORKER_API_KEY, WORKER_API_MODULES, type WorkerApiModule } from '@axiom/runner';
+import { AxiomError, errorMessage, sha256Hex, WORKER_API_KEY, WORKER_API_MODULES, type WorkerApiModule } from '@axiom/runner/host';
 import { workerApi } from './worker-api.js';
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;

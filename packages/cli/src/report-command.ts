@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { ExitCode } from '@axiom/runner';
+import { ExitCode } from '@axiom/runner/host';
 import { loadAnalysis } from './analyze-command.js';
 import { buildReport } from './report.js';
 

@@ -1,4 +1,4 @@
-import { WORKER_VERSION } from '@axiom/runner';
+import { WORKER_VERSION } from '@axiom/runner/host';
 import { configurationHeading, type Analysis, type ConfigurationAnalysis } from './analyze.js';
 import { chartsFor, renderSvg, type Chart } from './charts.js';
 import { describeGroup, type ConfigurationGroup } from './result-set.js';

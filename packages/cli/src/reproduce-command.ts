@@ -1,25 +1,18 @@
 import { readFile } from 'node:fs/promises';
-import {
-  AxiomError,
-  BIT_IDENTICAL,
-  compareResults,
-  describeComparison,
-  describeZodError,
-  ExitCode,
-  fileResultSink,
-  resolveExperiment,
-  resultSchema,
-  type BackendName,
-  type Result,
-  type ResultSink,
-  type Tolerance,
-} from '@axiom/runner';
+import { AxiomError, type BackendName, BIT_IDENTICAL, compareResults, describeComparison, describeTolerance, describeZodError, ExitCode, fileResultSink, resolveExperiment, type Result, resultSchema, type ResultSink } from '@axiom/runner/host';
+import { type Experiment, type Tolerance } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
 import { scriptOptions, type RunCommandOptions } from './run-command.js';
 import { runInTerminal } from './terminal-host.js';
 
-/** Across backends floats round differently and training trajectories drift; values must agree this closely. */
+/**
+ * Across backends floats round differently and training trajectories drift: an experiment that declares
+ * no headline metrics must agree this closely on every value.
+ */
 export const CROSS_BACKEND_TOLERANCE: Tolerance = { absolute: 0.02, relative: 0.02 };
+
+/** What two backends must agree on for this experiment: its headline metrics when it declares them. */
+export const crossBackendTolerance = (experiment: Pick<Experiment, 'headline'> | undefined) => experiment?.headline ?? CROSS_BACKEND_TOLERANCE;
 
 export async function readResultFile(path: string): Promise<Result> {
   let data: unknown;
@@ -60,11 +53,9 @@ export async function reproduceCommand(
     },
     { sink: options.out ? fileResultSink(options.out) : discard, sandbox: options.sandbox },
   );
-  const tolerance = crossBackend ? CROSS_BACKEND_TOLERANCE : BIT_IDENTICAL;
+  const tolerance = crossBackend ? crossBackendTolerance(resolved.kind === 'in-process' ? resolved.experiment : undefined) : BIT_IDENTICAL;
   const comparison = compareResults(original, outcome.result, tolerance);
-  const mode = crossBackend
-    ? `on ${backend} instead of ${original.backend.name}: values must agree within ${tolerance.absolute} + ${tolerance.relative}·|value|`
-    : `on ${backend}: digests must be identical`;
+  const mode = crossBackend ? `on ${backend} instead of ${original.backend.name}: ${describeTolerance(tolerance)}` : `on ${backend}: digests must be identical`;
   process.stdout.write(
     [
       `reproducing ${original.experiment.name} ${original.experiment.version}, seed ${original.seed.value}, ${mode}`,

@@ -1,6 +1,7 @@
 import { opendir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { AxiomError, canonicalJson, sha256Hex, type JsonObject, type Result } from '@axiom/runner';
+import { AxiomError, canonicalJson, type Result, sha256Hex } from '@axiom/runner/host';
+import { type JsonObject } from '@axiom/runner';
 import { readResultFile } from './reproduce-command.js';
 
 export interface ResultRecord {

@@ -1,27 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 
-import {
-  AxiomError,
-  defaultScriptCacheDir,
-  resolveExperiment,
-  fileCheckpointStore,
-  fileResultSink,
-  jsonObjectSchema,
-  loadWorkunitFile,
-  parseExplicitSeed,
-  resolveSeed,
-  ExitCode,
-  type BackendName,
-  type JsonObject,
-  type JsonValue,
-  type ParamLayer,
-  type Result,
-  type RunOutcome,
-  type SandboxLauncher,
-  type ScriptOptions,
-  type WorkunitFile,
-} from '@axiom/runner';
+import { AxiomError, type BackendName, canonicalJson, defaultScriptCacheDir, ExitCode, fileCheckpointStore, fileResultSink, headlinePaths, jsonObjectSchema, type ParamLayer, parseExplicitSeed, resolveExperiment, resolveSeed, type Result, type RunOutcome, type SandboxLauncher, type ScriptOptions, sha256Hex, valueAt, type WorkunitFile } from '@axiom/runner/host';
+import { type JsonObject, type JsonValue } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
+import { loadWorkunitFile } from '@axiom/wrapper';
+import { metricName } from './findings.js';
 import { formatSeconds } from './terminal.js';
 import { runInTerminal } from './terminal-host.js';
 import { uploadOrSpool } from './upload-command.js';
@@ -41,7 +25,10 @@ export interface RunCommandOptions {
   expectDigest?: string;
   upload?: string;
   spoolDir?: string;
-  checkpoint?: string;
+  /** A path, false for none (--no-checkpoint), or undefined for the default place. */
+  checkpoint?: string | false;
+  checkpointPeriod?: string;
+  restart?: boolean;
   threads?: string;
   /** How this worker starts itself as a fetched script's sandbox. */
   sandbox: SandboxLauncher;
@@ -87,18 +74,37 @@ export async function scriptOptions(options: Pick<RunCommandOptions, 'trustedKey
   };
 }
 
+function nonNegativeNumber(text: string, option: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0) throw new AxiomError('usage', `${option} must be a number of seconds, got "${text}"`);
+  return value;
+}
+
 function positiveInteger(text: string, option: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1) throw new AxiomError('usage', `${option} must be a positive integer, got "${text}"`);
   return value;
 }
 
-function headlineLines(value: JsonValue, prefix = ''): string[] {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    return Object.entries(value).flatMap(([key, inner]) => headlineLines(inner, prefix ? `${prefix}.${key}` : key));
-  }
-  const shown = typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(4) : JSON.stringify(value);
-  return [`  ${prefix}: ${shown}`];
+/** The width the summary fits (an 80-column terminal); longer lines end in "…". */
+const COLUMNS = 80;
+const fit = (line: string) => (line.length <= COLUMNS ? line : `${line.slice(0, COLUMNS - 1)}…`);
+
+const formatValue = (value: JsonValue | undefined): string =>
+  typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(4) : Array.isArray(value) ? value.map(formatValue).join(', ') : JSON.stringify(value);
+
+/** Every leaf of the metrics, as a path of keys. */
+const leafPaths = (value: JsonValue, path: string[] = []): string[][] =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.entries(value).flatMap(([key, inner]) => leafPaths(inner, [...path, key])) : [path];
+
+/**
+ * The results in the summary, named for people: a built-in experiment's declared headline metrics (the
+ * rest is in the result file), any other experiment's every value.
+ */
+function headlineLines(result: Result): string[] {
+  const experiment = builtinExperiments.get(result.experiment.name);
+  const paths = experiment?.headline ? experiment.headline.flatMap(({ metric }) => headlinePaths(metric, result.metrics)) : leafPaths(result.metrics);
+  return paths.map((path) => `  ${metricName(path, experiment?.findings)}: ${formatValue(valueAt(result.metrics, path))}`);
 }
 
 export function summarise(outcome: RunOutcome): string {
@@ -106,10 +112,22 @@ export function summarise(outcome: RunOutcome): string {
   return [
     `${r.experiment.name} ${r.experiment.version}: ${r.status}${r.statusReason ? ` (${r.statusReason})` : ''}`,
     `  seed: ${r.seed.value} (from ${r.seed.source})   backend: ${r.backend.name}   time: ${formatSeconds(r.timings.wallSeconds)}   units: ${r.units.length}`,
-    ...(Object.keys(r.metrics).length ? ['results:', ...headlineLines(r.metrics)] : []),
+    ...(Object.keys(r.metrics).length ? ['results:', ...headlineLines(r)] : []),
     `digest: ${r.digest}`,
-    `result: ${outcome.location}`,
-  ].join('\n');
+  ]
+    .map(fit)
+    .concat(`result: ${outcome.location}`) // a path is never cut
+    .join('\n');
+}
+
+/**
+ * Where `axiom run` keeps a command's checkpoint unless told: `.checkpoints/` in the result directory,
+ * named for what makes the run (experiment, preset, parameters, seed, backend), so the same command finds it.
+ */
+export function defaultCheckpointPath(resultDirectory: string, command: { experiment: unknown; preset: string | undefined; paramLayers: ParamLayer[]; seed: number | 'random'; backend: string }): string {
+  const name = typeof command.experiment === 'string' ? basename(command.experiment).replace(/\.m?js$/, '') : 'script';
+  const key = sha256Hex(canonicalJson(JSON.parse(JSON.stringify({ ...command, paramLayers: command.paramLayers.map((layer) => layer.values) })) as JsonValue)).slice(0, 16);
+  return join(resultDirectory, '.checkpoints', `${name}-${key}.ckpt`);
 }
 
 /** `axiom run`: the local host of the runner. Returns the process exit code. */
@@ -136,22 +154,43 @@ export async function runCommand(reference: string | undefined, options: RunComm
   if (workunit?.body?.params) paramLayers.push({ origin: 'wu.json params', values: workunit.body.params });
   if (options.params !== undefined) paramLayers.push({ origin: '--params', values: await readParamsOption(options.params) });
 
+  const preset = options.preset ?? workunit?.body?.preset;
+  const checkpointPath =
+    options.checkpoint === false
+      ? undefined
+      : (options.checkpoint ?? defaultCheckpointPath(options.out ? dirname(options.out) : 'results', { experiment: chosen, preset, paramLayers, seed: seed.source === 'crypto-fallback' ? 'random' : seed.value, backend: options.backend ?? 'default' }));
+  const checkpoints = checkpointPath === undefined ? undefined : fileCheckpointStore(checkpointPath, nonNegativeNumber(options.checkpointPeriod ?? '60', '--checkpoint-period'));
+  if (checkpointPath !== undefined && options.restart) await rm(checkpointPath, { force: true });
+  // A run on a random seed resumes on the seed its checkpoint recorded: that is the same run.
+  if (seed.source === 'crypto-fallback' && checkpoints) {
+    const saved = (await checkpoints.load()) as { seed?: unknown } | undefined;
+    if (typeof saved?.seed === 'number') seed.value = saved.seed;
+  }
+
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const out = options.out ?? { directory: 'results', name: (result: Result) => `${result.experiment.name}-seed${seed.value}-${stamp}.json` };
   const outcome = await runInTerminal(
     resolved,
     {
       warnings: resolved.warnings,
-      preset: options.preset ?? workunit?.body?.preset,
+      preset,
       paramLayers,
       seed,
       replicate: workunit?.body?.replicate,
       deadline: workunit?.body?.deadlineSeconds === undefined ? undefined : Date.now() + workunit.body.deadlineSeconds * 1000,
       backend: { forced: options.backend, threads: options.threads === undefined ? undefined : positiveInteger(options.threads, '--threads') },
     },
-    { sink: fileResultSink(out), checkpoints: options.checkpoint ? fileCheckpointStore(options.checkpoint) : undefined, sandbox: options.sandbox },
-  );
+    { sink: fileResultSink(out), checkpoints, sandbox: options.sandbox },
+  ).catch((error: unknown) => {
+    if (error instanceof AxiomError && error.kind === 'badCheckpoint') {
+      throw new AxiomError('badCheckpoint', `${error.message} (checkpoint ${checkpointPath}; run with --restart to discard it and start over)`);
+    }
+    throw error;
+  });
   process.stdout.write(`${summarise(outcome)}\n`);
+  if (outcome.result.status === 'partial' && checkpointPath !== undefined && outcome.exitCode === ExitCode.interrupted) {
+    process.stdout.write(`checkpoint: ${checkpointPath} (run the same command again to resume)\n`);
+  }
   if (options.upload) process.stdout.write(`upload: ${await uploadOrSpool(outcome.result, options.upload, options.spoolDir)}\n`);
   if (options.expectDigest !== undefined && outcome.result.digest !== options.expectDigest.toLowerCase()) {
     process.stderr.write(`axiom: error: digest ${outcome.result.digest} differs from the expected ${options.expectDigest}; run \`axiom reproduce ${outcome.location}\` against the expected result to see what changed\n`);

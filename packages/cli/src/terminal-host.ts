@@ -1,4 +1,4 @@
-import { runResolved, type CheckpointStore, type ResolvedExperiment, type ResultSink, type RunOutcome, type RunRequest, type SandboxLauncher } from '@axiom/runner';
+import { type CheckpointStore, type ResolvedExperiment, type ResultSink, type RunOutcome, type RunRequest, runResolved, type SandboxLauncher } from '@axiom/runner/host';
 import { formatWarning, ProgressDisplay } from './terminal.js';
 
 /**
@@ -14,7 +14,7 @@ export async function runInTerminal(
   const interrupt = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupt.signal.aborted) process.exit(130);
-    display.message(`axiom: ${signal}: stopping after the current step and writing a partial result (press Ctrl-C again to quit at once)`);
+    display.message(`axiom: ${signal}: stopping at the next step, saving a checkpoint and a partial result (press Ctrl-C again to quit at once)`);
     interrupt.abort();
   };
   process.on('SIGINT', onSignal);

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import cliProgress from 'cli-progress';
-import type { ProgressUpdate, RunWarning } from '@axiom/runner';
+import type { ProgressUpdate, RunWarning } from '@axiom/runner/host';
 
 function formatSeconds(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
@@ -21,17 +21,16 @@ export class ProgressDisplay {
   ) {
     if (stream.isTTY) {
       this.bar = new cliProgress.SingleBar(
-        { stream, format: '{bar} {percentage}% | unit {unitNumber}/{unitsTotal} {unit} | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50 },
+        { stream, format: '{bar} {percentage}% | {where} | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50 },
         cliProgress.Presets.shades_classic,
       );
-      this.bar.start(1000, 0, { unit: '', unitNumber: 0, unitsTotal: '?' });
+      this.bar.start(1000, 0, { where: 'starting' });
     }
   }
 
   update(update: ProgressUpdate): void {
-    const payload = { unit: update.unit ?? '', unitNumber: Math.min(update.unitsDone + 1, update.unitsTotal), unitsTotal: update.unitsTotal };
     if (this.bar) {
-      this.bar.update(Math.round(update.fraction * 1000), payload);
+      this.bar.update(Math.round(update.fraction * 1000), { where: describeWork(update) });
       return;
     }
     const now = performance.now();
@@ -41,8 +40,7 @@ export class ProgressDisplay {
     const elapsed = (now - this.started) / 1000;
     const eta = update.fraction > 0 ? (elapsed / update.fraction) * (1 - update.fraction) : Number.NaN;
     const percent = `${(update.fraction * 100).toFixed(0)}%`.padStart(4);
-    const where = update.unit ? `unit ${update.unitsDone + 1}/${update.unitsTotal} ${update.unit}` : `${update.unitsDone}/${update.unitsTotal} units done`;
-    this.stream.write(`[${percent}] ${where}  elapsed ${formatSeconds(elapsed)}  eta ${formatSeconds(eta)}\n`);
+    this.stream.write(`[${percent}] ${describeWork(update)}  elapsed ${formatSeconds(elapsed)}  eta ${formatSeconds(eta)}\n`);
   }
 
   /** Prints a message without tearing the bar. */
@@ -59,6 +57,13 @@ export class ProgressDisplay {
   stop(): void {
     this.bar?.stop();
   }
+}
+
+/** What is being worked on: "stack width=64 · 12 runs · epoch 37/40", or "unit 3/8 width=32 · epoch 2/10". */
+export function describeWork(update: ProgressUpdate): string {
+  if (!update.unit) return `${update.unitsDone}/${update.unitsTotal} units done`;
+  const what = update.unit.startsWith('stack ') ? update.unit : `unit ${Math.min(update.unitsDone + 1, update.unitsTotal)}/${update.unitsTotal} ${update.unit}`;
+  return update.detail ? `${what} · ${update.detail}` : what;
 }
 
 export function formatWarning(warning: RunWarning): string {

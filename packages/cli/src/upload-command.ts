@@ -1,4 +1,4 @@
-import { defaultHttpPolicy, ExitCode, flushSpool, uploadOrSpoolResult, userCacheDir, type HttpPolicy, type HttpRequestOptions, type Result } from '@axiom/runner';
+import { defaultHttpPolicy, ExitCode, flushSpool, type HttpPolicy, type HttpRequestOptions, type Result, uploadOrSpoolResult, userCacheDir } from '@axiom/runner/host';
 
 /** `$AXIOM_SPOOL_DIR`, else the user cache's `spool`. */
 export function defaultSpoolDir(env = process.env): string {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { mean, sampleStandardDeviation } from 'simple-statistics';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { resolveSeed, writeJsonAtomic, type Result } from '@axiom/runner';
+import { resolveSeed, type Result, writeJsonAtomic } from '@axiom/runner/host';
 import { builtinExperiments } from '@axiom/experiments';
 import { analyzeCommand } from '../src/analyze-command.js';
 import { analyze } from '../src/analyze.js';

@@ -5,12 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resultDigest, resultSchema, WASM_NODE_THREADS_PATCH, workunitSchema, writeJsonAtomic, type Result, type Workunit } from '@axiom/runner';
+import { type Result, resultDigest, resultSchema, WASM_NODE_THREADS_PATCH, type Workunit, workunitSchema, writeJsonAtomic } from '@axiom/runner/host';
 import { BOINC, BoincClient } from '../../wrapper/test/e2e/boinc-client.js';
 import { ResultState, TestProject } from '../../wrapper/test/e2e/test-project.js';
 import { makeSlot } from '../../wrapper/test/simulated-slot.js';
 import { AXIOM, axiom, scratch } from './helpers.js';
 import { runSmokeToFile } from './results-fixture.js';
+import { systemDependency } from '../../../test-support/system-dependency.js';
 
 const ValidatorExit = { valid: 0, invalid: 1, transient: 3 };
 
@@ -104,12 +105,13 @@ describe('axiom boinc validate and assimilate', () => {
     const disagree = await compare(replicaA.file, other.file);
     expect([disagree.code, disagree.stderr]).toEqual([ValidatorExit.invalid, expect.stringContaining('digests differ on the same backend (wasm)')]);
 
-    // Derived from the real replica: the same numbers reported from another backend, nudged within and beyond the tolerance.
+    // Derived from the real replica: the same numbers reported from another backend, a headline metric nudged
+    // within and beyond its declared tolerance (0.01).
     const onCpu = (nudge: number): Result => {
       const moved = structuredClone(replicaB.result);
       moved.backend.name = 'cpu';
-      const unit = moved.units[0]!;
-      unit.metrics.finalTestAccuracy = Number(unit.metrics.finalTestAccuracy) + nudge;
+      const level = (moved.metrics.byLevel as Record<string, Record<string, number>>)['0.4']!;
+      level.testAccuracy = level.testAccuracy! + nudge;
       moved.digest = resultDigest(moved.metrics, moved.units);
       return moved;
     };
@@ -118,7 +120,7 @@ describe('axiom boinc validate and assimilate', () => {
     const within = await compare(replicaA.file, close);
     expect([within.code, within.stderr]).toEqual([ValidatorExit.valid, expect.stringContaining('agree within tolerance (wasm vs cpu')]);
     const beyond = await compare(replicaA.file, far);
-    expect([beyond.code, beyond.stderr]).toEqual([ValidatorExit.invalid, expect.stringContaining('units[0].metrics.finalTestAccuracy')]);
+    expect([beyond.code, beyond.stderr]).toEqual([ValidatorExit.invalid, expect.stringContaining('metrics.byLevel.0.4.testAccuracy')]);
 
     // A replica altered after the run, keeping the honest digest, is caught before any digest is trusted.
     const altered = structuredClone(replicaB.result);
@@ -183,7 +185,8 @@ describe('axiom boinc app-version', () => {
 });
 
 // The app version with its own Node, served by the e2e test project to Debian's real client.
-describe.skipIf(!existsSync(BOINC))('the built app version under the real BOINC client', () => {
+const boinc = systemDependency('boinc-client', existsSync(BOINC) ? undefined : `${BOINC} is absent (apt-get install boinc-client)`);
+describe.skipIf(boinc.missing)(`the built app version under the real BOINC client${boinc.note}`, () => {
   let project: TestProject | undefined;
   let client: BoincClient | undefined;
   afterAll(async () => {

@@ -1,10 +1,12 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ExitCode, resultSchema, type Result } from '@axiom/runner';
+import { ExitCode, type Result, resultSchema } from '@axiom/runner/host';
 import { axiom, scratch, startAxiom } from './helpers.js';
 
 const smoke = ['run', 'memorization-dynamics', '--preset', 'smoke'];
+const WITHOUT_NATIVE_TFJS = fileURLToPath(new URL('./fixtures/without-native-tfjs.mjs', import.meta.url));
 
 async function readResult(path: string): Promise<Result> {
   return resultSchema.parse(JSON.parse(await readFile(path, 'utf8')));
@@ -23,6 +25,11 @@ describe('determinism across processes', () => {
     expect(a!.resultId).not.toBe(b!.resultId);
     expect(runs[0]!.stdout).toContain(`digest: ${a!.digest}`);
     expect(a!.seed).toEqual({ value: 7, source: 'cli' });
+    // The summary names the headline metrics for people and fits an 80-column terminal (the result path aside).
+    expect(runs[0]!.stdout).toMatch(/^ {2}corruption 0\.4 · test accuracy: 0\.\d{4}$/m);
+    expect(runs[0]!.stdout).toMatch(/^ {2}corruption 0\.4 · clean-first rate: 0\.\d{4}$/m);
+    expect(runs[0]!.stdout).not.toContain('byLevel');
+    expect(runs[0]!.stdout.split('\n').filter((line) => !line.startsWith('result: ') && line.length > 80)).toEqual([]);
   });
 
   it('the plain JS backend is bit-reproducible too', async () => {
@@ -70,7 +77,7 @@ describe('seed provenance', () => {
 });
 
 describe('bad input: one clear line, a distinct exit code, no partial file', () => {
-  const cases: Array<{ name: string; args: (dir: string) => Promise<string[]> | string[]; code: number; message: RegExp }> = [
+  const cases: Array<{ name: string; args: (dir: string) => Promise<string[]> | string[]; env?: Record<string, string>; code: number; message: RegExp }> = [
     { name: 'unknown experiment', args: () => ['run', 'memorisation'], code: ExitCode.unknownExperiment, message: /unknown experiment "memorisation" \(built in: [^)]*memorization-dynamics/ },
     {
       name: 'a misspelt parameter',
@@ -90,13 +97,13 @@ describe('bad input: one clear line, a distinct exit code, no partial file', () 
       message: /cannot write result to .*a-file\/result\.json: (ENOTDIR|EEXIST)/,
     },
     {
-      name: 'a corrupt checkpoint',
+      name: 'a file that is not a checkpoint',
       args: async (dir) => {
         await writeFile(join(dir, 'ckpt.json'), '{"formatVersion": 1, "units": [');
         return [...smoke, '--seed', '1', '--checkpoint', join(dir, 'ckpt.json'), '--out', join(dir, 'r.json')];
       },
       code: ExitCode.badCheckpoint,
-      message: /checkpoint .*ckpt\.json is corrupt/,
+      message: /checkpoint .*ckpt\.json is not an Axiom checkpoint .*run with --restart to discard it and start over/,
     },
     {
       name: '--require-seed with an empty wu.json',
@@ -107,15 +114,21 @@ describe('bad input: one clear line, a distinct exit code, no partial file', () 
       code: ExitCode.badWorkunit,
       message: /--require-seed: .*wu\.json is empty \(0 bytes\) \[wu-empty\]/,
     },
-    { name: 'a forced backend that is not installed', args: (dir) => [...smoke, '--seed', '1', '--backend', 'tfjs-node', '--out', join(dir, 'r.json')], code: ExitCode.backendUnavailable, message: /backend "tfjs-node" cannot be used/ },
+    {
+      name: 'a forced backend that is not installed',
+      args: (dir) => [...smoke, '--seed', '1', '--backend', 'tfjs-node', '--out', join(dir, 'r.json')],
+      env: { NODE_OPTIONS: `--import=${WITHOUT_NATIVE_TFJS}` },
+      code: ExitCode.backendUnavailable,
+      message: /backend "tfjs-node" cannot be used: @tensorflow\/tfjs-node is not installed/,
+    },
     { name: 'a seed that is not a uint32', args: () => [...smoke, '--seed', '-4'], code: ExitCode.usage, message: /--seed: seed must be an unsigned 32-bit integer/ },
     { name: 'an unknown option', args: () => [...smoke, '--sede', '4'], code: ExitCode.usage, message: /unknown option '--sede'/ },
     { name: 'help for an unknown command', args: () => ['help', 'golden', 'nosuch'], code: ExitCode.usage, message: /^axiom: error: unknown command 'golden nosuch' \(see axiom --help\)$/m },
   ];
 
-  it.each(cases)('$name', async ({ args, code, message }) => {
+  it.each(cases)('$name', async ({ args, env, code, message }) => {
     const dir = await scratch();
-    const run = await axiom(await args(dir), { cwd: dir });
+    const run = await axiom(await args(dir), { cwd: dir, env });
     expect(run.code, run.stderr).toBe(code);
     expect(run.stderr).toMatch(message);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
@@ -125,35 +138,62 @@ describe('bad input: one clear line, a distinct exit code, no partial file', () 
   });
 });
 
-describe('interruption', () => {
-  it('Ctrl-C writes a partial result and exits 130; the checkpoint lets the run resume to the same digest', async () => {
+describe('interruption and checkpoints', () => {
+  // One stack of four networks, long enough (~10 s idle) that Ctrl-C at the first progress line naming an
+  // epoch (plain lines come every 5 s) lands inside its training.
+  const runArgs = (seed: number) => ['run', 'memorization-dynamics', '--preset', 'smoke', '--seed', String(seed), '--params', '{"corruptionLevels":[0,0.2,0.4,0.6],"epochs":150}'];
+  const args = runArgs(5);
+
+  it('Ctrl-C inside a stack saves a checkpoint, writes a partial result and exits 130; the same command again resumes to the same digest', async () => {
     const dir = await scratch();
-    // Unstacked: a checkpoint after every unit, so the interrupted run keeps the finished ones.
-    const args = ['run', 'memorization-dynamics', '--preset', 'smoke', '--seed', '5', '--params', '{"corruptionLevels":[0,0.2,0.4,0.6],"stacking":"off"}'];
-    const reference = await axiom([...args, '--out', join(dir, 'reference.json')]);
+    const reference = await axiom([...args, '--no-checkpoint', '--out', join(dir, 'reference.json')]);
     expect(reference.code, reference.stderr).toBe(0);
 
-    const withCheckpoint = [...args, '--checkpoint', join(dir, 'ckpt.json'), '--out', join(dir, 'r.json')];
-    const { child, finished } = startAxiom(withCheckpoint);
+    const command = [...args, '--out', join(dir, 'r.json')];
+    const { child, finished } = startAxiom(command);
     let sent = false;
     child.stderr!.on('data', (chunk: Buffer) => {
-      // Interrupt once the second unit has started, so one unit is in the checkpoint.
-      if (!sent && chunk.toString().includes('unit 2/4')) {
+      if (!sent && /stack hidden=64x64 · 4 runs · epoch \d+\/150/.test(chunk.toString())) {
         sent = true;
         child.kill('SIGINT');
       }
     });
     const interrupted = await finished;
     expect(interrupted.code, interrupted.stderr).toBe(ExitCode.interrupted);
-    const partial = await readResult(join(dir, 'r.json'));
-    expect(partial.status).toBe('partial');
-    expect(partial.units.length).toBeGreaterThanOrEqual(1);
-    expect(partial.units.length).toBeLessThan(4);
+    expect(interrupted.stdout).toMatch(/checkpoint: .*\.checkpoints\/memorization-dynamics-[0-9a-f]{16}\.ckpt \(run the same command again to resume\)/);
+    expect((await readResult(join(dir, 'r.json'))).status).toBe('partial');
 
-    const resumed = await axiom(withCheckpoint);
+    const resumed = await axiom(command);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toContain('resuming from checkpoint');
-    expect((await readResult(join(dir, 'r.json'))).digest).toBe((await readResult(join(dir, 'reference.json'))).digest);
+    expect(resumed.stderr).toMatch(/resuming from checkpoint at \d+\.\d%: 0 unit\(s\) done, inside training of 4 more/);
+    const result = await readResult(join(dir, 'r.json'));
+    expect(result.timings.resumes).toBe(1);
+    expect(result.digest).toBe((await readResult(join(dir, 'reference.json'))).digest);
+    expect(await readdir(join(dir, '.checkpoints'))).toEqual([]); // a finished run leaves none behind
+  });
+
+  it('a torn checkpoint or one from another run stops the run (exit 7) until --restart starts it over', async () => {
+    const dir = await scratch();
+    const checkpoint = join(dir, 'run.ckpt');
+    const withCheckpoint = (seed: number) => [...runArgs(seed), '--checkpoint', checkpoint, '--out', join(dir, 'r.json')];
+    const { child, finished } = startAxiom(withCheckpoint(5));
+    child.stderr!.once('data', () => child.kill('SIGINT'));
+    expect((await finished).code).toBe(ExitCode.interrupted);
+    const saved = await readFile(checkpoint);
+
+    await writeFile(checkpoint, saved.subarray(0, saved.length - 100));
+    const torn = await axiom(withCheckpoint(5));
+    expect(torn.code).toBe(ExitCode.badCheckpoint);
+    expect(torn.stderr).toMatch(/is corrupt: its checksum does not match .*run with --restart/);
+
+    await writeFile(checkpoint, saved);
+    const otherSeed = await axiom(withCheckpoint(6));
+    expect(otherSeed.code).toBe(ExitCode.badCheckpoint);
+    expect(otherSeed.stderr).toMatch(/checkpoint belongs to another run: its seed is 5, this run's is 6/);
+
+    const restarted = await axiom([...withCheckpoint(6), '--restart']);
+    expect(restarted.code, restarted.stderr).toBe(0);
+    expect(restarted.stderr).not.toContain('resuming');
   });
 });
 
@@ -186,6 +226,11 @@ describe('axiom list and help', () => {
     expect(run.stdout).toMatch(/memorization-dynamics \(v\d/);
     expect(run.stdout).toContain('corruptionLevels = [0,0.2,0.4,0.6]');
     expect(run.stdout).toContain('presets: smoke');
+    expect(run.stdout.split('\n').filter((line) => line.length > 80)).toEqual([]); // fits an 80-column terminal
+    const catalogue = JSON.parse((await axiom(['list', '--json'])).stdout) as Array<{ name: string; params: Array<{ name: string; default: unknown }>; headline: unknown[] }>;
+    const memorization = catalogue.find((experiment) => experiment.name === 'memorization-dynamics')!;
+    expect(memorization.params.find((param) => param.name === 'epochs')!.default).toBe(80); // the real sweep, as the bench's PyTorch side reads it
+    expect(memorization.headline).toContainEqual({ metric: 'byLevel.*.testAccuracy', tolerance: { absolute: 0.01, relative: 0 } });
   });
 
   it('--help documents the commands and exit codes', async () => {

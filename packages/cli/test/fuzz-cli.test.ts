@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ExitCode } from '@axiom/runner';
+import { ExitCode } from '@axiom/runner/host';
 import { axiom, scratch } from './helpers.js';
 
 /** Every code the README documents; 1 (internal error) is documented too, but means a bug. */

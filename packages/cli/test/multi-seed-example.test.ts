@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { builtinExperiments } from '@axiom/experiments';
 import { describe, expect, it } from 'vitest';
-import { writeJsonAtomic, type Result } from '@axiom/runner';
+import { type Result, writeJsonAtomic } from '@axiom/runner/host';
 import { scratch } from './helpers.js';
 import { axiomWithResultsCommands } from './results-fixture.js';
 

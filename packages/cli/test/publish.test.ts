@@ -3,7 +3,7 @@ import { access, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExitCode, resultSchema } from '@axiom/runner';
+import { ExitCode, resultSchema } from '@axiom/runner/host';
 import { axiom, scratch } from './helpers.js';
 
 const example = new URL('../../../examples/custom-experiment.mjs', import.meta.url).pathname;

@@ -3,17 +3,17 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { chromium as playwrightChromium } from 'playwright-core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { writeJsonAtomic } from '@axiom/runner';
+import { writeJsonAtomic } from '@axiom/runner/host';
 import type { ChartKind } from '../src/charts.js';
 import { reportCommand } from '../src/report-command.js';
 import { scratch } from './helpers.js';
 import { runSmokeToFile } from './results-fixture.js';
+import { systemDependency } from '../../../test-support/system-dependency.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const chromiumMissing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is absent (install it: apt-get install -y chromium)`;
-if (chromiumMissing) console.warn(`report.test.ts: the browser test is skipped: ${chromiumMissing}`);
+const chromium = systemDependency('chromium', existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is absent (apt-get install chromium)`);
 
 /** The plots each experiment's report must show, and the Vega marks each plot must have drawn. */
 const expectedPlots: Record<string, ChartKind[]> = {
@@ -62,8 +62,8 @@ describe('axiom report', () => {
     expect(html).toContain('WARNING: replication problems');
   });
 
-  it.skipIf(chromiumMissing !== undefined)(`renders every plot in headless Chromium${chromiumMissing ? ` (skipped: ${chromiumMissing})` : ''}`, async () => {
-    const context = await chromium.launchPersistentContext(await mkdtemp(join(dir, 'chromium-profile-')), {
+  it.skipIf(chromium.missing)(`renders every plot in headless Chromium${chromium.note}`, async () => {
+    const context = await playwrightChromium.launchPersistentContext(await mkdtemp(join(dir, 'chromium-profile-')), {
       executablePath: CHROMIUM,
       headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

@@ -3,7 +3,8 @@ import { copyFile, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ExitCode, type Experiment } from '@axiom/runner';
+import { ExitCode } from '@axiom/runner/host';
+import { type Experiment } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
 import { computeGolden, goldenProblems } from '../src/golden.js';
 import { axiom, scratch } from './helpers.js';
@@ -28,12 +29,12 @@ describe('axiom reproduce', () => {
     expect(drift.stderr).toContain(`digest ${digest} differs from the expected ${'f'.repeat(64)}`);
   });
 
-  it('on another backend, compares within the stated tolerance', async () => {
+  it("on another backend, compares the experiment's headline metrics within their declared tolerances", async () => {
     const dir = await scratch();
     await axiom([...smoke, '--out', join(dir, 'r.json')]);
     const cross = await axiom(['reproduce', join(dir, 'r.json'), '--backend', 'cpu']);
     expect(cross.code, cross.stdout + cross.stderr).toBe(0);
-    expect(cross.stdout).toContain('on cpu instead of wasm: values must agree within 0.02 + 0.02·|value|');
+    expect(cross.stdout).toContain('on cpu instead of wasm: headline metrics must agree: byLevel.*.testAccuracy within 0.01 + 0·|value|;');
   });
 
   it('explains a planted change to an experiment: where the values first differ, by how much, and what changed', async () => {
@@ -49,7 +50,7 @@ describe('axiom reproduce', () => {
     const changed = await axiom(['reproduce', join(dir, 'r.json')]);
     expect(changed.code).toBe(ExitCode.notReproduced);
     expect(changed.stdout).toMatch(/value\(s\) differ; max absolute difference/);
-    expect(changed.stdout).toMatch(/^ {2}metrics\.width=8: expected [\d.]+, got [\d.]+ \(Δ /m);
+    expect(changed.stdout).toMatch(/^ {2}metrics\.byWidth\.8\.testAccuracy: expected [\d.]+, got [\d.]+ \(Δ /m);
     expect(changed.stdout).toMatch(/script sha256: [0-9a-f]{64} → [0-9a-f]{64}/);
   });
 });

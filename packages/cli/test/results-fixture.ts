@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { builtinExperiments } from '@axiom/experiments';
-import { memoryHost, runExperiment, writeJsonAtomic, type Experiment, type ResolvedSeed, type Result } from '@axiom/runner';
+import { memoryHost, type ResolvedSeed, type Result, runExperiment, writeJsonAtomic } from '@axiom/runner/host';
+import { type Experiment } from '@axiom/runner';
 import { AXIOM } from './helpers.js';
 
 /** `node <axiom>`: the built CLI, which has analyze, report and upload. */

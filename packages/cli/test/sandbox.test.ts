@@ -4,7 +4,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExitCode, resultSchema } from '@axiom/runner';
+import { ExitCode, resultSchema } from '@axiom/runner/host';
 import { axiom, scratch } from './helpers.js';
 
 const malicious = new URL('./fixtures/malicious-experiment.mjs', import.meta.url).pathname;

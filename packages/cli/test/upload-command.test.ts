@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ExitCode, type Result } from '@axiom/runner';
+import { ExitCode, type Result } from '@axiom/runner/host';
 import { defaultSpoolDir, uploadFlushCommand, uploadOrSpool } from '../src/upload-command.js';
 import { scratch } from './helpers.js';
 import { axiomWithResultsCommands, runSmokeToFile } from './results-fixture.js';

@@ -12,8 +12,9 @@ import { max, min } from 'simple-statistics';
 import { z } from 'zod';
 import { clusterTask, sampleLeveledClusters } from './lib/data.js';
 import { createStackedMlp, predictStackedClasses, trainStacked } from './lib/stacked.js';
-import { gridUnits, meanOfArrays, meanOfNumbers, metricsWhere, stackedSweep, stackingParam } from './lib/sweep.js';
-import { ExampleTracker, meanEpoch } from './lib/tracking.js';
+import { gridUnits, meanOfArrays, meanOfNumbers, metricsWhere, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
+import { FEW_PREDICTIONS_FLIP } from './lib/tolerances.js';
+import { fitRecord, meanEpoch, recordFits } from './lib/tracking.js';
 import { accuracy, permutationStream, uploadDataset } from './lib/train.js';
 
 export const orderings = ['random', 'easy-first', 'hard-first', 'paced'] as const;
@@ -98,6 +99,22 @@ export default defineExperiment({
   presets: {
     smoke: { widths: [64], learningRates: [0.05], trainSize: 600, testSize: 600, epochs: 12, shortBudget: 2 },
   },
+  // Cross-backend tolerances, measured: WASM (1 thread) vs the plain JS backend, smoke preset, seeds 1–3:
+  // every value below was identical. Set for the real sweep's longer training, where a few predictions may flip.
+  headline: [
+    { metric: 'byOrdering.*.finalTestAccuracy', tolerance: FEW_PREDICTIONS_FLIP },
+    { metric: 'byOrdering.*.shortBudgetTestAccuracy', tolerance: FEW_PREDICTIONS_FLIP },
+  ],
+  findings: {
+    keyed: {
+      table: 'byOrdering',
+      keyLabel: 'ordering',
+      fields: { finalTestAccuracy: 'final test accuracy', shortBudgetTestAccuracy: 'short-budget test accuracy' },
+      axis: 'nominal',
+      title: 'Test accuracy by example order: curricula vs random',
+    },
+  },
+  bench: stackedBenchWorkload,
   async run(ctx) {
     const p: Params = ctx.params;
     const { tf } = ctx;
@@ -105,7 +122,7 @@ export default defineExperiment({
     const units = gridUnits({ ordering: p.orderings, width: p.widths, learningRate: p.learningRates });
 
     // Every ordering and learning rate at one width trains in one stack.
-    const { results, stackedGroups } = await stackedSweep(ctx, units, ({ width }) => `width=${width}`, async (group) => {
+    const { results, stackedGroups } = await stackedSweep(ctx, units, ({ width }) => `width=${width}`, async (group, session) => {
       const { width } = group[0]!.config;
       // Data: one task and data set for every unit, so orderings differ only in the order of visits.
       const dataRng = ctx.rng('data');
@@ -119,12 +136,15 @@ export default defineExperiment({
       const shape = { inputDim: p.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: p.classes };
       const model = createStackedMlp(tf, group.map(() => ctx.rng('init', width)), shape);
 
-      // Training, evaluating every level after each epoch and tracking when each training example is learned.
-      const members = group.map(() => ({
-        tracker: new ExampleTracker(trainSource.data.y),
-        testAccuracy: [] as number[],
-        testAccuracyByLevel: Array.from({ length: levels }, () => [] as number[]),
-      }));
+      // Training, evaluating every level after each epoch and tracking when each training example is learned
+      // (records survive a restart).
+      const members = session.record('members', () =>
+        group.map(() => ({
+          fits: fitRecord(trainSource.data.size),
+          testAccuracy: [] as number[],
+          testAccuracyByLevel: Array.from({ length: levels }, () => [] as number[]),
+        })),
+      );
       try {
         await trainStacked({
           tf,
@@ -134,13 +154,12 @@ export default defineExperiment({
           epochs: p.epochs,
           batchSize: p.batchSize,
           optimizer: p.optimizer,
-          tick: ctx.tick,
-          progress: group[0]!.progress,
+          session,
           onEpoch: (epoch) => {
             const trainPredictions = predictStackedClasses(tf, model, train.x);
             const testPredictions = predictStackedClasses(tf, model, test.x);
-            members.forEach(({ tracker, testAccuracy, testAccuracyByLevel }, m) => {
-              tracker.update(epoch, trainPredictions[m]!);
+            members.forEach(({ fits, testAccuracy, testAccuracyByLevel }, m) => {
+              recordFits(fits, trainSource.data.y, epoch, trainPredictions[m]!);
               const predicted = testPredictions[m]!;
               testAccuracy.push(accuracy(predicted, test.source.y));
               testAccuracyByLevel.forEach((curve, level) => curve.push(accuracy(predicted, test.source.y, (i) => testSource.level[i] === level)));
@@ -152,7 +171,7 @@ export default defineExperiment({
       }
 
       // Metrics, per unit.
-      return members.map(({ tracker, testAccuracy, testAccuracyByLevel }) => {
+      return members.map(({ fits, testAccuracy, testAccuracyByLevel }) => {
         const crossing = testAccuracy.findIndex((value) => value >= p.accuracyThreshold);
         return {
           metrics: {
@@ -160,7 +179,7 @@ export default defineExperiment({
             finalTestAccuracyByLevel: testAccuracyByLevel.map((curve) => curve.at(-1)!),
             shortBudgetTestAccuracy: testAccuracy[Math.min(p.shortBudget, p.epochs) - 1]!,
             epochsToThreshold: crossing === -1 ? null : crossing + 1,
-            meanLearnedEpochByLevel: Array.from({ length: levels }, (_, level) => meanEpoch(tracker.learnedSince, (i) => trainSource.level[i] === level, p.epochs + 1)),
+            meanLearnedEpochByLevel: Array.from({ length: levels }, (_, level) => meanEpoch(fits.learnedSince, (i) => trainSource.level[i] === level, p.epochs + 1)),
           },
           curves: { testAccuracy, testAccuracyByLevel },
         };

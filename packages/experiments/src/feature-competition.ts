@@ -13,7 +13,8 @@ import { z } from 'zod';
 import { featureColumns, sampleCompetingFeatures, shuffleColumns, type Dataset, type FeatureColumns } from './lib/data.js';
 import { firstLayerGradientNorms } from './lib/probes.js';
 import { createStackedMlp, predictStackedClasses, trainStacked, uploadStackedDataset, type StackedDataset } from './lib/stacked.js';
-import { finiteOrNull, gridUnits, meanOfNumbers, metricsWhere, stackedSweep, stackingParam } from './lib/sweep.js';
+import { finiteOrNull, gridUnits, meanOfNumbers, metricsWhere, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
+import { FEW_PREDICTIONS_FLIP, SAME_VERDICT } from './lib/tolerances.js';
 import { accuracy } from './lib/train.js';
 
 // Parameters: the defaults are the real sweep.
@@ -48,6 +49,19 @@ export default defineExperiment({
   presets: {
     smoke: { widths: [32, 128], replicates: 1, trainSize: 500, testSize: 500, epochs: 10 },
   },
+  // Cross-backend tolerances, measured: WASM (1 thread) vs the plain JS backend, smoke preset, seeds 1–3:
+  // gradient ratios within 1.2e-7 relative, accuracies and verdicts identical. Set with ~1000× headroom for
+  // the real sweep's longer training, where a few predictions may flip.
+  headline: [
+    { metric: 'byWidth.*.meanGradientRatio', tolerance: { absolute: 0, relative: 1e-4 } },
+    { metric: 'byWidth.*.testAccuracy', tolerance: FEW_PREDICTIONS_FLIP },
+    { metric: 'strongGradientDominates', tolerance: SAME_VERDICT },
+    { metric: 'strongRemovalHurtsMore', tolerance: SAME_VERDICT },
+  ],
+  findings: {
+    keyed: { table: 'byWidth', keyLabel: 'width', fields: { meanGradientRatio: 'gradient ratio strong/weak' }, axis: 'log', title: 'Gradient ratio of the strong to the weak feature vs width' },
+  },
+  bench: stackedBenchWorkload,
   async run(ctx) {
     const p: Params = ctx.params;
     const { tf } = ctx;
@@ -55,7 +69,7 @@ export default defineExperiment({
     const units = gridUnits({ width: p.widths, replicate: Array.from({ length: p.replicates }, (_, replicate) => replicate) });
 
     // Networks of one width train together; each keeps its own data, initialisation and shuffle.
-    const { results, stackedGroups } = await stackedSweep(ctx, units, ({ width }) => `width=${width}`, async (group) => {
+    const { results, stackedGroups } = await stackedSweep(ctx, units, ({ width }) => `width=${width}`, async (group, session) => {
       const { width } = group[0]!.config;
       // Data: the data set depends on the replicate only, so widths are compared on the same examples.
       const sources = group.map(({ config: { replicate } }) => {
@@ -72,8 +86,11 @@ export default defineExperiment({
       const model = createStackedMlp(tf, group.map((unit) => unit.rng('init')), { inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: 2 });
       const testAccuracyOf = (data: StackedDataset) => predictStackedClasses(tf, model, data.x).map((predicted, m) => accuracy(predicted, data.sources[m]!.y));
 
-      // Training, probing after every epoch how hard the loss pulls on the weights reading each feature.
-      const curves = group.map(() => ({ gradientNormStrong: [] as number[], gradientNormWeak: [] as number[], gradientRatio: [] as Array<number | null>, testAccuracy: [] as number[] }));
+      // Training, probing after every epoch how hard the loss pulls on the weights reading each feature
+      // (records survive a restart).
+      const curves = session.record('curves', () =>
+        group.map(() => ({ gradientNormStrong: [] as number[], gradientNormWeak: [] as number[], gradientRatio: [] as Array<number | null>, testAccuracy: [] as number[] })),
+      );
       let accuracyStrongDestroyed: number[] = [];
       let accuracyWeakDestroyed: number[] = [];
       try {
@@ -85,8 +102,7 @@ export default defineExperiment({
           epochs: p.epochs,
           batchSize: p.batchSize,
           optimizer: p.optimizer,
-          tick: ctx.tick,
-          progress: group[0]!.progress,
+          session,
           onEpoch: () => {
             const norms = firstLayerGradientNorms(tf, model, train, 'cross-entropy', [columns.strong, columns.weak]);
             const accuracies = testAccuracyOf(test);

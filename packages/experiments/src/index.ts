@@ -40,8 +40,9 @@ export {
   type StackedMlp,
   type StackedTrainOptions,
 } from './lib/stacked.js';
-export { finiteOrNull, gridUnits, meanOfArrays, meanOfNumbers, metricsWhere, stackedSweep, stackingParam, type Stacking } from './lib/sweep.js';
-export { ExampleTracker, meanEpoch, medianEpoch } from './lib/tracking.js';
+export { finiteOrNull, gridUnits, meanOfArrays, meanOfNumbers, metricsWhere, stackedBenchWorkload, stackedSweep, stackingParam, type Stacking } from './lib/sweep.js';
+export { FEW_PREDICTIONS_FLIP, SAME_VERDICT } from './lib/tolerances.js';
+export { fitRecord, meanEpoch, medianEpoch, recordFits, type FitRecord } from './lib/tracking.js';
 export {
   accuracy,
   batchLoss,
@@ -57,6 +58,7 @@ export {
   type LossKind,
   type TrainingSet,
   type TrainingLoopOptions,
+  type EpochLoop,
   type TrainOptions,
   type VisitOrder,
 } from './lib/train.js';

@@ -15,7 +15,7 @@ import { sampleTeacher, teacherTask } from './lib/data.js';
 import { parameterCount } from './lib/mlp.js';
 import { fitPowerLaw, fitPowerLawWithOffset } from './lib/power-law.js';
 import { createStackedMlp, evaluateStackedLoss, trainStacked } from './lib/stacked.js';
-import { finiteOrNull, stackedSweep, stackingParam } from './lib/sweep.js';
+import { finiteOrNull, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
 import { permutationStream, uploadRegressionDataset } from './lib/train.js';
 
 // Parameters: the defaults are the real sweep.
@@ -72,6 +72,28 @@ export default defineExperiment({
       patience: 10,
     },
   },
+  // Cross-backend tolerances, measured: WASM (1 thread) vs the plain JS backend, smoke preset, seeds 1–3:
+  // exponents and R² within 3e-7. Set with ~1000× headroom for the real sweep's longer training.
+  headline: [
+    { metric: 'dataExponent', tolerance: { absolute: 1e-3, relative: 0 } },
+    { metric: 'parameterExponent', tolerance: { absolute: 1e-3, relative: 0 } },
+    { metric: 'dataScalingR2', tolerance: { absolute: 1e-3, relative: 0 } },
+    { metric: 'parameterScalingR2', tolerance: { absolute: 1e-3, relative: 0 } },
+  ],
+  findings: {
+    scalars: [
+      { label: 'data scaling', fields: { dataExponent: 'exponent', dataScalingR2: 'R²' } },
+      { label: 'parameter scaling', fields: { parameterExponent: 'exponent', parameterScalingR2: 'R²' } },
+    ],
+    scaling: {
+      loss: 'testLoss',
+      sweeps: [
+        { sweep: 'data', label: 'training-set size', size: (unit) => unit.config.trainSize },
+        { sweep: 'width', label: 'parameters', size: (unit) => unit.metrics.parameterCount },
+      ],
+    },
+  },
+  bench: stackedBenchWorkload,
   async run(ctx) {
     const p: Params = ctx.params;
     const { tf } = ctx;
@@ -83,7 +105,7 @@ export default defineExperiment({
     // Units of one width (the data sweep, and its width in the parameter sweep) train in one stack, and so
     // do the narrow widths, zero-padded: at those widths a step costs the same whatever the width.
     const stackOf = ({ width }: { width: number }) => (width <= p.padWidthsUpTo && width !== p.dataSweepWidth ? `width≤${p.padWidthsUpTo}` : `width=${width}`);
-    const { results, stackedGroups } = await stackedSweep(ctx, units, stackOf, async (group) => {
+    const { results, stackedGroups } = await stackedSweep(ctx, units, stackOf, async (group, session) => {
       const width = Math.max(...group.map((unit) => unit.config.width));
       const memberHidden = group.map((unit) => Array<number>(p.depth).fill(unit.config.width));
       // Data: one teacher and one held-out set for every unit; smaller training sets are prefixes of
@@ -100,11 +122,13 @@ export default defineExperiment({
       const model = createStackedMlp(tf, group.map((unit) => unit.rng('init')), shape, memberHidden);
 
       // Training in rounds of `stepsPerEvaluation` steps over reshuffled epochs, with early stopping
-      // per unit; the test loss is the one at the best validation loss.
-      const members = group.map(() => ({
-        curves: { validationLoss: [] as Array<number | null>, testLoss: [] as Array<number | null> },
-        best: { round: 0, validationLoss: Infinity, testLoss: Infinity },
-      }));
+      // per unit; the test loss is the one at the best validation loss (records survive a restart).
+      const members = session.record('members', () =>
+        group.map(() => ({
+          curves: { validationLoss: [] as Array<number | null>, testLoss: [] as Array<number | null> },
+          best: { round: 0, validationLoss: Infinity, testLoss: Infinity },
+        })),
+      );
       try {
         await trainStacked({
           tf,
@@ -118,8 +142,7 @@ export default defineExperiment({
           batchSize: p.batchSize,
           optimizer: 'adam',
           loss: 'mse',
-          tick: ctx.tick,
-          progress: group[0]!.progress,
+          session,
           onEpoch: (round, training) => {
             const validationLosses = evaluateStackedLoss(tf, model, validation, 'mse');
             const testLosses = evaluateStackedLoss(tf, model, test, 'mse');

@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
-import { initBackend, memoryHost, resultSchema, runExperiment, type Experiment, type JsonObject, type Result } from '@axiom/runner';
+import { compareResults, initBackend, memoryHost, type Result, resultSchema, runExperiment } from '@axiom/runner/host';
+import { type Experiment, type JsonObject } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
 
 export const TEST_SEED = 2024;
@@ -25,5 +26,24 @@ export async function runSmoke(name: string, params: JsonObject = {}): Promise<R
   expect(result.status).toBe('ok');
   expect(result).toMatchObject({ seed: { value: TEST_SEED }, preset: 'smoke', backend: { name: 'wasm' } });
   expect(result.params).toMatchObject({ ...experiment.presets.smoke, ...params });
+  expectCompleteDeclaration(experiment, result);
   return result;
+}
+
+/**
+ * A built-in experiment declares its headline metrics, findings and bench workload, and each headline
+ * metric names numbers or verdicts the run recorded (compared with an empty result, every value it
+ * names shows up as a difference).
+ */
+function expectCompleteDeclaration(experiment: Experiment, result: Result): void {
+  expect(experiment.headline?.length, `${experiment.name} declares its headline metrics`).toBeGreaterThan(0);
+  expect(experiment.findings, `${experiment.name} declares its findings`).toBeDefined();
+  expect(experiment.bench, `${experiment.name} declares its bench workload`).toBeDefined();
+  const empty = { ...result, digest: '0'.repeat(64), metrics: {} };
+  for (const headline of experiment.headline ?? []) {
+    const named = compareResults(result, empty, [headline]).differences.map((difference) => difference.expected);
+    // null where a metric is undefined for one key (e.g. a clean-first rate without corrupted labels).
+    expect(named.filter((value) => typeof value === 'number' || typeof value === 'boolean').length, `headline metric ${headline.metric} names values in the result`).toBeGreaterThan(0);
+    expect(named.filter((value) => value !== null && typeof value !== 'number' && typeof value !== 'boolean'), `${headline.metric} names numbers or verdicts`).toEqual([]);
+  }
 }

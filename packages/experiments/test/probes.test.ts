@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, Rng, type Tf } from '@axiom/runner';
+import { initBackend } from '@axiom/runner/host';
+import { Rng, type Tf } from '@axiom/runner';
 import { createStackedMlp, evaluateStackedLoss, firstLayerGradientNorms, type LossKind, type TrainingSet } from '@axiom/experiments';
 
 const rows = 6;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { memoryHost, runExperiment, type JsonObject } from '@axiom/runner';
+import { memoryHost, runExperiment } from '@axiom/runner/host';
+import { type JsonObject } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
 
 interface MemorySample {

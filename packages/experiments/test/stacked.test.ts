@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, memoryHost, Rng, runExperiment, type Checkpoint, type Experiment, type Tf } from '@axiom/runner';
+import { type Checkpoint, initBackend, memoryHost, runExperiment } from '@axiom/runner/host';
+import { type Experiment, Rng, standaloneSession, type Tf } from '@axiom/runner';
 import {
   builtinExperiments,
   clusterTask,
@@ -58,7 +59,7 @@ describe('stacked training', () => {
     it(`trains each member as it would alone (${optimizer}, own seed, data, learning rate, order and width), with early stopping, and leaks no tensors`, async () => {
       const before = tf.memory().numTensors;
       const setups = memberSetups();
-      const common = { tf, epochs: 4, batchSize: 16, optimizer, tick: async () => {} };
+      const common = { tf, epochs: 4, batchSize: 16, optimizer, session: standaloneSession() };
       const stopAfter = [4, 2, 4]; // the second member stops early: its weights must freeze there
 
       const alone = [];
@@ -175,7 +176,7 @@ describe('a stacked sweep', () => {
 
     const stored: { checkpoint?: Checkpoint } = {};
     const first = memoryHost(stored);
-    first.progress = (update) => update.unitsDone === 2 && first.abort.abort();
+    first.progress = (update) => update.unitsDone === 2 && update.detail === undefined && first.abort.abort(); // the first group is done
     expect((await request(first)).result.status).toBe('partial');
     expect(stored.checkpoint?.units.map((unit) => unit.key)).toEqual(['width=32/pair=0', 'width=32/pair=1']);
 
@@ -183,7 +184,7 @@ describe('a stacked sweep', () => {
     const started: string[] = [];
     resumedHost.progress = (update) => update.unit && !started.includes(update.unit) && started.push(update.unit);
     const resumed = (await request(resumedHost)).result;
-    expect(started).toEqual(['width=256/pair=0 +1']); // only the unfinished group ran
+    expect(started).toEqual(['stack width=256 · 2 runs']); // only the unfinished group ran
     expect(resumed.status).toBe('ok');
     expect(resumed.digest).toBe(full.digest);
   });

@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { ExampleTracker, meanEpoch, medianEpoch } from '@axiom/experiments';
+import { fitRecord, meanEpoch, medianEpoch, recordFits } from '@axiom/experiments';
 
 describe('per-example correctness tracking', () => {
   it('records the first epoch each example is fit and the epoch since which it has stayed fit', () => {
-    const tracker = new ExampleTracker([0, 1, 2, 3]);
-    tracker.update(1, [0, 0, 0, 0]); // example 0 right
-    tracker.update(2, [0, 1, 0, 0]); // 0, 1 right
-    tracker.update(3, [1, 1, 2, 0]); // 0 forgotten; 1, 2 right
+    const labels = [0, 1, 2, 3];
+    const tracker = fitRecord(labels.length);
+    recordFits(tracker, labels, 1, [0, 0, 0, 0]); // example 0 right
+    recordFits(tracker, labels, 2, [0, 1, 0, 0]); // 0, 1 right
+    recordFits(tracker, labels, 3, [1, 1, 2, 0]); // 0 forgotten; 1, 2 right
     expect(Array.from(tracker.firstFit)).toEqual([1, 2, 3, -1]);
     expect(Array.from(tracker.learnedSince)).toEqual([-1, 2, 3, -1]);
-    tracker.update(4, [0, 1, 2, 0]);
+    recordFits(tracker, labels, 4, [0, 1, 2, 0]);
     expect(Array.from(tracker.learnedSince)).toEqual([4, 2, 3, -1]);
   });
 

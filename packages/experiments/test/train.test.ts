@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, Rng, type Tf } from '@axiom/runner';
+import { initBackend } from '@axiom/runner/host';
+import { Rng, standaloneSession, type Tf } from '@axiom/runner';
 import {
   createMlp,
   evaluateLoss,
@@ -49,7 +50,7 @@ describe('training loop', () => {
         orders.push(epoch);
         return new Rng(epoch).permutation(256);
       },
-      tick: async () => {},
+      session: standaloneSession(),
       onEpoch: (epoch) => {
         epochsSeen.push(epoch);
         return epoch === 20 ? 'stop' : undefined;

@@ -1,3 +1,4 @@
+import type { HeadlineMetric } from './experiment.js';
 import type { JsonValue } from './json.js';
 import type { Result } from './schemas.js';
 
@@ -51,11 +52,39 @@ function walk(expected: JsonValue | undefined, actual: JsonValue | undefined, pa
   if (JSON.stringify(expected) !== JSON.stringify(actual)) out.push({ path, expected, actual });
 }
 
-/** Compares what two runs computed (`metrics` and `units`), and the provenance that could explain a difference. */
-export function compareResults(expected: Result, actual: Result, tolerance: Tolerance = BIT_IDENTICAL): Comparison {
+const fieldsOf = (value: JsonValue | undefined) => (typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined);
+
+/** The value at a path of keys, if there is one. */
+export function valueAt(metrics: JsonValue | undefined, path: readonly string[]): JsonValue | undefined {
+  return path.reduce<JsonValue | undefined>((value, key) => fieldsOf(value)?.[key], metrics);
+}
+
+/** Every path of keys a headline pattern (`byLevel.*.testAccuracy`, `*`: every key of a table) names in the metrics. */
+export function headlinePaths(pattern: string, metrics: JsonValue): string[][] {
+  let paths: string[][] = [[]];
+  for (const segment of pattern.split('.')) {
+    paths = paths.flatMap((path) => (segment === '*' ? Object.keys(fieldsOf(valueAt(metrics, path)) ?? {}) : [segment]).map((key) => [...path, key]));
+  }
+  return paths;
+}
+
+/**
+ * Compares what two runs computed and the provenance that could explain a difference. With one
+ * tolerance, every value (`metrics` and `units`) must agree within it; with an experiment's headline
+ * metrics, those values must, each within its own tolerance.
+ */
+export function compareResults(expected: Result, actual: Result, tolerance: Tolerance | readonly HeadlineMetric[] = BIT_IDENTICAL): Comparison {
   const differences: ValueDifference[] = [];
   if (expected.digest !== actual.digest) {
-    walk({ metrics: expected.metrics, units: expected.units }, { metrics: actual.metrics, units: actual.units }, '', differences, tolerance);
+    if (Array.isArray(tolerance)) {
+      for (const headline of tolerance as readonly HeadlineMetric[]) {
+        // The paths either run recorded: a table key only one of them has is a difference too.
+        const paths = new Map([expected, actual].flatMap((result) => headlinePaths(headline.metric, result.metrics)).map((path) => [JSON.stringify(path), path]));
+        for (const path of paths.values()) walk(valueAt(expected.metrics, path), valueAt(actual.metrics, path), ['metrics', ...path].join('.'), differences, headline.tolerance);
+      }
+    } else {
+      walk({ metrics: expected.metrics, units: expected.units }, { metrics: actual.metrics, units: actual.units }, '', differences, tolerance as Tolerance);
+    }
   }
   const finite = (values: Array<number | undefined>) => values.filter((v): v is number => v !== undefined && Number.isFinite(v));
   const provenance: string[] = [];
@@ -79,12 +108,19 @@ export function compareResults(expected: Result, actual: Result, tolerance: Tole
   };
 }
 
+/** What must agree, in words: every value within one tolerance, or each headline metric within its own. */
+export function describeTolerance(tolerance: Tolerance | readonly HeadlineMetric[]): string {
+  const within = ({ absolute, relative }: Tolerance) => `within ${absolute} + ${relative}·|value|`;
+  if (!Array.isArray(tolerance)) return `values must agree ${within(tolerance as Tolerance)}`;
+  return `headline metrics must agree: ${(tolerance as readonly HeadlineMetric[]).map((headline) => `${headline.metric} ${within(headline.tolerance)}`).join('; ')}`;
+}
+
 /** A readable account for a terminal or CI log. */
 export function describeComparison(comparison: Comparison, limit = 10): string {
   if (comparison.identicalDigest) return 'identical: the digests match, the computation is bit-identical';
   const lines = [
     comparison.withinTolerance
-      ? 'digests differ, but every value agrees within the tolerance'
+      ? 'digests differ, but every value compared agrees within its tolerance'
       : `${comparison.differences.length} value(s) differ; max absolute difference ${comparison.maxAbsolute.toPrecision(3)}, max relative ${comparison.maxRelative.toPrecision(3)}`,
   ];
   for (const d of comparison.differences.slice(0, limit)) {

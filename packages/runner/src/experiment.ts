@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { AxiomError, errorMessage } from './errors.js';
 import type { Tf } from './backend.js';
-import type { JsonObject } from './json.js';
+import type { JsonObject, JsonValue } from './json.js';
 import type { Rng } from './rng.js';
-import type { UnitResult } from './schemas.js';
+import type { Tolerance } from './compare.js';
+import type { Snapshot, UnitResult } from './schemas.js';
 
 /** One independent piece of work in a sweep: a configuration or replicate, named by a stable key. */
 export interface SweepUnit<C extends JsonObject = JsonObject> {
@@ -16,8 +17,49 @@ export interface UnitContext<C extends JsonObject = JsonObject> extends SweepUni
   seed: number;
   /** A seeded stream for one purpose within the unit (`unit.rng('data')`, `unit.rng('init')`). */
   rng(...labels: Array<string | number>): Rng;
-  /** Progress within this unit, 0..1. */
-  progress(fraction: number): void;
+}
+
+/** State a training loop keeps across a restart: `save` is called at a checkpoint, `restore` with what it returned. */
+export interface Resumable {
+  save(): Snapshot | Promise<Snapshot>;
+  restore(saved: Snapshot): void | Promise<void>;
+}
+
+/** One training loop in progress inside a sweep group; from `TrainingSession.beginTraining`. */
+export interface TrainingRun {
+  /**
+   * Call after every step: the state saved by the loop's `Resumable` and the session's records must be
+   * consistent here. The host may take a checkpoint (it decides when); a stopped run checkpoints here and
+   * throws. Also does what `tick()` does.
+   */
+  stepDone(): Promise<void>;
+  /** The loop is over: later steps of the group are not part of it. */
+  end(): void;
+}
+
+/**
+ * A sweep group's link to the host while it runs: progress, and the checkpoints that let a stopped run
+ * continue inside training. A restart re-runs the group's code from the top (data and models are made
+ * again from the same seeds); `beginTraining` then puts the loop back where it was, `record` hands back the
+ * records kept so far, and every random stream the group made before training is set back to where it was.
+ * Streams made while a loop runs must be used up before its next step.
+ */
+export interface TrainingSession {
+  /** Progress through this group, 0..1, with where its training is (e.g. "epoch 37/40"). */
+  progress(fraction: number, detail?: string): void;
+  /** Between steps: lets signals through, waits while suspended, stops the run (before training begins). */
+  tick(): Promise<void>;
+  /**
+   * Plain data the group keeps across restarts (curves so far, per-example records): the saved value when
+   * resuming, else `initial()`. Mutate it in place; it is saved by reference at each checkpoint.
+   */
+  record<T extends Snapshot & object>(name: string, initial: () => T): T;
+  /**
+   * Starts a training loop whose own state (position, weights, optimizer) `state` saves and restores. When
+   * resuming inside this loop, `state.restore` runs first; returns null for a loop that had already finished
+   * before the restart (the group's later loop was running): skip it.
+   */
+  beginTraining(state: Resumable): Promise<TrainingRun | null>;
 }
 
 export interface UnitOutput {
@@ -38,26 +80,79 @@ export interface ExperimentContext<P> {
   /** Absolute deadline (ms since epoch), if the workunit has one. */
   deadline: number | undefined;
   /**
-   * Call between training steps: yields to the event loop now and then (so signals and control
-   * messages are seen), waits while the host is suspended, and throws once the run is aborted.
+   * Call between pieces of work: yields to the event loop now and then (so signals and control messages
+   * are seen), waits while the host is suspended, and throws once the run is stopped, unless a sweep group's
+   * training has begun: that stop waits for the next step (`TrainingRun.stepDone`) or the group's end, where
+   * a checkpoint keeps the work.
    */
   tick(): Promise<void>;
   /**
    * Runs each unit with its own derived seed. Finished units go into the checkpoint; after a
    * restart they are restored, not recomputed, so a resumed run gives the same digest.
    */
-  sweep<C extends JsonObject>(units: Array<SweepUnit<C>>, run: (unit: UnitContext<C>) => Promise<UnitOutput>): Promise<UnitResult[]>;
+  sweep<C extends JsonObject>(units: Array<SweepUnit<C>>, run: (unit: UnitContext<C>, session: TrainingSession) => Promise<UnitOutput>): Promise<UnitResult[]>;
   /**
    * Like `sweep`, but the units `groupOf` maps to one key run together, in one call of `runGroup`
    * (e.g. same-shape networks trained as one stacked model), which returns one output per unit, in
-   * order. Each unit keeps its own derived seed; a finished group is checkpointed at once, so a resumed
-   * run restores whole groups. Results come back in the order of `units`.
+   * order. Each unit keeps its own derived seed. A training loop that uses the session resumes inside the
+   * group after a restart; finished groups are kept whole. Results come back in the order of `units`.
    */
   sweepGroups<C extends JsonObject>(
     units: Array<SweepUnit<C>>,
     groupOf: (unit: SweepUnit<C>) => string,
-    runGroup: (group: Array<UnitContext<C>>) => Promise<UnitOutput[]>,
+    runGroup: (group: Array<UnitContext<C>>, session: TrainingSession) => Promise<UnitOutput[]>,
   ): Promise<UnitResult[]>;
+}
+
+/**
+ * A headline metric: a path into the run's `metrics` (`*` stands for every key of a table, as in
+ * `byLevel.*.testAccuracy`) and how closely two backends must agree on it. Across backends floats round
+ * differently and trajectories drift, so each experiment measures its own tolerances.
+ */
+export interface HeadlineMetric {
+  metric: string;
+  tolerance: Tolerance;
+}
+
+/** A headline table keyed by a swept value: `metrics[table][key][field]`, e.g. `byLevel["0.4"].cleanFirstRate`. */
+export interface KeyedFinding {
+  table: string;
+  keyLabel: string;
+  /** Field name → label. */
+  fields: Record<string, string>;
+  axis: 'linear' | 'log' | 'nominal';
+  title: string;
+}
+
+/** Headline scalars read together, e.g. a scaling exponent and the R² of its fit. */
+export interface ScalarFinding {
+  label: string;
+  fields: Record<string, string>;
+}
+
+/** Units of one sweep: their `loss` metric against a size, for a power-law fit on log–log axes. */
+export interface ScalingSweep {
+  sweep: string;
+  label: string;
+  size(unit: UnitResult): JsonValue | undefined;
+}
+
+/**
+ * What the headline finding is, in terms of the metrics the experiment records, with its controls:
+ * `axiom analyze` turns it into a line or two, the report into plots.
+ */
+export interface Findings {
+  keyed?: KeyedFinding;
+  scalars?: ScalarFinding[];
+  scaling?: { loss: string; sweeps: ScalingSweep[] };
+}
+
+/** What `npm run bench` times for the experiment, beside its plain PyTorch version. */
+export interface BenchWorkload {
+  /** Parameter overrides under which the sweep's first configuration trains alone (e.g. stacking off): the bench times it on its own. */
+  alone: JsonObject;
+  /** Whether packages/cli/src/bench/pytorch_experiments.py has the same sweep in plain PyTorch (false: its columns stay blank). */
+  pytorch: boolean;
 }
 
 export interface Experiment<S extends z.ZodType = z.ZodType> {
@@ -69,6 +164,15 @@ export interface Experiment<S extends z.ZodType = z.ZodType> {
   params: S;
   /** Named parameter sets; every experiment has `smoke`, which finishes in seconds. */
   presets: { smoke: JsonObject } & Record<string, JsonObject>;
+  /**
+   * `none`: the experiment keeps state the runner cannot save (its own loop without `beginTraining`, or
+   * state across units), so a stopped run must start over: hosts then take and claim no checkpoints.
+   */
+  checkpointing?: 'none';
+  /** The metrics that carry the finding, with cross-backend tolerances; without them, two backends must agree on every value within a default. */
+  headline?: HeadlineMetric[];
+  findings?: Findings;
+  bench?: BenchWorkload;
   /** Runs the sweep and returns the headline metrics computed from its units. */
   run(ctx: ExperimentContext<z.infer<S>>): Promise<JsonObject>;
 }
@@ -81,6 +185,10 @@ export function defineExperiment<S extends z.ZodType>(experiment: Experiment<S>)
   for (const [preset, values] of Object.entries(experiment.presets)) {
     const parsed = experiment.params.safeParse(values);
     if (!parsed.success) throw new TypeError(`${experiment.name}: preset "${preset}" does not fit the params schema: ${parsed.error.message}`);
+  }
+  for (const { metric, tolerance } of experiment.headline ?? []) {
+    if (!/^[^.*]+(\.([^.*]+|\*))*$/.test(metric)) throw new TypeError(`${experiment.name}: headline metric "${metric}" must be a dotted path, with * for a table's keys`);
+    if (!(tolerance.absolute >= 0 && tolerance.relative >= 0)) throw new TypeError(`${experiment.name}: headline metric "${metric}" needs a tolerance ≥ 0`);
   }
   return experiment;
 }

@@ -1,31 +1,9 @@
-import { access, constants, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { access, constants, mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AxiomError } from './errors.js';
 import { writeJsonAtomicOrExplain } from './files.js';
-import type { CheckpointStore, ResultSink } from './host.js';
+import type { ResultSink } from './host.js';
 import type { Result } from './schemas.js';
-
-/** A checkpoint kept as one JSON file, replaced atomically, so a kill never leaves half of one. */
-export function fileCheckpointStore(path: string): CheckpointStore {
-  return {
-    async load() {
-      let text: string;
-      try {
-        text = await readFile(path, 'utf8');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw new AxiomError('badCheckpoint', `cannot read checkpoint ${path}: ${(error as Error).message}`);
-      }
-      try {
-        return JSON.parse(text) as unknown;
-      } catch (error) {
-        throw new AxiomError('badCheckpoint', `checkpoint ${path} is corrupt (not JSON: ${(error as Error).message}); delete it to start over`);
-      }
-    },
-    save: (checkpoint) => writeJsonAtomicOrExplain(path, checkpoint, 'checkpoint'),
-    clear: () => rm(path, { force: true }),
-  };
-}
 
 /**
  * Writes the result as a JSON file, atomically; fails before the run if the place is not writable.

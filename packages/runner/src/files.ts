@@ -1,34 +1,7 @@
-import { open } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { AxiomError } from './errors.js';
-
-const SOFT_LINK = /^\s*<soft_link>([^<]*)<\/soft_link>/;
-
-/**
- * BOINC puts a *link file* in the slot where an app expects a file unless the template says
- * `<copy_file/>`: `<soft_link>../../projects/host/name</soft_link>`, relative to the slot.
- * Returns the path of the file that holds the data: the link's target, or the path itself.
- * A missing file resolves to itself (as `boinc_resolve_filename` does), so callers see ENOENT.
- */
-export async function resolveLinkFile(path: string): Promise<string> {
-  let head: string;
-  try {
-    const handle = await open(path, 'r');
-    try {
-      const buffer = Buffer.alloc(4096);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-      head = buffer.subarray(0, bytesRead).toString('utf8');
-    } finally {
-      await handle.close();
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return path;
-    throw error;
-  }
-  const link = SOFT_LINK.exec(head);
-  return link ? resolve(dirname(path), link[1]!.trim()) : path;
-}
 
 /** Write to a temporary file in the same directory, fsync, rename: readers see the old file or the new one, never half. */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
@@ -39,13 +12,19 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
 const NO_SPACE_CODES = new Set(['ENOSPC', 'EDQUOT']);
 
 /**
- * `writeJsonAtomic`, with a failure turned into `outputUnwritable` (exit 6) naming what and where:
+ * An atomic write, with a failure turned into `outputUnwritable` (exit 6) naming what and where:
  * transient when the disk is full (a BOINC host exits temporarily and retries), permanent otherwise
  * (read-only file system, no permission). The old file is untouched either way.
  */
 export async function writeJsonAtomicOrExplain(path: string, value: unknown, what: string): Promise<void> {
+  await writeAtomicOrExplain(path, `${JSON.stringify(value, null, 2)}\n`, what);
+}
+
+/** `writeJsonAtomicOrExplain` for any bytes; makes the directory if it is missing. */
+export async function writeAtomicOrExplain(path: string, data: string | Buffer, what: string): Promise<void> {
   try {
-    await writeJsonAtomic(path, value);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFileAtomic(path, data, { fsync: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new AxiomError('outputUnwritable', `cannot write ${what} to ${path}: ${code ?? (error as Error).message}`, {

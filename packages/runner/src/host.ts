@@ -18,10 +18,14 @@ export interface RunnerHost {
 }
 
 export interface ProgressUpdate {
+  /** 0..1; never falls, also across restarts. */
   fraction: number;
   unitsDone: number;
   unitsTotal: number;
+  /** What is being worked on: a unit's key, or a stack of units ("stack width=64 · 12 runs"). */
   unit?: string;
+  /** Where its training is, e.g. "epoch 37/40". */
+  detail?: string;
 }
 
 export interface RunControl {
@@ -32,7 +36,13 @@ export interface RunControl {
 }
 
 export interface CheckpointStore {
-  /** The stored checkpoint as raw JSON, or undefined when there is none. Throws if unreadable. */
+  /**
+   * The host's choice of how often to checkpoint: the runner takes one at the first safe point (a
+   * finished training step or sweep group) after this many seconds since the last, and always when the
+   * run is stopped. Default 60.
+   */
+  periodSeconds?: number;
+  /** The stored checkpoint, not yet validated, or undefined when there is none. Throws if unreadable. */
   load(): Promise<unknown>;
   save(checkpoint: Checkpoint): Promise<void>;
   /** Called after a complete result was written. */

@@ -10,7 +10,7 @@ export interface HttpPolicy {
   headersTimeoutMs: number;
   /** Longest silence between two chunks of the body. */
   bodyTimeoutMs: number;
-  /** Longest one attempt may take in all. */
+  /** Longest one attempt may take in all; the whole exchange is cut at this per attempt plus the longest backoffs. */
   attemptTimeoutMs: number;
   /** Retries after the first attempt, for network errors, 5xx and 429. */
   retries: number;
@@ -51,19 +51,6 @@ export interface HttpResponse {
   body: Buffer;
 }
 
-/** Seconds or an HTTP date, capped by the policy; undefined when absent or unreadable. */
-function retryAfterMs(header: string | string[] | undefined, policy: HttpPolicy): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (!value) return undefined;
-  const seconds = /^\d+$/.test(value.trim()) ? Number(value) * 1000 : Date.parse(value) - Date.now();
-  return Number.isFinite(seconds) ? Math.min(Math.max(seconds, 0), policy.backoffMaxMs) : undefined;
-}
-
-function backoffMs(attempt: number, policy: HttpPolicy): number {
-  const ceiling = Math.min(policy.backoffMaxMs, policy.backoffBaseMs * 2 ** attempt);
-  return ceiling / 2 + randomInt(Math.max(1, Math.floor(ceiling / 2))); // "equal jitter"
-}
-
 /** Failures of the connection or of the server's timing, which a later attempt may not meet again. */
 const TRANSIENT_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
@@ -79,9 +66,21 @@ function describeNetworkError(error: unknown, policy: HttpPolicy): string {
   if (error instanceof undiciErrors.HeadersTimeoutError) return `no response within ${policy.headersTimeoutMs} ms (server stalled)`;
   if (error instanceof undiciErrors.BodyTimeoutError) return `body stalled for ${policy.bodyTimeoutMs} ms`;
   if (error instanceof undiciErrors.ConnectTimeoutError) return `could not connect within ${policy.connectTimeoutMs} ms`;
-  if ((error as Error).name === 'TimeoutError') return `attempt took longer than ${policy.attemptTimeoutMs} ms`;
+  if ((error as Error).name === 'TimeoutError') return `the exchange took longer than ${exchangeTimeoutMs(policy)} ms`;
   const code = (error as { code?: string }).code;
   return code ? `${code} (${errorMessage(error)})` : errorMessage(error);
+}
+
+/** Any failure of an exchange as an HttpError: a status the server answered with, or what went wrong on the way. */
+function httpErrorOf(url: string, error: unknown, policy: HttpPolicy): HttpError {
+  if (error instanceof HttpError) return error;
+  const status = (error as { statusCode?: number }).statusCode;
+  if (error instanceof undiciErrors.RequestRetryError && status !== undefined) {
+    // A 2xx here is a resumed body the server could not continue (no Range support, or the content changed): a later whole attempt may succeed.
+    if (status < 300) return new HttpError(url, `the body was cut short and could not be resumed (${error.message})`, true, status);
+    return new HttpError(url, `HTTP ${status}`, status >= 500 || status === 429, status);
+  }
+  return new HttpError(url, describeNetworkError(error, policy), isTransient(error));
 }
 
 async function readCapped(body: Dispatcher.ResponseData['body'], url: string, maxBytes: number): Promise<Buffer> {
@@ -98,23 +97,6 @@ async function readCapped(body: Dispatcher.ResponseData['body'], url: string, ma
   return Buffer.concat(chunks);
 }
 
-async function attempt(url: string, options: HttpRequestOptions, policy: HttpPolicy, dispatcher: Dispatcher): Promise<HttpResponse> {
-  const signals = [AbortSignal.timeout(policy.attemptTimeoutMs), ...(options.signal ? [options.signal] : [])];
-  const response = await request(url, {
-    dispatcher,
-    method: options.method ?? 'GET',
-    headers: options.headers,
-    body: options.body,
-    signal: AbortSignal.any(signals),
-  });
-  const declared = Number(response.headers['content-length']);
-  if (Number.isFinite(declared) && declared > policy.maxBytes) {
-    response.body.on('error', () => {}).destroy(); // the abort it raises is the point, not news
-    throw new HttpError(url, `response declares ${declared} bytes, over the ${policy.maxBytes}-byte cap`, false, response.statusCode);
-  }
-  return { status: response.statusCode, headers: response.headers, body: await readCapped(response.body, url, policy.maxBytes) };
-}
-
 export interface HttpRequestOptions {
   method?: 'GET' | 'POST' | 'PUT';
   headers?: Record<string, string>;
@@ -124,40 +106,67 @@ export interface HttpRequestOptions {
   onRetry?(error: HttpError, delayMs: number, attempt: number): void;
 }
 
+/** Seconds or an HTTP date, capped by the policy; undefined when absent or unreadable. */
+function retryAfterMs(header: string | string[] | undefined, policy: HttpPolicy): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return undefined;
+  const seconds = /^\d+$/.test(value.trim()) ? Number(value) * 1000 : Date.parse(value) - Date.now();
+  return Number.isFinite(seconds) ? Math.min(Math.max(seconds, 0), policy.backoffMaxMs) : undefined;
+}
+
+function backoffMs(attempt: number, policy: HttpPolicy): number {
+  const ceiling = Math.min(policy.backoffMaxMs, policy.backoffBaseMs * 2 ** attempt);
+  return ceiling / 2 + randomInt(Math.max(1, Math.floor(ceiling / 2))); // "equal jitter"
+}
+
+const RETRIED_STATUSES = [429, ...Array.from({ length: 100 }, (_, i) => 500 + i)];
+
+/** The longest a whole exchange may take: every attempt at its limit, with the longest backoff between them. */
+const exchangeTimeoutMs = (policy: HttpPolicy) => (policy.retries + 1) * policy.attemptTimeoutMs + policy.retries * policy.backoffMaxMs;
+
 /**
- * One HTTP exchange with bounded retries: exponential backoff with jitter on network errors, 5xx and
- * 429 (honouring Retry-After); every other non-2xx status is permanent. Redirects are followed up to
- * the cap. Throws HttpError naming the URL and the cause.
+ * One HTTP exchange with bounded retries, by undici's retry interceptor: exponential backoff with jitter
+ * on network errors, 5xx and 429 (honouring Retry-After); every other non-2xx status is permanent. A body
+ * cut short is resumed with a Range request where the server allows it. Redirects are followed up to the
+ * cap. Throws HttpError naming the URL and the cause.
  */
 export async function httpRequest(url: string, options: HttpRequestOptions = {}, policy: HttpPolicy = defaultHttpPolicy): Promise<HttpResponse> {
+  let attempts = 1;
+  // undici's retry callback: decides whether and when the next attempt goes out (null: retry; an error: give up with it).
+  const retry = (error: Error, { state }: { state: { counter: number } }, callback: (error: Error | null) => void) => {
+    attempts = state.counter;
+    const failure = httpErrorOf(url, error, policy);
+    if (!failure.transient || state.counter > policy.retries || options.signal?.aborted) return callback(error);
+    const delay = retryAfterMs((error as undiciErrors.RequestRetryError).headers?.['retry-after'], policy) ?? backoffMs(state.counter - 1, policy);
+    options.onRetry?.(failure, delay, state.counter);
+    attempts = state.counter + 1;
+    sleep(delay, undefined, { signal: options.signal }).then(() => callback(null), callback);
+  };
   const agent = new Agent({ connect: { timeout: policy.connectTimeoutMs }, headersTimeout: policy.headersTimeoutMs, bodyTimeout: policy.bodyTimeoutMs });
-  const dispatcher = agent.compose(interceptors.redirect({ maxRedirections: policy.maxRedirections }));
+  const dispatcher = agent.compose(
+    interceptors.redirect({ maxRedirections: policy.maxRedirections }),
+    // Uploads retry too: they carry an idempotency key. Every 5xx and 429 reaches `retry`, which decides.
+    interceptors.retry({ retry, methods: ['GET', 'POST', 'PUT'], statusCodes: RETRIED_STATUSES, maxRetries: policy.retries }),
+  );
+  const signal = AbortSignal.any([AbortSignal.timeout(exchangeTimeoutMs(policy)), ...(options.signal ? [options.signal] : [])]);
   try {
-    for (let attemptIndex = 0; ; attemptIndex++) {
-      let failure: HttpError;
-      let delay: number | undefined;
-      try {
-        const response = await attempt(url, options, policy, dispatcher);
-        if (response.status >= 200 && response.status < 300) return response;
-        if (response.status >= 300 && response.status < 400) {
-          throw new HttpError(url, `still redirected (HTTP ${response.status}) after ${policy.maxRedirections} redirects`, false, response.status);
-        }
-        const transient = response.status >= 500 || response.status === 429;
-        failure = new HttpError(url, `HTTP ${response.status}`, transient, response.status);
-        delay = retryAfterMs(response.headers['retry-after'], policy);
-      } catch (error) {
-        if (error instanceof HttpError) throw error;
-        if (options.signal?.aborted) throw error;
-        failure = new HttpError(url, describeNetworkError(error, policy), isTransient(error));
-      }
-      if (!failure.transient || attemptIndex >= policy.retries) {
-        if (attemptIndex > 0) failure.message += ` (after ${attemptIndex + 1} attempts)`;
-        throw failure;
-      }
-      delay ??= backoffMs(attemptIndex, policy);
-      options.onRetry?.(failure, delay, attemptIndex + 1);
-      await sleep(delay, undefined, { signal: options.signal });
+    const response = await request(url, { dispatcher, method: options.method ?? 'GET', headers: options.headers, body: options.body, signal });
+    const declared = Number(response.headers['content-length']);
+    if (Number.isFinite(declared) && declared > policy.maxBytes) {
+      response.body.on('error', () => {}).destroy(); // the abort it raises is the point, not news
+      throw new HttpError(url, `response declares ${declared} bytes, over the ${policy.maxBytes}-byte cap`, false, response.statusCode);
     }
+    const body = await readCapped(response.body, url, policy.maxBytes);
+    if (response.statusCode >= 300 && response.statusCode < 400) {
+      throw new HttpError(url, `still redirected (HTTP ${response.statusCode}) after ${policy.maxRedirections} redirects`, false, response.statusCode);
+    }
+    if (response.statusCode < 200 || response.statusCode >= 300) throw new HttpError(url, `HTTP ${response.statusCode}`, false, response.statusCode);
+    return { status: response.statusCode, headers: response.headers, body };
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    const failure = httpErrorOf(url, error, policy);
+    if (attempts > 1) failure.message += ` (after ${attempts} attempts)`;
+    throw failure;
   } finally {
     await agent.close();
   }

@@ -1,24 +1,12 @@
-export * from './backend.js';
-export * from './errors.js';
-export * from './experiment.js';
-export * from './file-host.js';
-export * from './files.js';
-export * from './host-info.js';
-export * from './host.js';
-export * from './json.js';
-export * from './params.js';
-export * from './rng.js';
-export * from './run.js';
-export * from './schemas.js';
-export * from './seed.js';
-export * from './wasm-matmul.js';
-export * from './wasm-files.js';
-export * from './wasm-threads.js';
-export * from './memory-host.js';
-export * from './http.js';
-export * from './script.js';
-export * from './sandbox.js';
-export type { SandboxViolation } from './sandbox-guards.js';
-export * from './worker-api.js';
-export * from './compare.js';
-export * from './upload.js';
+/**
+ * `@axiom/runner`, for experiment authors: define an experiment (its parameters are a zod schema),
+ * random streams derived from the run's seed, and the types the shared training pieces use. This is
+ * all a fetched script sees. Hosts use `@axiom/runner/host`.
+ */
+export { type Tf } from './backend.js';
+export { type Tolerance } from './compare.js';
+export { type BenchWorkload, defineExperiment, type Experiment, type ExperimentContext, type Findings, type HeadlineMetric, type KeyedFinding, type Resumable, type ScalarFinding, type ScalingSweep, type SweepUnit, type TrainingRun, type TrainingSession, type UnitContext, type UnitOutput } from './experiment.js';
+export { type JsonObject, type JsonValue } from './json.js';
+export { deriveSeed, Rng } from './rng.js';
+export { type Snapshot, snapshotSchema, type UnitResult } from './schemas.js';
+export { standaloneSession } from './session.js';

@@ -11,7 +11,8 @@ export interface MemoryHost extends RunnerHost {
   abort: AbortController;
 }
 
-export function memoryHost(stored: { checkpoint?: Checkpoint } = {}): MemoryHost {
+/** `checkpointPeriodSeconds` 0 checkpoints at every step and every finished group. */
+export function memoryHost(stored: { checkpoint?: Checkpoint } = {}, { checkpointPeriodSeconds }: { checkpointPeriodSeconds?: number } = {}): MemoryHost {
   const results: Result[] = [];
   const warnings: RunWarning[] = [];
   const abort = new AbortController();
@@ -25,6 +26,7 @@ export function memoryHost(stored: { checkpoint?: Checkpoint } = {}): MemoryHost
     warn: (warning) => warnings.push(warning),
     control: { signal: abort.signal },
     checkpoints: {
+      periodSeconds: checkpointPeriodSeconds,
       load: async () => stored.checkpoint,
       save: async (checkpoint) => {
         stored.checkpoint = structuredClone(checkpoint);

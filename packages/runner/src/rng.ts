@@ -11,17 +11,27 @@ export function deriveSeed(root: number, ...labels: ReadonlyArray<string | numbe
   return hash.readUInt32BE(0);
 }
 
+/** Where a stream is: Alea's registers, how many numbers it has drawn, and the spare normal deviate it holds. */
+export interface RngState {
+  alea: seedrandom.State.Alea;
+  draws: number;
+  spareNormal: number | null;
+}
+
 /** The only source of randomness experiments use: a seeded `seedrandom` (Alea) stream. */
 export class Rng {
-  private readonly prng: seedrandom.PRNG;
+  private prng: seedrandom.StatefulPRNG<seedrandom.State.Alea>;
   private spareNormal: number | undefined;
+  /** Numbers drawn so far: a stream only moves forward, so a restored state must be at least this far along. */
+  private draws = 0;
 
   constructor(readonly seed: number) {
-    this.prng = seedrandom.alea(String(seed));
+    this.prng = seedrandom.alea(String(seed), { state: true });
   }
 
   /** Uniform in [0, 1) with 53 bits of precision. */
   next(): number {
+    this.draws++;
     return this.prng.double();
   }
 
@@ -32,7 +42,26 @@ export class Rng {
 
   /** A fresh uint32, e.g. the `seed` argument of a tfjs random op. */
   uint32(): number {
+    this.draws++;
     return this.prng.int32() >>> 0;
+  }
+
+  /** How many numbers the stream has drawn. */
+  get drawn(): number {
+    return this.draws;
+  }
+
+  /** Everything needed to continue this stream exactly where it is. */
+  state(): RngState {
+    return { alea: this.prng.state(), draws: this.draws, spareNormal: this.spareNormal ?? null };
+  }
+
+  /** Moves the stream forward to `state`, taken from this same stream later in an identical run. */
+  restore(state: RngState): void {
+    if (state.draws < this.draws) throw new RangeError(`a random stream cannot move back: it has drawn ${this.draws} numbers, the saved state ${state.draws}`);
+    this.prng = seedrandom.alea('', { state: state.alea });
+    this.draws = state.draws;
+    this.spareNormal = state.spareNormal ?? undefined;
   }
 
   /** Standard normal (Box–Muller; the second value of each pair is kept for the next call). */

@@ -34,6 +34,7 @@ export const fromSandboxSchema = z.discriminatedUnion('type', [
       unitsDone: z.number().int().nonnegative(),
       unitsTotal: z.number().int().nonnegative(),
       unit: z.string().optional(),
+      detail: z.string().optional(),
     }),
   }),
   z.strictObject({ type: z.literal('log'), message: z.string() }),

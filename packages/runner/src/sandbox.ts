@@ -41,7 +41,7 @@ export interface SandboxLauncher {
 export type SandboxedRunRequest = Omit<RunRequest, 'experiment' | 'host' | 'sandbox'> & { script: ScriptProvenance; scriptPath: string };
 
 type ToSandbox =
-  | { type: 'start'; run: Omit<SandboxedRunRequest, 'scriptPath'>; scriptBytes: Uint8Array; sandbox: SandboxRecord; hasCheckpoints: boolean }
+  | { type: 'start'; run: Omit<SandboxedRunRequest, 'scriptPath'>; scriptBytes: Uint8Array; sandbox: SandboxRecord; hasCheckpoints: boolean; checkpointPeriodSeconds?: number }
   | { type: 'reply'; id: number; value?: unknown; error?: { kind?: ExitCodeName; message: string } }
   | { type: 'abort' };
 
@@ -191,7 +191,7 @@ export async function runSandboxed(request: SandboxedRunRequest, host: RunnerHos
       child.on('exit', (code, signal) => reject(new Error(`the sandboxed run ended without an outcome (exit code ${code}, signal ${signal})`)));
       host.control.signal.addEventListener('abort', onAbort);
       if (host.control.signal.aborted) onAbort();
-      send({ type: 'start', run, scriptBytes, sandbox, hasCheckpoints: host.checkpoints !== undefined });
+      send({ type: 'start', run, scriptBytes, sandbox, hasCheckpoints: host.checkpoints !== undefined, checkpointPeriodSeconds: host.checkpoints?.periodSeconds });
     });
   } finally {
     host.control.signal.removeEventListener('abort', onAbort);
@@ -267,7 +267,9 @@ export async function serveSandboxedRun(): Promise<never> {
         log: (message) => post({ type: 'log', message }),
         warn: (warning) => post({ type: 'warn', warning }),
         ...(start.hasCheckpoints && {
-          checkpoints: { load: () => call('checkpoints.load'), save: (checkpoint) => call('checkpoints.save', checkpoint), clear: () => call('checkpoints.clear') },
+          checkpoints: {
+            periodSeconds: start.checkpointPeriodSeconds,
+            load: () => call('checkpoints.load'), save: (checkpoint) => call('checkpoints.save', checkpoint), clear: () => call('checkpoints.clear') },
         }),
         control: { signal: aborted.signal, whenRunnable: () => call('whenRunnable') },
         sink: { prepare: () => call('sink.prepare'), write: (result) => call<string>('sink.write', result) },

@@ -133,6 +133,8 @@ export const resultSchema = z.strictObject({
     cpuSeconds: z.number().nonnegative(),
     phases: z.record(z.string(), z.number().nonnegative()),
     units: z.record(z.string(), z.number().nonnegative()),
+    /** Times the run was resumed from a checkpoint; wall and CPU seconds then cover every process that worked on it. */
+    resumes: z.number().int().nonnegative().optional(),
   }),
   warnings: z.array(warningSchema),
   /** Present when the experiment ran in a sandbox (fetched scripts always do). */
@@ -141,9 +143,52 @@ export const resultSchema = z.strictObject({
 });
 export type Result = z.infer<typeof resultSchema>;
 
-/** What the runner keeps between restarts: every finished unit, so a resumed run skips them. */
-/** 2 added `unitsDigest`; a version-1 checkpoint is refused as from another format version. */
-export const CHECKPOINT_FORMAT_VERSION = 2;
+/**
+ * Saved training state: JSON-like values (numbers may be non-finite) and typed arrays for tensors and
+ * per-example records, nested in arrays and plain objects. Checkpoint files store it in binary.
+ */
+export type Snapshot = null | boolean | number | string | Float32Array | Float64Array | Int32Array | Uint8Array | Snapshot[] | { [key: string]: Snapshot };
+export const snapshotSchema: z.ZodType<Snapshot> = z.lazy(() =>
+  z.union([
+    z.null(),
+    z.boolean(),
+    z.custom<number>((value) => typeof value === 'number', 'expected a number'), // Infinity and NaN too
+    z.string(),
+    z.instanceof(Float32Array),
+    z.instanceof(Float64Array),
+    z.instanceof(Int32Array),
+    z.instanceof(Uint8Array),
+    z.array(snapshotSchema),
+    z.record(z.string(), snapshotSchema),
+  ]),
+);
+
+export const rngStateSchema = z.strictObject({
+  alea: z.strictObject({ c: z.number(), s0: z.number(), s1: z.number(), s2: z.number() }),
+  draws: z.number().int().nonnegative(),
+  spareNormal: z.number().nullable(),
+});
+
+/** A sweep group caught in the middle of training: enough to continue it exactly. */
+export const groupInProgressSchema = z.strictObject({
+  /** The group's unit keys, in order: a restart resumes only the same group. */
+  units: z.array(z.string()).min(1),
+  /** Which of the group's training loops was running (0 for the first). */
+  phase: z.number().int().nonnegative(),
+  /** Wall seconds the group had run, over every process that worked on it. */
+  seconds: z.number().nonnegative(),
+  /** Every random stream the group had made before training began, in the order it made them. */
+  streams: z.array(z.strictObject({ labels: z.array(z.union([z.string(), z.number()])), state: rngStateSchema })),
+  /** The experiment's own records (curves so far, per-example trackers), by name. */
+  records: z.record(z.string(), snapshotSchema),
+  /** The training loop's state: position, weights, optimizer state. */
+  training: snapshotSchema,
+});
+export type GroupInProgress = z.infer<typeof groupInProgressSchema>;
+
+/** What the runner keeps between restarts: every finished unit, and the group in training, if any. */
+/** 3 added training in progress and stores files in binary; older checkpoints are refused as from another format version. */
+export const CHECKPOINT_FORMAT_VERSION = 3;
 export const checkpointSchema = z.strictObject({
   formatVersion: z.literal(CHECKPOINT_FORMAT_VERSION),
   experiment: z.string(),
@@ -152,8 +197,14 @@ export const checkpointSchema = z.strictObject({
   /** Digest of the params, so a checkpoint is never applied to a different configuration. */
   paramsDigest: sha256HexSchema,
   units: z.array(unitResultSchema),
-  /** SHA-256 of the units' canonical JSON: altered unit results are refused, never resumed into a wrong digest. */
-  unitsDigest: sha256HexSchema,
   unitSeconds: z.record(z.string(), z.number().nonnegative()),
+  /** Fraction of the run done when it was taken: progress after a restart starts here. */
+  fractionDone: z.number().min(0).max(1),
+  /** Wall and CPU seconds the run had used, over every process that worked on it. */
+  wallSeconds: z.number().nonnegative(),
+  cpuSeconds: z.number().nonnegative(),
+  /** How many times the run had been resumed before. */
+  resumes: z.number().int().nonnegative(),
+  inProgress: groupInProgressSchema.optional(),
 });
 export type Checkpoint = z.infer<typeof checkpointSchema>;

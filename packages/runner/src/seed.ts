@@ -1,16 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { AxiomError } from './errors.js';
-import { readFile } from 'node:fs/promises';
-import { resolveLinkFile } from './files.js';
-import { describeZodError } from './params.js';
 import { uint32Schema, workunitSchema, type RunWarning, type SeedSource } from './schemas.js';
 
 /** Everything in `wu.json` except the seed, which is judged on its own so a bad seed can never pass unnoticed. */
-const workunitBodySchema = workunitSchema.omit({ seed: true });
+export const workunitBodySchema = workunitSchema.omit({ seed: true });
 export type WorkunitBody = z.infer<typeof workunitBodySchema>;
 
-/** A `wu.json` as found: its body when usable, its seed when valid, and otherwise why not. */
+/** A `wu.json` as found (the BOINC worker and `axiom run --wu` read it): its body when usable, its seed when valid, and otherwise why not. */
 export interface WorkunitFile {
   path: string;
   resolvedPath: string;
@@ -18,63 +15,6 @@ export interface WorkunitFile {
   seed?: number;
   /** Why no seed could be taken from the file; becomes a warning, or an error under `requireSeed`. */
   seedProblem?: RunWarning;
-}
-
-export async function loadWorkunitFile(path: string): Promise<WorkunitFile> {
-  const resolvedPath = await resolveLinkFile(path);
-  let text: string;
-  try {
-    text = await readFile(resolvedPath, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') throw new AxiomError('badWorkunit', `${path}: cannot read workunit file (${code ?? error})`);
-    const linked = resolvedPath !== path;
-    return {
-      path,
-      resolvedPath,
-      seedProblem: linked
-        ? { code: 'wu-link-broken', message: `${path} is a BOINC link file whose target ${resolvedPath} does not exist` }
-        : { code: 'wu-missing', message: `${path} does not exist` },
-    };
-  }
-  const where = resolvedPath === path ? path : `${path} (linked to ${resolvedPath})`;
-  if (text.trim() === '') {
-    return { path, resolvedPath, seedProblem: { code: 'wu-empty', message: `${where} is empty (${text.length} bytes)` } };
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    return {
-      path,
-      resolvedPath,
-      seedProblem: { code: 'wu-invalid-json', message: `${where} is not valid JSON: ${(error as Error).message}` },
-    };
-  }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    return { path, resolvedPath, seedProblem: { code: 'wu-invalid-json', message: `${where} must hold a JSON object` } };
-  }
-  const { seed, ...rest } = data as Record<string, unknown>;
-  const body = workunitBodySchema.safeParse(rest);
-  if (!body.success) {
-    throw new AxiomError('badWorkunit', `${where}: ${describeZodError(body.error, workunitBodySchema)}`);
-  }
-  if (seed === undefined) {
-    return { path, resolvedPath, body: body.data, seedProblem: { code: 'wu-seed-missing', message: `${where} has no "seed"` } };
-  }
-  const parsedSeed = uint32Schema.safeParse(seed);
-  if (!parsedSeed.success) {
-    return {
-      path,
-      resolvedPath,
-      body: body.data,
-      seedProblem: {
-        code: 'wu-seed-invalid',
-        message: `${where}: "seed" must be an unsigned 32-bit integer (0..4294967295), got ${JSON.stringify(seed)}`,
-      },
-    };
-  }
-  return { path, resolvedPath, body: body.data, seed: parsedSeed.data };
 }
 
 export interface SeedRequest {

@@ -6,22 +6,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  AxiomError,
-  experimentFromModule,
-  fileCheckpointStore,
-  httpRequest,
-  HttpError,
-  loadWorkunitFile,
-  memoryHost,
-  resolveLinkFile,
-  resolveSeed,
-  resultSchema,
-  runExperiment,
-  uint32Schema,
-  type Checkpoint,
-  type HttpPolicy,
-} from '@axiom/runner';
+import { AxiomError, type Checkpoint, fileCheckpointStore, type HttpPolicy, memoryHost, resultSchema, runExperiment } from '@axiom/runner/host';
+import { encodeCheckpoint } from '../src/checkpoint-file.js';
+import { experimentFromModule } from '../src/experiment.js';
+import { HttpError, httpRequest } from '../src/http.js';
 import { request, tiny } from './tiny-experiment.js';
 
 /**
@@ -50,87 +38,21 @@ async function scratchFile(contents: string | Uint8Array): Promise<string> {
   return path;
 }
 
-const validWorkunit = { experiment: 'memorization-dynamics', seed: 7, preset: 'smoke', params: { epochs: 2 }, replicate: 0, deadlineSeconds: 60 };
-/** Valid workunits with one field replaced or removed, arbitrary JSON, and arbitrary text. */
-const workunitText = fc.oneof(
-  fc.record({ key: fc.constantFrom(...Object.keys(validWorkunit), 'extra', '__proto__'), value: fc.option(fc.jsonValue(), { nil: undefined }) }).map(({ key, value }) => {
-    const copy: Record<string, unknown> = { ...validWorkunit };
-    if (value === undefined) delete copy[key];
-    else copy[key] = value;
-    return JSON.stringify(copy);
-  }),
-  fc.record({ seed: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(null), fc.bigInt().map(String)) }).map(({ seed }) => JSON.stringify({ ...validWorkunit, seed })),
-  fc.jsonValue().map((value) => JSON.stringify(value)),
-  fc.string(),
-  fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
-);
-
-describe('fuzz: wu.json (loadWorkunitFile + resolveSeed)', () => {
-  it('yields a uint32 seed from the file, a named fallback warning, or a badWorkunit error; never a crash', async () => {
-    await fc.assert(
-      fc.asyncProperty(workunitText, fc.boolean(), async (text, requireSeed) => {
-        const path = await scratchFile(text);
-        let workunit;
-        try {
-          workunit = await loadWorkunitFile(path);
-        } catch (error) {
-          return expectDocumentedError(error, ['badWorkunit']);
-        }
-        let seed;
-        try {
-          seed = resolveSeed({ workunit, requireSeed });
-        } catch (error) {
-          expect(requireSeed).toBe(true);
-          return expectDocumentedError(error, ['badWorkunit']);
-        }
-        expect(uint32Schema.safeParse(seed.value).success).toBe(true);
-        if (seed.source === 'wu.json') {
-          expect(workunit.body).toBeDefined();
-          expect(seed.value).toBe(workunit.seed);
-        } else {
-          // Never a silent default: the fallback names why.
-          expect(seed.warnings.map((w) => w.code)).toContain('seed-crypto-fallback');
-          expect(seed.warnings.length).toBeGreaterThanOrEqual(2);
-        }
-      }),
-      { numRuns: runs(300) },
-    );
-  });
-});
-
-describe('fuzz: BOINC link files (resolveLinkFile)', () => {
-  it('resolves any file to a path, following only a well-formed <soft_link>', async () => {
-    const content = fc.oneof(
-      fc.string().map((target) => `<soft_link>${target}</soft_link>`),
-      fc.tuple(fc.string({ maxLength: 8 }), fc.string()).map(([prefix, target]) => `${prefix}<soft_link>${target}`),
-      fc.string(),
-    );
-    await fc.assert(
-      fc.asyncProperty(content, async (text) => {
-        const path = await scratchFile(text);
-        const resolved = await resolveLinkFile(path);
-        expect(typeof resolved).toBe('string');
-        if (!/^\s*<soft_link>[^<]*<\/soft_link>/.test(text)) expect(resolved).toBe(path);
-        // Whatever it points at, reading through it is a documented outcome.
-        await loadWorkunitFile(path).catch((error: unknown) => expectDocumentedError(error, ['badWorkunit']));
-      }),
-      { numRuns: runs(300) },
-    );
-  });
-});
-
 describe('fuzz: checkpoint files (fileCheckpointStore + runExperiment restore)', () => {
   let valid: Checkpoint;
+  let validBytes: Buffer;
   let reference: string;
   beforeAll(async () => {
-    // A checkpoint as a real run leaves it: keep it by making clear() a no-op.
-    const host = memoryHost();
-    const outcome = await runExperiment(request({ ...host, checkpoints: { ...host.checkpoints!, clear: async () => {} } }, { backend: { forced: 'cpu' } }));
+    reference = (await runExperiment(request(memoryHost(), { backend: { forced: 'cpu' } }))).result.digest;
+    // A checkpoint as a stopped run leaves it: two of three units done.
+    const host = memoryHost({}, { checkpointPeriodSeconds: 0 });
+    host.progress = (update) => update.unitsDone === 2 && host.abort.abort();
+    await runExperiment(request(host, { backend: { forced: 'cpu' } }));
     valid = host.stored.checkpoint!;
-    reference = outcome.result.digest;
+    validBytes = encodeCheckpoint(valid);
   });
 
-  /** Replaces the value at a random path of a JSON value with `replacement`. */
+  /** Replaces the value at a random path of a value with `replacement`. */
   const mutateAt = (value: unknown, choices: number[], replacement: unknown): unknown => {
     if (typeof value !== 'object' || value === null || choices.length === 0) return replacement;
     const keys = Object.keys(value);
@@ -140,35 +62,52 @@ describe('fuzz: checkpoint files (fileCheckpointStore + runExperiment restore)',
     copy[key] = mutateAt((value as Record<string, unknown>)[key], choices.slice(1), replacement);
     return copy;
   };
-  const checkpointText = () =>
-    fc.oneof(
-      fc.tuple(fc.array(fc.nat(), { maxLength: 6 }), fc.jsonValue()).map(([path, replacement]) => JSON.stringify(mutateAt(valid, path, replacement))),
-      // Bit rot inside a unit's results: still valid JSON of the right shape.
-      fc.tuple(fc.nat(), fc.double({ noNaN: true, noDefaultInfinity: true })).map(([unit, value]) => JSON.stringify(mutateAt(valid, [Object.keys(valid).indexOf('units'), unit, 3, 0], value))),
-      fc.integer({ min: -3, max: 5 }).map((formatVersion) => JSON.stringify({ ...valid, formatVersion })),
-      fc.nat().map((cut) => JSON.stringify(valid).slice(0, cut % JSON.stringify(valid).length)), // a torn write
-      fc.jsonValue().map((value) => JSON.stringify(value)),
-      fc.string(),
-    );
+  const restoreFrom = async (bytes: Uint8Array) => {
+    const store = fileCheckpointStore(await scratchFile(bytes));
+    return runExperiment(request({ ...memoryHost(), checkpoints: store }, { backend: { forced: 'cpu' } })).catch((error: unknown) => {
+      expectDocumentedError(error, ['badCheckpoint']);
+    });
+  };
 
-  it('restores, or stops with badCheckpoint (exit 7) naming the problem; never a crash', async () => {
+  it('refuses a torn, bit-flipped or foreign file with badCheckpoint (exit 7); restores the untouched one to the same digest', async () => {
+    const damaged = fc.oneof(
+      fc.nat().map((cut) => validBytes.subarray(0, cut % validBytes.length)), // a torn write
+      fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })).map(([at, bits]) => {
+        const flipped = Buffer.from(validBytes);
+        flipped[at % flipped.length]! ^= bits;
+        return flipped;
+      }),
+      fc.uint8Array({ maxLength: 4096 }),
+      fc.string().map((text) => Buffer.from(text)),
+    );
     let restored = 0;
     await fc.assert(
-      fc.asyncProperty(checkpointText(), async (text) => {
-        const store = fileCheckpointStore(await scratchFile(text));
-        const outcome = await runExperiment(request({ ...memoryHost(), checkpoints: store }, { backend: { forced: 'cpu' } })).catch((error: unknown) => {
-          expectDocumentedError(error, ['badCheckpoint']);
-        });
+      fc.asyncProperty(damaged, async (bytes) => {
+        const outcome = await restoreFrom(bytes);
         if (!outcome) return;
-        resultSchema.parse(outcome.result);
+        expect(Buffer.compare(Buffer.from(bytes), validBytes), 'a damaged checkpoint was taken').toBe(0);
         restored++;
-        // Whatever it resumed from, it must be the same science: altered units are never taken silently.
         expect(outcome.result.digest).toBe(reference);
       }),
       // The untouched checkpoint always runs first, so the restore path is exercised on every seed.
-      { numRuns: runs(150), examples: [[JSON.stringify(valid)]] },
+      { numRuns: runs(150), examples: [[validBytes]] },
     );
     expect(restored).toBeGreaterThan(0);
+  });
+
+  it('a well-formed file with wrong contents: restores, or stops with badCheckpoint naming the problem; never a crash', async () => {
+    const wrong = fc.oneof(
+      fc.tuple(fc.array(fc.nat(), { maxLength: 6 }), fc.jsonValue()).map(([path, replacement]) => mutateAt(valid, path, replacement)),
+      fc.integer({ min: -3, max: 5 }).map((formatVersion) => ({ ...valid, formatVersion })),
+      fc.jsonValue(),
+    );
+    await fc.assert(
+      fc.asyncProperty(wrong, async (contents) => {
+        const outcome = await restoreFrom(encodeCheckpoint(contents as Checkpoint));
+        if (outcome) resultSchema.parse(outcome.result);
+      }),
+      { numRuns: runs(150) },
+    );
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { AxiomError, resolveParams } from '@axiom/runner';
+import { AxiomError, resolveParams } from '@axiom/runner/host';
 
 const schema = z.strictObject({
   epochs: z.number().int().min(1).default(10),

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  defineExperiment,
-  ExitCode,
-  resultSchema,
-  runExperiment,
-  memoryHost,
-  type Checkpoint,
-  type Experiment,
-} from '@axiom/runner';
+import { defineExperiment, type Experiment } from '@axiom/runner';
+import { type Checkpoint, ExitCode, memoryHost, resultSchema, runExperiment } from '@axiom/runner/host';
 import { request, tiny } from './tiny-experiment.js';
 
 describe('runExperiment', () => {
@@ -87,5 +80,93 @@ describe('runExperiment', () => {
     const broken = defineExperiment({ ...tiny, name: 'broken', run: async () => ({ loss: Number.NaN }) });
     const outcome = await runExperiment(request(memoryHost(), { experiment: broken as unknown as Experiment }));
     expect(outcome.result).toMatchObject({ status: 'failed', statusReason: expect.stringContaining('metrics.loss') });
+  });
+});
+
+/**
+ * A script with its own training loop, on the session's small API: a record for its curve, and its loop
+ * state (position and a running value drawn from a stream) through beginTraining.
+ */
+const ownLoop = defineExperiment({
+  ...tiny,
+  name: 'own-loop',
+  async run(ctx) {
+    const results = await ctx.sweep([{ key: 'only', config: {} }], async (unit, session) => {
+      const rng = unit.rng('noise');
+      const curve = session.record('curve', () => [] as number[]);
+      let step = 0;
+      let value = 0;
+      const training = await session.beginTraining({
+        save: () => ({ step, value }),
+        restore: (saved) => ({ step, value } = saved as { step: number; value: number }),
+      });
+      try {
+        for (; step < 200; ) {
+          value += rng.normal();
+          step++;
+          if (step % 10 === 0) curve.push(value);
+          session.progress(step / 200, `step ${step}/200`);
+          await training!.stepDone();
+        }
+      } finally {
+        training!.end();
+      }
+      return { metrics: { value }, curves: { curve } };
+    });
+    return { value: results[0]!.metrics.value! };
+  },
+});
+
+describe('checkpoints inside training', () => {
+  const run = (experiment: Experiment, host: ReturnType<typeof memoryHost>) => runExperiment(request(host, { experiment }));
+
+  it('a script with its own loop resumes inside it, through the session API, to the same digest', async () => {
+    const full = (await run(ownLoop as unknown as Experiment, memoryHost())).result;
+    const stored: { checkpoint?: Checkpoint } = {};
+    for (const stopAt of [37, 121]) {
+      const host = memoryHost(stored, { checkpointPeriodSeconds: 3600 }); // only the stop checkpoints
+      host.progress = (update) => update.detail === `step ${stopAt}/200` && host.abort.abort();
+      expect((await run(ownLoop as unknown as Experiment, host)).result.status).toBe('partial');
+      expect(stored.checkpoint?.inProgress?.training).toEqual({ step: stopAt, value: expect.any(Number) });
+    }
+    const resumed = await run(ownLoop as unknown as Experiment, memoryHost(stored));
+    expect(resumed.result.digest).toBe(full.digest);
+    expect(resumed.result.timings.resumes).toBe(2);
+  });
+
+  it('an experiment that says it cannot checkpoint is given no checkpoint store: a stop keeps nothing', async () => {
+    const cannot = defineExperiment({ ...ownLoop, name: 'cannot-checkpoint', checkpointing: 'none' });
+    const stored: { checkpoint?: Checkpoint } = {};
+    const host = memoryHost(stored, { checkpointPeriodSeconds: 0 });
+    const logged: string[] = [];
+    host.log = (message) => logged.push(message);
+    host.progress = (update) => update.detail === 'step 50/200' && host.abort.abort();
+    expect((await run(cannot as unknown as Experiment, host)).result.status).toBe('partial');
+    expect(stored.checkpoint).toBeUndefined();
+    expect(logged).toContain('this experiment cannot checkpoint: a stopped run starts over');
+  });
+
+  it('a random stream made during training and drawn across steps fails the run at its checkpoint, instead of resuming wrong', async () => {
+    const carried = defineExperiment({
+      ...tiny,
+      name: 'carried-stream',
+      async run(ctx) {
+        await ctx.sweep([{ key: 'only', config: {} }], async (unit, session) => {
+          let value = 0;
+          const training = await session.beginTraining({ save: () => value, restore: (saved) => (value = saved as number) });
+          const late = unit.rng('made-too-late');
+          for (let step = 0; step < 50; step++) {
+            value += late.next();
+            await training!.stepDone();
+          }
+          training!.end();
+          return { metrics: { value }, curves: {} };
+        });
+        return {};
+      },
+    });
+    const outcome = await run(carried as unknown as Experiment, memoryHost({}, { checkpointPeriodSeconds: 0 }));
+    expect(outcome.result.status).toBe('failed');
+    expect(outcome.result.statusReason).toMatch(/random stream "made-too-late" was made during training and used across steps/);
   });
 });

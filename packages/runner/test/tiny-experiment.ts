@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { defineExperiment, type Experiment, type RunnerHost, type RunRequest } from '@axiom/runner';
+import { defineExperiment, type Experiment } from '@axiom/runner';
+import { type RunnerHost } from '../src/host.js';
+import { type RunRequest } from '@axiom/runner/host';
 
 /** A small real computation: per unit, a seeded random matrix through a few tfjs ops. */
 export const tiny = defineExperiment({
@@ -10,14 +12,14 @@ export const tiny = defineExperiment({
   presets: { smoke: { units: 2 } },
   async run(ctx) {
     const units = Array.from({ length: ctx.params.units }, (_, i) => ({ key: `u${i}`, config: { index: i } }));
-    const results = await ctx.sweep(units, async (unit) => {
+    const results = await ctx.sweep(units, async (unit, session) => {
       const rng = unit.rng('values');
       const values = Float32Array.from({ length: 16 }, () => rng.normal());
       const curve: number[] = [];
       for (let step = 0; step < ctx.params.steps; step++) {
         curve.push(ctx.tf.tidy(() => ctx.tf.sum(ctx.tf.matMul(ctx.tf.tensor2d(values, [4, 4]), ctx.tf.scalar(step + 1).mul(ctx.tf.eye(4)))).dataSync()[0]!));
         await ctx.tick();
-        unit.progress((step + 1) / ctx.params.steps);
+        session.progress((step + 1) / ctx.params.steps);
       }
       return { metrics: { last: curve.at(-1)! }, curves: { curve } };
     });

@@ -4,7 +4,9 @@ import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { flushSpool, memoryHost, Rng, runExperiment, spoolResult, uploadOrSpoolResult, type Experiment, type HttpPolicy, type Result } from '@axiom/runner';
+import { flushSpool, type HttpPolicy, memoryHost, type Result, runExperiment, uploadOrSpoolResult } from '@axiom/runner/host';
+import { type Experiment, Rng } from '@axiom/runner';
+import { spoolResult } from '../src/upload.js';
 import { builtinExperiments } from '@axiom/experiments';
 
 /**

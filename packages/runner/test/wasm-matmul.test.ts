@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { initBackend, patchWasmTransposedMatMul, Rng, type Tf } from '@axiom/runner';
+import { initBackend } from '@axiom/runner/host';
+import { patchWasmTransposedMatMul } from '../src/wasm-matmul.js';
+import { Rng, type Tf } from '@axiom/runner';
 
 const cases = [
   { a: [7, 5], b: [5, 3] },

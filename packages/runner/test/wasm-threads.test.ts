@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
-import { activateWasmThreads, WASM_NODE_THREADS_PATCH } from '@axiom/runner';
+import { activateWasmThreads } from '../src/wasm-threads.js';
+import { WASM_NODE_THREADS_PATCH } from '@axiom/runner/host';
 
 const run = promisify(execFile);
 const builtRunner = new URL('../dist/index.js', import.meta.url).href;
+const builtRunnerHost = new URL('../dist/host-entry.js', import.meta.url).href;
 
 /**
  * A fresh process (the backend initialises once per process) that brings up WASM with `threads`, computes
@@ -14,7 +16,8 @@ const builtRunner = new URL('../dist/index.js', import.meta.url).href;
 async function inChild(threads: number): Promise<{ threads: number; patches: string[]; warnings: unknown[]; digest: string }> {
   const script = `
     import { createHash } from 'node:crypto';
-    import { initBackend, Rng } from ${JSON.stringify(builtRunner)};
+    import { Rng } from ${JSON.stringify(builtRunner)};
+    import { initBackend } from ${JSON.stringify(builtRunnerHost)};
     const { tf, info, warnings } = await initBackend({ forced: 'wasm', threads: ${threads} });
     const rng = new Rng(7);
     const random = (shape) => tf.tensor(Float32Array.from({ length: shape[0] * shape[1] }, () => rng.normal()), shape);

@@ -10,7 +10,7 @@ export const EXIT_ABORTED_BY_CLIENT = 194;
 /** Logical names in wu.json/result templates; the slot holds link files (or copies) under these names. */
 export const WORKUNIT_FILE = 'wu.json';
 export const RESULT_FILE = 'result.json';
-export const CHECKPOINT_FILE = 'axiom_checkpoint.json';
+export const CHECKPOINT_FILE = 'axiom_checkpoint.bin';
 
 /** Written just before a finished app exits; without it the client takes an exit as premature and restarts the task. */
 export async function writeFinishCalled(slotDir: string, status: number, message?: string): Promise<void> {

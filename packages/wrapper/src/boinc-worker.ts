@@ -1,27 +1,13 @@
 import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import {
-  AxiomError,
-  ExitCode,
-  errorMessage,
-  fileCheckpointStore,
-  loadWorkunitFile,
-  resolveExperiment,
-  resolveLinkFile,
-  resolveSeed,
-  runResolved,
-  writeJsonAtomicOrExplain,
-  type CheckpointStore,
-  type Experiment,
-  type SandboxLauncher,
-  type RunWarning,
-} from '@axiom/runner';
-import { PeriodicCheckpoints } from './checkpoints.js';
+import { AxiomError, checkpointSchema, type CheckpointStore, errorMessage, ExitCode, fileCheckpointStore, resolveExperiment, resolveSeed, runResolved, type RunWarning, type SandboxLauncher, writeJsonAtomicOrExplain } from '@axiom/runner/host';
+import { type Experiment } from '@axiom/runner';
 import { ClientChannel, type ControlMessage } from './client-channel.js';
 import { CHECKPOINT_FILE, EXIT_ABORTED_BY_CLIENT, RESULT_FILE, TEMPORARY_EXIT_FILE, WORKUNIT_FILE, writeFinishCalled, writeTemporaryExit } from './boinc-files.js';
 import { FRACTION_DONE_FILE, FractionDoneFile } from './fraction-file.js';
 import { TaskUsage } from './task-usage.js';
+import { loadWorkunitFile, resolveLinkFile } from './workunit-file.js';
 import { gpuOf, parseInitData, readInitData, remainingBoundSeconds, type InitData } from './init-data.js';
 import { MMAP_FILE, SharedMemory } from './shared-memory.js';
 
@@ -85,7 +71,20 @@ export async function runBoincWorker(slotDir: string, { builtins, sandbox }: Wor
     });
   }
 
-  const state = { suspended: false, stopping: undefined as ControlMessage | 'client-gone' | 'memory-bound' | undefined, fraction: init.fraction_done_start, checkpointCpu: init.wu_cpu_time };
+  const slotCheckpoints = fileCheckpointStore(join(slotDir, CHECKPOINT_FILE), init.checkpoint_period);
+  const clientFraction = (runFraction: number) => init.fraction_done_start + runFraction * (init.fraction_done_end - init.fraction_done_start);
+  // After a restart, progress starts where the checkpoint left it, from the first status message on (an
+  // unreadable checkpoint is the runner's to report).
+  const resumedFraction = await slotCheckpoints.load().then(
+    (saved) => checkpointSchema.shape.fractionDone.safeParse((saved as { fractionDone?: unknown } | undefined)?.fractionDone).data ?? 0,
+    () => 0,
+  );
+  const state = {
+    suspended: false,
+    stopping: undefined as ControlMessage | 'client-gone' | 'memory-bound' | undefined,
+    fraction: clientFraction(resumedFraction),
+    checkpointCpu: init.wu_cpu_time,
+  };
   const stop = new AbortController();
   let resume: (() => void) | undefined;
   const usage = new TaskUsage();
@@ -119,20 +118,18 @@ export async function runBoincWorker(slotDir: string, { builtins, sandbox }: Wor
       : new ClientChannel(SharedMemory.open(slotDir), init.client_pid, status, onControl, onClientGone);
   channel.start();
 
-  const periodic = new PeriodicCheckpoints(fileCheckpointStore(join(slotDir, CHECKPOINT_FILE)), init.checkpoint_period * 1000, () => {
-    state.checkpointCpu = cpuSeconds();
-  });
-  // The project sized the task with rsc_memory_bound. Past it after a unit (a heap that grew over the
-  // sweep), checkpoint and exit temporarily: a fresh process resumes from the checkpoint with a fresh
-  // heap. Every such restart has finished at least one unit, so the task still ends.
-  const checkpoints: CheckpointStore & { flush(): Promise<void> } = {
-    load: () => periodic.load(),
-    clear: () => periodic.clear(),
-    flush: () => periodic.flush(),
+  // Checkpoints at most every checkpoint_period, as the volunteer set it (the runner takes one at the first
+  // step after the period, and always on quit). Each one saved is reported to the client as its CPU time.
+  // The project sized the task with rsc_memory_bound. Past it after a group's checkpoint (a heap that grew
+  // over the sweep), exit temporarily: a fresh process resumes from the checkpoint with a fresh heap.
+  const checkpoints: CheckpointStore = {
+    ...slotCheckpoints,
     async save(checkpoint) {
-      await periodic.save(checkpoint);
+      await slotCheckpoints.save(checkpoint);
+      state.checkpointCpu = cpuSeconds();
       const rss = usage.residentBytes();
-      if (mode === 'native' && init.rsc_memory_bound > 0 && rss > init.rsc_memory_bound && !state.stopping) {
+      // Only between groups: each restart then finishes at least one more group, so the task still ends.
+      if (mode === 'native' && !checkpoint.inProgress && init.rsc_memory_bound > 0 && rss > init.rsc_memory_bound && !state.stopping) {
         io.stderr(`axiom worker: resident memory ${Math.round(rss / 2 ** 20)} MiB is over the task's rsc_memory_bound of ${Math.round(init.rsc_memory_bound / 2 ** 20)} MiB; checkpointing and exiting temporarily`);
         state.stopping = 'memory-bound';
         stop.abort();
@@ -167,7 +164,7 @@ export async function runBoincWorker(slotDir: string, { builtins, sandbox }: Wor
       backend: { gpu: gpuOf(init), threads: Math.max(1, Math.round(init.ncpus)) },
       host: {
         progress: (update) => {
-          state.fraction = init.fraction_done_start + update.fraction * (init.fraction_done_end - init.fraction_done_start);
+          state.fraction = clientFraction(update.fraction);
         },
         log: (message) => io.stderr(`axiom worker: ${message}`),
         warn: report,
@@ -197,9 +194,8 @@ export async function runBoincWorker(slotDir: string, { builtins, sandbox }: Wor
       return run([...resolved.warnings, discarded]);
     });
     if (state.stopping && outcome.result.status !== 'ok') {
-      await checkpoints.flush();
       channel.poll();
-      io.stderr(`axiom worker: stopped (${state.stopping}) after ${outcome.result.units.length} unit(s); the client will restart the task from its checkpoint`);
+      io.stderr(`axiom worker: stopped (${state.stopping}) at ${(state.fraction * 100).toFixed(1)}% with ${outcome.result.units.length} unit(s) finished; the client will restart the task from its checkpoint`);
       if (state.stopping === 'memory-bound') await exitTemporarily(MEMORY_BOUND_RESTART_SECONDS, 'over rsc_memory_bound; resuming from the checkpoint in a fresh process');
       return ExitCode.ok;
     }

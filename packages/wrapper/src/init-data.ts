@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { z } from 'zod';
-import { AxiomError, describeZodError } from '@axiom/runner';
+import { AxiomError, describeZodError } from '@axiom/runner/host';
 
 /** The file the BOINC client writes into the slot before it starts an app (`INIT_DATA_FILE`, lib/app_ipc.cpp). */
 export const INIT_DATA_FILE = 'init_data.xml';

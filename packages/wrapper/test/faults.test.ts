@@ -2,10 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AxiomError, backendLoaders, ExitCode, resultSchema } from '@axiom/runner';
+import { AxiomError, backendLoaders, ExitCode, resultSchema } from '@axiom/runner/host';
 import { builtinExperiments } from '@axiom/experiments';
 import { CHECKPOINT_FILE, runBoincWorker, TEMPORARY_EXIT_FILE } from '@axiom/wrapper';
-import { AXIOM, makeSlot, SimulatedClient, type Slot } from './simulated-slot.js';
+import { AXIOM, makeSlot, savedCheckpoint, SimulatedClient, type Slot } from './simulated-slot.js';
+import { systemDependency } from '../../../test-support/system-dependency.js';
 
 /** Two units: the smallest sweep with a checkpoint between units. */
 // Unstacked: a checkpoint after every unit, which the memory-bound case needs to stop between units.
@@ -26,13 +27,18 @@ function mountTmpfs(dir: string, options: string): void {
   execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
   mounts.push(dir);
 }
-const canMount = (() => {
-  try {
-    return process.getuid?.() === 0 && execFileSync('mount', ['--version']).length > 0;
-  } catch {
-    return false;
-  }
-})();
+const mount = systemDependency(
+  'root with mount(8)',
+  (() => {
+    if (process.getuid?.() !== 0) return 'tmpfs mounts need root (CI runs as root)';
+    try {
+      execFileSync('mount', ['--version']);
+      return undefined;
+    } catch (error) {
+      return `mount(8) does not run: ${(error as Error).message} (apt-get install mount)`;
+    }
+  })(),
+);
 afterEach(() => {
   // Lazily: the simulated client still maps the slot's boinc_mmap_file.
   for (const dir of mounts.splice(0)) execFileSync('umount', ['--lazy', dir]);
@@ -53,7 +59,7 @@ async function fill(dir: string): Promise<string> {
 }
 
 describe('resource faults in a BOINC slot', () => {
-  it.skipIf(!canMount)('disk full when the result is written: temporary exit, checkpoint kept; with space again it finishes', async () => {
+  it.skipIf(mount.missing)(`disk full when the result is written: temporary exit, checkpoint kept; with space again it finishes${mount.note}`, async () => {
     const slot = await makeSlot(workunit);
     const full = join(slot.root, 'full');
     await mkdir(full);
@@ -66,17 +72,17 @@ describe('resource faults in a BOINC slot', () => {
     expect(first.stderr).toMatch(/temporary failure.*cannot write result to .*ENOSPC/);
     expect(await readIfPresent(join(slot.slotDir, TEMPORARY_EXIT_FILE))).toMatch(/^\d+\n/);
     expect(await readIfPresent(join(slot.slotDir, 'boinc_finish_called'))).toBeUndefined();
-    expect(JSON.parse((await readIfPresent(join(slot.slotDir, CHECKPOINT_FILE)))!).units).toHaveLength(2);
+    expect((await savedCheckpoint(slot.slotDir)).units).toHaveLength(2);
 
     await rm(filler);
     await rm(join(slot.slotDir, TEMPORARY_EXIT_FILE)); // as the client does before the restart
     const second = await runWorker(slot);
     expect(second.code, second.stderr).toBe(0);
-    expect(second.stderr).toContain('resuming from checkpoint: 2 unit(s)');
+    expect(second.stderr).toContain('resuming from checkpoint at 100.0%: 2 unit(s) done');
     expect(resultSchema.parse(JSON.parse((await readIfPresent(join(full, 'result.json')))!)).status).toBe('ok');
   });
 
-  it.skipIf(!canMount)('disk full when a checkpoint is written: temporary exit, not a failed task', async () => {
+  it.skipIf(mount.missing)(`disk full when a checkpoint is written: temporary exit, not a failed task${mount.note}`, async () => {
     const slot = await makeSlot(workunit);
     // The slot itself on a tiny file system holding only what the client put there.
     const files = await Promise.all(['wu.json', 'result.json', 'init_data.xml', 'boinc_mmap_file'].map(async (name) => [name, await readFile(join(slot.slotDir, name))] as const));
@@ -91,7 +97,7 @@ describe('resource faults in a BOINC slot', () => {
     expect(await readIfPresent(join(slot.slotDir, 'boinc_finish_called'))).toBeUndefined();
   });
 
-  it.skipIf(!canMount)('read-only output location: error exit 6 before any computing, reason in stderr and the finish file', async () => {
+  it.skipIf(mount.missing)(`read-only output location: error exit 6 before any computing, reason in stderr and the finish file${mount.note}`, async () => {
     const slot = await makeSlot(workunit);
     const readOnly = join(slot.root, 'read-only');
     await mkdir(readOnly);
@@ -125,13 +131,13 @@ describe('resource faults in a BOINC slot', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(first.stderr).toMatch(/over the task's rsc_memory_bound of 10 MiB; checkpointing and exiting temporarily/);
     expect(await readIfPresent(join(slot.slotDir, TEMPORARY_EXIT_FILE))).toMatch(/^60\nover rsc_memory_bound/);
-    expect(JSON.parse((await readIfPresent(join(slot.slotDir, CHECKPOINT_FILE)))!).units).toHaveLength(1);
+    expect((await savedCheckpoint(slot.slotDir)).units).toHaveLength(1);
     expect(await readIfPresent(slot.resultPath)).toBeUndefined();
 
     // Each restart finishes at least one more unit, so the task ends.
     await rm(join(slot.slotDir, TEMPORARY_EXIT_FILE));
     const second = await runWorker(slot);
-    expect(second.stderr).toContain('resuming from checkpoint: 1 unit(s)');
+    expect(second.stderr).toContain('resuming from checkpoint at 50.0%: 1 unit(s) done');
     expect(second.code, second.stderr).toBe(0);
     // Over the bound again after the last unit, but the run is complete: it finishes, not restarts.
     expect(resultSchema.parse(JSON.parse((await readIfPresent(slot.resultPath))!)).status).toBe('ok');

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AxiomError } from '@axiom/runner';
+import { AxiomError } from '@axiom/runner/host';
 import { parseInitData } from '@axiom/wrapper';
 
 const numericFields = ['slot', 'client_pid', 'ncpus', 'gpu_device_num', 'checkpoint_period', 'fraction_done_start', 'fraction_done_end', 'wu_cpu_time', 'rsc_fpops_bound', 'rsc_memory_bound'];

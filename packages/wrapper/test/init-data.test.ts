@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AxiomError } from '@axiom/runner';
+import { AxiomError } from '@axiom/runner/host';
 import { gpuOf, parseInitData, remainingBoundSeconds } from '@axiom/wrapper';
 
 // Shaped like what the 7.20 client writes (lib/app_ipc.cpp write_init_data_file), abridged.

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { workunitSchema } from '@axiom/runner';
+import { workunitSchema } from '@axiom/runner/host';
 import { makeWork, recordSeeds, reserveSeeds } from '@axiom/wrapper';
 
 const scratch = () => mkdtemp(join(tmpdir(), 'axiom-project-'));

@@ -3,10 +3,15 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resultSchema } from '@axiom/runner';
-import { Channel, SharedMemory } from '@axiom/wrapper';
+import { type Checkpoint, checkpointSchema, fileCheckpointStore, resultSchema } from '@axiom/runner/host';
+import { Channel, CHECKPOINT_FILE, SharedMemory } from '@axiom/wrapper';
 
 export const AXIOM = fileURLToPath(new URL('../../cli/bin/axiom.js', import.meta.url));
+
+/** The checkpoint the worker left in a slot, validated. */
+export async function savedCheckpoint(slotDir: string): Promise<Checkpoint> {
+  return checkpointSchema.parse(await fileCheckpointStore(join(slotDir, CHECKPOINT_FILE)).load());
+}
 
 /**
  * A slot directory laid out as the BOINC client lays it out: input and output as link files into the
@@ -30,8 +35,8 @@ export async function makeSlot(workunit: unknown, init: Record<string, string | 
 export type Slot = Awaited<ReturnType<typeof makeSlot>>;
 
 /** The digest of the workunit run once, without interruption, in a fresh slot. */
-export async function uninterruptedDigest(workunit: unknown): Promise<string> {
-  const slot = await makeSlot(workunit);
+export async function uninterruptedDigest(workunit: unknown, init: Record<string, string | number> = {}): Promise<string> {
+  const slot = await makeSlot(workunit, init);
   const client = new SimulatedClient(slot.slotDir);
   const code = await client.exited;
   if (code !== 0) throw new Error(`uninterrupted run exited ${code}: ${client.stderr}`);

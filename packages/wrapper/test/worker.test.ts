@@ -7,18 +7,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExitCode, resultSchema, sha256Hex } from '@axiom/runner';
-import { EXIT_ABORTED_BY_CLIENT, jobXml } from '@axiom/wrapper';
-import { AXIOM, makeSlot, SimulatedClient, uninterruptedDigest } from './simulated-slot.js';
+import { ExitCode, resultSchema, sha256Hex } from '@axiom/runner/host';
+import { CHECKPOINT_FILE, EXIT_ABORTED_BY_CLIENT, jobXml } from '@axiom/wrapper';
+import { AXIOM, makeSlot, savedCheckpoint, SimulatedClient, uninterruptedDigest } from './simulated-slot.js';
 
 const workunit = {
   experiment: 'memorization-dynamics',
   seed: 987654321,
   preset: 'smoke',
   // Long enough (~10 s idle) that a quit, taking up to ~2 s to arrive, lands mid-run even on a fast machine.
-  // Unstacked: a checkpoint after every unit, so a quit finds finished units to keep.
-  params: { corruptionLevels: [0, 0.2, 0.4, 0.6], epochs: 120, stacking: 'off' },
+  // Stacked: all four levels train as one group, so a quit lands inside its training.
+  params: { corruptionLevels: [0, 0.2, 0.4, 0.6], epochs: 120 },
 };
+/** The client's checkpoint period: a checkpoint inside training every second. */
+const init = { checkpoint_period: 1 };
 const exists = (path: string) => access(path).then(() => true, () => false);
 
 
@@ -28,7 +30,7 @@ describe('axiom worker in a BOINC slot', () => {
   let reference: string;
 
   it('runs the workunit, reports status, writes the result through the link file, and calls finish', async () => {
-    const slot = await makeSlot(workunit);
+    const slot = await makeSlot(workunit, init);
     const client = new SimulatedClient(slot.slotDir);
     expect(await client.exited, client.stderr).toBe(0);
     const result = resultSchema.parse(JSON.parse(await readFile(slot.resultPath, 'utf8')));
@@ -44,13 +46,18 @@ describe('axiom worker in a BOINC slot', () => {
   });
 
   it('pauses on suspend without using CPU, and carries on after resume', async () => {
-    const slot = await makeSlot(workunit);
+    const slot = await makeSlot(workunit, init);
     const client = new SimulatedClient(slot.slotDir);
     await client.until((s) => s.fraction > 0.1);
     client.control('suspend');
-    await new Promise((resolve) => setTimeout(resolve, 1500)); // the worker reads control messages once a second
-    const paused = client.latest()!;
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The worker reads control messages once a second and sends a status once a second: two statuses on,
+    // the last one sent before the pause has arrived; from then on nothing moves.
+    const statusesAfter = (count: number) => {
+      const target = client.statuses.length + count;
+      return client.until(() => client.statuses.length >= target);
+    };
+    const paused = await statusesAfter(2);
+    await statusesAfter(2);
     expect(client.latest()!.fraction).toBe(paused.fraction);
     expect(client.latest()!.cpu - paused.cpu).toBeLessThan(0.2);
     client.control('resume');
@@ -59,24 +66,30 @@ describe('axiom worker in a BOINC slot', () => {
   });
 
   it('on quit, checkpoints and exits 0 without finishing; restarted, it resumes to the same digest', async () => {
-    const slot = await makeSlot(workunit);
+    const slot = await makeSlot(workunit, init);
     const first = new SimulatedClient(slot.slotDir);
     await first.until((s) => s.checkpointCpu > 0 && s.fraction > 0.3);
     first.control('quit');
     expect(await first.exited, first.stderr).toBe(0);
     expect(await exists(join(slot.slotDir, 'boinc_finish_called'))).toBe(false);
     expect(await exists(slot.resultPath)).toBe(false);
-    const checkpoint = JSON.parse(await readFile(join(slot.slotDir, 'axiom_checkpoint.json'), 'utf8'));
-    expect(checkpoint.units.length).toBeGreaterThanOrEqual(1);
+    // The quit was taken at the next step: inside the stack, past what the client had been told.
+    const checkpoint = await savedCheckpoint(slot.slotDir);
+    expect(checkpoint.inProgress?.units).toHaveLength(4);
+    expect(checkpoint.fractionDone).toBeGreaterThan(0.3);
 
     const second = new SimulatedClient(slot.slotDir);
     expect(await second.exited, second.stderr).toBe(0);
-    expect(second.stderr).toContain('resuming from checkpoint');
+    expect(second.stderr).toContain('resumed inside training');
+    // Progress carries on from the checkpoint, from the first status on, and only grows.
+    const fractions = second.statuses.map((status) => status.fraction);
+    expect(fractions[0]).toBeGreaterThanOrEqual(checkpoint.fractionDone);
+    expect(fractions).toEqual([...fractions].sort((a, b) => a - b));
     expect(resultSchema.parse(JSON.parse(await readFile(slot.resultPath, 'utf8'))).digest).toBe(reference ?? (await uninterruptedDigest(workunit)));
   });
 
   it('on abort, exits at once with the aborted status', async () => {
-    const slot = await makeSlot(workunit);
+    const slot = await makeSlot(workunit, init);
     const client = new SimulatedClient(slot.slotDir);
     await client.until((s) => s.fraction > 0.05);
     const sent = Date.now();
@@ -105,7 +118,7 @@ describe('axiom worker in a BOINC slot', () => {
 
 describe('axiom worker --wrapped (under the C++ wrapper)', () => {
   it('reports progress in the fraction-done file, touches the checkpoint file, and leaves finishing to the wrapper', async () => {
-    const slot = await makeSlot(workunit);
+    const slot = await makeSlot(workunit, init);
     await rm(join(slot.slotDir, 'boinc_mmap_file')); // the wrapper, not the worker, talks to the client
     const child = spawn(process.execPath, [AXIOM, 'worker', '--wrapped'], { cwd: slot.slotDir, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -114,7 +127,7 @@ describe('axiom worker --wrapped (under the C++ wrapper)', () => {
     const checkpointTimes = new Set<number>();
     const sampler = setInterval(() => {
       readFile(join(slot.slotDir, 'axiom_fraction_done'), 'utf8').then((text) => fractions.push(Number(text)), () => {});
-      stat(join(slot.slotDir, 'axiom_checkpoint.json')).then((s) => checkpointTimes.add(s.mtimeMs), () => {});
+      stat(join(slot.slotDir, CHECKPOINT_FILE)).then((s) => checkpointTimes.add(s.mtimeMs), () => {});
     }, 100);
     const code = await new Promise((resolve) => child.on('close', resolve));
     clearInterval(sampler);
@@ -130,7 +143,7 @@ describe('axiom worker --wrapped (under the C++ wrapper)', () => {
     const xml = jobXml({ application: 'node', arguments: ['axiom-worker.mjs'] });
     expect(xml).toContain('<command_line>axiom-worker.mjs worker --wrapped</command_line>');
     expect(xml).toContain('<fraction_done_filename>axiom_fraction_done</fraction_done_filename>');
-    expect(xml).toContain('<checkpoint_filename>axiom_checkpoint.json</checkpoint_filename>');
+    expect(xml).toContain(`<checkpoint_filename>${CHECKPOINT_FILE}</checkpoint_filename>`);
   });
 });
 
@@ -165,7 +178,7 @@ describe('axiom worker with a fetched script', () => {
       });
 
   it('runs it in the sandbox: the result records it, and the sandbox’s CPU counts as the task’s', async () => {
-    const slot = await makeSlot(fetched);
+    const slot = await makeSlot(fetched, init);
     const client = new SimulatedClient(slot.slotDir);
     await client.until((s) => s.fraction > 0.05);
     expect(processesIn(slot.slotDir)).toHaveLength(2); // the worker and the sandbox it started
@@ -186,12 +199,30 @@ describe('axiom worker with a fetched script', () => {
   });
 
   it('on abort, the worker and its sandbox are gone at once', async () => {
-    const slot = await makeSlot(fetched);
+    const slot = await makeSlot(fetched, init);
     const client = new SimulatedClient(slot.slotDir);
     await client.until((s) => s.fraction > 0.05);
     client.control('abort');
     expect(await client.exited).toBe(EXIT_ABORTED_BY_CLIENT);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(processesIn(slot.slotDir)).toEqual([]);
+  });
+
+  it('quit inside the script’s training: the sandbox saves it through the worker; restarted, it resumes there to the same digest', async () => {
+    const slot = await makeSlot(fetched, init);
+    const first = new SimulatedClient(slot.slotDir);
+    await first.until((s) => s.fraction > 0.1); // inside the first of four widths
+    first.control('quit');
+    expect(await first.exited, first.stderr).toBe(0);
+    const checkpoint = await savedCheckpoint(slot.slotDir);
+    expect(checkpoint.inProgress?.records).toHaveProperty('testAccuracy');
+
+    const second = new SimulatedClient(slot.slotDir);
+    expect(await second.exited, second.stderr).toBe(0);
+    expect(second.stderr).toContain('resumed inside training');
+    expect(second.statuses[0]!.fraction).toBeGreaterThanOrEqual(checkpoint.fractionDone);
+    const result = resultSchema.parse(JSON.parse(await readFile(slot.resultPath, 'utf8')));
+    expect(result.sandbox).toBeDefined();
+    expect(result.digest).toBe(await uninterruptedDigest(fetched, init));
   });
 });

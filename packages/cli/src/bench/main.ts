@@ -12,10 +12,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { median } from 'simple-statistics';
-import { backendNames, type BackendName } from '@axiom/runner';
+import { type BackendName, backendNames } from '@axiom/runner/host';
 import { builtinExperiments } from '@axiom/experiments';
 import { torchAvailable, torchWorkloads, versusPyTorch } from './pytorch.js';
 import { label, measureIn, threadsCell, type BenchTarget } from './measure-process.js';
+import { benchCheckpoints } from './checkpoints.js';
 import { benchSweeps } from './sweeps.js';
 import { workloads } from './workloads.js';
 
@@ -97,6 +98,9 @@ const { rows: sweeps, torchSweeps } = benchSweeps(builtinExperiments.keys(), {
   log,
 });
 
+// What checkpoints cost, on one WASM thread (a BOINC task's usual lot).
+const checkpoints = benchCheckpoints(builtinExperiments.keys(), { backend: 'wasm', threads: 1 }, quick, log);
+
 function markdown(table: Array<Record<string, string | number>>): string {
   if (!table.length) return '';
   const columns = Object.keys(table[0]!);
@@ -109,11 +113,11 @@ const header = [
   `Matmul limit: ${limits} GFLOP/s (${torch ? `PyTorch ${torch.version} sgemm 2048²` : 'best tfjs matMul 1024²'}); tfjs matMul 1024²: ${Object.entries(matmul).map(([target, gflops]) => `${target} ${gflops.toFixed(1)}`).join(', ')} GFLOP/s.`,
   ...(quick ? ['--quick: the sweeps ran at their smoke presets, to check the wiring; their timings mean little.'] : []),
 ].join('\n');
-const report = [header, '', markdown(rows), '', markdown(sweeps)].join('\n');
+const report = [header, '', markdown(rows), '', markdown(sweeps), '', markdown(checkpoints)].join('\n');
 if (!quick) {
   // A wiring check leaves the measured tables (bench-results/latest.md is committed) alone.
   await mkdir('bench-results', { recursive: true });
-  await writeFile('bench-results/latest.json', JSON.stringify({ machine, seconds, runs, matmulLimits: Object.fromEntries(threadCounts.map((threads) => [threads, limitOn(threads)])), matmul, torch, rows, sweeps, torchSweeps }, null, 2));
+  await writeFile('bench-results/latest.json', JSON.stringify({ machine, seconds, runs, matmulLimits: Object.fromEntries(threadCounts.map((threads) => [threads, limitOn(threads)])), matmul, torch, rows, sweeps, torchSweeps, checkpoints }, null, 2));
   await writeFile('bench-results/latest.md', `${report}\n`);
 }
 process.stdout.write(`${report}\n`);

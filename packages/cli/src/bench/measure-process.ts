@@ -1,7 +1,7 @@
 /** Runs measure.js in a fresh process: its own startup, peak RSS and WASM thread pool. */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { BackendName } from '@axiom/runner';
+import type { BackendName } from '@axiom/runner/host';
 
 /** A backend on a thread count: one column of what axiom is measured on. */
 export interface BenchTarget {

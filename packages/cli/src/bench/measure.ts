@@ -1,11 +1,15 @@
 /**
  * One measurement in a fresh process (so startup time, peak RSS and the WASM thread pool are its own):
  *   node measure.js <backend> <threads> matmul|<workload> [seconds]
- *   node measure.js <backend> <threads> sweep|configuration <experiment> [quick]
+ *   node measure.js <backend> <threads> sweep|configuration|checkpoint <experiment> [quick]
  * Prints one JSON line.
  */
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { initBackend, memoryHost, Rng, runExperiment, type BackendName, type BackendRequest } from '@axiom/runner';
+import { type BackendName, type BackendRequest, fileCheckpointStore, initBackend, memoryHost, runExperiment } from '@axiom/runner/host';
+import { Rng, standaloneSession } from '@axiom/runner';
 import { builtinExperiments, createMlp, trainClassifier, uploadDataset } from '@axiom/experiments';
 import { trainingFlopsPerSample, workloads } from './workloads.js';
 
@@ -56,7 +60,7 @@ async function workload(request: BackendRequest, name: string, seconds: number) 
     if (performance.now() - measureFrom > seconds * 1000) stop.abort();
     if (stop.signal.aborted) throw stop.signal.reason;
   };
-  await trainClassifier({ tf, model, train, epochs: 1e6, batchSize: workload.batchSize, learningRate: 0.01, optimizer: 'sgd', shuffle: rng, tick }).catch((error: unknown) => {
+  await trainClassifier({ tf, model, train, epochs: 1e6, batchSize: workload.batchSize, learningRate: 0.01, optimizer: 'sgd', shuffle: rng, session: standaloneSession(tick) }).catch((error: unknown) => {
     // The measurement ends by aborting the loop; any other error is a real failure.
     if (error !== stop.signal.reason) throw error;
   });
@@ -75,15 +79,16 @@ async function workload(request: BackendRequest, name: string, seconds: number) 
 
 /**
  * An experiment's default sweep (quick: its smoke preset), seed 1, as `axiom run` runs it; or, `first`,
- * its first configuration alone (stacking off, the run stopped once that unit is done), for the time and
+ * its first configuration alone (its bench declaration's `alone` parameters, the run stopped once that unit is done), for the time and
  * memory of one configuration.
  */
 async function sweep(request: BackendRequest, name: string, quick: boolean, first: boolean) {
   const host = memoryHost();
+  const experiment = builtinExperiments.get(name)!;
   const { result } = await runExperiment({
-    experiment: builtinExperiments.get(name)!,
+    experiment,
     preset: quick ? 'smoke' : undefined,
-    ...(first && { paramLayers: [{ origin: 'bench', values: { stacking: 'off' } }] }),
+    ...(first && { paramLayers: [{ origin: 'bench', values: experiment.bench?.alone ?? {} }] }),
     seed: { value: 1, source: 'cli', warnings: [] },
     backend: request,
     host: first ? { ...host, progress: ({ unitsDone }) => unitsDone > 0 && host.abort.abort() } : host,
@@ -94,15 +99,52 @@ async function sweep(request: BackendRequest, name: string, quick: boolean, firs
   return { backend: result.backend.name, threads: result.backend.threads, units: result.units.length, timings: result.timings, peakRssMb: peakRssMb() };
 }
 
+/** How often the checkpoint measurement takes one: often enough for many samples in a default sweep. */
+const CHECKPOINT_SAMPLE_PERIOD_SECONDS = 2;
+
+/**
+ * An experiment's default sweep (quick: its smoke preset) with checkpoints to a file every few seconds:
+ * how many, their size, and the time each took (snapshot of the training state, encoding, atomic write).
+ */
+async function checkpointCost(request: BackendRequest, name: string, quick: boolean) {
+  const directory = await mkdtemp(join(tmpdir(), 'axiom-bench-'));
+  const file = fileCheckpointStore(join(directory, 'checkpoint.bin'), CHECKPOINT_SAMPLE_PERIOD_SECONDS);
+  const sizes: number[] = [];
+  try {
+    const { result } = await runExperiment({
+      experiment: builtinExperiments.get(name)!,
+      preset: quick ? 'smoke' : undefined,
+      seed: { value: 1, source: 'cli', warnings: [] },
+      backend: request,
+      host: {
+        ...memoryHost(),
+        checkpoints: {
+          ...file,
+          save: async (checkpoint) => {
+            await file.save(checkpoint);
+            sizes.push((await stat(join(directory, 'checkpoint.bin'))).size);
+          },
+        },
+      },
+    });
+    if (result.status !== 'ok' || sizes.length === 0) throw new Error(`${name}: the run ended ${result.status} with ${sizes.length} checkpoint(s)`);
+    return { wallSeconds: result.timings.wallSeconds, checkpoints: sizes.length, checkpointSeconds: result.timings.phases.checkpoint!, largestBytes: Math.max(...sizes) };
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
 const [backend, threads, what, ...rest] = process.argv.slice(2);
 const request: BackendRequest = { forced: backend as BackendName, threads: Number(threads) };
 try {
   const measured =
     what === 'sweep' || what === 'configuration'
       ? await sweep(request, rest[0]!, rest[1] === 'quick', what === 'configuration')
-      : what === 'matmul'
-        ? await matmul(request, Number(rest[0] ?? 3))
-        : await workload(request, what!, Number(rest[0] ?? 3));
+      : what === 'checkpoint'
+        ? await checkpointCost(request, rest[0]!, rest[1] === 'quick')
+        : what === 'matmul'
+          ? await matmul(request, Number(rest[0] ?? 3))
+          : await workload(request, what!, Number(rest[0] ?? 3));
   console.log(JSON.stringify({ what, ...measured }));
 } catch (error) {
   // One line for the bench's report (e.g. a backend not installed here), not a stack trace.

@@ -4,6 +4,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { experimentCatalogue } from '../list-command.js';
 
 const PYTHON = '/usr/bin/python3';
 /**
@@ -66,7 +67,8 @@ export interface TorchSweep {
 /** The experiment's default sweep (`quick`: its smoke preset) in PyTorch; a failure is reported and yields undefined. */
 export function torchSweep(experiment: string, threads: number, quick: boolean): TorchSweep | undefined {
   const args = [script('pytorch_experiments.py'), '--experiment', experiment, '--threads', String(threads), ...(quick ? ['--quick'] : [])];
-  const child = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: SWEEP_TIMEOUT_MS, env: threadEnv(threads) });
+  // The parameters come from the experiments' declarations (`axiom list --json`), never copied into the script.
+  const child = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: SWEEP_TIMEOUT_MS, env: threadEnv(threads), input: JSON.stringify(experimentCatalogue()) });
   if (child.status !== 0) {
     log(`PyTorch ${experiment} (threads=${threads}): failed (exit ${child.status ?? child.signal}): ${child.error?.message ?? child.stderr.trim().split('\n').at(-1)}`);
     return undefined;

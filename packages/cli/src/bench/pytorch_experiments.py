@@ -2,17 +2,20 @@
 researcher would (nn.Sequential, a loop over configurations and epochs, torch.optim), doing the same work
 as packages/experiments/src/<name>.ts: the same configurations, data sizes, widths, epochs, batch sizes,
 optimizers, per-epoch evaluations and metrics. The synthetic data are drawn the same way, not bit-identically.
+The parameters are the experiments' own declarations, read as JSON on stdin, never copied here:
 
-    python3 pytorch_experiments.py [--threads N] [--experiment NAME] [--quick]
+    axiom list --json | python3 pytorch_experiments.py [--threads N] [--experiment NAME] [--quick]
 
 prints one JSON line per experiment: wall seconds, threads, torch version, configurations, training steps
 and the headline results (to check the science matches). --quick runs each experiment's smoke preset
-(the `presets.smoke` of its TS file), for a smoke check.
+(its declared `presets.smoke`), for a smoke check.
 """
 import argparse
 import json
 import math
+import re
 import statistics
+import sys
 import time
 from types import SimpleNamespace
 
@@ -111,27 +114,6 @@ def mean(values):
 # ---------------------------------------------------------------- curriculum-learning
 
 
-CURRICULUM = dict(
-    orderings=["random", "easy-first", "hard-first", "paced"],
-    widths=[32, 64, 128],
-    learning_rates=[0.005, 0.01, 0.05],
-    centre_scales=[1, 0.8, 0.6, 0.45, 0.3],
-    train_size=2000,
-    test_size=2000,
-    input_dim=20,
-    classes=10,
-    clusters_per_class=2,
-    separation=1.5,
-    depth=2,
-    epochs=40,
-    batch_size=32,
-    optimizer="sgd",
-    pacing_start=0.2,
-    pacing_full_at=0.5,
-    short_budget=5,
-    accuracy_threshold=0.7,
-)
-CURRICULUM_SMOKE = dict(widths=[64], learning_rates=[0.05], train_size=600, test_size=600, epochs=12, short_budget=2)
 
 
 def sorted_by_level(level, easy_first):
@@ -216,21 +198,6 @@ def curriculum_learning(p):
 # ---------------------------------------------------------------- memorization-dynamics
 
 
-MEMORIZATION = dict(
-    corruption_levels=[0, 0.2, 0.4, 0.6],
-    replicates=1,
-    train_size=2000,
-    test_size=2000,
-    input_dim=20,
-    classes=10,
-    clusters_per_class=2,
-    separation=0.8,
-    hidden=[256, 256],
-    epochs=80,
-    batch_size=64,
-    learning_rate=0.002,
-)
-MEMORIZATION_SMOKE = dict(corruption_levels=[0, 0.4], train_size=400, test_size=400, classes=5, separation=1.2, hidden=[64, 64], epochs=15, batch_size=32, learning_rate=0.005)
 
 
 def corrupt_labels(y, fraction, classes):
@@ -303,35 +270,6 @@ def memorization_dynamics(p):
 # ---------------------------------------------------------------- micro-scaling-laws
 
 
-SCALING = dict(
-    train_sizes=[128, 256, 512, 1024, 2048, 4096, 8192, 16384],
-    data_sweep_width=128,
-    widths=[2, 4, 8, 16, 32, 64, 128, 256],
-    parameter_sweep_train_size=16384,
-    depth=2,
-    input_dim=8,
-    teacher_hidden=16,
-    label_noise=0.5,
-    validation_size=1000,
-    test_size=4000,
-    batch_size=64,
-    learning_rate=0.001,
-    max_steps=10000,
-    steps_per_evaluation=25,
-    patience=20,
-)
-SCALING_SMOKE = dict(
-    train_sizes=[64, 128, 256, 512, 1024],
-    data_sweep_width=32,
-    widths=[2, 8, 32],
-    parameter_sweep_train_size=1024,
-    validation_size=300,
-    test_size=500,
-    learning_rate=0.003,
-    max_steps=400,
-    steps_per_evaluation=10,
-    patience=10,
-)
 
 RELU_MEAN = 1 / math.sqrt(2 * math.pi)  # E[relu(z)], z ~ N(0, 1)
 RELU_VARIANCE = 0.5 - 1 / (2 * math.pi)
@@ -423,22 +361,6 @@ def micro_scaling_laws(p):
 # ---------------------------------------------------------------- feature-competition
 
 
-FEATURES = dict(
-    widths=[32, 64, 128, 256],
-    replicates=5,
-    feature_dims=2,
-    strong_margin=2,
-    weak_margin=1,
-    noise_dims=16,
-    train_size=2000,
-    test_size=2000,
-    depth=2,
-    epochs=30,
-    batch_size=32,
-    optimizer="sgd",
-    learning_rate=0.01,
-)
-FEATURES_SMOKE = dict(widths=[32, 128], replicates=1, train_size=500, test_size=500, epochs=10)
 
 
 def sample_competing_features(p, size, strong, weak):
@@ -508,22 +430,6 @@ def feature_competition(p):
 # ---------------------------------------------------------------- representation-alignment
 
 
-ALIGNMENT = dict(
-    widths=[32, 64, 128, 256],
-    pairs=3,
-    train_size=2000,
-    test_size=1000,
-    input_dim=20,
-    classes=10,
-    clusters_per_class=2,
-    separation=0.8,
-    depth=2,
-    epochs=20,
-    batch_size=64,
-    optimizer="adam",
-    learning_rate=0.001,
-)
-ALIGNMENT_SMOKE = dict(widths=[32, 256], pairs=1, train_size=500, test_size=300, epochs=8)
 
 
 def linear_cka(x, y):
@@ -581,25 +487,40 @@ def representation_alignment(p):
 
 
 EXPERIMENTS = {
-    "curriculum-learning": (curriculum_learning, CURRICULUM, CURRICULUM_SMOKE),
-    "memorization-dynamics": (memorization_dynamics, MEMORIZATION, MEMORIZATION_SMOKE),
-    "micro-scaling-laws": (micro_scaling_laws, SCALING, SCALING_SMOKE),
-    "feature-competition": (feature_competition, FEATURES, FEATURES_SMOKE),
-    "representation-alignment": (representation_alignment, ALIGNMENT, ALIGNMENT_SMOKE),
+    "curriculum-learning": curriculum_learning,
+    "memorization-dynamics": memorization_dynamics,
+    "micro-scaling-laws": micro_scaling_laws,
+    "feature-competition": feature_competition,
+    "representation-alignment": representation_alignment,
 }
+
+
+def snake_case(name):
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def declared_params(declaration, quick):
+    """The experiment's declared defaults (its real sweep), with its smoke preset over them for --quick; names in snake_case."""
+    values = {param["name"]: param["default"] for param in declaration["params"]}
+    if quick:
+        values.update(declaration["presets"]["smoke"])
+    return SimpleNamespace(**{snake_case(name): value for name, value in values.items()})
+
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--experiment", choices=list(EXPERIMENTS), help="run only this one (default: all five)")
+    parser.add_argument("--experiment", choices=list(EXPERIMENTS), help="run only this one (default: every one)")
     parser.add_argument("--quick", action="store_true", help="each experiment's smoke preset, for a smoke check")
     args = parser.parse_args()
+    declarations = {declaration["name"]: declaration for declaration in json.load(sys.stdin)}
     torch.set_num_threads(args.threads)
     for name in [args.experiment] if args.experiment else EXPERIMENTS:
-        run, defaults, smoke = EXPERIMENTS[name]
-        params = SimpleNamespace(**{**defaults, **(smoke if args.quick else {})})
+        if name not in declarations:
+            sys.exit(f"{name}: not among the declared experiments on stdin (axiom list --json)")
+        params = declared_params(declarations[name], args.quick)
         start = time.perf_counter()
-        configurations, steps, headline = run(params)
+        configurations, steps, headline = EXPERIMENTS[name](params)
         seconds = time.perf_counter() - start
         print(
             json.dumps(dict(experiment=name, wallSeconds=seconds, threads=args.threads, torch=torch.__version__, configurations=configurations, steps=steps, headline=headline)),

@@ -2,7 +2,8 @@
  * The bench's sweep table: each experiment's default sweep (or, quick, its smoke preset) on each axiom
  * target in its own process, beside the plain PyTorch version of the same sweep on the same thread count.
  */
-import type { Result } from '@axiom/runner';
+import type { Result } from '@axiom/runner/host';
+import { builtinExperiments } from '@axiom/experiments';
 import { measureIn, threadsCell, type BenchTarget } from './measure-process.js';
 import { torchSweep, versusPyTorch, type TorchSweep } from './pytorch.js';
 
@@ -58,7 +59,9 @@ export function benchSweeps(experiments: Iterable<string>, options: SweepOptions
   const torchSweeps: TorchSweep[] = [];
   for (const experiment of experiments) {
     const byThreads = new Map<number, TorchSweep>();
-    for (const threads of options.torch ? options.threadCounts : []) {
+    // An experiment without a PyTorch counterpart (its bench declaration says so) keeps those columns blank.
+    const counterpart = options.torch && builtinExperiments.get(experiment)?.bench?.pytorch === true;
+    for (const threads of counterpart ? options.threadCounts : []) {
       const sweep = torchSweep(experiment, threads, options.quick); // a failure was reported; its cells stay blank
       if (sweep) byThreads.set(threads, sweep);
     }

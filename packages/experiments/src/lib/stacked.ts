@@ -6,10 +6,12 @@
  * loss is summed with the others', so its gradients are its own: up to float summation order it
  * trains exactly as it would alone (createMlp + trainClassifier).
  */
-import type { Rng, Tf } from '@axiom/runner';
+import { type Rng, snapshotSchema, type Tf } from '@axiom/runner';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
+import { z } from 'zod';
 import type { Dataset } from './data.js';
 import { initialWeights, layerSizes, type MlpShape } from './mlp.js';
+import { assignValues, createOptimizer, readValues, selectMembers, type Optimizer } from './optimizer.js';
 import { forEachBatch, runEpochs, sliceRows, visitsOf, type LossKind, type TrainingLoopOptions, type VisitOrder } from './train.js';
 
 /** M networks of one shape: layer weights [M, fanIn, fanOut], biases [M, 1, fanOut]. */
@@ -87,11 +89,6 @@ function stackedMlpOf(tf: Tf, shape: MlpShape, variables: Variable[]): StackedMl
   };
 }
 
-/** A trainable copy of `members` (indices along the model axis) of each stacked tensor. */
-function selectMembers(tf: Tf, stacked: readonly Tensor[], members: Tensor1D, trainable: boolean): Variable[] {
-  return stacked.map((tensor) => tf.tidy(() => tf.variable(tf.gather(tensor, members), trainable)));
-}
-
 /** Inputs and targets on the backend: rank 2 ([rows, k]) is shared by every member, rank 3 ([M, rows, k]) is per member. */
 export interface StackedData {
   x: Tensor2D | Tensor3D;
@@ -124,70 +121,6 @@ export function memberLosses(tf: Tf, kind: LossKind, targets: Tensor3D, outputs:
     : tf.mean(tf.losses.softmaxCrossEntropy(targets, outputs, undefined, 0, none), 1);
 }
 
-/** Adam's defaults in tfjs (tf.train.adam). */
-const ADAM_BETA1 = 0.9;
-const ADAM_BETA2 = 0.999;
-
-interface StackedOptimizer {
-  apply(gradients: readonly Tensor[], negatedRates: Tensor3D): void;
-  /** The same optimizer for `variables`, a stack of `members` (indices into this one): Adam's moments carry over. */
-  retain(variables: Variable[], members: Tensor1D): StackedOptimizer;
-  dispose(): void;
-}
-
-/** Adam's state: first and second moments per variable, and β1^t, β2^t as tf.train.adam tracks them. */
-interface AdamState {
-  moments: Variable[][];
-  decay: Variable[];
-}
-
-/**
- * SGD or Adam with a learning rate per member ([M, 1, 1], broadcast over each member's weights and
- * biases), element for element the update tf.train.sgd / tf.train.adam make, which take one scalar rate.
- */
-function stackedOptimizer(tf: Tf, kind: 'sgd' | 'adam', variables: Variable[], state?: AdamState): StackedOptimizer {
-  if (kind === 'sgd') {
-    return {
-      apply: (gradients, negatedRates) => variables.forEach((variable, i) => variable.assign(tf.add(tf.mul(negatedRates, gradients[i]!), variable))),
-      retain: (kept) => stackedOptimizer(tf, kind, kept),
-      dispose: () => {},
-    };
-  }
-  // Inside tidy so the initial tensors are freed once the variables hold their data.
-  const fresh = (initial: () => Tensor) => tf.tidy(() => tf.variable(initial(), false));
-  const { moments, decay } = state ?? {
-    moments: variables.map((variable) => [fresh(() => tf.zerosLike(variable)), fresh(() => tf.zerosLike(variable))]),
-    decay: [fresh(() => tf.scalar(ADAM_BETA1)), fresh(() => tf.scalar(ADAM_BETA2))],
-  };
-  const [firstDecay, secondDecay] = decay as [Variable, Variable];
-  const epsilon = tf.backend().epsilon();
-  return {
-    apply(gradients, negatedRates) {
-      const firstCorrection = tf.sub(1, firstDecay);
-      const secondCorrection = tf.sub(1, secondDecay);
-      variables.forEach((variable, i) => {
-        const gradient = gradients[i]!;
-        const [first, second] = moments[i] as [Variable, Variable];
-        const newFirst = tf.add(tf.mul(first, ADAM_BETA1), tf.mul(gradient, 1 - ADAM_BETA1));
-        const newSecond = tf.add(tf.mul(second, ADAM_BETA2), tf.mul(tf.square(gradient), 1 - ADAM_BETA2));
-        const correctedFirst = tf.div(newFirst, firstCorrection);
-        const correctedSecond = tf.div(newSecond, secondCorrection);
-        first.assign(newFirst);
-        second.assign(newSecond);
-        variable.assign(tf.add(tf.mul(tf.div(correctedFirst, tf.add(tf.sqrt(correctedSecond), epsilon)), negatedRates), variable));
-      });
-      firstDecay.assign(tf.mul(firstDecay, ADAM_BETA1));
-      secondDecay.assign(tf.mul(secondDecay, ADAM_BETA2));
-    },
-    retain: (kept, members) =>
-      stackedOptimizer(tf, kind, kept, {
-        moments: moments.map((pair) => selectMembers(tf, pair, members, false)),
-        decay: decay.map((value) => fresh(() => tf.clone(value))),
-      }),
-    dispose: () => [...moments.flat(), ...decay].forEach((variable) => variable.dispose()),
-  };
-}
-
 /** One member of a stacked training run: what differs between networks trained together. */
 export interface StackedMember {
   learningRate: number;
@@ -210,17 +143,27 @@ export interface StackedTrainOptions extends TrainingLoopOptions {
 interface ActiveStack {
   active: number[];
   model: StackedMlp;
-  optimizer: StackedOptimizer;
+  optimizer: Optimizer;
   train: StackedData;
   negatedRates: Tensor3D;
   /** position·rows for the member at each position: where its rows start in flattened per-member data. */
   rowOffsets: Tensor2D;
 }
 
+const savedStackSchema = z.strictObject({
+  active: z.array(z.number().int().min(0)),
+  model: z.array(z.instanceof(Float32Array)),
+  /** The networks still training, when some members have stopped (else they are `model`). */
+  training: z.array(z.instanceof(Float32Array)).nullable(),
+  optimizer: snapshotSchema,
+});
+
 /**
  * Minibatch training of every member at once: one tidy scope per step, no reads back to JS; ends when
  * every member has stopped. Members that stop are dropped from the stack that trains (so they cost
- * nothing more); the rest are copied back into `model` after every epoch, before `onEpoch`.
+ * nothing more); the rest are copied back into `model` after every epoch, before `onEpoch`. Every
+ * member's visit order is drawn each epoch, stopped or not, so the order streams do not depend on when
+ * members stop. Resumable inside training (see runEpochs).
  */
 export async function trainStacked(options: StackedTrainOptions): Promise<void> {
   const { tf, model, train, members } = options;
@@ -234,7 +177,7 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
   let stack: ActiveStack = {
     active: members.map((_, m) => m),
     model,
-    optimizer: stackedOptimizer(tf, options.optimizer, model.variables),
+    optimizer: createOptimizer(tf, options.optimizer, model.variables),
     train,
     ...schedule(members.map((_, m) => m)),
   };
@@ -266,16 +209,15 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
       model.variables.forEach((variable, i) => variable.assign(tf.gather(tf.concat([stack.model.variables[i]!, variable]), source)));
     });
   try {
-    await runEpochs(
-      options,
-      (epoch) => {
-        const visits = stack.active.map((m) => visitsOf(members[m]!.shuffle, epoch, rows));
+    await runEpochs(options, {
+      order: (epoch) => {
+        const visits = members.map((member) => visitsOf(member.shuffle, epoch, rows));
         if (visits.some((order) => order.length !== visits[0]!.length)) throw new RangeError('trainStacked: members must visit the same number of rows per epoch');
-        const flat = new Int32Array(visits.length * visits[0]!.length);
-        visits.forEach((order, position) => flat.set(order, position * order.length));
-        return tf.tensor2d(flat, [visits.length, visits[0]!.length], 'int32');
+        const flat = new Int32Array(stack.active.length * visits[0]!.length);
+        stack.active.forEach((m, position) => flat.set(visits[m]!, position * visits[m]!.length));
+        return tf.tensor2d(flat, [stack.active.length, visits[0]!.length], 'int32');
       },
-      (indices) => {
+      step: (indices) => {
         const { model: training, optimizer, train: data, negatedRates, rowOffsets } = stack;
         let offsetIndices: Tensor2D | undefined;
         const offset = () => (offsetIndices ??= tf.add<Tensor2D>(indices, rowOffsets));
@@ -284,7 +226,7 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
         const { grads } = tf.variableGrads(() => tf.sum(memberLosses(tf, loss, ys, training.logits(xs))), training.variables);
         optimizer.apply(training.variables.map((variable) => grads[variable.name]!), negatedRates);
       },
-      async (epoch) => {
+      endEpoch: async (epoch) => {
         if (stack.model !== model) copyBack();
         const verdicts = (await options.onEpoch?.(epoch, members.map((_, m) => stack.active.includes(m)))) ?? [];
         const active = stack.active.filter((m) => verdicts[m] !== 'stop');
@@ -292,7 +234,22 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
         if (active.length < stack.active.length) retain(active);
         return false;
       },
-    );
+      save: async () => ({
+        active: stack.active,
+        model: await Promise.all(model.variables.map(readValues)),
+        training: stack.model === model ? null : await Promise.all(stack.model.variables.map(readValues)),
+        optimizer: await stack.optimizer.save(),
+      }),
+      restore: (saved) => {
+        const state = savedStackSchema.parse(saved);
+        model.variables.forEach((variable, i) => assignValues(tf, variable, state.model[i] ?? null));
+        if (state.training) {
+          retain(state.active);
+          stack.model.variables.forEach((variable, i) => assignValues(tf, variable, state.training![i] ?? null));
+        }
+        stack.optimizer.restore(state.optimizer);
+      },
+    });
   } finally {
     release(stack);
   }

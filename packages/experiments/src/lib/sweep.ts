@@ -1,4 +1,4 @@
-import type { ExperimentContext, JsonObject, JsonValue, SweepUnit, UnitContext, UnitOutput, UnitResult } from '@axiom/runner';
+import type { BenchWorkload, ExperimentContext, JsonObject, JsonValue, SweepUnit, TrainingSession, UnitContext, UnitOutput, UnitResult } from '@axiom/runner';
 import { mean } from 'simple-statistics';
 import { z } from 'zod';
 
@@ -46,6 +46,9 @@ export const stackingParam = z
   .describe('by-shape: units whose networks share a shape train together as one stacked model (faster, same science up to float rounding); off: one unit at a time');
 export type Stacking = z.infer<typeof stackingParam>;
 
+/** The bench workload of an experiment with `stacking` and a PyTorch counterpart: its first configuration is timed alone, stacking off. */
+export const stackedBenchWorkload: BenchWorkload = { alone: { stacking: 'off' }, pytorch: true };
+
 /**
  * Runs the sweep with `stacking`: units whose configs give one `shapeOf` key go to `runGroup`
  * together (with `off`, each alone). Also returns which unit keys trained together, for the headline.
@@ -54,7 +57,7 @@ export async function stackedSweep<C extends JsonObject>(
   ctx: ExperimentContext<{ stacking: Stacking }>,
   units: Array<SweepUnit<C>>,
   shapeOf: (config: C) => string,
-  runGroup: (group: Array<UnitContext<C>>) => Promise<UnitOutput[]>,
+  runGroup: (group: Array<UnitContext<C>>, session: TrainingSession) => Promise<UnitOutput[]>,
 ): Promise<{ results: UnitResult[]; stackedGroups: string[][] }> {
   const groupOf = (unit: SweepUnit<C>) => (ctx.params.stacking === 'off' ? unit.key : shapeOf(unit.config));
   // Which keys trained together, for the headline: the same grouping the sweep makes (first unit's order).

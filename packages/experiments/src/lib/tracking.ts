@@ -3,25 +3,24 @@ import { mean, median } from 'simple-statistics';
 /**
  * Per-example correctness over training: the first epoch each example is classified correctly
  * (Arpit et al. 2017), and the epoch since which it has stayed correct, Wu et al. 2021's "learned
- * iteration" at epoch resolution. -1 means not (yet).
+ * iteration" at epoch resolution. -1 means not (yet). Plain data, so a session can keep it across restarts.
  */
-export class ExampleTracker {
-  readonly firstFit: Int32Array;
-  readonly learnedSince: Int32Array;
+export type FitRecord = {
+  firstFit: Int32Array;
+  learnedSince: Int32Array;
+};
 
-  constructor(readonly labels: ArrayLike<number>) {
-    this.firstFit = new Int32Array(labels.length).fill(-1);
-    this.learnedSince = new Int32Array(labels.length).fill(-1);
-  }
+export function fitRecord(examples: number): FitRecord {
+  return { firstFit: new Int32Array(examples).fill(-1), learnedSince: new Int32Array(examples).fill(-1) };
+}
 
-  /** Records epoch `epoch`'s predictions for every example. */
-  update(epoch: number, predicted: ArrayLike<number>): void {
-    for (let i = 0; i < this.labels.length; i++) {
-      if (predicted[i] !== this.labels[i]) this.learnedSince[i] = -1;
-      else {
-        if (this.firstFit[i] === -1) this.firstFit[i] = epoch;
-        if (this.learnedSince[i] === -1) this.learnedSince[i] = epoch;
-      }
+/** Records epoch `epoch`'s predictions for every example. */
+export function recordFits({ firstFit, learnedSince }: FitRecord, labels: ArrayLike<number>, epoch: number, predicted: ArrayLike<number>): void {
+  for (let i = 0; i < labels.length; i++) {
+    if (predicted[i] !== labels[i]) learnedSince[i] = -1;
+    else {
+      if (firstFit[i] === -1) firstFit[i] = epoch;
+      if (learnedSince[i] === -1) learnedSince[i] = epoch;
     }
   }
 }

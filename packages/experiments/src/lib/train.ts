@@ -1,7 +1,9 @@
-import type { Rng, Tf } from '@axiom/runner';
+import { type Rng, type Snapshot, snapshotSchema, type Tf, type TrainingSession } from '@axiom/runner';
 import type { Scalar, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
+import { z } from 'zod';
 import type { Dataset, RegressionDataset } from './data.js';
 import type { Mlp } from './mlp.js';
+import { assignValues, createOptimizer, readValues } from './optimizer.js';
 
 /** What the training loop needs, on the backend: inputs and per-example targets (one-hot labels or regression values). */
 export interface TrainingSet {
@@ -124,38 +126,69 @@ export interface TrainingLoopOptions {
   optimizer: 'sgd' | 'adam';
   /** Default `cross-entropy`. */
   loss?: LossKind;
-  /** The context's tick(): lets signals through and stops the loop when the run is aborted. */
-  tick(): Promise<void>;
-  progress?(fraction: number): void;
+  /** The sweep group's session: progress, signals, and checkpoints inside training. */
+  session: TrainingSession;
 }
 
+/** A training loop's own parts, for `runEpochs`. */
+export interface EpochLoop<Order extends Tensor1D | Tensor2D> {
+  /** Epoch `epoch`'s visit order on the backend (row indices on its last axis); draws from the order streams. */
+  order(epoch: number): Order;
+  step(batchIndices: Order): void;
+  /** After each epoch (1-based); true ends training early. */
+  endEpoch(epoch: number): Promise<boolean>;
+  /** The loop's state besides its position (weights, optimizer), for checkpoints. */
+  save(): Promise<Snapshot>;
+  restore(saved: Snapshot): void;
+}
+
+const loopPositionSchema = z.strictObject({ epoch: z.number().int().min(1), batch: z.number().int().min(0), loop: snapshotSchema });
+
 /**
- * The epochs both training loops share: each epoch's visit order is uploaded once (row indices on its
- * last axis), cut into batches, and each batch's indices go to `step` inside one tidy scope, with a
- * tick between steps and no reads back to JS; `endEpoch` returning true ends training early.
+ * The epochs every training loop shares: each epoch's visit order is uploaded once, cut into batches, and
+ * each batch's indices go to `step` inside one tidy scope, with no reads back to JS. After every step the
+ * session may checkpoint the loop (its position and `loop.save()`); a restart restores it, draws the visit
+ * orders of the epochs so far again (so every order stream and schedule is where it was) and continues
+ * with the next step.
  */
-export async function runEpochs<Order extends Tensor1D | Tensor2D>(
-  options: TrainingLoopOptions,
-  epochOrder: (epoch: number) => Order,
-  step: (batchIndices: Order) => void,
-  endEpoch: (epoch: number) => Promise<boolean>,
-): Promise<void> {
-  const { tf, epochs, batchSize } = options;
-  for (let epoch = 1; epoch <= epochs; epoch++) {
-    const order = epochOrder(epoch);
-    const visits = order.shape.at(-1)!;
-    try {
-      for (let start = 0; start < visits; start += batchSize) {
-        const size = Math.min(batchSize, visits - start);
-        tf.tidy(() => step(order.rank === 1 ? tf.slice(order, start, size) : tf.slice(order, [0, start], [-1, size])));
-        await options.tick();
+export async function runEpochs<Order extends Tensor1D | Tensor2D>(options: TrainingLoopOptions, loop: EpochLoop<Order>): Promise<void> {
+  const { tf, epochs, batchSize, session } = options;
+  let epoch = 1;
+  let batch = 0;
+  let resumedOrder: Order | undefined;
+  const training = await session.beginTraining({
+    save: async () => ({ epoch, batch, loop: await loop.save() }),
+    restore: (saved) => {
+      const position = loopPositionSchema.parse(saved);
+      ({ epoch, batch } = position);
+      loop.restore(position.loop);
+      for (let earlier = 1; earlier < epoch; earlier++) loop.order(earlier).dispose();
+      resumedOrder = loop.order(epoch);
+    },
+  });
+  if (!training) return;
+  try {
+    for (; epoch <= epochs; epoch++, batch = 0) {
+      const order = resumedOrder ?? loop.order(epoch);
+      resumedOrder = undefined;
+      const visits = order.shape.at(-1)!;
+      const batches = Math.ceil(visits / batchSize);
+      try {
+        while (batch < batches) {
+          const start = batch * batchSize;
+          const size = Math.min(batchSize, visits - start);
+          tf.tidy(() => loop.step(order.rank === 1 ? tf.slice(order, start, size) : tf.slice(order, [0, start], [-1, size])));
+          batch++;
+          session.progress((epoch - 1 + batch / batches) / epochs, `epoch ${epoch}/${epochs}`);
+          await training.stepDone();
+        }
+      } finally {
+        order.dispose();
       }
-    } finally {
-      order.dispose();
+      if (await loop.endEpoch(epoch)) break;
     }
-    const stop = await endEpoch(epoch);
-    options.progress?.(epoch / epochs);
-    if (stop) break;
+  } finally {
+    training.end();
   }
 }
 
@@ -168,24 +201,34 @@ export interface TrainOptions extends TrainingLoopOptions {
   onEpoch?(epoch: number): void | 'stop' | Promise<void | 'stop'>;
 }
 
-/** Minibatch training; one tidy scope per step, no reads back to JS. */
+/** Minibatch training; one tidy scope per step, no reads back to JS; resumable inside training. */
 export async function trainClassifier(options: TrainOptions): Promise<void> {
   const { tf, model, train, shuffle } = options;
   const loss = options.loss ?? 'cross-entropy';
-  const optimizer = options.optimizer === 'adam' ? tf.train.adam(options.learningRate) : tf.train.sgd(options.learningRate);
+  const optimizer = createOptimizer(tf, options.optimizer, model.variables);
+  const negatedRate = tf.scalar(-options.learningRate);
   const rows = train.x.shape[0];
   try {
-    await runEpochs(
-      options,
-      (epoch) => tf.tensor1d(visitsOf(shuffle, epoch, rows), 'int32'),
-      (indices) => {
+    await runEpochs(options, {
+      order: (epoch) => tf.tensor1d(visitsOf(shuffle, epoch, rows), 'int32'),
+      step: (indices) => {
         const xs = tf.gather(train.x, indices);
         const ys = tf.gather(train.targets, indices);
-        optimizer.minimize(() => batchLoss(tf, loss, ys, model.logits(xs)), false, model.variables);
+        const { grads } = tf.variableGrads(() => batchLoss(tf, loss, ys, model.logits(xs)), model.variables);
+        optimizer.apply(model.variables.map((variable) => grads[variable.name]!), negatedRate);
       },
-      async (epoch) => (await options.onEpoch?.(epoch)) === 'stop',
-    );
+      endEpoch: async (epoch) => (await options.onEpoch?.(epoch)) === 'stop',
+      save: async () => ({ weights: await Promise.all(model.variables.map(readValues)), optimizer: await optimizer.save() }),
+      restore: (saved) => {
+        const { weights, optimizer: optimizerState } = savedClassifierSchema.parse(saved);
+        model.variables.forEach((variable, i) => assignValues(tf, variable, weights[i] ?? null));
+        optimizer.restore(optimizerState);
+      },
+    });
   } finally {
     optimizer.dispose();
+    negatedRate.dispose();
   }
 }
+
+const savedClassifierSchema = z.strictObject({ weights: z.array(z.instanceof(Float32Array)), optimizer: snapshotSchema });

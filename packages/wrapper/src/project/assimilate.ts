@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { resultSchema, writeJsonAtomic } from '@axiom/runner';
+import { resultSchema, writeJsonAtomic } from '@axiom/runner/host';
 
 /**
  * script_assimilator's script: copies each canonical result into the results store, one file per

@@ -1,6 +1,6 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { workunitSchema, writeJsonAtomic, type Workunit } from '@axiom/runner';
+import { type Workunit, workunitSchema, writeJsonAtomic } from '@axiom/runner/host';
 import { APP_NAME } from './app-version.js';
 import { recordSeeds, reserveSeeds } from './seed-ledger.js';
 

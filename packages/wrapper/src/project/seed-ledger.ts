@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AxiomError } from '@axiom/runner';
+import { AxiomError } from '@axiom/runner/host';
 
 /** A uint32 from the operating system's CSPRNG. */
 export const cryptoSeed = (): number => randomBytes(4).readUInt32BE(0);

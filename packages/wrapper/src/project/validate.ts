@@ -1,17 +1,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import {
-  canonicalJson,
-  compareResults,
-  describeComparison,
-  errorMessage,
-  resultDigest,
-  resultSchema,
-  workunitSchema,
-  type Result,
-  type Tolerance,
-  type Workunit,
-} from '@axiom/runner';
+import { canonicalJson, compareResults, describeComparison, describeTolerance, errorMessage, type Result, resultDigest, resultSchema, type Workunit, workunitSchema } from '@axiom/runner/host';
+import { type HeadlineMetric, type Tolerance } from '@axiom/runner';
 
 /** What script_validator reads from the exit status (sched/script_validator.cpp). */
 export const ValidatorExit = { valid: 0, invalid: 1, transient: 3 } as const;
@@ -130,9 +120,9 @@ export function validateResult(resultPath: string, workunits: WorkunitSource): P
 
 /**
  * script_validator's compare script: do two replicas agree? On one backend runs are bit-reproducible,
- * so the digests must be equal; across backends the values must agree within `tolerance`.
+ * so the digests must be equal; across backends the values must agree within the experiment's tolerance.
  */
-export function compareReplicas(firstPath: string, secondPath: string, tolerance: Tolerance): Promise<Verdict> {
+export function compareReplicas(firstPath: string, secondPath: string, toleranceOf: (experiment: string) => Tolerance | readonly HeadlineMetric[]): Promise<Verdict> {
   return verdictOf(async () => {
     const [first, second] = [await readResult(firstPath), await readResult(secondPath)];
     // compareResults trusts equal digests, so a digest must first be shown to match its content.
@@ -145,8 +135,9 @@ export function compareReplicas(firstPath: string, secondPath: string, tolerance
         ? { exitCode: ValidatorExit.valid, reason: `equal digests on ${first.backend.name}` }
         : invalid(`digests differ on the same backend (${first.backend.name}): ${first.digest.slice(0, 12)} vs ${second.digest.slice(0, 12)}`);
     }
+    const tolerance = toleranceOf(first.experiment.name);
     const comparison = compareResults(first, second, tolerance);
-    const across = `${first.backend.name} vs ${second.backend.name}, tolerance ${tolerance.absolute} + ${tolerance.relative}·|value|`;
+    const across = `${first.backend.name} vs ${second.backend.name}; ${describeTolerance(tolerance)}`;
     return comparison.withinTolerance
       ? { exitCode: ValidatorExit.valid, reason: `agree within tolerance (${across})` }
       : invalid(`disagree (${across}):\n${describeComparison(comparison)}`);

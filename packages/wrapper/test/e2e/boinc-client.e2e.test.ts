@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { resultSchema, type Result } from '@axiom/runner';
+import { type Result, resultSchema } from '@axiom/runner/host';
 import { AXIOM } from '../simulated-slot.js';
 import { BOINC, BoincClient } from './boinc-client.js';
 import { ResultState, TestProject } from './test-project.js';
+import { systemDependency } from '../../../../test-support/system-dependency.js';
 
 // The worker under Debian's real BOINC client, against a test project server on 127.0.0.1.
-// .ci/run installs boinc-client; without it (a developer machine) these tests say so and skip.
-const haveClient = existsSync(BOINC);
+// .ci/run installs boinc-client; without it CI fails, a developer machine skips these and says why.
+const boinc = systemDependency('boinc-client', existsSync(BOINC) ? undefined : `${BOINC} is absent (apt-get install boinc-client)`);
 const workunit = (seed: number) => ({
   experiment: 'memorization-dynamics',
   seed,
@@ -18,7 +19,7 @@ const workunit = (seed: number) => ({
 });
 const TIMEOUT = 240_000;
 
-describe.skipIf(!haveClient)('the worker under the real BOINC client', () => {
+describe.skipIf(boinc.missing)(`the worker under the real BOINC client${boinc.note}`, () => {
   let project: TestProject;
   const clients: BoincClient[] = [];
   const uploaded = (name: string): Result => resultSchema.parse(JSON.parse(project.uploads.get(`${name}_r0_result`)!.toString('utf8')));

@@ -18,12 +18,12 @@ const CC_CONFIG = `<cc_config>
 </cc_config>
 `;
 
-/** Compute now whatever the machine is doing, checkpoint every second; suspend means <suspend/> or <quit/>. */
-const prefs = (leaveAppsInMemory: boolean) => `<global_preferences>
+/** Compute now whatever the machine is doing, checkpoint every `diskInterval` seconds; suspend means <suspend/> or <quit/>. */
+const prefs = (leaveAppsInMemory: boolean, diskInterval: number) => `<global_preferences>
   <run_on_batteries>1</run_on_batteries><run_if_user_active>1</run_if_user_active><suspend_if_no_recent_input>0</suspend_if_no_recent_input>
   <suspend_cpu_usage>0</suspend_cpu_usage><cpu_usage_limit>100</cpu_usage_limit><max_ncpus_pct>100</max_ncpus_pct><idle_time_to_run>0</idle_time_to_run>
   <work_buf_min_days>0</work_buf_min_days><work_buf_additional_days>0</work_buf_additional_days>
-  <disk_interval>1</disk_interval><leave_apps_in_memory>${leaveAppsInMemory ? 1 : 0}</leave_apps_in_memory>
+  <disk_interval>${diskInterval}</disk_interval><leave_apps_in_memory>${leaveAppsInMemory ? 1 : 0}</leave_apps_in_memory>
   <disk_max_used_gb>0</disk_max_used_gb><disk_max_used_pct>90</disk_max_used_pct><disk_min_free_gb>0.1</disk_min_free_gb>
   <ram_max_used_busy_pct>90</ram_max_used_busy_pct><ram_max_used_idle_pct>90</ram_max_used_idle_pct>
 </global_preferences>
@@ -48,12 +48,15 @@ export class BoincClient {
     private readonly port: number,
   ) {}
 
-  /** A fresh data directory attached to the project; pass `dir` to restart a client on its old state. */
-  static async start(masterUrl: string, options: { dir?: string; leaveAppsInMemory?: boolean } = {}): Promise<BoincClient> {
+  /**
+   * A fresh data directory attached to the project; pass `dir` to restart a client on its old state.
+   * `checkpointPeriod` is the volunteer's "checkpoint at most every" (disk_interval), 1 s unless given.
+   */
+  static async start(masterUrl: string, options: { dir?: string; leaveAppsInMemory?: boolean; checkpointPeriod?: number } = {}): Promise<BoincClient> {
     const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'axiom-boinc-client-')));
     const client = new BoincClient(dir, await freePort());
     await writeFile(join(dir, 'cc_config.xml'), CC_CONFIG);
-    await writeFile(join(dir, 'global_prefs_override.xml'), prefs(options.leaveAppsInMemory ?? false));
+    await writeFile(join(dir, 'global_prefs_override.xml'), prefs(options.leaveAppsInMemory ?? false, options.checkpointPeriod ?? 1));
     await writeFile(join(dir, 'gui_rpc_auth.cfg'), ''); // empty: boinccmd needs no password
     const args = [
       '--dir', dir, '--allow_multiple_clients', '--no_gpus', '--skip_cpu_benchmarks', '--no_info_fetch',
@@ -89,6 +92,14 @@ export class BoincClient {
   /** Fractions the app reported, in order, from the client's app_msg_receive log. */
   fractions(): number[] {
     return [...this.log.matchAll(/<fraction_done>([^<]+)<\/fraction_done>/g)].map((m) => Number(m[1]));
+  }
+
+  /** The CPU seconds the app reported, in order: its current total and the total at its last checkpoint. */
+  cpuTimes(): Array<{ current: number; checkpoint: number }> {
+    return [...this.log.matchAll(/<current_cpu_time>([^<]+)<\/current_cpu_time>[\s\S]*?<checkpoint_cpu_time>([^<]+)<\/checkpoint_cpu_time>/g)].map((m) => ({
+      current: Number(m[1]),
+      checkpoint: Number(m[2]),
+    }));
   }
 
   async command(...args: string[]): Promise<string> {

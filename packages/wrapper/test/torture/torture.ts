@@ -2,7 +2,7 @@ import { watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import seedrandom from 'seedrandom';
-import { checkpointSchema, resultSchema } from '@axiom/runner';
+import { checkpointSchema, decodeCheckpoint, resultSchema } from '@axiom/runner/host';
 import { BOINC_FINISH_CALLED_FILE, CHECKPOINT_FILE } from '@axiom/wrapper';
 import { makeSlot, SimulatedClient, type Slot } from '../simulated-slot.js';
 
@@ -43,13 +43,14 @@ const RANDOM_DELAY_MAX_MS = 3000;
 /** Throws, naming the file, when a checkpoint, result or finish file in the slot is truncated or unparsable. */
 export async function assertSlotFilesIntact(slot: Slot, context: string): Promise<number> {
   const problems: string[] = [];
-  const readIfPresent = (path: string) => readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)));
-  const checks: Array<[string, (text: string) => unknown]> = [
-    [join(slot.slotDir, CHECKPOINT_FILE), (text) => checkpointSchema.parse(JSON.parse(text))],
-    [slot.resultPath, (text) => resultSchema.parse(JSON.parse(text))],
+  const readIfPresent = (path: string) => readFile(path).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)));
+  const checks: Array<[string, (bytes: Buffer) => unknown]> = [
+    [join(slot.slotDir, CHECKPOINT_FILE), (bytes) => checkpointSchema.parse(decodeCheckpoint(bytes, CHECKPOINT_FILE))],
+    [slot.resultPath, (bytes) => resultSchema.parse(JSON.parse(bytes.toString('utf8')))],
     [
       join(slot.slotDir, BOINC_FINISH_CALLED_FILE),
-      (text) => {
+      (bytes) => {
+        const text = bytes.toString('utf8');
         if (!/^\d+\n/.test(text)) throw new Error(`not "<status>\\n…": ${JSON.stringify(text)}`);
       },
     ],
