@@ -54,7 +54,9 @@ export async function computeGolden(
     if (result.status !== 'ok') throw new AxiomError('experimentFailed', `${experiment.name} smoke run ended ${result.status}: ${result.statusReason}`);
     golden.tfjsVersion = result.backend.tfjsVersion;
     golden.experiments[experiment.name] = { version: experiment.version, digest: result.digest };
-    report(`${experiment.name} ${experiment.version}: ${result.digest} (${result.timings.wallSeconds.toFixed(1)} s)`);
+    // The thread count actually used, so a check at 1 and at 2 threads shows it ran at both.
+    const { name, threads, simd } = result.backend;
+    report(`${experiment.name} ${experiment.version}: ${result.digest} (${name}, ${threads} thread(s), ${simd ? 'SIMD' : 'no SIMD'}, ${result.timings.wallSeconds.toFixed(1)} s)`);
   }
   return golden;
 }

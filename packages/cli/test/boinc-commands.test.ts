@@ -84,7 +84,8 @@ describe('axiom boinc validate and assimilate', () => {
     tampered.metrics.testAccuracyFallsWithCorruption = !tampered.metrics.testAccuracyFallsWithCorruption;
     const rejectedTampered = await validateInit(dir, await uploaded(dir, `${first!.name}_1_r102`, tampered));
     expect(rejectedTampered.code).toBe(ValidatorExit.invalid);
-    expect(rejectedTampered.stderr).toContain('digest does not match');
+    expect(rejectedTampered.stderr).toContain('digest does not match metrics and units: the values differ from the ones digested');
+    expect(rejectedTampered.stderr).not.toContain('altered'); // a digest proves equality, not tampering
 
     const failed = await validateInit(dir, await uploaded(dir, `${first!.name}_2_r103`, { ...result, status: 'failed', statusReason: 'boom' }));
     expect([failed.code, failed.stderr]).toEqual([ValidatorExit.invalid, expect.stringContaining('status failed (boom)')]);

@@ -64,6 +64,26 @@ describe('the sandbox of a fetched script', () => {
     expect(requests.filter((url) => url !== '/malicious.mjs')).toEqual([]);
   });
 
+  // The child runs fetched code, which can speak over IPC itself: the parent trusts none of it.
+  const refused = [
+    { name: 'unknown-message', says: /sent a malformed message: .*type/ },
+    { name: 'unknown-call', says: /sent a malformed message: .*method/ },
+    { name: 'malformed-call', says: /sent a malformed checkpoints\.save call: .*experiment/ },
+    { name: 'oversized', says: /sent a message of \d+ bytes \(at most 65536 for this kind\)/ },
+    { name: 'flood', says: /sent messages faster than 200 a second/ },
+    { name: 'forged-metrics', says: /sent a result that fails validation: its digest does not match its metrics and units/ },
+    { name: 'forged-seed', says: /sent a result that fails validation: its seed 2 is not the run's 1/ },
+    { name: 'forged-done', says: /ended with an outcome that does not hold: it wrote no result/ },
+  ];
+  it.each(refused)('$name: the message is refused, the sandbox killed, with exit 15 and nothing kept', async ({ name, says }) => {
+    const run = await attempt(name);
+    expect(run.code, run.stderr).toBe(ExitCode.sandboxViolation);
+    const errors = run.stderr.split('\n').filter((line) => line.startsWith('axiom: error:'));
+    expect(errors).toEqual([expect.stringMatching(says)]);
+    expect(errors[0]).toContain('the sandbox stopped it and nothing of the run is kept');
+    expect(run.left.filter((file) => file.includes('result'))).toEqual([]);
+  });
+
   it('a worker thread, out of the guard’s reach, still gets no network: nothing arrives at the server', async () => {
     const run = await attempt('worker-fetch');
     expect(requests.filter((url) => url !== '/malicious.mjs')).toEqual([]);

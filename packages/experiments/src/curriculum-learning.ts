@@ -17,8 +17,8 @@ import { FEW_PREDICTIONS_FLIP } from './lib/tolerances.js';
 import { fitRecord, meanEpoch, recordFits } from './lib/tracking.js';
 import { accuracy, permutationStream, uploadDataset } from './lib/train.js';
 
-const orderings = ['random', 'easy-first', 'hard-first', 'paced'] as const;
-type Ordering = (typeof orderings)[number];
+export const orderings = ['random', 'easy-first', 'hard-first', 'paced'] as const;
+export type Ordering = (typeof orderings)[number];
 
 // Parameters: the defaults are the real sweep.
 const params = z.strictObject({
@@ -59,7 +59,7 @@ function sortedByLevel(rng: Rng, level: Uint8Array, easyFirst: boolean): Int32Ar
  * for the same number of steps; `paced` draws them from the easiest g(epoch) of the training set,
  * g growing linearly from `pacingStart` to 1 over the first `pacingFullAt` of the epochs.
  */
-function epochOrder(ordering: Ordering, rng: Rng, level: Uint8Array, p: Params): (epoch: number) => Int32Array {
+export function epochOrder(ordering: Ordering, rng: Rng, level: Uint8Array, p: Pick<Params, 'pacingStart' | 'pacingFullAt' | 'epochs'>): (epoch: number) => Int32Array {
   const size = level.length;
   switch (ordering) {
     case 'random':
@@ -78,7 +78,7 @@ function epochOrder(ordering: Ordering, rng: Rng, level: Uint8Array, p: Params):
 }
 
 /** Fraction of pairs of levels (easier, harder) whose easier level is learned first: 1 is a perfect implicit curriculum, 0.5 none. */
-function levelOrderAgreement(learnedEpochByLevel: ReadonlyArray<number | null>): number | null {
+export function levelOrderAgreement(learnedEpochByLevel: ReadonlyArray<number | null>): number | null {
   const epochs = learnedEpochByLevel.filter((epoch): epoch is number => epoch !== null);
   let agreeing = 0;
   let pairs = 0;

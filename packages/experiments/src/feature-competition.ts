@@ -7,10 +7,10 @@
  * (shuffled across examples). Known result: the strong feature's gradient dominates (Axiom: mean ratio
  * 1.39, larger for wider networks) and destroying it hurts accuracy far more than destroying the weak one.
  */
-import { defineExperiment } from '@axiom/runner';
+import { defineExperiment, type Rng } from '@axiom/runner';
 import { mean } from 'simple-statistics';
 import { z } from 'zod';
-import { featureColumns, sampleCompetingFeatures, shuffleColumns } from './lib/data.js';
+import { featureColumns, sampleCompetingFeatures, shuffleColumns, type Dataset, type FeatureColumns } from './lib/data.js';
 import { firstLayerGradientNorms } from './lib/probes.js';
 import { createStackedMlp, predictStackedClasses, trainStacked, uploadStackedDataset, type StackedDataset } from './lib/stacked.js';
 import { finiteOrNull, gridUnits, meanOfNumbers, metricsWhere, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
@@ -35,6 +35,11 @@ const params = z.strictObject({
   stacking: stackingParam,
 });
 type Params = z.infer<typeof params>;
+
+/** The test set twice, with the strong and with the weak feature destroyed: its columns shuffled jointly across examples, nothing else changed. */
+export function destroyFeatures(rng: Rng, test: Dataset, columns: FeatureColumns): { withoutStrong: Dataset; withoutWeak: Dataset } {
+  return { withoutStrong: shuffleColumns(rng, test, columns.strong), withoutWeak: shuffleColumns(rng, test, columns.weak) };
+}
 
 export default defineExperiment({
   name: 'feature-competition',
@@ -71,8 +76,7 @@ export default defineExperiment({
         const dataRng = ctx.rng('replicate', replicate, 'data');
         const train = sampleCompetingFeatures(dataRng, p, p.trainSize);
         const test = sampleCompetingFeatures(dataRng, p, p.testSize);
-        const destroyRng = ctx.rng('replicate', replicate, 'destroy');
-        return { train, test, withoutStrong: shuffleColumns(destroyRng, test, columns.strong), withoutWeak: shuffleColumns(destroyRng, test, columns.weak) };
+        return { train, test, ...destroyFeatures(ctx.rng('replicate', replicate, 'destroy'), test, columns) };
       });
       const upload = (part: keyof (typeof sources)[number]) => uploadStackedDataset(tf, sources.map((source) => source[part]));
       const [train, test, withoutStrong, withoutWeak] = [upload('train'), upload('test'), upload('withoutStrong'), upload('withoutWeak')];

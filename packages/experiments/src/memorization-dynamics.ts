@@ -32,8 +32,12 @@ const params = z.strictObject({
 });
 type Params = z.infer<typeof params>;
 
-/** Epoch at which an example was first fit, or `never`; pairs with ties count one half. */
-function cleanFirstRate(firstFit: Int32Array, corrupted: Uint8Array, never: number): number | null {
+/**
+ * Of all (clean, corrupted) pairs of training examples, the fraction whose clean one was fit first:
+ * `firstFit` is each example's first-fit epoch (negative: never, counted as epoch `never`); ties count
+ * one half. 1: every clean example before every corrupted one; null without both kinds.
+ */
+export function cleanFirstRate(firstFit: Int32Array, corrupted: Uint8Array, never: number): number | null {
   const clean = new Float64Array(never + 1);
   const noisy = new Float64Array(never + 1);
   firstFit.forEach((epoch, i) => (corrupted[i] ? noisy : clean)[epoch < 0 ? never : epoch]!++);

@@ -9,7 +9,7 @@
  * loss more x would not remove). Known result (Axiom): data scaling fits well (R² ≈ 0.96–0.98,
  * exponents −0.67 to −0.80); parameter scaling fits poorly (R² ≈ 0.36–0.56, exponents −0.10 to
  * −0.23): at micro scale the bottleneck is data, not capacity. */
-import { defineExperiment, type UnitResult } from '@axiom/runner';
+import { defineExperiment, type Rng, type UnitResult } from '@axiom/runner';
 import { z } from 'zod';
 import { sampleTeacher, teacherTask } from './lib/data.js';
 import { parameterCount } from './lib/mlp.js';
@@ -44,6 +44,14 @@ const params = z.strictObject({
     .describe('with stacking, parameter-sweep widths up to this train in one stack, zero-padded to the widest of them (padded units stay exactly zero); 0: each width alone'),
 });
 type Params = z.infer<typeof params>;
+
+/**
+ * A unit's visits: only its own training set, the first `trainSize` rows of its group's (nested) set,
+ * reshuffled every pass, `perRound` at a time.
+ */
+export function prefixVisits(rng: Rng, trainSize: number, perRound: number): () => Int32Array {
+  return permutationStream(rng, Int32Array.from({ length: trainSize }, (_, i) => i), perRound);
+}
 
 export default defineExperiment({
   name: 'micro-scaling-laws',
@@ -121,7 +129,6 @@ export default defineExperiment({
           best: { round: 0, validationLoss: Infinity, testLoss: Infinity },
         })),
       );
-      const rowsOf = (trainSize: number) => Int32Array.from({ length: trainSize }, (_, i) => i);
       try {
         await trainStacked({
           tf,
@@ -129,7 +136,7 @@ export default defineExperiment({
           train,
           members: group.map((unit) => ({
             learningRate: p.learningRate,
-            shuffle: permutationStream(unit.rng('order'), rowsOf(unit.config.trainSize), p.stepsPerEvaluation * p.batchSize),
+            shuffle: prefixVisits(unit.rng('order'), unit.config.trainSize, p.stepsPerEvaluation * p.batchSize),
           })),
           epochs: Math.ceil(p.maxSteps / p.stepsPerEvaluation),
           batchSize: p.batchSize,

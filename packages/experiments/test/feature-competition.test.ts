@@ -1,5 +1,39 @@
 import { describe, expect, it } from 'vitest';
+import { Rng } from '@axiom/runner';
+import { featureColumns, sampleCompetingFeatures, type Dataset } from '@axiom/experiments';
+import { destroyFeatures } from '../src/feature-competition.js';
 import { runSmoke } from './helpers.js';
+
+describe('feature destruction', () => {
+  const options = { featureDims: 2, strongMargin: 2, weakMargin: 1, noiseDims: 3 };
+  const columns = featureColumns(options);
+  const test = sampleCompetingFeatures(new Rng(1), options, 300);
+  const column = (data: Dataset, c: number) => Array.from({ length: data.size }, (_, i) => data.x[i * data.inputDim + c]!);
+  /** Mean of sign·value over a column: the feature's margin per column (0 once it no longer predicts the label). */
+  const margin = (data: Dataset, c: number) => column(data, c).reduce((sum, value, i) => sum + (2 * data.y[i]! - 1) * value, 0) / data.size;
+
+  it.each([
+    ['strong', 'withoutStrong', columns.strong],
+    ['weak', 'withoutWeak', columns.weak],
+  ] as const)('without the %s feature: its columns are moved across examples (together), every other column and label is untouched', (_, destroyed, shuffled) => {
+    const data = destroyFeatures(new Rng(2), test, columns)[destroyed];
+    expect(data.y).toEqual(test.y);
+    for (let c = 0; c < test.inputDim; c++) {
+      if (!shuffled.includes(c)) {
+        expect(column(data, c), `column ${c}`).toEqual(column(test, c));
+        continue;
+      }
+      // The same values, nearly all in other rows, and no longer carrying the label.
+      expect([...column(data, c)].sort()).toEqual([...column(test, c)].sort());
+      expect(column(data, c).filter((value, i) => value !== column(test, c)[i]).length).toBeGreaterThan(0.9 * test.size);
+      expect(Math.abs(margin(test, c))).toBeGreaterThan(0.5);
+      expect(Math.abs(margin(data, c))).toBeLessThan(0.25);
+    }
+    // The columns of one feature move together: rows of the feature stay intact, only their example changes.
+    const rows = (x: Dataset) => Array.from({ length: x.size }, (_, i) => shuffled.map((c) => x.x[i * x.inputDim + c]).join()).sort();
+    expect(rows(data)).toEqual(rows(test));
+  });
+});
 
 describe('feature-competition', () => {
   it('reproduces the known result on a small configuration: the strong feature dominates gradient and accuracy', async () => {
@@ -12,6 +46,8 @@ describe('feature-competition', () => {
       expect(summary.testAccuracy).toBeGreaterThan(0.9);
       expect(summary.accuracyDropStrongDestroyed).toBeGreaterThan(0.25); // towards chance
       expect(summary.accuracyDropStrongDestroyed).toBeGreaterThan(3 * summary.accuracyDropWeakDestroyed);
+      // The weak feature also predicts the label, and the network uses it a little: destroying it costs something.
+      expect(summary.accuracyDropWeakDestroyed).toBeGreaterThan(0.01);
     }
 
     // Per epoch: both gradient norms and their ratio.

@@ -9,6 +9,17 @@ describe('representation-alignment', () => {
     expect(byWidth['256']!.cka).toBeGreaterThan(byWidth['32']!.cka + 0.1);
     expect(byWidth['256']!.cka).toBeGreaterThan(0.7);
     expect(result.metrics.ckaWidestAboveNarrowest).toBe(true);
+    // The networks were trained: every one classifies far above chance (0.1 for 10 classes), and
+    // training moved each pair's CKA away from its value at initialisation, raising the widest's last layer.
+    for (const unit of result.units) {
+      const { testAccuracy, ckaByLayer, ckaAtInitByLayer } = unit.metrics as { testAccuracy: number[]; ckaByLayer: number[]; ckaAtInitByLayer: number[] };
+      testAccuracy.forEach((value) => expect(value, unit.key).toBeGreaterThan(0.2));
+      ckaByLayer.forEach((cka, layer) => expect(Math.abs(cka - ckaAtInitByLayer[layer]!), `${unit.key} layer ${layer}`).toBeGreaterThan(1e-4));
+    }
+    const widest = result.units.find((unit) => unit.config.width === 256)!.metrics as { ckaByLayer: number[]; ckaAtInitByLayer: number[] };
+    expect(widest.ckaByLayer[1]! - widest.ckaAtInitByLayer[1]!).toBeGreaterThan(0.05);
+    // At init the CKA is reported beside the trained one, per width.
+    expect(byWidth['256']).toHaveProperty('ckaAtInit');
     // CKA per hidden layer, each in [0, 1].
     for (const unit of result.units) {
       const perLayer = unit.metrics.ckaByLayer as number[];

@@ -2,13 +2,25 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { z } from 'zod';
 import { defaultThreadCount } from './backend.js';
 import { AxiomError, ExitCode, errorMessage, type ExitCodeName } from './errors.js';
-import type { RunnerHost } from './host.js';
+import type { ProgressUpdate, RunnerHost } from './host.js';
 import { sha256Hex } from './json.js';
+import { describeZodError } from './params.js';
 import { runExperiment, type RunOutcome, type RunRequest } from './run.js';
 import { installSandboxGuards, type SandboxViolation } from './sandbox-guards.js';
-import type { Checkpoint, Result, SandboxRecord, ScriptProvenance } from './schemas.js';
+import {
+  exitCodeMismatch,
+  fromSandboxSchema,
+  hostCallArguments,
+  MessageRateLimit,
+  oversizedMessage,
+  untrustedResultDefect,
+  type FromSandbox,
+  type HostCall,
+} from './sandbox-protocol.js';
+import type { Result, SandboxRecord, ScriptProvenance } from './schemas.js';
 import { importScriptExperiment, type ResolvedExperiment } from './script.js';
 
 /**
@@ -28,21 +40,13 @@ export interface SandboxLauncher {
 /** The run a sandbox is asked to do: a run request, with the script's verified bytes instead of a loaded experiment. */
 export type SandboxedRunRequest = Omit<RunRequest, 'experiment' | 'host' | 'sandbox'> & { script: ScriptProvenance; scriptPath: string };
 
-type HostCall = 'checkpoints.load' | 'checkpoints.save' | 'checkpoints.clear' | 'sink.prepare' | 'sink.write' | 'whenRunnable';
-
 type ToSandbox =
   | { type: 'start'; run: Omit<SandboxedRunRequest, 'scriptPath'>; scriptBytes: Uint8Array; sandbox: SandboxRecord; hasCheckpoints: boolean; checkpointPeriodSeconds?: number }
   | { type: 'reply'; id: number; value?: unknown; error?: { kind?: ExitCodeName; message: string } }
   | { type: 'abort' };
 
-type FromSandbox =
-  | { type: 'call'; id: number; method: HostCall; argument?: unknown }
-  | { type: 'progress'; update: Parameters<RunnerHost['progress']>[0] }
-  | { type: 'log'; message: string }
-  | { type: 'warn'; warning: Parameters<RunnerHost['warn']>[0] }
-  | { type: 'violation'; violation: SandboxViolation }
-  | { type: 'done'; outcome: RunOutcome }
-  | { type: 'failed'; kind?: ExitCodeName; message: string; transient: boolean };
+/** A message from the sandbox that the parent refuses to act on: it stops the sandbox. */
+class ProtocolBreach extends Error {}
 
 /** The directory the worker's code is read from: the nearest one holding node_modules, else the bundle's own. */
 export function codeRoot(entry: string): string {
@@ -104,26 +108,58 @@ export async function runSandboxed(request: SandboxedRunRequest, host: RunnerHos
     if (child.connected) child.send(message);
   };
   const onAbort = () => send({ type: 'abort' });
+  // The result the parent validated and wrote: the run's outcome, whatever the child says afterwards.
+  let written: { result: Result; location: string } | undefined;
+  // Set when the child is killed: nothing it asked for afterwards is done.
+  let stopped = false;
+  const expected = { seed: run.seed.value, scriptSha256: run.script.sha256, sandbox };
   // What the sandbox may ask of the parent's host: the run's only way to touch files or the BOINC client.
-  const hostCalls: Record<HostCall, (argument: unknown) => unknown> = {
+  // Each argument was parsed with its method's schema (hostCallArguments).
+  const hostCalls: { [M in HostCall]: (argument: z.infer<(typeof hostCallArguments)[M]>) => unknown } = {
     'checkpoints.load': () => host.checkpoints?.load(),
-    'checkpoints.save': (checkpoint) => host.checkpoints?.save(checkpoint as Checkpoint),
+    'checkpoints.save': (checkpoint) => host.checkpoints?.save(checkpoint),
     'checkpoints.clear': () => host.checkpoints?.clear(),
     'sink.prepare': () => host.sink.prepare(),
-    'sink.write': (result) => host.sink.write(result as Result),
+    'sink.write': async (result) => {
+      const defect = written ? 'it wrote a second result' : untrustedResultDefect(result, expected);
+      if (defect) throw new ProtocolBreach(`sent a result that fails validation: ${defect}`);
+      if (stopped) throw new ProtocolBreach('wrote its result after it was stopped');
+      const location = await host.sink.write(result);
+      written = { result, location };
+      return location;
+    },
     whenRunnable: () => host.control.whenRunnable?.(),
   };
 
   try {
     return await new Promise<RunOutcome>((resolve, reject) => {
+      /** Kills the child at once; nothing it sent afterwards is acted on. */
+      const stop = (error: Error) => {
+        stopped = true;
+        child.kill('SIGKILL');
+        reject(error);
+      };
+      const breach = (what: string) =>
+        stop(new AxiomError('sandboxViolation', `experiment script ${run.script.url} ${what}; the sandbox stopped it and nothing of the run is kept`));
       const answer = async (id: number, method: HostCall, argument: unknown) => {
+        const parsed = hostCallArguments[method].safeParse(argument);
+        if (!parsed.success) return breach(`sent a malformed ${method} call: ${describeZodError(parsed.error, hostCallArguments[method])}`);
         try {
-          send({ type: 'reply', id, value: await hostCalls[method](argument) });
+          send({ type: 'reply', id, value: await (hostCalls[method] as (argument: unknown) => unknown)(parsed.data) });
         } catch (error) {
+          if (error instanceof ProtocolBreach) return breach(error.message);
           send({ type: 'reply', id, error: { kind: error instanceof AxiomError ? error.kind : undefined, message: errorMessage(error) } });
         }
       };
-      child.on('message', (message: FromSandbox) => {
+      const rateLimit = new MessageRateLimit();
+      child.on('message', (raw: unknown) => {
+        if (stopped) return;
+        const oversized = oversizedMessage(raw);
+        if (oversized) return breach(`sent ${oversized}`);
+        if (!rateLimit.take()) return breach(`sent messages faster than ${rateLimit.perSecond} a second (after a burst of ${rateLimit.burst})`);
+        const parsed = fromSandboxSchema.safeParse(raw);
+        if (!parsed.success) return breach(`sent a malformed message: ${describeZodError(parsed.error, fromSandboxSchema)}`);
+        const message: FromSandbox = parsed.data;
         switch (message.type) {
           case 'call':
             void answer(message.id, message.method, message.argument);
@@ -138,12 +174,14 @@ export async function runSandboxed(request: SandboxedRunRequest, host: RunnerHos
             host.warn(message.warning);
             break;
           case 'violation':
-            child.kill('SIGKILL');
-            reject(new AxiomError('sandboxViolation', `experiment script ${run.script.url} tried to ${describeViolation(message.violation)}; the sandbox stopped it and nothing of the run is kept`));
+            breach(`tried to ${describeViolation(message.violation)}`);
             break;
-          case 'done':
-            resolve(message.outcome);
+          case 'done': {
+            const defect = written ? exitCodeMismatch(written.result, message.exitCode) : 'it wrote no result';
+            if (defect) breach(`ended with an outcome that does not hold: ${defect}`);
+            else resolve({ ...written!, exitCode: message.exitCode });
             break;
+          }
           case 'failed':
             reject(message.kind ? new AxiomError(message.kind, message.message, { transient: message.transient }) : new Error(message.message));
             break;
@@ -166,6 +204,17 @@ export function runResolved(resolved: ResolvedExperiment, request: Omit<RunReque
   if (resolved.kind === 'in-process') return runExperiment({ ...request, experiment: resolved.experiment, script: resolved.script });
   const { host, ...rest } = request;
   return runSandboxed({ ...rest, script: resolved.script, scriptPath: resolved.scriptPath }, host, launcher);
+}
+
+/** Experiments report progress as often as they like; the parent rate-limits messages, so at most ten a second go out. */
+function throttled(send: (update: ProgressUpdate) => void): (update: ProgressUpdate) => void {
+  let lastSent = -Infinity;
+  return (update) => {
+    const now = performance.now();
+    if (now - lastSent < 100) return;
+    lastSent = now;
+    send(update);
+  };
 }
 
 /**
@@ -214,7 +263,7 @@ export async function serveSandboxedRun(): Promise<never> {
       experiment,
       sandbox,
       host: {
-        progress: (update) => post({ type: 'progress', update }),
+        progress: throttled((update) => post({ type: 'progress', update })),
         log: (message) => post({ type: 'log', message }),
         warn: (warning) => post({ type: 'warn', warning }),
         ...(start.hasCheckpoints && {
@@ -226,7 +275,7 @@ export async function serveSandboxedRun(): Promise<never> {
         sink: { prepare: () => call('sink.prepare'), write: (result) => call<string>('sink.write', result) },
       },
     });
-    await postLast({ type: 'done', outcome });
+    await postLast({ type: 'done', exitCode: outcome.exitCode });
   } catch (error) {
     const axiomError = error instanceof AxiomError ? error : undefined;
     await postLast({ type: 'failed', kind: axiomError?.kind, message: axiomError ? axiomError.message : `internal error in the sandbox: ${(error as Error)?.stack ?? String(error)}`, transient: axiomError?.transient ?? false });

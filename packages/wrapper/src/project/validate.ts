@@ -95,7 +95,8 @@ function workunitMismatch(result: Result, workunit: Workunit): string | undefine
 function resultDefect(result: Result): string | undefined {
   // partial results are cut short by a deadline: incomplete science, which replicas could not confirm.
   if (result.status !== 'ok') return `status ${result.status}${result.statusReason ? ` (${result.statusReason})` : ''}`;
-  if (resultDigest(result.metrics, result.units) !== result.digest) return 'digest does not match metrics and units (the result was altered)';
+  // A digest proves equality, not tampering (replication guards against that): say only that the values differ.
+  if (resultDigest(result.metrics, result.units) !== result.digest) return 'digest does not match metrics and units: the values differ from the ones digested';
   return undefined;
 }
 
