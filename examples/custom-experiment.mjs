@@ -34,8 +34,15 @@ export default defineExperiment({
       const testAccuracy = session.record('testAccuracy', () => []);
       try {
         await trainClassifier({
-          tf, model, train, epochs: p.epochs, batchSize: 32, learningRate: 0.01, optimizer: 'adam',
-          shuffle: unit.rng('shuffle'), session,
+          tf,
+          model,
+          train,
+          epochs: p.epochs,
+          batchSize: 32,
+          learningRate: 0.01,
+          optimizer: 'adam',
+          shuffle: unit.rng('shuffle'),
+          session,
           onEpoch: async () => void testAccuracy.push(accuracy(await predictClasses(tf, model, test.x), test.source.y)),
         });
       } finally {

@@ -64,7 +64,12 @@ export function analyze(groups: readonly ConfigurationGroup[], skipped: SkippedF
 /** Columns padded to their widest cell; numeric columns aligned right. */
 export function alignedTable(rows: readonly string[][], rightAligned: readonly boolean[]): string[] {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => (rightAligned[column] ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join('  ').trimEnd());
+  return rows.map((row) =>
+    row
+      .map((cell, column) => (rightAligned[column] ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 const formatInterval = (summary: Summary) => (summary.ci95 ? `[${formatNumber(summary.ci95[0])}, ${formatNumber(summary.ci95[1])}]` : '–');
@@ -79,7 +84,13 @@ export function formatAnalysisTable(analysis: Analysis): string {
   const blocks = analysis.configurations.map((configuration) => {
     const rows = [
       ['metric', 'n', 'mean', 'sd', '95% CI'],
-      ...configuration.metrics.map((summary) => [summary.metric, String(summary.n), formatNumber(summary.mean), summary.sd === null ? '–' : formatNumber(summary.sd), formatInterval(summary)]),
+      ...configuration.metrics.map((summary) => [
+        summary.metric,
+        String(summary.n),
+        formatNumber(summary.mean),
+        summary.sd === null ? '–' : formatNumber(summary.sd),
+        formatInterval(summary),
+      ]),
     ];
     return [
       `== ${configurationHeading(configuration)}`,
@@ -99,7 +110,21 @@ const csvCell = (value: string | number | null) => {
 export function formatAnalysisCsv(analysis: Analysis): string {
   const header = ['experiment', 'version', 'scriptSha256', 'paramsDigest', 'presets', 'seeds', 'results', 'metric', 'n', 'mean', 'sd', 'ci95Low', 'ci95High'];
   const rows = analysis.configurations.flatMap((c) =>
-    c.metrics.map((m) => [c.experiment, c.version, c.scriptSha256 ?? null, c.paramsDigest, c.presets.map((p) => p ?? 'defaults').join('|'), c.seeds.length, c.results, m.metric, m.n, m.mean, m.sd, m.ci95?.[0] ?? null, m.ci95?.[1] ?? null]),
+    c.metrics.map((m) => [
+      c.experiment,
+      c.version,
+      c.scriptSha256 ?? null,
+      c.paramsDigest,
+      c.presets.map((p) => p ?? 'defaults').join('|'),
+      c.seeds.length,
+      c.results,
+      m.metric,
+      m.n,
+      m.mean,
+      m.sd,
+      m.ci95?.[0] ?? null,
+      m.ci95?.[1] ?? null,
+    ]),
   );
   return [header, ...rows].map((row) => row.map(csvCell).join(',')).join('\n');
 }

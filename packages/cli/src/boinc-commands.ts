@@ -2,7 +2,18 @@ import { fileURLToPath } from 'node:url';
 import { type Command, Option } from 'commander';
 import { build } from 'esbuild';
 import { builtinExperiments } from '@axiom/experiments';
-import { AxiomError, dawnPackageFiles, parseExplicitSeed, resolveParams, scriptRefSchema, shippedWasmFileName, WASM_BINARIES, WASM_THREADS_SCRIPTS, wasmPackageFile, type Workunit } from '@axiom/runner/host';
+import {
+  AxiomError,
+  dawnPackageFiles,
+  parseExplicitSeed,
+  resolveParams,
+  scriptRefSchema,
+  shippedWasmFileName,
+  WASM_BINARIES,
+  WASM_THREADS_SCRIPTS,
+  wasmPackageFile,
+  type Workunit,
+} from '@axiom/runner/host';
 import { type JsonObject } from '@axiom/runner';
 import {
   assimilateOrKeep,
@@ -99,7 +110,11 @@ function experimentOf(options: MakeWorkCliOptions): Workunit['experiment'] {
   if (options.experiment && !options.script) return options.experiment;
   if (options.script && options.sha256 && !options.experiment) {
     const script = scriptRefSchema.safeParse({ url: options.script, sha256: options.sha256, ...(options.signature && { signature: options.signature }) });
-    if (!script.success) throw new AxiomError('usage', `--script/--sha256/--signature: ${script.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+    if (!script.success)
+      throw new AxiomError(
+        'usage',
+        `--script/--sha256/--signature: ${script.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+      );
     return script.data;
   }
   throw new AxiomError('usage', 'give either --experiment NAME or --script URL with --sha256 HEX');
@@ -135,11 +150,18 @@ export function addBoincCommands(axiom: Command): Command {
     .description('build an app version directory (launcher, bundled worker, WASM files, version.xml; job.xml for wrapper mode)')
     .requiredOption('--platform <name>', 'BOINC platform, e.g. x86_64-pc-linux-gnu')
     .addOption(
-      new Option('--plan-class <class>', 'cpu (default plan, one CPU), mt (several CPUs: plan_class_spec.xml), webgpu_<vendor> (ships Dawn for the platform) or cuda (needs tfjs-node-gpu on the host)')
+      new Option(
+        '--plan-class <class>',
+        'cpu (default plan, one CPU), mt (several CPUs: plan_class_spec.xml), webgpu_<vendor> (ships Dawn for the platform) or cuda (needs tfjs-node-gpu on the host)',
+      )
         .choices(['cpu', 'mt', 'cuda', ...WEBGPU_PLAN_CLASSES])
         .default('cpu'),
     )
-    .addOption(new Option('--node <where>', 'run the host\'s node (host) or ship this Node binary in the app version (bundled)').choices(['host', 'bundled']).default('host'))
+    .addOption(
+      new Option('--node <where>', "run the host's node (host) or ship this Node binary in the app version (bundled)")
+        .choices(['host', 'bundled'])
+        .default('host'),
+    )
     .option('--app-version <major.minor>', 'the version directory name', '1.0')
     .requiredOption('-o, --out <dir>', 'the project directory (or any directory) to build apps/axiom/<version>/<platform> in')
     .action(async (options: { platform: string; planClass: AppVersionOptions['planClass']; node: 'host' | 'bundled'; appVersion: string; out: string }) => {
@@ -165,9 +187,17 @@ export function addBoincCommands(axiom: Command): Command {
     .option('--count <n>', 'workunits to create: replicates of the configuration, each with its own seed', positiveInteger('--count'))
     .option('--replicas <r>', 'results per workunit for validation (min_quorum = target_nresults); they share the seed', positiveInteger('--replicas'), 2)
     .option('--max-error-results <n>', 'client errors tolerated before the workunit fails (default 3)', positiveInteger('--max-error-results'))
-    .option('--max-success-results <n>', 'successful results at most, for settling disagreements (default 2 × replicas)', positiveInteger('--max-success-results'))
+    .option(
+      '--max-success-results <n>',
+      'successful results at most, for settling disagreements (default 2 × replicas)',
+      positiveInteger('--max-success-results'),
+    )
     .option('--max-total-results <n>', 'results at most (default: the two above added)', positiveInteger('--max-total-results'))
-    .option('--estimated-seconds <s>', "the run's time on one reference core (required with --script; overrides the cost model)", positiveNumber('--estimated-seconds'))
+    .option(
+      '--estimated-seconds <s>',
+      "the run's time on one reference core (required with --script; overrides the cost model)",
+      positiveNumber('--estimated-seconds'),
+    )
     .option('--memory-mb <mb>', 'peak memory of a run, in MB (required with --script; overrides the cost model)', positiveNumber('--memory-mb'))
     .option('--params <json|file>', 'parameter overrides, as a JSON object or a JSON file (checked against a built-in experiment)')
     .option('--preset <name>', 'named parameter set, e.g. smoke')
@@ -200,7 +230,9 @@ export function addBoincCommands(axiom: Command): Command {
         ...(options.workunits && { workunitDir: options.workunits }),
         ledgerPath: options.ledger,
       });
-      process.stdout.write(`${made.workunits.length} workunits (seeds ${made.workunits.map((w) => w.workunit.seed).join(', ')})\nsubmit from the project directory: ${made.scriptPath}\n`);
+      process.stdout.write(
+        `${made.workunits.length} workunits (seeds ${made.workunits.map((w) => w.workunit.seed).join(', ')})\nsubmit from the project directory: ${made.scriptPath}\n`,
+      );
     });
 
   const validate = boinc
@@ -223,7 +255,9 @@ export function addBoincCommands(axiom: Command): Command {
     });
   validate
     .command('compare')
-    .description(`compare two replicas: equal digests on one backend; across backends, a built-in experiment's headline metrics within their declared tolerances, any other's values within ${CROSS_BACKEND_TOLERANCE.absolute} + ${CROSS_BACKEND_TOLERANCE.relative}·|value|`)
+    .description(
+      `compare two replicas: equal digests on one backend; across backends, a built-in experiment's headline metrics within their declared tolerances, any other's values within ${CROSS_BACKEND_TOLERANCE.absolute} + ${CROSS_BACKEND_TOLERANCE.relative}·|value|`,
+    )
     .argument('<files...>', "the first result's files, then the second's (script_validator's `files files2`)")
     .action(async (files: string[]) => {
       if (files.length !== 2) throw new AxiomError('usage', `expected one output file per result (2 paths), got ${files.length}`);
@@ -232,7 +266,9 @@ export function addBoincCommands(axiom: Command): Command {
 
   boinc
     .command('assimilate')
-    .description("script_assimilator's script: store each canonical result as <store>/<resultId>.json (idempotent), for axiom analyze; a failure is logged and the files kept in --failed, exit status 0 (a non-zero one stops the daemon)")
+    .description(
+      "script_assimilator's script: store each canonical result as <store>/<resultId>.json (idempotent), for axiom analyze; a failure is logged and the files kept in --failed, exit status 0 (a non-zero one stops the daemon)",
+    )
     .requiredOption('--store <dir>', 'the results store')
     .option('--failed <dir>', 'where the files of a failed assimilation are kept (default: <store>.failed)')
     .option('--error <mask>', 'the workunit failed (WU_ERROR_* bitmask): log it, store nothing')
@@ -243,7 +279,8 @@ export function addBoincCommands(axiom: Command): Command {
         return;
       }
       const log = (line: string) => process.stderr.write(`${line}\n`);
-      for (const path of await assimilateOrKeep(args, options.store, options.failed ?? `${options.store}.failed`, log)) process.stdout.write(`stored ${path}\n`);
+      for (const path of await assimilateOrKeep(args, options.store, options.failed ?? `${options.store}.failed`, log))
+        process.stdout.write(`stored ${path}\n`);
     });
   return axiom;
 }

@@ -99,7 +99,12 @@ function scalingFits(group: ConfigurationGroup, loss: string, sweeps: readonly S
     const panel = `${sweep.label}: L ∝ x^${formatNumber(-fit.alpha)}, R² ${formatNumber(fit.r2)}`;
     panels.push(panel);
     const sizes = [...new Set(points.map((point) => point.size))].sort((a, b) => a - b);
-    const means = sizes.map((size) => ({ panel, kind: 'mean', size, loss: summarize(points.filter((point) => point.size === size).map((point) => point.loss)).mean }));
+    const means = sizes.map((size) => ({
+      panel,
+      kind: 'mean',
+      size,
+      loss: summarize(points.filter((point) => point.size === size).map((point) => point.loss)).mean,
+    }));
     const [smallest, largest] = [sizes[0]!, sizes.at(-1)!];
     const line = Array.from({ length: FIT_LINE_POINTS }, (_, i) => {
       const size = smallest * (largest / smallest) ** (i / (FIT_LINE_POINTS - 1));
@@ -144,14 +149,23 @@ function keyedFinding(group: ConfigurationGroup, finding: KeyedFinding, summarie
         const value = (result.metrics[finding.table] as Record<string, Record<string, unknown>> | undefined)?.[key]?.[field];
         return typeof value === 'number' ? [{ kind: 'seed', key: position(key), series: label, value }] : [];
       });
-      return [...seeds, { kind: 'mean', key: position(key), series: label, value: summary.mean, low: summary.ci95?.[0] ?? null, high: summary.ci95?.[1] ?? null }];
+      return [
+        ...seeds,
+        { kind: 'mean', key: position(key), series: label, value: summary.mean, low: summary.ci95?.[0] ?? null, high: summary.ci95?.[1] ?? null },
+      ];
     }),
   );
   if (rows.length === 0) return undefined;
   const x =
     finding.axis === 'nominal'
       ? ({ field: 'key', type: 'nominal', title: finding.keyLabel, sort: keys, axis: { labelAngle: 0 } } as const)
-      : ({ field: 'key', type: 'quantitative', title: finding.keyLabel, scale: { type: finding.axis, nice: false, padding: 16, ...(finding.axis === 'log' ? { base: 2 } : {}) }, axis: { values: keys.map(Number) } } as const);
+      : ({
+          field: 'key',
+          type: 'quantitative',
+          title: finding.keyLabel,
+          scale: { type: finding.axis, nice: false, padding: 16, ...(finding.axis === 'log' ? { base: 2 } : {}) },
+          axis: { values: keys.map(Number) },
+        } as const);
   const xOffset = numeric ? {} : { xOffset: { field: 'series', type: 'nominal' } as const };
   const color = { field: 'series', type: 'nominal', title: null } as const;
   return {
@@ -163,9 +177,21 @@ function keyedFinding(group: ConfigurationGroup, finding: KeyedFinding, summarie
       width: 420,
       height: 220,
       layer: [
-        { transform: only('seed'), mark: { type: 'point', opacity: 0.45, size: 25 }, encoding: { x, y: { field: 'value', type: 'quantitative', title: null }, color, ...xOffset } },
-        { transform: [...only('mean'), { filter: 'datum.low !== null' }], mark: 'rule', encoding: { x, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color, ...xOffset } },
-        { transform: only('mean'), mark: numeric ? { type: 'line', point: { filled: true, size: 60 } } : { type: 'tick', thickness: 2 }, encoding: { x, y: { field: 'value', type: 'quantitative' }, color, ...xOffset } },
+        {
+          transform: only('seed'),
+          mark: { type: 'point', opacity: 0.45, size: 25 },
+          encoding: { x, y: { field: 'value', type: 'quantitative', title: null }, color, ...xOffset },
+        },
+        {
+          transform: [...only('mean'), { filter: 'datum.low !== null' }],
+          mark: 'rule',
+          encoding: { x, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color, ...xOffset },
+        },
+        {
+          transform: only('mean'),
+          mark: numeric ? { type: 'line', point: { filled: true, size: 60 } } : { type: 'tick', thickness: 2 },
+          encoding: { x, y: { field: 'value', type: 'quantitative' }, color, ...xOffset },
+        },
       ],
     },
   };

@@ -1,7 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { AxiomError, type BackendName, backendNameSchema, describeZodError, memoryHost, runExperiment, sha256HexSchema, writeJsonAtomic } from '@axiom/runner/host';
+import {
+  AxiomError,
+  type BackendName,
+  backendNameSchema,
+  describeZodError,
+  memoryHost,
+  runExperiment,
+  sha256HexSchema,
+  writeJsonAtomic,
+} from '@axiom/runner/host';
 import { type Experiment } from '@axiom/runner';
 
 /**
@@ -37,11 +46,7 @@ export async function readGoldenFile(path: string): Promise<GoldenFile> {
 }
 
 /** Runs each experiment's smoke preset with the golden seed; reports each as it finishes. */
-export async function computeGolden(
-  experiments: Iterable<Experiment>,
-  backend: BackendName,
-  report: (line: string) => void = () => {},
-): Promise<GoldenFile> {
+export async function computeGolden(experiments: Iterable<Experiment>, backend: BackendName, report: (line: string) => void = () => {}): Promise<GoldenFile> {
   const golden: GoldenFile = { seed: GOLDEN_SEED, backend, tfjsVersion: '', experiments: {} };
   for (const experiment of experiments) {
     const { result } = await runExperiment({
@@ -56,7 +61,9 @@ export async function computeGolden(
     golden.experiments[experiment.name] = { version: experiment.version, digest: result.digest };
     // The thread count actually used, so a check at 1 and at 2 threads shows it ran at both.
     const { name, threads, simd } = result.backend;
-    report(`${experiment.name} ${experiment.version}: ${result.digest} (${name}, ${threads} thread(s), ${simd ? 'SIMD' : 'no SIMD'}, ${result.timings.wallSeconds.toFixed(1)} s)`);
+    report(
+      `${experiment.name} ${experiment.version}: ${result.digest} (${name}, ${threads} thread(s), ${simd ? 'SIMD' : 'no SIMD'}, ${result.timings.wallSeconds.toFixed(1)} s)`,
+    );
   }
   return golden;
 }

@@ -2,12 +2,12 @@ import { Command, CommanderError, Option } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { AxiomError, backendNames, ExitCode, installWorkerApi, type SandboxLauncher, serveSandboxedRun, WORKER_VERSION } from '@axiom/runner/host';
 import { listCommand } from './list-command.js';
-import { bundleCommand, keygenCommand } from './publish-commands.js';
+import { bundleCommand, keygenCommand, type BundleOptions } from './publish-commands.js';
 import { goldenCheckCommand, goldenUpdateCommand } from './golden-command.js';
 import { reproduceCommand } from './reproduce-command.js';
 import { addResultsCommands } from './results-commands.js';
 import { addBoincCommands } from './boinc-commands.js';
-import { runCommand } from './run-command.js';
+import { runCommand, type RunCommandOptions } from './run-command.js';
 import { workerApi } from './worker-api.js';
 import { builtinExperiments } from '@axiom/experiments';
 import { runBoincWorker } from '@axiom/wrapper';
@@ -62,7 +62,7 @@ function program(): Command {
     .option('--checkpoint-period <seconds>', 'checkpoint at most this often, inside training too (Ctrl-C always saves one)', '60')
     .option('--restart', 'discard the checkpoint of this command, if any, and start over')
     .addHelpText('after', '\nSeed order: --seed, then AXIOM_SEED, then wu.json, then 4 crypto-random bytes (recorded, with a warning).')
-    .action(async (experiment: string | undefined, options) => {
+    .action(async (experiment: string | undefined, options: Omit<RunCommandOptions, 'sandbox'>) => {
       process.exitCode = await runCommand(experiment, { ...options, sandbox });
     });
 
@@ -74,7 +74,7 @@ function program(): Command {
     .option('--out <file>', 'keep the re-run result here')
     .option('--trusted-key <pem>', "the project's Ed25519 public key, for results of signed scripts")
     .option('--cache-dir <dir>', 'the script cache')
-    .action(async (file: string, options) => {
+    .action(async (file: string, options: Omit<Parameters<typeof reproduceCommand>[1], 'sandbox'>) => {
       process.exitCode = await reproduceCommand(file, { ...options, sandbox });
     });
 
@@ -118,7 +118,7 @@ function program(): Command {
     .requiredOption('-o, --out <file>', 'the bundled .mjs file to write')
     .option('--sign <key.pem>', 'sign the bundle with this Ed25519 private key (from axiom keygen)')
     .option('--url <url>', 'the URL the bundle will be served from, for the wu.json snippet')
-    .action(async (entry: string, options) => {
+    .action(async (entry: string, options: BundleOptions) => {
       process.stdout.write(`${await bundleCommand(entry, options)}\n`);
     });
 

@@ -36,7 +36,16 @@ export interface BundleOptions {
 /** `axiom bundle`: one ESM file a workunit can reference by URL, with its sha256 (and signature). */
 export async function bundleCommand(entry: string, options: BundleOptions): Promise<string> {
   try {
-    await build({ entryPoints: [entry], outfile: options.out, bundle: true, format: 'esm', platform: 'node', target: 'node20', plugins: [workerApiPlugin], logLevel: 'silent' });
+    await build({
+      entryPoints: [entry],
+      outfile: options.out,
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      plugins: [workerApiPlugin],
+      logLevel: 'silent',
+    });
   } catch (error) {
     throw new AxiomError('unknownExperiment', `cannot bundle ${entry}: ${errorMessage(error)}`);
   }
@@ -66,7 +75,13 @@ export async function keygenCommand(options: { outDir: string }): Promise<string
   const privatePath = join(options.outDir, 'axiom-signing-key.pem');
   const publicPath = join(options.outDir, 'axiom-public-key.pem');
   for (const path of [privatePath, publicPath]) {
-    if (await access(path).then(() => true, () => false)) throw new AxiomError('outputUnwritable', `${path} exists; refusing to overwrite a key`);
+    if (
+      await access(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      throw new AxiomError('outputUnwritable', `${path} exists; refusing to overwrite a key`);
   }
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   await mkdir(options.outDir, { recursive: true });

@@ -69,11 +69,7 @@ function fallbackSeeds(group: ConfigurationGroup): ReplicationProblem[] {
 }
 
 export function replicationProblems(groups: readonly ConfigurationGroup[]): ReplicationProblem[] {
-  return [
-    ...groups.flatMap(sharedSeeds),
-    ...identicalDigests(groups.flatMap((group) => group.records)),
-    ...groups.flatMap(fallbackSeeds),
-  ];
+  return [...groups.flatMap(sharedSeeds), ...identicalDigests(groups.flatMap((group) => group.records)), ...groups.flatMap(fallbackSeeds)];
 }
 
 const FILES_SHOWN = 5;

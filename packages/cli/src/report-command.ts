@@ -7,6 +7,8 @@ import { buildReport } from './report.js';
 export async function reportCommand(paths: readonly string[], options: { out: string }): Promise<number> {
   const { groups, analysis } = await loadAnalysis(paths);
   await writeFile(options.out, await buildReport(groups, analysis));
-  process.stdout.write(`wrote ${options.out}: ${analysis.configurations.length} configuration(s)${analysis.replication.trustworthy ? '' : ', with a replication WARNING'}\n`);
+  process.stdout.write(
+    `wrote ${options.out}: ${analysis.configurations.length} configuration(s)${analysis.replication.trustworthy ? '' : ', with a replication WARNING'}\n`,
+  );
   return ExitCode.ok;
 }

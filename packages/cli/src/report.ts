@@ -23,7 +23,9 @@ code, .params { font-family: ui-monospace, monospace; font-size: 12px; }
 
 function table(header: readonly string[], rows: ReadonlyArray<ReadonlyArray<{ text: string; number?: boolean }>>): string {
   const head = `<tr>${header.map((cell) => `<th>${escapeHtml(cell)}</th>`).join('')}</tr>`;
-  const body = rows.map((row) => `<tr>${row.map((cell) => `<td${cell.number ? ' class="number"' : ''}>${escapeHtml(cell.text)}</td>`).join('')}</tr>`).join('\n');
+  const body = rows
+    .map((row) => `<tr>${row.map((cell) => `<td${cell.number ? ' class="number"' : ''}>${escapeHtml(cell.text)}</td>`).join('')}</tr>`)
+    .join('\n');
   return `<table>\n${head}\n${body}\n</table>`;
 }
 

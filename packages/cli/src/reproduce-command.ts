@@ -1,5 +1,20 @@
 import { readFile } from 'node:fs/promises';
-import { AxiomError, type BackendName, BIT_IDENTICAL, compareResults, describeComparison, describeTolerance, describeZodError, digestScope, ExitCode, fileResultSink, resolveExperiment, type Result, resultSchema, type ResultSink } from '@axiom/runner/host';
+import {
+  AxiomError,
+  type BackendName,
+  BIT_IDENTICAL,
+  compareResults,
+  describeComparison,
+  describeTolerance,
+  describeZodError,
+  digestScope,
+  ExitCode,
+  fileResultSink,
+  resolveExperiment,
+  type Result,
+  resultSchema,
+  type ResultSink,
+} from '@axiom/runner/host';
 import { type Experiment, type Tolerance } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
 import { scriptOptions, type RunCommandOptions } from './run-command.js';

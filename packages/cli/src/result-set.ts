@@ -92,7 +92,10 @@ export async function loadResults(paths: readonly string[], maxEntries = MAX_ENT
     if (copyOf) {
       skipped.push({ file, message: `${file} holds the same result as ${copyOf} (same resultId): counted once` });
     } else if (result.status !== 'ok') {
-      skipped.push({ file, message: `${file} is ${result.status}${result.statusReason ? ` (${result.statusReason})` : ''}: only complete results are compared` });
+      skipped.push({
+        file,
+        message: `${file} is ${result.status}${result.statusReason ? ` (${result.statusReason})` : ''}: only complete results are compared`,
+      });
     } else {
       firstFileById.set(result.resultId, file);
       records.push({ file, result });

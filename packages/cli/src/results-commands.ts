@@ -9,7 +9,9 @@ const PATHS_HELP = 'result files, or directories searched recursively for *.json
 export function addResultsCommands(axiom: Command): Command {
   axiom
     .command('analyze')
-    .description('per experiment, version and params: n = distinct seeds, mean, sd and 95% CI of every metric, and the headline finding; replication problems first')
+    .description(
+      'per experiment, version and params: n = distinct seeds, mean, sd and 95% CI of every metric, and the headline finding; replication problems first',
+    )
     .argument('<paths...>', PATHS_HELP)
     .option('--json', 'machine-readable output (replication.trustworthy is false when anything was flagged)')
     .option('--csv', 'one row per configuration and metric')

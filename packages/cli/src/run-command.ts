@@ -1,7 +1,30 @@
 import { readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-import { AxiomError, type BackendName, canonicalJson, defaultScriptCacheDir, ExitCode, fileCheckpointStore, fileResultSink, type GpuAssignment, headlinePaths, jsonObjectSchema, listAdapters, type ParamLayer, parseExplicitSeed, resolveExperiment, resolveSeed, type Result, type RunOutcome, type SandboxLauncher, type ScriptOptions, sha256Hex, valueAt, type WorkunitFile } from '@axiom/runner/host';
+import {
+  AxiomError,
+  type BackendName,
+  canonicalJson,
+  defaultScriptCacheDir,
+  ExitCode,
+  fileCheckpointStore,
+  fileResultSink,
+  type GpuAssignment,
+  headlinePaths,
+  jsonObjectSchema,
+  listAdapters,
+  type ParamLayer,
+  parseExplicitSeed,
+  resolveExperiment,
+  resolveSeed,
+  type Result,
+  type RunOutcome,
+  type SandboxLauncher,
+  type ScriptOptions,
+  sha256Hex,
+  valueAt,
+  type WorkunitFile,
+} from '@axiom/runner/host';
 import { type JsonObject, type JsonValue } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
 import { loadWorkunitFile } from '@axiom/wrapper';
@@ -81,7 +104,10 @@ export async function adapterTable(): Promise<string> {
   const adapters = await listAdapters();
   if (adapters.length === 0) return 'no WebGPU adapter (Dawn found none)';
   return adapters
-    .map(({ info }) => `${info.index}  ${info.name}  vendor: ${info.vendor}  driver: ${info.driver}${info.software ? '  (software: used only when named with --gpu)' : ''}`)
+    .map(
+      ({ info }) =>
+        `${info.index}  ${info.name}  vendor: ${info.vendor}  driver: ${info.driver}${info.software ? '  (software: used only when named with --gpu)' : ''}`,
+    )
     .join('\n');
 }
 
@@ -113,7 +139,9 @@ const formatValue = (value: JsonValue | undefined): string =>
 
 /** Every leaf of the metrics, as a path of keys. */
 const leafPaths = (value: JsonValue, path: string[] = []): string[][] =>
-  value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.entries(value).flatMap(([key, inner]) => leafPaths(inner, [...path, key])) : [path];
+  value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? Object.entries(value).flatMap(([key, inner]) => leafPaths(inner, [...path, key]))
+    : [path];
 
 /**
  * The results in the summary, named for people: a built-in experiment's declared headline metrics (the
@@ -142,9 +170,14 @@ export function summarise(outcome: RunOutcome): string {
  * Where `axiom run` keeps a command's checkpoint unless told: `.checkpoints/` in the result directory,
  * named for what makes the run (experiment, preset, parameters, seed, backend), so the same command finds it.
  */
-export function defaultCheckpointPath(resultDirectory: string, command: { experiment: unknown; preset: string | undefined; paramLayers: ParamLayer[]; seed: number | 'random'; backend: string }): string {
+export function defaultCheckpointPath(
+  resultDirectory: string,
+  command: { experiment: unknown; preset: string | undefined; paramLayers: ParamLayer[]; seed: number | 'random'; backend: string },
+): string {
   const name = typeof command.experiment === 'string' ? basename(command.experiment).replace(/\.m?js$/, '') : 'script';
-  const key = sha256Hex(canonicalJson(JSON.parse(JSON.stringify({ ...command, paramLayers: command.paramLayers.map((layer) => layer.values) })) as JsonValue)).slice(0, 16);
+  const key = sha256Hex(
+    canonicalJson(JSON.parse(JSON.stringify({ ...command, paramLayers: command.paramLayers.map((layer) => layer.values) })) as JsonValue),
+  ).slice(0, 16);
   return join(resultDirectory, '.checkpoints', `${name}-${key}.ckpt`);
 }
 
@@ -180,8 +213,16 @@ export async function runCommand(reference: string | undefined, options: RunComm
   const checkpointPath =
     options.checkpoint === false
       ? undefined
-      : (options.checkpoint ?? defaultCheckpointPath(options.out ? dirname(options.out) : 'results', { experiment: chosen, preset, paramLayers, seed: seed.source === 'crypto-fallback' ? 'random' : seed.value, backend: options.backend ?? 'default' }));
-  const checkpoints = checkpointPath === undefined ? undefined : fileCheckpointStore(checkpointPath, nonNegativeNumber(options.checkpointPeriod ?? '60', '--checkpoint-period'));
+      : (options.checkpoint ??
+        defaultCheckpointPath(options.out ? dirname(options.out) : 'results', {
+          experiment: chosen,
+          preset,
+          paramLayers,
+          seed: seed.source === 'crypto-fallback' ? 'random' : seed.value,
+          backend: options.backend ?? 'default',
+        }));
+  const checkpoints =
+    checkpointPath === undefined ? undefined : fileCheckpointStore(checkpointPath, nonNegativeNumber(options.checkpointPeriod ?? '60', '--checkpoint-period'));
   if (checkpointPath !== undefined && options.restart) await rm(checkpointPath, { force: true });
   // A run on a random seed resumes on the seed its checkpoint recorded: that is the same run.
   if (seed.source === 'crypto-fallback' && checkpoints) {
@@ -219,7 +260,9 @@ export async function runCommand(reference: string | undefined, options: RunComm
   }
   if (options.upload) process.stdout.write(`upload: ${await uploadOrSpool(outcome.result, options.upload, options.spoolDir)}\n`);
   if (options.expectDigest !== undefined && outcome.result.digest !== options.expectDigest.toLowerCase()) {
-    process.stderr.write(`axiom: error: digest ${outcome.result.digest} differs from the expected ${options.expectDigest}; run \`axiom reproduce ${outcome.location}\` against the expected result to see what changed\n`);
+    process.stderr.write(
+      `axiom: error: digest ${outcome.result.digest} differs from the expected ${options.expectDigest}; run \`axiom reproduce ${outcome.location}\` against the expected result to see what changed\n`,
+    );
     return ExitCode.notReproduced;
   }
   return outcome.exitCode;

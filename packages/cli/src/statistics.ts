@@ -5,8 +5,8 @@ import { mean, sampleStandardDeviation } from 'simple-statistics';
  * scipy.stats.t.ppf(0.975, df) to 4 decimals). simple-statistics has no t quantile function.
  */
 const T_975_BY_DEGREES_OF_FREEDOM = [
-  12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.306, 2.2622, 2.2281, 2.201, 2.1788, 2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009, 2.093,
-  2.086, 2.0796, 2.0739, 2.0687, 2.0639, 2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423,
+  12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.306, 2.2622, 2.2281, 2.201, 2.1788, 2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009, 2.093, 2.086,
+  2.0796, 2.0739, 2.0687, 2.0639, 2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423,
 ];
 
 /** The standard normal 97.5% quantile. (simple-statistics' probit(0.975) gives 1.9572: too coarse here.) */
@@ -17,7 +17,8 @@ const Z_975 = 1.959963984540054;
  * which is within 1e-4 of the exact value there.
  */
 export function tCritical95(degreesOfFreedom: number): number {
-  if (!Number.isInteger(degreesOfFreedom) || degreesOfFreedom < 1) throw new RangeError(`degrees of freedom must be a positive integer, got ${degreesOfFreedom}`);
+  if (!Number.isInteger(degreesOfFreedom) || degreesOfFreedom < 1)
+    throw new RangeError(`degrees of freedom must be a positive integer, got ${degreesOfFreedom}`);
   const tabled = T_975_BY_DEGREES_OF_FREEDOM[degreesOfFreedom - 1];
   if (tabled !== undefined) return tabled;
   const z = Z_975;

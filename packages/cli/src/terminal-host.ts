@@ -1,4 +1,12 @@
-import { type CheckpointStore, type ResolvedExperiment, type ResultSink, type RunOutcome, type RunRequest, runResolved, type SandboxLauncher } from '@axiom/runner/host';
+import {
+  type CheckpointStore,
+  type ResolvedExperiment,
+  type ResultSink,
+  type RunOutcome,
+  type RunRequest,
+  runResolved,
+  type SandboxLauncher,
+} from '@axiom/runner/host';
 import { formatWarning, ProgressDisplay } from './terminal.js';
 
 /**

@@ -1,4 +1,13 @@
-import { defaultHttpPolicy, ExitCode, flushSpool, type HttpPolicy, type HttpRequestOptions, type Result, uploadOrSpoolResult, userCacheDir } from '@axiom/runner/host';
+import {
+  defaultHttpPolicy,
+  ExitCode,
+  flushSpool,
+  type HttpPolicy,
+  type HttpRequestOptions,
+  type Result,
+  uploadOrSpoolResult,
+  userCacheDir,
+} from '@axiom/runner/host';
 
 /** `$AXIOM_SPOOL_DIR`, else the user cache's `spool`. */
 export function defaultSpoolDir(env = process.env): string {

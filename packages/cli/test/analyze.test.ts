@@ -26,7 +26,11 @@ async function captured(command: () => Promise<number>) {
   );
   try {
     const code = await command();
-    const text = (stream: string) => writes.filter((write) => write.stream === stream).map((write) => write.text).join('');
+    const text = (stream: string) =>
+      writes
+        .filter((write) => write.stream === stream)
+        .map((write) => write.text)
+        .join('');
     return { code, writes, stdout: text('stdout'), stderr: text('stderr') };
   } finally {
     spies.forEach((spy) => spy.mockRestore());
@@ -49,7 +53,11 @@ describe('axiom analyze', () => {
     // Planted: a second workunit that got seed 2 again (a real second computation).
     await runSmokeToFile(dir, EXPERIMENT, 2);
     // Planted: a workunit without a seed, so the worker drew one (a real crypto-fallback run).
-    const fallback = await runSmokeToFile(dir, EXPERIMENT, resolveSeed({ workunit: { path: 'wu.json', resolvedPath: 'wu.json', seedProblem: { code: 'wu-missing', message: 'wu.json does not exist' } } }));
+    const fallback = await runSmokeToFile(
+      dir,
+      EXPERIMENT,
+      resolveSeed({ workunit: { path: 'wu.json', resolvedPath: 'wu.json', seedProblem: { code: 'wu-missing', message: 'wu.json does not exist' } } }),
+    );
     bySeed.set(fallback.result.seed.value, fallback.result);
     // Planted: seed 3's computation recorded under seed 99, as when the seed never reached the experiment.
     const relabelled = { ...bySeed.get(3)!, resultId: randomUUID(), seed: { value: 99, source: 'wu.json' as const } };
@@ -67,13 +75,19 @@ describe('axiom analyze', () => {
     const [first, ...rest] = run.stderr.split('\n');
     expect(first).toBe('WARNING: 3 replication problem(s): these results are not as independent as their number suggests.');
     const warnings = rest.join('\n');
-    expect(warnings).toMatch(new RegExp(String.raw`\[shared-seed\] memorization-dynamics ${VERSION}, params [0-9a-f]{12}: seed 2 is shared by 2 results with different resultIds \(identical digests: one computation counted 2 times\)`));
+    expect(warnings).toMatch(
+      new RegExp(
+        String.raw`\[shared-seed\] memorization-dynamics ${VERSION}, params [0-9a-f]{12}: seed 2 is shared by 2 results with different resultIds \(identical digests: one computation counted 2 times\)`,
+      ),
+    );
     expect(warnings).toMatch(/\[identical-digest\] digest [0-9a-f]{12}… comes from 2 different seeds \((3, 99|99, 3)\)/);
     expect(warnings).toMatch(/\[fallback-seed\] .*1 result\(s\) ran on a fallback seed.*wu\.json does not exist/);
     expect(warnings).toContain(`skipped: ${join(dir, 'notes.json')} is not a valid result`);
     expect(warnings.split('\n').find((line) => line.includes('holds the same result as'))).toContain(join(dir, 'copy-of-seed1.json'));
     // Seeds 1, 2, 3, 99 and the fallback seed: six result files, five seeds.
-    expect(run.stdout).toMatch(new RegExp(String.raw`^== memorization-dynamics ${VERSION}, params [0-9a-f]{12} \(preset smoke\): 5 distinct seed\(s\) in 6 result\(s\)$`, 'm'));
+    expect(run.stdout).toMatch(
+      new RegExp(String.raw`^== memorization-dynamics ${VERSION}, params [0-9a-f]{12} \(preset smoke\): 5 distinct seed\(s\) in 6 result\(s\)$`, 'm'),
+    );
     expect(run.stdout).toMatch(/^ {2}corruption 0 \/ 0\.4: clean-first rate – \/ [\d.]+ ± [\d.]+; test accuracy [\d.]+ ± [\d.]+ \/ [\d.]+ ± [\d.]+$/m);
     expect(run.stdout).toMatch(/^ {2}byLevel\.0\.4\.cleanFirstRate +5 +[\d.]+ +[\d.e-]+ +\[[\d.]+, [\d.]+\]$/m);
   });
@@ -83,7 +97,7 @@ describe('axiom analyze', () => {
     const analysis = analyze(groupByConfiguration(records), skipped);
     const [configuration] = analysis.configurations;
     expect(configuration!.seeds).toEqual([...bySeed.keys()].sort((a, b) => a - b));
-    const values = [...bySeed.values()].map((result) => ((result.metrics.byLevel as Record<string, Record<string, number>>)['0.4']!).testAccuracy!);
+    const values = [...bySeed.values()].map((result) => (result.metrics.byLevel as Record<string, Record<string, number>>)['0.4']!.testAccuracy!);
     const summary = configuration!.metrics.find((metric) => metric.metric === 'byLevel.0.4.testAccuracy')!;
     const halfWidth = (2.7764 * sampleStandardDeviation(values)) / Math.sqrt(5);
     expect(summary.n).toBe(5);
@@ -106,7 +120,9 @@ describe('axiom analyze', () => {
     expect(header).toBe('experiment,version,scriptSha256,paramsDigest,presets,seeds,results,metric,n,mean,sd,ci95Low,ci95High');
     expect(rows).toHaveLength(parsed.configurations[0]!.metrics.length);
     expect(rows.find((row) => row.includes(',byLevel.0.cleanFirstRate,'))).toBeUndefined(); // null at corruption 0: not a number
-    expect(rows.find((row) => row.includes(',byLevel.0.4.testAccuracy,'))).toMatch(new RegExp(String.raw`^memorization-dynamics,${VERSION},,[0-9a-f]{64},smoke,5,6,byLevel\.0\.4\.testAccuracy,5,`));
+    expect(rows.find((row) => row.includes(',byLevel.0.4.testAccuracy,'))).toMatch(
+      new RegExp(String.raw`^memorization-dynamics,${VERSION},,[0-9a-f]{64},smoke,5,6,byLevel\.0\.4\.testAccuracy,5,`),
+    );
   });
 
   it('says nothing alarming about clean replicates', async () => {

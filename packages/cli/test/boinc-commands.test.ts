@@ -17,10 +17,27 @@ const ValidatorExit = { valid: 0, invalid: 1, transient: 3 };
 
 /** `axiom boinc make-work` for memorization-dynamics smoke; returns the workunits it wrote. */
 async function makeWork(dir: string, extra: string[] = []): Promise<Array<{ name: string; workunit: Workunit }>> {
-  const made = await axiom(['boinc', 'make-work', '--experiment', 'memorization-dynamics', '--preset', 'smoke', '--out', join(dir, 'batch'), '--ledger', join(dir, 'ledger.txt'), ...extra]);
+  const made = await axiom([
+    'boinc',
+    'make-work',
+    '--experiment',
+    'memorization-dynamics',
+    '--preset',
+    'smoke',
+    '--out',
+    join(dir, 'batch'),
+    '--ledger',
+    join(dir, 'ledger.txt'),
+    ...extra,
+  ]);
   expect(made.code, made.stderr).toBe(0);
   const files = (await readdir(join(dir, 'batch', 'workunits'))).sort();
-  return Promise.all(files.map(async (file) => ({ name: file.replace(/\.json$/, ''), workunit: workunitSchema.parse(JSON.parse(await readFile(join(dir, 'batch', 'workunits', file), 'utf8'))) })));
+  return Promise.all(
+    files.map(async (file) => ({
+      name: file.replace(/\.json$/, ''),
+      workunit: workunitSchema.parse(JSON.parse(await readFile(join(dir, 'batch', 'workunits', file), 'utf8'))),
+    })),
+  );
 }
 
 /** A result as BOINC stores an upload: `<result name>_<i>`, the result name starting with the workunit's. */
@@ -44,12 +61,36 @@ describe('axiom boinc make-work', () => {
     expect(script).toContain('--min_quorum 3 --target_nresults 3 --max_error_results 3 --max_total_results 9 --max_success_results 6 --stdin');
     expect(script.match(/^--wu_name axiom_memorization-dynamics_s\d+ axiom_memorization-dynamics_s\d+\.json$/gm)).toHaveLength(4);
 
-    const reused = await axiom(['boinc', 'make-work', '--experiment', 'memorization-dynamics', '--seeds', `12345,${seeds[2]}`, '--out', join(dir, 'again'), '--ledger', join(dir, 'ledger.txt')]);
+    const reused = await axiom([
+      'boinc',
+      'make-work',
+      '--experiment',
+      'memorization-dynamics',
+      '--seeds',
+      `12345,${seeds[2]}`,
+      '--out',
+      join(dir, 'again'),
+      '--ledger',
+      join(dir, 'ledger.txt'),
+    ]);
     expect(reused.code).toBe(5);
     expect(reused.stderr).toContain(`seed ${seeds[2]} was already handed out`);
     expect(existsSync(join(dir, 'again'))).toBe(false);
 
-    const misspelt = await axiom(['boinc', 'make-work', '--experiment', 'memorization-dynamics', '--params', '{"epocs":3}', '--count', '1', '--out', join(dir, 'typo'), '--ledger', join(dir, 'ledger.txt')]);
+    const misspelt = await axiom([
+      'boinc',
+      'make-work',
+      '--experiment',
+      'memorization-dynamics',
+      '--params',
+      '{"epocs":3}',
+      '--count',
+      '1',
+      '--out',
+      join(dir, 'typo'),
+      '--ledger',
+      join(dir, 'ledger.txt'),
+    ]);
     expect([misspelt.code, misspelt.stderr]).toEqual([3, expect.stringContaining('epocs')]);
     expect((await readFile(join(dir, 'ledger.txt'), 'utf8')).trim().split('\n')).toHaveLength(4);
   });
@@ -64,7 +105,20 @@ describe('axiom boinc make-work', () => {
     expect(input).toContain(`<rsc_fpops_est>${60 * 4e9}</rsc_fpops_est>`);
     expect(input).toContain(`<rsc_memory_bound>${512 * 2 ** 20}</rsc_memory_bound>`);
 
-    const script2 = await axiom(['boinc', 'make-work', '--script', 'http://127.0.0.1:1/exp.mjs', '--sha256', 'a'.repeat(64), '--count', '1', '--out', join(dir, 'scripted'), '--ledger', join(dir, 'ledger.txt')]);
+    const script2 = await axiom([
+      'boinc',
+      'make-work',
+      '--script',
+      'http://127.0.0.1:1/exp.mjs',
+      '--sha256',
+      'a'.repeat(64),
+      '--count',
+      '1',
+      '--out',
+      join(dir, 'scripted'),
+      '--ledger',
+      join(dir, 'ledger.txt'),
+    ]);
     expect([script2.code, script2.stderr]).toEqual([2, expect.stringContaining('--estimated-seconds S --memory-mb MB')]);
   });
 });
@@ -94,16 +148,33 @@ describe('axiom boinc validate and assimilate', () => {
     const mismatched = await validateInit(dir, await uploaded(dir, `${second!.name}_0_r104`, result));
     expect([mismatched.code, mismatched.stderr]).toEqual([ValidatorExit.invalid, expect.stringContaining(`is not the workunit's ${second!.workunit.seed}`)]);
 
-    const fallback = (await runSmokeToFile(dir, 'memorization-dynamics', { value: second!.workunit.seed, source: 'crypto-fallback', fallbackReason: 'wu-missing', warnings: [] })).result;
+    const fallback = (
+      await runSmokeToFile(dir, 'memorization-dynamics', {
+        value: second!.workunit.seed,
+        source: 'crypto-fallback',
+        fallbackReason: 'wu-missing',
+        warnings: [],
+      })
+    ).result;
     const rejectedFallback = await validateInit(dir, await uploaded(dir, `${second!.name}_1_r105`, fallback));
-    expect([rejectedFallback.code, rejectedFallback.stderr]).toEqual([ValidatorExit.invalid, expect.stringContaining('seed came from crypto-fallback (wu-missing)')]);
+    expect([rejectedFallback.code, rejectedFallback.stderr]).toEqual([
+      ValidatorExit.invalid,
+      expect.stringContaining('seed came from crypto-fallback (wu-missing)'),
+    ]);
 
     const notJson = join(dir, 'upload', `${first!.name}_3_r106_0`); // upload/ exists: made by the uploads above
     await writeFile(notJson, '{"truncated": ');
     expect((await validateInit(dir, notJson)).code).toBe(ValidatorExit.invalid);
     const unknownWorkunit = await validateInit(dir, await uploaded(dir, 'axiom_other_s1_0_r107', result));
     expect(unknownWorkunit.code, 'a missing workunit is the server’s problem: retry').toBe(ValidatorExit.transient);
-    const explicit = await axiom(['boinc', 'validate', 'init', '--wu', join(dir, 'batch', 'workunits', `${first!.name}.json`), join(dir, 'upload', `${first!.name}_0_r101_0`)]);
+    const explicit = await axiom([
+      'boinc',
+      'validate',
+      'init',
+      '--wu',
+      join(dir, 'batch', 'workunits', `${first!.name}.json`),
+      join(dir, 'upload', `${first!.name}_0_r101_0`),
+    ]);
     expect(explicit.code, explicit.stderr).toBe(ValidatorExit.valid);
   });
 
@@ -149,7 +220,9 @@ describe('axiom boinc validate and assimilate', () => {
   it('assimilates results into a store, once per resultId, that axiom analyze reads', async () => {
     const dir = await scratch();
     const store = join(dir, 'store');
-    const files = await Promise.all([3, 4].map(async (seed) => (await runSmokeToFile(dir, 'memorization-dynamics', { value: seed, source: 'wu.json', warnings: [] })).file));
+    const files = await Promise.all(
+      [3, 4].map(async (seed) => (await runSmokeToFile(dir, 'memorization-dynamics', { value: seed, source: 'wu.json', warnings: [] })).file),
+    );
     for (const file of [...files, files[0]!]) {
       const stored = await axiom(['boinc', 'assimilate', '--store', store, file]);
       expect(stored.code, stored.stderr).toBe(0);
@@ -181,7 +254,18 @@ describe('axiom boinc validate and assimilate', () => {
 
 /** `axiom boinc app-version` into a scratch directory; returns the version directory. */
 async function buildAppVersion(dir: string, node: 'host' | 'bundled', planClass = 'cpu'): Promise<string> {
-  const built = await axiom(['boinc', 'app-version', '--platform', 'x86_64-pc-linux-gnu', '--node', node, '--plan-class', planClass, '-o', join(dir, 'project')]);
+  const built = await axiom([
+    'boinc',
+    'app-version',
+    '--platform',
+    'x86_64-pc-linux-gnu',
+    '--node',
+    node,
+    '--plan-class',
+    planClass,
+    '-o',
+    join(dir, 'project'),
+  ]);
   expect(built.code, built.stderr).toBe(0);
   return join(dir, 'project', 'apps', 'axiom', '1.0', `x86_64-pc-linux-gnu${planClass === 'cpu' ? '' : `__${planClass}`}`);
 }
@@ -193,7 +277,9 @@ describe('axiom boinc app-version', () => {
     const versionXml = await readFile(join(versionDir, 'version.xml'), 'utf8');
     expect(versionXml).toMatch(/<physical_name>axiom_launcher_1\.0__mt\.sh<\/physical_name>\s*<main_program\/>/);
     const planClasses = await readFile(fileURLToPath(new URL('../../../examples/boinc-project/plan_class_spec.xml', import.meta.url)), 'utf8');
-    expect(planClasses, 'the example plan_class_spec.xml has the mt class').toMatch(/<name>mt<\/name>\s*<min_ncpus>2<\/min_ncpus>\s*<max_threads>8<\/max_threads>/);
+    expect(planClasses, 'the example plan_class_spec.xml has the mt class').toMatch(
+      /<name>mt<\/name>\s*<min_ncpus>2<\/min_ncpus>\s*<max_threads>8<\/max_threads>/,
+    );
     expect(versionXml).toContain('<api_version>7.20.0</api_version>');
     // Every physical name carries a version: BOINC never lets one change content between app versions.
     for (const file of ['axiom_worker_1.0.mjs', 'tfjs4.22.0_tfjs-backend-wasm-simd.wasm', 'tfjs4.22.0_tfjs-backend-wasm-threaded-simd.worker.js']) {

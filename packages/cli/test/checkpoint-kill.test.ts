@@ -43,7 +43,22 @@ describe('axiom run killed (SIGKILL) inside training and run again', () => {
     const dir = await scratch();
     const checkpointPath = join(dir, 'run.ckpt');
     const out = join(dir, 'result.json');
-    const args = ['run', name, '--preset', 'smoke', '--seed', String(GOLDEN_SEED), '--backend', 'wasm', '--checkpoint', checkpointPath, '--checkpoint-period', '0', '--out', out];
+    const args = [
+      'run',
+      name,
+      '--preset',
+      'smoke',
+      '--seed',
+      String(GOLDEN_SEED),
+      '--backend',
+      'wasm',
+      '--checkpoint',
+      checkpointPath,
+      '--checkpoint-period',
+      '0',
+      '--out',
+      out,
+    ];
 
     let previous = 0;
     for (const fraction of KILL_AT) {

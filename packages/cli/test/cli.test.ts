@@ -15,9 +15,7 @@ async function readResult(path: string): Promise<Result> {
 describe('determinism across processes', () => {
   it('the same seed and backend give the same digest; another seed gives another', async () => {
     const dir = await scratch();
-    const runs = await Promise.all(
-      [7, 7, 8].map((seed, i) => axiom([...smoke, '--seed', String(seed), '--out', join(dir, `r${i}.json`)])),
-    );
+    const runs = await Promise.all([7, 7, 8].map((seed, i) => axiom([...smoke, '--seed', String(seed), '--out', join(dir, `r${i}.json`)])));
     runs.forEach((run) => expect(run.code, run.stderr).toBe(0));
     const [a, b, c] = await Promise.all([0, 1, 2].map((i) => readResult(join(dir, `r${i}.json`))));
     expect(a!.digest).toBe(b!.digest);
@@ -78,15 +76,30 @@ describe('seed provenance', () => {
 
 describe('bad input: one clear line, a distinct exit code, no partial file', () => {
   const cases: Array<{ name: string; args: (dir: string) => Promise<string[]> | string[]; env?: Record<string, string>; code: number; message: RegExp }> = [
-    { name: 'unknown experiment', args: () => ['run', 'memorisation'], code: ExitCode.unknownExperiment, message: /unknown experiment "memorisation" \(built in: [^)]*memorization-dynamics/ },
+    {
+      name: 'unknown experiment',
+      args: () => ['run', 'memorisation'],
+      code: ExitCode.unknownExperiment,
+      message: /unknown experiment "memorisation" \(built in: [^)]*memorization-dynamics/,
+    },
     {
       name: 'a misspelt parameter',
       args: () => [...smoke, '--seed', '1', '--params', '{"epoch": 3}'],
       code: ExitCode.badParams,
       message: /unknown field "epoch" \(allowed: corruptionLevels, .*epochs/,
     },
-    { name: 'a parameter out of range', args: () => [...smoke, '--seed', '1', '--params', '{"corruptionLevels": [1.5]}'], code: ExitCode.badParams, message: /params\.corruptionLevels\[0\]/ },
-    { name: 'an unknown preset', args: () => [...smoke.slice(0, 2), '--preset', 'quick', '--seed', '1'], code: ExitCode.badParams, message: /unknown preset "quick" \(available: smoke\)/ },
+    {
+      name: 'a parameter out of range',
+      args: () => [...smoke, '--seed', '1', '--params', '{"corruptionLevels": [1.5]}'],
+      code: ExitCode.badParams,
+      message: /params\.corruptionLevels\[0\]/,
+    },
+    {
+      name: 'an unknown preset',
+      args: () => [...smoke.slice(0, 2), '--preset', 'quick', '--seed', '1'],
+      code: ExitCode.badParams,
+      message: /unknown preset "quick" \(available: smoke\)/,
+    },
     {
       name: 'an unwritable output path',
       args: async (dir) => {
@@ -121,9 +134,19 @@ describe('bad input: one clear line, a distinct exit code, no partial file', () 
       code: ExitCode.backendUnavailable,
       message: /backend "tfjs-node" cannot be used: @tensorflow\/tfjs-node is not installed/,
     },
-    { name: 'a seed that is not a uint32', args: () => [...smoke, '--seed', '-4'], code: ExitCode.usage, message: /--seed: seed must be an unsigned 32-bit integer/ },
+    {
+      name: 'a seed that is not a uint32',
+      args: () => [...smoke, '--seed', '-4'],
+      code: ExitCode.usage,
+      message: /--seed: seed must be an unsigned 32-bit integer/,
+    },
     { name: 'an unknown option', args: () => [...smoke, '--sede', '4'], code: ExitCode.usage, message: /unknown option '--sede'/ },
-    { name: 'help for an unknown command', args: () => ['help', 'golden', 'nosuch'], code: ExitCode.usage, message: /^axiom: error: unknown command 'golden nosuch' \(see axiom --help\)$/m },
+    {
+      name: 'help for an unknown command',
+      args: () => ['help', 'golden', 'nosuch'],
+      code: ExitCode.usage,
+      message: /^axiom: error: unknown command 'golden nosuch' \(see axiom --help\)$/m,
+    },
   ];
 
   it.each(cases)('$name', async ({ args, env, code, message }) => {
@@ -141,7 +164,16 @@ describe('bad input: one clear line, a distinct exit code, no partial file', () 
 describe('interruption and checkpoints', () => {
   // One stack of four networks, long enough (~10 s idle) that Ctrl-C at the first progress line naming an
   // epoch (plain lines come every 5 s) lands inside its training.
-  const runArgs = (seed: number) => ['run', 'memorization-dynamics', '--preset', 'smoke', '--seed', String(seed), '--params', '{"corruptionLevels":[0,0.2,0.4,0.6],"epochs":150}'];
+  const runArgs = (seed: number) => [
+    'run',
+    'memorization-dynamics',
+    '--preset',
+    'smoke',
+    '--seed',
+    String(seed),
+    '--params',
+    '{"corruptionLevels":[0,0.2,0.4,0.6],"epochs":150}',
+  ];
   const args = runArgs(5);
 
   it('Ctrl-C inside a stack saves a checkpoint, writes a partial result and exits 130; the same command again resumes to the same digest', async () => {
@@ -227,7 +259,11 @@ describe('axiom list and help', () => {
     expect(run.stdout).toContain('corruptionLevels = [0,0.2,0.4,0.6]');
     expect(run.stdout).toContain('presets: smoke');
     expect(run.stdout.split('\n').filter((line) => line.length > 80)).toEqual([]); // fits an 80-column terminal
-    const catalogue = JSON.parse((await axiom(['list', '--json'])).stdout) as Array<{ name: string; params: Array<{ name: string; default: unknown }>; headline: unknown[] }>;
+    const catalogue = JSON.parse((await axiom(['list', '--json'])).stdout) as Array<{
+      name: string;
+      params: Array<{ name: string; default: unknown }>;
+      headline: unknown[];
+    }>;
     const memorization = catalogue.find((experiment) => experiment.name === 'memorization-dynamics')!;
     expect(memorization.params.find((param) => param.name === 'epochs')!.default).toBe(80); // the real sweep, as the bench's PyTorch side reads it
     expect(memorization.headline).toContainEqual({ metric: 'byLevel.*.testAccuracy', tolerance: { absolute: 0.01, relative: 0 } });

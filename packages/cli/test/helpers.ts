@@ -13,7 +13,10 @@ export interface Finished {
   stderr: string;
 }
 
-export function startAxiom(args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): {
+export function startAxiom(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string | undefined> } = {},
+): {
   child: ChildProcess;
   finished: Promise<Finished>;
 } {

@@ -37,7 +37,9 @@ describe('examples/multi-seed/run.sh', () => {
     const analysis = spawnSync(node, [axiomScript, 'analyze', dir], { cwd: repo, encoding: 'utf8' });
     expect(analysis.status, analysis.stderr).toBe(0);
     expect(analysis.stderr.split('\n')[0]).toMatch(/^WARNING: 1 replication problem/);
-    expect(analysis.stderr).toMatch(/\[shared-seed\] .*seed 3 is shared by 2 results with different resultIds \(identical digests: one computation counted 2 times\)/);
+    expect(analysis.stderr).toMatch(
+      /\[shared-seed\] .*seed 3 is shared by 2 results with different resultIds \(identical digests: one computation counted 2 times\)/,
+    );
     expect(analysis.stdout).toMatch(/3 distinct seed\(s\) in 4 result\(s\)/);
   });
 });

@@ -26,7 +26,12 @@ describe('publishing an experiment by URL', () => {
     expect(keygen.code, keygen.stderr).toBe(0);
     const bundle = await axiom(['bundle', example, '-o', join(dir, 'width-vs-accuracy.mjs'), '--sign', join(dir, 'axiom-signing-key.pem'), '--url', url]);
     expect(bundle.code, bundle.stderr).toBe(0);
-    const snippet = JSON.parse(bundle.stdout.split('\n').find((line) => line.startsWith('wu.json: '))!.slice('wu.json: '.length));
+    const snippet = JSON.parse(
+      bundle.stdout
+        .split('\n')
+        .find((line) => line.startsWith('wu.json: '))!
+        .slice('wu.json: '.length),
+    );
     wu = { ...snippet, seed: 31337, preset: 'smoke' };
     served = await readFile(join(dir, 'width-vs-accuracy.mjs'));
     expect(bundle.stdout).toContain(`sha256: ${wu.experiment.sha256}`);
@@ -35,7 +40,17 @@ describe('publishing an experiment by URL', () => {
 
   const run = async (name: string) => {
     await writeFile(join(dir, `${name}.wu.json`), JSON.stringify(wu));
-    const args = ['run', '--wu', join(dir, `${name}.wu.json`), '--trusted-key', join(dir, 'axiom-public-key.pem'), '--cache-dir', join(dir, 'cache'), '--out', join(dir, `${name}.json`)];
+    const args = [
+      'run',
+      '--wu',
+      join(dir, `${name}.wu.json`),
+      '--trusted-key',
+      join(dir, 'axiom-public-key.pem'),
+      '--cache-dir',
+      join(dir, 'cache'),
+      '--out',
+      join(dir, `${name}.json`),
+    ];
     return axiom(args);
   };
 

@@ -40,7 +40,8 @@ describe('axiom report', () => {
       for (const seed of experiment === 'micro-scaling-laws' ? [1] : [1, 2]) {
         const { result } = await runSmokeToFile(dir, experiment, seed);
         // Planted: memorization seed 1 again under another resultId, so the report must carry the warning.
-        if (experiment === 'memorization-dynamics' && seed === 1) await writeJsonAtomic(join(dir, 'second-workunit-seed1.json'), { ...result, resultId: randomUUID() });
+        if (experiment === 'memorization-dynamics' && seed === 1)
+          await writeJsonAtomic(join(dir, 'second-workunit-seed1.json'), { ...result, resultId: randomUUID() });
       }
     }
     report = join(dir, 'report.html');
@@ -66,7 +67,16 @@ describe('axiom report', () => {
     const context = await playwrightChromium.launchPersistentContext(await mkdtemp(join(dir, 'chromium-profile-')), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1280, height: 1000 },
     });
     try {
@@ -81,15 +91,19 @@ describe('axiom report', () => {
           const svgs = figure.querySelectorAll('svg');
           // A mark counts as drawn when at least one of its items has a visible size.
           const drawn = [...figure.querySelectorAll('svg g.role-mark')]
-            .filter((group) => [...group.children].some((item) => {
-              const box = (item as unknown as { getBBox(): { width: number; height: number } }).getBBox(); // an SVG element
-              return box.width > 0 || box.height > 0;
-            }))
+            .filter((group) =>
+              [...group.children].some((item) => {
+                const box = (item as unknown as { getBBox(): { width: number; height: number } }).getBBox(); // an SVG element
+                return box.width > 0 || box.height > 0;
+              }),
+            )
             .flatMap((group) => [...group.classList].filter((name) => name.startsWith('mark-')));
           return { experiment: figure.getAttribute('data-experiment'), kind: figure.getAttribute('data-plot'), svgs: svgs.length, drawn };
         }),
       );
-      const shown = Object.fromEntries(Object.keys(expectedPlots).map((experiment) => [experiment, plots.filter((plot) => plot.experiment === experiment).map((plot) => plot.kind)]));
+      const shown = Object.fromEntries(
+        Object.keys(expectedPlots).map((experiment) => [experiment, plots.filter((plot) => plot.experiment === experiment).map((plot) => plot.kind)]),
+      );
       expect(shown).toEqual(expectedPlots);
       for (const plot of plots) {
         expect(plot.svgs, `${plot.experiment} ${plot.kind}`).toBe(1);

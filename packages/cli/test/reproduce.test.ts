@@ -62,7 +62,8 @@ describe('the CI recipe in examples/ci', () => {
     const file = join(dir, 'experiment.mjs');
     await copyFile(join(repo, 'examples', 'custom-experiment.mjs'), file);
     const env = { ...process.env, EXPERIMENT: file, PINNED_RESULT: join(dir, 'pinned.json') };
-    const recipe = (...args: string[]) => spawnSync('bash', [join(repo, 'examples', 'ci', 'check-reproducible.sh'), ...args], { cwd: repo, env, encoding: 'utf8' });
+    const recipe = (...args: string[]) =>
+      spawnSync('bash', [join(repo, 'examples', 'ci', 'check-reproducible.sh'), ...args], { cwd: repo, env, encoding: 'utf8' });
 
     expect(recipe('--update').status).toBe(0);
     const check = recipe();
@@ -78,13 +79,17 @@ describe('the CI recipe in examples/ci', () => {
 describe('golden digests', () => {
   // XNNPACK splits a product's output tiles between threads without changing any element's summation
   // order, so the digests must not depend on the thread count (docs/reproducibility.md).
-  it.each([1, 2])('the committed golden file pins every built-in experiment at %i WASM thread(s) (this guards the science in CI)', async (threads) => {
-    const check = await axiom(['golden', 'check'], { env: { AXIOM_THREADS: String(threads) } });
-    expect(check.code, check.stdout + check.stderr).toBe(0);
-    expect(check.stdout).toContain(`${builtinExperiments.size} experiment(s) reproduce their pinned digests`);
-    const ran = check.stderr.split('\n').filter((line) => line.includes(`(wasm, ${threads} thread(s), `));
-    expect(ran, check.stderr).toHaveLength(builtinExperiments.size);
-  }, 600_000); // two threads spin while they wait: on a shared machine the check takes several times longer
+  it.each([1, 2])(
+    'the committed golden file pins every built-in experiment at %i WASM thread(s) (this guards the science in CI)',
+    async (threads) => {
+      const check = await axiom(['golden', 'check'], { env: { AXIOM_THREADS: String(threads) } });
+      expect(check.code, check.stdout + check.stderr).toBe(0);
+      expect(check.stdout).toContain(`${builtinExperiments.size} experiment(s) reproduce their pinned digests`);
+      const ran = check.stderr.split('\n').filter((line) => line.includes(`(wasm, ${threads} thread(s), `));
+      expect(ran, check.stderr).toHaveLength(builtinExperiments.size);
+    },
+    600_000,
+  ); // two threads spin while they wait: on a shared machine the check takes several times longer
 
   it('a planted change to an experiment is caught and named; with a version bump it asks for an update', async () => {
     const real = builtinExperiments.get('memorization-dynamics')!;

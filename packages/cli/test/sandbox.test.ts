@@ -39,7 +39,20 @@ describe('the sandbox of a fetched script', () => {
   const attempt = async (name: string) => {
     const params = { attempt: name, secret: join(dir, 'secret.txt'), target: join(dir, `${name}-marker`), url: base };
     const out = join(dir, `${name}-result.json`);
-    const run = await axiom(['run', `${base}malicious.mjs`, '--sha256', sha256, '--seed', '1', '--params', JSON.stringify(params), '--cache-dir', join(dir, 'cache'), '--out', out]);
+    const run = await axiom([
+      'run',
+      `${base}malicious.mjs`,
+      '--sha256',
+      sha256,
+      '--seed',
+      '1',
+      '--params',
+      JSON.stringify(params),
+      '--cache-dir',
+      join(dir, 'cache'),
+      '--out',
+      out,
+    ]);
     const left = await readdir(dir);
     return { ...run, left, out };
   };

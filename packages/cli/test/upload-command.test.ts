@@ -46,7 +46,9 @@ describe('axiom run --upload and axiom upload --flush', () => {
     received.clear();
 
     const status = await uploadOrSpool(result, refusing, spool);
-    expect(status).toBe(`upload failed (${refusing}: HTTP 422); spooled as ${join(spool, `${result.resultId}.json`)}: deliver it later with \`axiom upload --flush ${refusing}\``);
+    expect(status).toBe(
+      `upload failed (${refusing}: HTTP 422); spooled as ${join(spool, `${result.resultId}.json`)}: deliver it later with \`axiom upload --flush ${refusing}\``,
+    );
     expect(await readdir(spool)).toEqual([`${result.resultId}.json`]);
 
     expect(await quietly(() => uploadFlushCommand({ url: refusing, spoolDir: spool }))).toBe(ExitCode.uploadIncomplete);

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { type BackendRequest, compareResults, describeComparison, initBackend, listAdapters, memoryHost, type Result, resultSchema, runExperiment } from '@axiom/runner/host';
+import {
+  type BackendRequest,
+  compareResults,
+  describeComparison,
+  initBackend,
+  listAdapters,
+  memoryHost,
+  type Result,
+  resultSchema,
+  runExperiment,
+} from '@axiom/runner/host';
 import { type Experiment } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
 import { defaultGoldenPath, GOLDEN_SEED, readGoldenFile } from '../src/golden.js';
@@ -19,7 +29,13 @@ async function softwareAdapterIndex(): Promise<number> {
 async function smokeOn(experiment: Experiment, backend: BackendRequest): Promise<Result> {
   const { tf } = await initBackend(backend);
   const tensorsBefore = tf.memory().numTensors;
-  const { result } = await runExperiment({ experiment, preset: 'smoke', seed: { value: GOLDEN_SEED, source: 'cli', warnings: [] }, backend, host: memoryHost() });
+  const { result } = await runExperiment({
+    experiment,
+    preset: 'smoke',
+    seed: { value: GOLDEN_SEED, source: 'cli', warnings: [] },
+    backend,
+    host: memoryHost(),
+  });
   expect(tf.memory().numTensors, `${experiment.name} leaks tensors on ${backend.forced}`).toBe(tensorsBefore);
   expect(resultSchema.safeParse(result).success).toBe(true);
   expect(result.status).toBe('ok');

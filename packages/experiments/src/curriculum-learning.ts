@@ -22,7 +22,11 @@ export type Ordering = (typeof orderings)[number];
 
 // Parameters: the defaults are the real sweep.
 const params = z.strictObject({
-  orderings: z.array(z.enum(orderings)).min(1).default([...orderings]).describe('paced: easy-first with a linear pacing function (Wu et al. 2021)'),
+  orderings: z
+    .array(z.enum(orderings))
+    .min(1)
+    .default([...orderings])
+    .describe('paced: easy-first with a linear pacing function (Wu et al. 2021)'),
   widths: z.array(z.number().int().min(1)).min(1).default([32, 64, 128]),
   learningRates: z.array(z.number().positive()).min(1).default([0.005, 0.01, 0.05]),
   centreScales: z
@@ -59,7 +63,12 @@ function sortedByLevel(rng: Rng, level: Uint8Array, easyFirst: boolean): Int32Ar
  * for the same number of steps; `paced` draws them from the easiest g(epoch) of the training set,
  * g growing linearly from `pacingStart` to 1 over the first `pacingFullAt` of the epochs.
  */
-export function epochOrder(ordering: Ordering, rng: Rng, level: Uint8Array, p: Pick<Params, 'pacingStart' | 'pacingFullAt' | 'epochs'>): (epoch: number) => Int32Array {
+export function epochOrder(
+  ordering: Ordering,
+  rng: Rng,
+  level: Uint8Array,
+  p: Pick<Params, 'pacingStart' | 'pacingFullAt' | 'epochs'>,
+): (epoch: number) => Int32Array {
   const size = level.length;
   switch (ordering) {
     case 'random':
@@ -122,81 +131,101 @@ export default defineExperiment({
     const units = gridUnits({ ordering: p.orderings, width: p.widths, learningRate: p.learningRates });
 
     // Every ordering and learning rate at one width trains in one stack.
-    const { results, stackedGroups } = await stackedSweep(ctx, units, ({ width }) => `width=${width}`, async (group, session) => {
-      const { width } = group[0]!.config;
-      // Data: one task and data set for every unit, so orderings differ only in the order of visits.
-      const dataRng = ctx.rng('data');
-      const task = clusterTask(dataRng, p);
-      const trainSource = sampleLeveledClusters(dataRng, task, p.trainSize, p.centreScales);
-      const testSource = sampleLeveledClusters(dataRng, task, p.testSize, p.centreScales);
-      const train = uploadDataset(tf, trainSource.data);
-      const test = uploadDataset(tf, testSource.data);
+    const { results, stackedGroups } = await stackedSweep(
+      ctx,
+      units,
+      ({ width }) => `width=${width}`,
+      async (group, session) => {
+        const { width } = group[0]!.config;
+        // Data: one task and data set for every unit, so orderings differ only in the order of visits.
+        const dataRng = ctx.rng('data');
+        const task = clusterTask(dataRng, p);
+        const trainSource = sampleLeveledClusters(dataRng, task, p.trainSize, p.centreScales);
+        const testSource = sampleLeveledClusters(dataRng, task, p.testSize, p.centreScales);
+        const train = uploadDataset(tf, trainSource.data);
+        const test = uploadDataset(tf, testSource.data);
 
-      // Model: the same initialisation for every ordering and learning rate at this width.
-      const shape = { inputDim: p.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: p.classes };
-      const model = createStackedMlp(tf, group.map(() => ctx.rng('init', width)), shape);
-
-      // Training, evaluating every level after each epoch and tracking when each training example is learned
-      // (records survive a restart).
-      const members = session.record('members', () =>
-        group.map(() => ({
-          fits: fitRecord(trainSource.data.size),
-          testAccuracy: [] as number[],
-          testAccuracyByLevel: Array.from({ length: levels }, () => [] as number[]),
-        })),
-      );
-      try {
-        await trainStacked({
+        // Model: the same initialisation for every ordering and learning rate at this width.
+        const shape = { inputDim: p.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: p.classes };
+        const model = createStackedMlp(
           tf,
-          model,
-          train,
-          members: group.map(({ config: { ordering, learningRate }, rng }) => ({ learningRate, shuffle: epochOrder(ordering, rng('order'), trainSource.level, p) })),
-          epochs: p.epochs,
-          batchSize: p.batchSize,
-          optimizer: p.optimizer,
-          session,
-          onEpoch: async (epoch) => {
-            const trainPredictions = await predictStackedClasses(tf, model, train.x);
-            const testPredictions = await predictStackedClasses(tf, model, test.x);
-            members.forEach(({ fits, testAccuracy, testAccuracyByLevel }, m) => {
-              recordFits(fits, trainSource.data.y, epoch, trainPredictions[m]!);
-              const predicted = testPredictions[m]!;
-              testAccuracy.push(accuracy(predicted, test.source.y));
-              testAccuracyByLevel.forEach((curve, level) => curve.push(accuracy(predicted, test.source.y, (i) => testSource.level[i] === level)));
-            });
-          },
-        });
-      } finally {
-        [model, train, test].forEach((disposable) => disposable.dispose());
-      }
+          group.map(() => ctx.rng('init', width)),
+          shape,
+        );
 
-      // Metrics, per unit.
-      return members.map(({ fits, testAccuracy, testAccuracyByLevel }) => {
-        const crossing = testAccuracy.findIndex((value) => value >= p.accuracyThreshold);
-        return {
-          metrics: {
-            finalTestAccuracy: testAccuracy.at(-1)!,
-            finalTestAccuracyByLevel: testAccuracyByLevel.map((curve) => curve.at(-1)!),
-            shortBudgetTestAccuracy: testAccuracy[Math.min(p.shortBudget, p.epochs) - 1]!,
-            epochsToThreshold: crossing === -1 ? null : crossing + 1,
-            meanLearnedEpochByLevel: Array.from({ length: levels }, (_, level) => meanEpoch(fits.learnedSince, (i) => trainSource.level[i] === level, p.epochs + 1)),
-          },
-          curves: { testAccuracy, testAccuracyByLevel },
-        };
-      });
-    });
+        // Training, evaluating every level after each epoch and tracking when each training example is learned
+        // (records survive a restart).
+        const members = session.record('members', () =>
+          group.map(() => ({
+            fits: fitRecord(trainSource.data.size),
+            testAccuracy: [] as number[],
+            testAccuracyByLevel: Array.from({ length: levels }, () => [] as number[]),
+          })),
+        );
+        try {
+          await trainStacked({
+            tf,
+            model,
+            train,
+            members: group.map((unit) => ({
+              learningRate: unit.config.learningRate,
+              shuffle: epochOrder(unit.config.ordering, unit.rng('order'), trainSource.level, p),
+            })),
+            epochs: p.epochs,
+            batchSize: p.batchSize,
+            optimizer: p.optimizer,
+            session,
+            onEpoch: async (epoch) => {
+              const trainPredictions = await predictStackedClasses(tf, model, train.x);
+              const testPredictions = await predictStackedClasses(tf, model, test.x);
+              members.forEach(({ fits, testAccuracy, testAccuracyByLevel }, m) => {
+                recordFits(fits, trainSource.data.y, epoch, trainPredictions[m]!);
+                const predicted = testPredictions[m]!;
+                testAccuracy.push(accuracy(predicted, test.source.y));
+                testAccuracyByLevel.forEach((curve, level) => curve.push(accuracy(predicted, test.source.y, (i) => testSource.level[i] === level)));
+              });
+            },
+          });
+        } finally {
+          [model, train, test].forEach((disposable) => disposable.dispose());
+        }
+
+        // Metrics, per unit.
+        return members.map(({ fits, testAccuracy, testAccuracyByLevel }) => {
+          const crossing = testAccuracy.findIndex((value) => value >= p.accuracyThreshold);
+          return {
+            metrics: {
+              finalTestAccuracy: testAccuracy.at(-1)!,
+              finalTestAccuracyByLevel: testAccuracyByLevel.map((curve) => curve.at(-1)!),
+              shortBudgetTestAccuracy: testAccuracy[Math.min(p.shortBudget, p.epochs) - 1]!,
+              epochsToThreshold: crossing === -1 ? null : crossing + 1,
+              meanLearnedEpochByLevel: Array.from({ length: levels }, (_, level) =>
+                meanEpoch(fits.learnedSince, (i) => trainSource.level[i] === level, p.epochs + 1),
+              ),
+            },
+            curves: { testAccuracy, testAccuracyByLevel },
+          };
+        });
+      },
+    );
 
     // Headline: per ordering, averaged over widths and learning rates.
     const byOrdering = Object.fromEntries(
       p.orderings.map((ordering) => {
         const metrics = metricsWhere(results, 'ordering', ordering);
         const reached = metrics.map((m) => m.epochsToThreshold).filter((epochs) => epochs !== null);
-        const meanLearnedEpochByLevel = meanOfArrays(metrics.map((m) => m.meanLearnedEpochByLevel), levels);
+        const meanLearnedEpochByLevel = meanOfArrays(
+          metrics.map((m) => m.meanLearnedEpochByLevel),
+          levels,
+        );
         return [
           ordering,
           {
             finalTestAccuracy: meanOfNumbers(metrics.map((m) => m.finalTestAccuracy))!,
-            finalTestAccuracyByLevel: meanOfArrays(metrics.map((m) => m.finalTestAccuracyByLevel), levels),
+            finalTestAccuracyByLevel: meanOfArrays(
+              metrics.map((m) => m.finalTestAccuracyByLevel),
+              levels,
+            ),
             shortBudgetTestAccuracy: meanOfNumbers(metrics.map((m) => m.shortBudgetTestAccuracy))!,
             epochsToThreshold: meanOfNumbers(reached),
             unitsReachingThreshold: reached.length,

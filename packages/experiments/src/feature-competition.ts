@@ -59,7 +59,13 @@ export default defineExperiment({
     { metric: 'strongRemovalHurtsMore', tolerance: SAME_VERDICT },
   ],
   findings: {
-    keyed: { table: 'byWidth', keyLabel: 'width', fields: { meanGradientRatio: 'gradient ratio strong/weak' }, axis: 'log', title: 'Gradient ratio of the strong to the weak feature vs width' },
+    keyed: {
+      table: 'byWidth',
+      keyLabel: 'width',
+      fields: { meanGradientRatio: 'gradient ratio strong/weak' },
+      axis: 'log',
+      title: 'Gradient ratio of the strong to the weak feature vs width',
+    },
   },
   bench: stackedBenchWorkload,
   async run(ctx) {
@@ -69,70 +75,89 @@ export default defineExperiment({
     const units = gridUnits({ width: p.widths, replicate: Array.from({ length: p.replicates }, (_, replicate) => replicate) });
 
     // Networks of one width train together; each keeps its own data, initialisation and shuffle.
-    const { results, stackedGroups } = await stackedSweep(ctx, units, ({ width }) => `width=${width}`, async (group, session) => {
-      const { width } = group[0]!.config;
-      // Data: the data set depends on the replicate only, so widths are compared on the same examples.
-      const sources = group.map(({ config: { replicate } }) => {
-        const dataRng = ctx.rng('replicate', replicate, 'data');
-        const train = sampleCompetingFeatures(dataRng, p, p.trainSize);
-        const test = sampleCompetingFeatures(dataRng, p, p.testSize);
-        return { train, test, ...destroyFeatures(ctx.rng('replicate', replicate, 'destroy'), test, columns) };
-      });
-      const upload = (part: keyof (typeof sources)[number]) => uploadStackedDataset(tf, sources.map((source) => source[part]));
-      const [train, test, withoutStrong, withoutWeak] = [upload('train'), upload('test'), upload('withoutStrong'), upload('withoutWeak')];
-
-      // Model: an MLP with ReLU hidden layers and two logits, one per unit.
-      const inputDim = sources[0]!.train.inputDim;
-      const model = createStackedMlp(tf, group.map((unit) => unit.rng('init')), { inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: 2 });
-      const testAccuracyOf = async (data: StackedDataset) => (await predictStackedClasses(tf, model, data.x)).map((predicted, m) => accuracy(predicted, data.sources[m]!.y));
-
-      // Training, probing after every epoch how hard the loss pulls on the weights reading each feature
-      // (records survive a restart).
-      const curves = session.record('curves', () =>
-        group.map(() => ({ gradientNormStrong: [] as number[], gradientNormWeak: [] as number[], gradientRatio: [] as Array<number | null>, testAccuracy: [] as number[] })),
-      );
-      let accuracyStrongDestroyed: number[] = [];
-      let accuracyWeakDestroyed: number[] = [];
-      try {
-        await trainStacked({
-          tf,
-          model,
-          train,
-          members: group.map((unit) => ({ learningRate: p.learningRate, shuffle: unit.rng('shuffle') })),
-          epochs: p.epochs,
-          batchSize: p.batchSize,
-          optimizer: p.optimizer,
-          session,
-          onEpoch: async () => {
-            const norms = await firstLayerGradientNorms(tf, model, train, 'cross-entropy', [columns.strong, columns.weak]);
-            const accuracies = await testAccuracyOf(test);
-            curves.forEach((memberCurves, m) => {
-              const [strong, weak] = norms[m] as [number, number];
-              memberCurves.gradientNormStrong.push(strong);
-              memberCurves.gradientNormWeak.push(weak);
-              memberCurves.gradientRatio.push(finiteOrNull(strong / weak));
-              memberCurves.testAccuracy.push(accuracies[m]!);
-            });
-          },
+    const { results, stackedGroups } = await stackedSweep(
+      ctx,
+      units,
+      ({ width }) => `width=${width}`,
+      async (group, session) => {
+        const { width } = group[0]!.config;
+        // Data: the data set depends on the replicate only, so widths are compared on the same examples.
+        const sources = group.map(({ config: { replicate } }) => {
+          const dataRng = ctx.rng('replicate', replicate, 'data');
+          const train = sampleCompetingFeatures(dataRng, p, p.trainSize);
+          const test = sampleCompetingFeatures(dataRng, p, p.testSize);
+          return { train, test, ...destroyFeatures(ctx.rng('replicate', replicate, 'destroy'), test, columns) };
         });
-        accuracyStrongDestroyed = await testAccuracyOf(withoutStrong);
-        accuracyWeakDestroyed = await testAccuracyOf(withoutWeak);
-      } finally {
-        [model, train, test, withoutStrong, withoutWeak].forEach((disposable) => disposable.dispose());
-      }
+        const upload = (part: keyof (typeof sources)[number]) =>
+          uploadStackedDataset(
+            tf,
+            sources.map((source) => source[part]),
+          );
+        const [train, test, withoutStrong, withoutWeak] = [upload('train'), upload('test'), upload('withoutStrong'), upload('withoutWeak')];
 
-      // Metrics, per unit.
-      return curves.map((memberCurves, m) => ({
-        metrics: {
-          testAccuracy: memberCurves.testAccuracy.at(-1)!,
-          accuracyStrongDestroyed: accuracyStrongDestroyed[m]!,
-          accuracyWeakDestroyed: accuracyWeakDestroyed[m]!,
-          meanGradientRatio: meanOfNumbers(memberCurves.gradientRatio),
-          finalGradientRatio: memberCurves.gradientRatio.at(-1)!,
-        },
-        curves: memberCurves,
-      }));
-    });
+        // Model: an MLP with ReLU hidden layers and two logits, one per unit.
+        const inputDim = sources[0]!.train.inputDim;
+        const model = createStackedMlp(
+          tf,
+          group.map((unit) => unit.rng('init')),
+          { inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: 2 },
+        );
+        const testAccuracyOf = async (data: StackedDataset) =>
+          (await predictStackedClasses(tf, model, data.x)).map((predicted, m) => accuracy(predicted, data.sources[m]!.y));
+
+        // Training, probing after every epoch how hard the loss pulls on the weights reading each feature
+        // (records survive a restart).
+        const curves = session.record('curves', () =>
+          group.map(() => ({
+            gradientNormStrong: [] as number[],
+            gradientNormWeak: [] as number[],
+            gradientRatio: [] as Array<number | null>,
+            testAccuracy: [] as number[],
+          })),
+        );
+        let accuracyStrongDestroyed: number[] = [];
+        let accuracyWeakDestroyed: number[] = [];
+        try {
+          await trainStacked({
+            tf,
+            model,
+            train,
+            members: group.map((unit) => ({ learningRate: p.learningRate, shuffle: unit.rng('shuffle') })),
+            epochs: p.epochs,
+            batchSize: p.batchSize,
+            optimizer: p.optimizer,
+            session,
+            onEpoch: async () => {
+              const norms = await firstLayerGradientNorms(tf, model, train, 'cross-entropy', [columns.strong, columns.weak]);
+              const accuracies = await testAccuracyOf(test);
+              curves.forEach((memberCurves, m) => {
+                const [strong, weak] = norms[m] as [number, number];
+                memberCurves.gradientNormStrong.push(strong);
+                memberCurves.gradientNormWeak.push(weak);
+                memberCurves.gradientRatio.push(finiteOrNull(strong / weak));
+                memberCurves.testAccuracy.push(accuracies[m]!);
+              });
+            },
+          });
+          accuracyStrongDestroyed = await testAccuracyOf(withoutStrong);
+          accuracyWeakDestroyed = await testAccuracyOf(withoutWeak);
+        } finally {
+          [model, train, test, withoutStrong, withoutWeak].forEach((disposable) => disposable.dispose());
+        }
+
+        // Metrics, per unit.
+        return curves.map((memberCurves, m) => ({
+          metrics: {
+            testAccuracy: memberCurves.testAccuracy.at(-1)!,
+            accuracyStrongDestroyed: accuracyStrongDestroyed[m]!,
+            accuracyWeakDestroyed: accuracyWeakDestroyed[m]!,
+            meanGradientRatio: meanOfNumbers(memberCurves.gradientRatio),
+            finalGradientRatio: memberCurves.gradientRatio.at(-1)!,
+          },
+          curves: memberCurves,
+        }));
+      },
+    );
 
     // Headline: per width, averaged over replicates.
     const byWidth = Object.fromEntries(

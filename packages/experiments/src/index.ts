@@ -40,7 +40,17 @@ export {
   type StackedMlp,
   type StackedTrainOptions,
 } from './lib/stacked.js';
-export { finiteOrNull, gridUnits, meanOfArrays, meanOfNumbers, metricsWhere, stackedBenchWorkload, stackedSweep, stackingParam, type Stacking } from './lib/sweep.js';
+export {
+  finiteOrNull,
+  gridUnits,
+  meanOfArrays,
+  meanOfNumbers,
+  metricsWhere,
+  stackedBenchWorkload,
+  stackedSweep,
+  stackingParam,
+  type Stacking,
+} from './lib/sweep.js';
 export { FEW_PREDICTIONS_FLIP, SAME_VERDICT } from './lib/tolerances.js';
 export { fitRecord, meanEpoch, medianEpoch, recordFits, type FitRecord } from './lib/tracking.js';
 export {

@@ -32,6 +32,9 @@ const params = z.strictObject({
 });
 type Params = z.infer<typeof params>;
 
+/** Before the first epoch: no predictions yet. */
+const noPredictions: Int32Array = new Int32Array(0);
+
 /**
  * Of all (clean, corrupted) pairs of training examples, the fraction whose clean one was fit first:
  * `firstFit` is each example's first-fit epoch (negative: never, counted as epoch `never`); ties count
@@ -59,7 +62,17 @@ export default defineExperiment({
   description: 'Label noise: are clean examples learned before corrupted ones, and how does test accuracy fall?',
   params,
   presets: {
-    smoke: { corruptionLevels: [0, 0.4], trainSize: 400, testSize: 400, classes: 5, separation: 1.2, hidden: [64, 64], epochs: 15, batchSize: 32, learningRate: 0.005 },
+    smoke: {
+      corruptionLevels: [0, 0.4],
+      trainSize: 400,
+      testSize: 400,
+      classes: 5,
+      separation: 1.2,
+      hidden: [64, 64],
+      epochs: 15,
+      batchSize: 32,
+      learningRate: 0.005,
+    },
   },
   // Cross-backend tolerances, measured: WASM (1 thread) vs the plain JS backend, smoke preset, seeds 1–3:
   // every value below was identical. Set for the real sweep's longer training, where a few predictions may flip.
@@ -87,80 +100,95 @@ export default defineExperiment({
     );
 
     // Every unit's network has the same shape, so all train in one stack.
-    const { results, stackedGroups } = await stackedSweep(ctx, units, () => `hidden=${p.hidden.join('x')}`, async (group, session) => {
-      // Data: the task, clean data and initialisation depend on the replicate only, so corruption
-      // levels differ in their labels and nothing else.
-      const members = group.map((unit) => {
-        const { level, replicate } = unit.config;
-        const dataRng = ctx.rng('replicate', replicate, 'data');
-        const task = clusterTask(dataRng, { inputDim: p.inputDim, classes: p.classes, clustersPerClass: p.clustersPerClass, separation: p.separation });
-        const clean = sampleClusters(dataRng, task, p.trainSize);
-        const test = sampleClusters(dataRng, task, p.testSize);
-        const { data: noisy, corrupted } = corruptLabels(unit.rng('corruption'), clean, level);
-        return { unit, level, replicate, test, noisy, corrupted };
-      });
-      const train = uploadStackedDataset(tf, members.map((member) => member.noisy));
-      const test = uploadStackedDataset(tf, members.map((member) => member.test));
-
-      // Model: an MLP with ReLU hidden layers per unit.
-      const initRngs = members.map(({ replicate }) => ctx.rng('replicate', replicate, 'init'));
-      const model = createStackedMlp(tf, initRngs, { inputDim: p.inputDim, hidden: p.hidden, outputDim: p.classes });
-
-      // Training, recording after every epoch which examples each network fits (records survive a restart).
-      const records = session.record('members', () =>
-        members.map(({ noisy }) => ({
-          curves: { testAccuracy: [] as number[], trainAccuracyClean: [] as number[], trainAccuracyCorrupted: [] as number[] },
-          fits: fitRecord(noisy.size),
-          lastTrainPredictions: new Int32Array(0) as Int32Array,
-        })),
-      );
-      try {
-        await trainStacked({
-          tf,
-          model,
-          train,
-          members: members.map(({ replicate }) => ({ learningRate: p.learningRate, shuffle: ctx.rng('replicate', replicate, 'shuffle') })),
-          epochs: p.epochs,
-          batchSize: p.batchSize,
-          optimizer: 'adam',
-          session,
-          onEpoch: async (epoch) => {
-            const trainPredictions = await predictStackedClasses(tf, model, train.x);
-            const testPredictions = await predictStackedClasses(tf, model, test.x);
-            members.forEach(({ level, noisy, corrupted }, m) => {
-              const predicted = trainPredictions[m]!;
-              const { curves, fits } = records[m]!;
-              recordFits(fits, noisy.y, epoch, predicted);
-              curves.trainAccuracyClean.push(accuracy(predicted, noisy.y, (i) => !corrupted[i]));
-              if (level > 0) curves.trainAccuracyCorrupted.push(accuracy(predicted, noisy.y, (i) => corrupted[i] === 1));
-              curves.testAccuracy.push(accuracy(testPredictions[m]!, test.sources[m]!.y));
-              records[m]!.lastTrainPredictions = predicted;
-            });
-          },
+    const { results, stackedGroups } = await stackedSweep(
+      ctx,
+      units,
+      () => `hidden=${p.hidden.join('x')}`,
+      async (group, session) => {
+        // Data: the task, clean data and initialisation depend on the replicate only, so corruption
+        // levels differ in their labels and nothing else.
+        const members = group.map((unit) => {
+          const { level, replicate } = unit.config;
+          const dataRng = ctx.rng('replicate', replicate, 'data');
+          const task = clusterTask(dataRng, { inputDim: p.inputDim, classes: p.classes, clustersPerClass: p.clustersPerClass, separation: p.separation });
+          const clean = sampleClusters(dataRng, task, p.trainSize);
+          const test = sampleClusters(dataRng, task, p.testSize);
+          const { data: noisy, corrupted } = corruptLabels(unit.rng('corruption'), clean, level);
+          return { unit, level, replicate, test, noisy, corrupted };
         });
-      } finally {
-        [model, train, test].forEach((disposable) => disposable.dispose());
-      }
+        const train = uploadStackedDataset(
+          tf,
+          members.map((member) => member.noisy),
+        );
+        const test = uploadStackedDataset(
+          tf,
+          members.map((member) => member.test),
+        );
 
-      // Metrics, per unit.
-      const never = p.epochs + 1;
-      return members.map(({ level, noisy, corrupted }, m) => {
-        const { curves: memberCurves, fits: { firstFit }, lastTrainPredictions } = records[m]!;
-        const peak = Math.max(...memberCurves.testAccuracy);
-        return {
-          metrics: {
-            finalTestAccuracy: memberCurves.testAccuracy.at(-1)!,
-            peakTestAccuracy: peak,
-            peakEpoch: memberCurves.testAccuracy.indexOf(peak) + 1,
-            cleanFirstRate: cleanFirstRate(firstFit, corrupted, never),
-            medianFirstFitClean: medianEpoch(firstFit, (i) => !corrupted[i], never),
-            medianFirstFitCorrupted: medianEpoch(firstFit, (i) => corrupted[i] === 1, never),
-            finalFitCorrupted: level > 0 ? accuracy(lastTrainPredictions, noisy.y, (i) => corrupted[i] === 1) : null,
-          },
-          curves: { ...memberCurves, firstFitEpoch: Array.from(firstFit), corrupted: Array.from(corrupted) },
-        };
-      });
-    });
+        // Model: an MLP with ReLU hidden layers per unit.
+        const initRngs = members.map(({ replicate }) => ctx.rng('replicate', replicate, 'init'));
+        const model = createStackedMlp(tf, initRngs, { inputDim: p.inputDim, hidden: p.hidden, outputDim: p.classes });
+
+        // Training, recording after every epoch which examples each network fits (records survive a restart).
+        const records = session.record('members', () =>
+          members.map(({ noisy }) => ({
+            curves: { testAccuracy: [] as number[], trainAccuracyClean: [] as number[], trainAccuracyCorrupted: [] as number[] },
+            fits: fitRecord(noisy.size),
+            lastTrainPredictions: noPredictions,
+          })),
+        );
+        try {
+          await trainStacked({
+            tf,
+            model,
+            train,
+            members: members.map(({ replicate }) => ({ learningRate: p.learningRate, shuffle: ctx.rng('replicate', replicate, 'shuffle') })),
+            epochs: p.epochs,
+            batchSize: p.batchSize,
+            optimizer: 'adam',
+            session,
+            onEpoch: async (epoch) => {
+              const trainPredictions = await predictStackedClasses(tf, model, train.x);
+              const testPredictions = await predictStackedClasses(tf, model, test.x);
+              members.forEach(({ level, noisy, corrupted }, m) => {
+                const predicted = trainPredictions[m]!;
+                const { curves, fits } = records[m]!;
+                recordFits(fits, noisy.y, epoch, predicted);
+                curves.trainAccuracyClean.push(accuracy(predicted, noisy.y, (i) => !corrupted[i]));
+                if (level > 0) curves.trainAccuracyCorrupted.push(accuracy(predicted, noisy.y, (i) => corrupted[i] === 1));
+                curves.testAccuracy.push(accuracy(testPredictions[m]!, test.sources[m]!.y));
+                records[m]!.lastTrainPredictions = predicted;
+              });
+            },
+          });
+        } finally {
+          [model, train, test].forEach((disposable) => disposable.dispose());
+        }
+
+        // Metrics, per unit.
+        const never = p.epochs + 1;
+        return members.map(({ level, noisy, corrupted }, m) => {
+          const {
+            curves: memberCurves,
+            fits: { firstFit },
+            lastTrainPredictions,
+          } = records[m]!;
+          const peak = Math.max(...memberCurves.testAccuracy);
+          return {
+            metrics: {
+              finalTestAccuracy: memberCurves.testAccuracy.at(-1)!,
+              peakTestAccuracy: peak,
+              peakEpoch: memberCurves.testAccuracy.indexOf(peak) + 1,
+              cleanFirstRate: cleanFirstRate(firstFit, corrupted, never),
+              medianFirstFitClean: medianEpoch(firstFit, (i) => !corrupted[i], never),
+              medianFirstFitCorrupted: medianEpoch(firstFit, (i) => corrupted[i] === 1, never),
+              finalFitCorrupted: level > 0 ? accuracy(lastTrainPredictions, noisy.y, (i) => corrupted[i] === 1) : null,
+            },
+            curves: { ...memberCurves, firstFitEpoch: Array.from(firstFit), corrupted: Array.from(corrupted) },
+          };
+        });
+      },
+    );
 
     // Headline: per corruption level, averaged over replicates.
     const byLevel: JsonObject = {};

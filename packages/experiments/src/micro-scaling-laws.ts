@@ -20,14 +20,26 @@ import { permutationStream, uploadRegressionDataset } from './lib/train.js';
 
 // Parameters: the defaults are the real sweep.
 const params = z.strictObject({
-  trainSizes: z.array(z.number().int().min(1)).min(3).default([128, 256, 512, 1024, 2048, 4096, 8192, 16384]).describe('data sweep: training-set sizes, at width `dataSweepWidth`'),
+  trainSizes: z
+    .array(z.number().int().min(1))
+    .min(3)
+    .default([128, 256, 512, 1024, 2048, 4096, 8192, 16384])
+    .describe('data sweep: training-set sizes, at width `dataSweepWidth`'),
   dataSweepWidth: z.number().int().min(1).default(128),
-  widths: z.array(z.number().int().min(1)).min(3).default([2, 4, 8, 16, 32, 64, 128, 256]).describe('parameter sweep: hidden widths, at `parameterSweepTrainSize` examples'),
+  widths: z
+    .array(z.number().int().min(1))
+    .min(3)
+    .default([2, 4, 8, 16, 32, 64, 128, 256])
+    .describe('parameter sweep: hidden widths, at `parameterSweepTrainSize` examples'),
   parameterSweepTrainSize: z.number().int().min(1).default(16384),
   depth: z.number().int().min(1).default(2).describe('hidden layers of the student, each `width` wide'),
   inputDim: z.number().int().min(1).default(8),
   teacherHidden: z.number().int().min(1).default(16).describe('hidden ReLU units of the random teacher; its output has unit variance'),
-  labelNoise: z.number().min(0).default(0.5).describe('std of Gaussian noise on training and validation targets; test targets are clean, so the test loss is the excess loss'),
+  labelNoise: z
+    .number()
+    .min(0)
+    .default(0.5)
+    .describe('std of Gaussian noise on training and validation targets; test targets are clean, so the test loss is the excess loss'),
   validationSize: z.number().int().min(1).default(1000).describe('held-out examples for early stopping'),
   testSize: z.number().int().min(1).default(4000),
   batchSize: z.number().int().min(1).default(64),
@@ -41,7 +53,9 @@ const params = z.strictObject({
     .int()
     .min(0)
     .default(32)
-    .describe('with stacking, parameter-sweep widths up to this train in one stack, zero-padded to the widest of them (padded units stay exactly zero); 0: each width alone'),
+    .describe(
+      'with stacking, parameter-sweep widths up to this train in one stack, zero-padded to the widest of them (padded units stay exactly zero); 0: each width alone',
+    ),
 });
 type Params = z.infer<typeof params>;
 
@@ -50,7 +64,11 @@ type Params = z.infer<typeof params>;
  * reshuffled every pass, `perRound` at a time.
  */
 export function prefixVisits(rng: Rng, trainSize: number, perRound: number): () => Int32Array {
-  return permutationStream(rng, Int32Array.from({ length: trainSize }, (_, i) => i), perRound);
+  return permutationStream(
+    rng,
+    Int32Array.from({ length: trainSize }, (_, i) => i),
+    perRound,
+  );
 }
 
 export default defineExperiment({
@@ -119,7 +137,12 @@ export default defineExperiment({
 
       // Model: a ReLU MLP with one linear output per unit.
       const shape = { inputDim: p.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: 1 };
-      const model = createStackedMlp(tf, group.map((unit) => unit.rng('init')), shape, memberHidden);
+      const model = createStackedMlp(
+        tf,
+        group.map((unit) => unit.rng('init')),
+        shape,
+        memberHidden,
+      );
 
       // Training in rounds of `stepsPerEvaluation` steps over reshuffled epochs, with early stopping
       // per unit; the test loss is the one at the best validation loss (records survive a restart).
@@ -175,7 +198,9 @@ export default defineExperiment({
 
     // Headline: power-law fits of test loss against training-set size and against parameter count.
     const points = (sweep: string, x: (unit: UnitResult) => number) =>
-      results.filter((r) => r.config.sweep === sweep && typeof r.metrics.testLoss === 'number').map((r): [number, number] => [x(r), r.metrics.testLoss as number]);
+      results
+        .filter((r) => r.config.sweep === sweep && typeof r.metrics.testLoss === 'number')
+        .map((r): [number, number] => [x(r), r.metrics.testLoss as number]);
     const dataPoints = points('data', (r) => r.config.trainSize as number);
     const parameterPoints = points('width', (r) => r.metrics.parameterCount as number);
     const dataFit = fitPowerLaw(dataPoints);

@@ -68,7 +68,13 @@ export default defineExperiment({
     { metric: 'ckaWidestAboveNarrowest', tolerance: SAME_VERDICT },
   ],
   findings: {
-    keyed: { table: 'byWidth', keyLabel: 'width', fields: { cka: 'CKA after training', ckaAtInit: 'CKA at initialisation' }, axis: 'log', title: 'Representation similarity (linear CKA) vs width' },
+    keyed: {
+      table: 'byWidth',
+      keyLabel: 'width',
+      fields: { cka: 'CKA after training', ckaAtInit: 'CKA at initialisation' },
+      axis: 'log',
+      title: 'Representation similarity (linear CKA) vs width',
+    },
   },
   bench: stackedBenchWorkload,
   async run(ctx) {
@@ -77,53 +83,69 @@ export default defineExperiment({
     const units = gridUnits({ width: p.widths, pair: Array.from({ length: p.pairs }, (_, pair) => pair) });
 
     // Every network of one width trains in one stack: both networks of each pair, for every pair.
-    const { results, stackedGroups } = await stackedSweep(ctx, units, ({ width }) => `width=${width}`, async (group, session) => {
-      const { width } = group[0]!.config;
-      // Data: one task and data set for every unit; only the networks' seeds differ.
-      const dataRng = ctx.rng('data');
-      const task = clusterTask(dataRng, p);
-      const train = uploadDataset(tf, sampleClusters(dataRng, task, p.trainSize));
-      const test = uploadDataset(tf, sampleClusters(dataRng, task, p.testSize));
+    const { results, stackedGroups } = await stackedSweep(
+      ctx,
+      units,
+      ({ width }) => `width=${width}`,
+      async (group, session) => {
+        const { width } = group[0]!.config;
+        // Data: one task and data set for every unit; only the networks' seeds differ.
+        const dataRng = ctx.rng('data');
+        const task = clusterTask(dataRng, p);
+        const train = uploadDataset(tf, sampleClusters(dataRng, task, p.trainSize));
+        const test = uploadDataset(tf, sampleClusters(dataRng, task, p.testSize));
 
-      // Models: two networks per unit, each with its own initialisation and shuffle streams; a pair is members 2i and 2i + 1.
-      const networks = group.flatMap((unit) => ['a', 'b'].map((name) => ({ unit, name })));
-      const testAccuracy = session.record('testAccuracy', () => networks.map(() => [] as number[]));
-      const pairs = group.map((_, i) => [2 * i, 2 * i + 1] as const);
-      const shape = { inputDim: p.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: p.classes };
-      const model = createStackedMlp(tf, networks.map(({ unit, name }) => unit.rng('init', name)), shape);
-      try {
-        const ckaAtInit = await hiddenLayerCka(tf, model, test.x, pairs);
-        await trainStacked({
+        // Models: two networks per unit, each with its own initialisation and shuffle streams; a pair is members 2i and 2i + 1.
+        const networks = group.flatMap((unit) => ['a', 'b'].map((name) => ({ unit, name })));
+        const testAccuracy = session.record('testAccuracy', () => networks.map(() => [] as number[]));
+        const pairs = group.map((_, i) => [2 * i, 2 * i + 1] as const);
+        const shape = { inputDim: p.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: p.classes };
+        const model = createStackedMlp(
           tf,
-          model,
-          train,
-          members: networks.map(({ unit, name }) => ({ learningRate: p.learningRate, shuffle: unit.rng('shuffle', name) })),
-          epochs: p.epochs,
-          batchSize: p.batchSize,
-          optimizer: p.optimizer,
-          session,
-          onEpoch: async () => (await predictStackedClasses(tf, model, test.x)).forEach((predicted, m) => testAccuracy[m]!.push(accuracy(predicted, test.source.y))),
-        });
+          networks.map(({ unit, name }) => unit.rng('init', name)),
+          shape,
+        );
+        try {
+          const ckaAtInit = await hiddenLayerCka(tf, model, test.x, pairs);
+          await trainStacked({
+            tf,
+            model,
+            train,
+            members: networks.map(({ unit, name }) => ({ learningRate: p.learningRate, shuffle: unit.rng('shuffle', name) })),
+            epochs: p.epochs,
+            batchSize: p.batchSize,
+            optimizer: p.optimizer,
+            session,
+            onEpoch: async () =>
+              (await predictStackedClasses(tf, model, test.x)).forEach((predicted, m) => testAccuracy[m]!.push(accuracy(predicted, test.source.y))),
+          });
 
-        // Metrics, per unit (pair).
-        const cka = await hiddenLayerCka(tf, model, test.x, pairs);
-        return pairs.map((pair, i) => {
-          return {
-            metrics: { ckaByLayer: cka[i]!, ckaAtInitByLayer: ckaAtInit[i]!, testAccuracy: pair.map((m) => testAccuracy[m]!.at(-1)!) },
-            curves: Object.fromEntries(pair.map((m) => [`testAccuracy/${networks[m]!.name}`, testAccuracy[m]!])),
-          };
-        });
-      } finally {
-        [model, train, test].forEach((disposable) => disposable.dispose());
-      }
-    });
+          // Metrics, per unit (pair).
+          const cka = await hiddenLayerCka(tf, model, test.x, pairs);
+          return pairs.map((pair, i) => {
+            return {
+              metrics: { ckaByLayer: cka[i]!, ckaAtInitByLayer: ckaAtInit[i]!, testAccuracy: pair.map((m) => testAccuracy[m]!.at(-1)!) },
+              curves: Object.fromEntries(pair.map((m) => [`testAccuracy/${networks[m]!.name}`, testAccuracy[m]!])),
+            };
+          });
+        } finally {
+          [model, train, test].forEach((disposable) => disposable.dispose());
+        }
+      },
+    );
 
     // Headline: per width, CKA per layer averaged over pairs, and over layers.
     const byWidth = Object.fromEntries(
       p.widths.map((width) => {
         const metrics = metricsWhere(results, 'width', width);
-        const ckaByLayer = meanOfArrays(metrics.map((m) => m.ckaByLayer), p.depth);
-        const ckaAtInitByLayer = meanOfArrays(metrics.map((m) => m.ckaAtInitByLayer), p.depth);
+        const ckaByLayer = meanOfArrays(
+          metrics.map((m) => m.ckaByLayer),
+          p.depth,
+        );
+        const ckaAtInitByLayer = meanOfArrays(
+          metrics.map((m) => m.ckaAtInitByLayer),
+          p.depth,
+        );
         return [String(width), { cka: meanOfNumbers(ckaByLayer)!, ckaByLayer, ckaAtInit: meanOfNumbers(ckaAtInitByLayer)!, ckaAtInitByLayer }];
       }),
     );

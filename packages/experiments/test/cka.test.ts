@@ -11,7 +11,10 @@ describe('linear CKA', () => {
   });
   const gaussian = (seed: number, rows: number, columns: number): Tensor2D => {
     const rng = new Rng(seed);
-    return tf.tensor2d(Float32Array.from({ length: rows * columns }, () => rng.normal()), [rows, columns]);
+    return tf.tensor2d(
+      Float32Array.from({ length: rows * columns }, () => rng.normal()),
+      [rows, columns],
+    );
   };
   /** CKA of x with f(x), with every tensor disposed. */
   const ckaWith = async (x: Tensor2D, transform: (x: Tensor2D) => Tensor2D): Promise<number | null> => {

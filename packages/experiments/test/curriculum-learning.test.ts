@@ -38,7 +38,10 @@ describe('curriculum orderings', () => {
   });
 
   it('easy-first and hard-first: every example once per epoch, sorted by level, shuffled within a level', () => {
-    for (const [ordering, sorted] of [['easy-first', nonDecreasing], ['hard-first', nonIncreasing]] as const) {
+    for (const [ordering, sorted] of [
+      ['easy-first', nonDecreasing],
+      ['hard-first', nonIncreasing],
+    ] as const) {
       const epochs = visits(ordering);
       for (const rows of epochs) {
         expect(isPermutation(rows)).toBe(true);
@@ -74,11 +77,16 @@ describe('curriculum orderings', () => {
 describe('curriculum-learning', () => {
   it('reproduces the known result on a small configuration: easy levels first under random order, orderings end close', async () => {
     const result = await runSmoke('curriculum-learning');
-    expect(result.units.map((unit) => unit.key)).toEqual(['random', 'easy-first', 'hard-first', 'paced'].map((ordering) => `ordering=${ordering}/width=64/learningRate=0.05`));
+    expect(result.units.map((unit) => unit.key)).toEqual(
+      ['random', 'easy-first', 'hard-first', 'paced'].map((ordering) => `ordering=${ordering}/width=64/learningRate=0.05`),
+    );
 
     // The implicit curriculum: under random order, each level is learned later than the easier ones,
     // and easy test examples are classified better at the end.
-    const byOrdering = result.metrics.byOrdering as Record<string, { finalTestAccuracy: number; meanLearnedEpochByLevel: number[]; finalTestAccuracyByLevel: number[] }>;
+    const byOrdering = result.metrics.byOrdering as Record<
+      string,
+      { finalTestAccuracy: number; meanLearnedEpochByLevel: number[]; finalTestAccuracyByLevel: number[] }
+    >;
     const random = byOrdering.random!;
     expect(result.metrics.easyLearnedFirstUnderRandomOrder).toBe(true);
     expect((random as { levelOrderAgreement: number }).levelOrderAgreement).toBeGreaterThanOrEqual(0.8);

@@ -15,24 +15,27 @@ describe('feature destruction', () => {
   it.each([
     ['strong', 'withoutStrong', columns.strong],
     ['weak', 'withoutWeak', columns.weak],
-  ] as const)('without the %s feature: its columns are moved across examples (together), every other column and label is untouched', (_, destroyed, shuffled) => {
-    const data = destroyFeatures(new Rng(2), test, columns)[destroyed];
-    expect(data.y).toEqual(test.y);
-    for (let c = 0; c < test.inputDim; c++) {
-      if (!shuffled.includes(c)) {
-        expect(column(data, c), `column ${c}`).toEqual(column(test, c));
-        continue;
+  ] as const)(
+    'without the %s feature: its columns are moved across examples (together), every other column and label is untouched',
+    (_, destroyed, shuffled) => {
+      const data = destroyFeatures(new Rng(2), test, columns)[destroyed];
+      expect(data.y).toEqual(test.y);
+      for (let c = 0; c < test.inputDim; c++) {
+        if (!shuffled.includes(c)) {
+          expect(column(data, c), `column ${c}`).toEqual(column(test, c));
+          continue;
+        }
+        // The same values, nearly all in other rows, and no longer carrying the label.
+        expect([...column(data, c)].sort()).toEqual([...column(test, c)].sort());
+        expect(column(data, c).filter((value, i) => value !== column(test, c)[i]).length).toBeGreaterThan(0.9 * test.size);
+        expect(Math.abs(margin(test, c))).toBeGreaterThan(0.5);
+        expect(Math.abs(margin(data, c))).toBeLessThan(0.25);
       }
-      // The same values, nearly all in other rows, and no longer carrying the label.
-      expect([...column(data, c)].sort()).toEqual([...column(test, c)].sort());
-      expect(column(data, c).filter((value, i) => value !== column(test, c)[i]).length).toBeGreaterThan(0.9 * test.size);
-      expect(Math.abs(margin(test, c))).toBeGreaterThan(0.5);
-      expect(Math.abs(margin(data, c))).toBeLessThan(0.25);
-    }
-    // The columns of one feature move together: rows of the feature stay intact, only their example changes.
-    const rows = (x: Dataset) => Array.from({ length: x.size }, (_, i) => shuffled.map((c) => x.x[i * x.inputDim + c]).join()).sort();
-    expect(rows(data)).toEqual(rows(test));
-  });
+      // The columns of one feature move together: rows of the feature stay intact, only their example changes.
+      const rows = (x: Dataset) => Array.from({ length: x.size }, (_, i) => shuffled.map((c) => x.x[i * x.inputDim + c]).join()).sort();
+      expect(rows(data)).toEqual(rows(test));
+    },
+  );
 });
 
 describe('feature-competition', () => {

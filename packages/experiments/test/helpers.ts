@@ -43,7 +43,13 @@ function expectCompleteDeclaration(experiment: Experiment, result: Result): void
   for (const headline of experiment.headline ?? []) {
     const named = compareResults(result, empty, [headline]).differences.map((difference) => difference.expected);
     // null where a metric is undefined for one key (e.g. a clean-first rate without corrupted labels).
-    expect(named.filter((value) => typeof value === 'number' || typeof value === 'boolean').length, `headline metric ${headline.metric} names values in the result`).toBeGreaterThan(0);
-    expect(named.filter((value) => value !== null && typeof value !== 'number' && typeof value !== 'boolean'), `${headline.metric} names numbers or verdicts`).toEqual([]);
+    expect(
+      named.filter((value) => typeof value === 'number' || typeof value === 'boolean').length,
+      `headline metric ${headline.metric} names values in the result`,
+    ).toBeGreaterThan(0);
+    expect(
+      named.filter((value) => value !== null && typeof value !== 'number' && typeof value !== 'boolean'),
+      `${headline.metric} names numbers or verdicts`,
+    ).toEqual([]);
   }
 }

@@ -49,5 +49,4 @@ describe('memorization-dynamics', () => {
       expect(clean - corruptedFit, `level ${level}`).toBeGreaterThan(0.3);
     }
   });
-
 });

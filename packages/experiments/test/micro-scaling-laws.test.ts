@@ -20,7 +20,12 @@ describe('micro-scaling-laws', () => {
   it('reproduces the known result on a small configuration: test loss falls as a power law of the data', async () => {
     const result = await runSmoke('micro-scaling-laws');
 
-    const metrics = result.metrics as { dataScaling: { fit: PowerLawFit }; parameterScaling: { fit: PowerLawFit }; dataScalingR2: number; dataExponent: number };
+    const metrics = result.metrics as {
+      dataScaling: { fit: PowerLawFit };
+      parameterScaling: { fit: PowerLawFit };
+      dataScalingR2: number;
+      dataExponent: number;
+    };
     expect(metrics.dataScalingR2).toBeGreaterThan(0.9);
     expect(metrics.dataExponent).toBeLessThan(-0.2);
     expect(result.metrics.dataScalingFitsPowerLaw).toBe(true);

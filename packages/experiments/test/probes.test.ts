@@ -23,12 +23,16 @@ describe('first-layer gradient-norm probes', () => {
     return { x: xs, targets, dispose: () => [xs, targets].forEach((t) => t.dispose()) };
   };
   const groupNorms = (gradient: (row: number, column: number) => number) =>
-    groups.map((group) => Math.sqrt(group.reduce((sum, row) => sum + Array.from({ length: outputDim }, (_, j) => gradient(row, j) ** 2).reduce((a, b) => a + b, 0), 0)));
+    groups.map((group) =>
+      Math.sqrt(group.reduce((sum, row) => sum + Array.from({ length: outputDim }, (_, j) => gradient(row, j) ** 2).reduce((a, b) => a + b, 0), 0)),
+    );
 
   /** For a linear model (no hidden layer) the gradient has a closed form: Xᵀ(P − Y)/n, or 2Xᵀ(XW − Y)/(n·q) for MSE. */
   const handGradient = (weights: Float32Array, loss: LossKind) => {
     const residual = Array.from({ length: rows }, (_, n) => {
-      const outputs = Array.from({ length: outputDim }, (_, j) => x.slice(n * inputDim, (n + 1) * inputDim).reduce((sum, value, d) => sum + value * weights[d * outputDim + j]!, 0));
+      const outputs = Array.from({ length: outputDim }, (_, j) =>
+        x.slice(n * inputDim, (n + 1) * inputDim).reduce((sum, value, d) => sum + value * weights[d * outputDim + j]!, 0),
+      );
       const softmax = outputs.map((value) => Math.exp(value) / outputs.reduce((sum, other) => sum + Math.exp(other), 0));
       return Array.from({ length: outputDim }, (_, j) =>
         loss === 'mse' ? (2 * (outputs[j]! - oneHot[n * outputDim + j]!)) / (rows * outputDim) : (softmax[j]! - oneHot[n * outputDim + j]!) / rows,
@@ -38,7 +42,12 @@ describe('first-layer gradient-norm probes', () => {
   };
 
   // Batches of 4 rows split the 6 unevenly: the batch gradients must be weighted by their share of the rows.
-  for (const [loss, batchSize] of [['cross-entropy', 512], ['mse', 512], ['cross-entropy', 4], ['mse', 4]] as const) {
+  for (const [loss, batchSize] of [
+    ['cross-entropy', 512],
+    ['mse', 512],
+    ['cross-entropy', 4],
+    ['mse', 4],
+  ] as const) {
     it(`match the closed-form gradient of a linear model (${loss}, batches of ${batchSize} rows) for each member of a stack and leak no tensors`, async () => {
       const before = tf.memory().numTensors;
       const model = createStackedMlp(tf, [new Rng(12), new Rng(14)], { inputDim, hidden: [], outputDim });
@@ -67,7 +76,8 @@ describe('first-layer gradient-norm probes', () => {
       return (await evaluateStackedLoss(tf, model, set, 'cross-entropy'))[0]!;
     };
     const step = 1e-2;
-    const finiteDifference = async (row: number, column: number) => ((await lossWith(row * 5 + column, step)) - (await lossWith(row * 5 + column, -step))) / (2 * step);
+    const finiteDifference = async (row: number, column: number) =>
+      ((await lossWith(row * 5 + column, step)) - (await lossWith(row * 5 + column, -step))) / (2 * step);
     const expected: number[] = [];
     for (const group of groups) {
       const differences: number[] = [];

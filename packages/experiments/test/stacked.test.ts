@@ -83,8 +83,16 @@ describe('stacked training', () => {
         train.dispose();
       }
 
-      const model = createStackedMlp(tf, setups.map((setup) => new Rng(setup.seed)), shape, setups.map((setup) => setup.hidden));
-      const train = uploadStackedDataset(tf, setups.map((setup) => setup.data));
+      const model = createStackedMlp(
+        tf,
+        setups.map((setup) => new Rng(setup.seed)),
+        shape,
+        setups.map((setup) => setup.hidden),
+      );
+      const train = uploadStackedDataset(
+        tf,
+        setups.map((setup) => setup.data),
+      );
       const epochsSeen: boolean[][] = [];
       await trainStacked({
         ...common,
@@ -96,7 +104,12 @@ describe('stacked training', () => {
           return stopAfter.map((last) => (epoch === last ? 'stop' : undefined));
         },
       });
-      expect(epochsSeen).toEqual([[true, true, true], [true, true, true], [true, false, true], [true, false, true]]);
+      expect(epochsSeen).toEqual([
+        [true, true, true],
+        [true, true, true],
+        [true, false, true],
+        [true, false, true],
+      ]);
       const losses = await evaluateStackedLoss(tf, model, train, 'cross-entropy');
       const predicted = await predictStackedClasses(tf, model, train.x);
       const stackedWeights = model.weights.map((weight) => weight.dataSync());

@@ -5,7 +5,12 @@ import { gridUnits, meanOfArrays, meanOfNumbers, metricsWhere } from '@axiom/exp
 describe('sweep helpers', () => {
   it('build one unit per combination, first axis outermost, keyed by axis=value', () => {
     const units = gridUnits({ ordering: ['random', 'paced'], width: [32, 64] });
-    expect(units.map((unit) => unit.key)).toEqual(['ordering=random/width=32', 'ordering=random/width=64', 'ordering=paced/width=32', 'ordering=paced/width=64']);
+    expect(units.map((unit) => unit.key)).toEqual([
+      'ordering=random/width=32',
+      'ordering=random/width=64',
+      'ordering=paced/width=32',
+      'ordering=paced/width=64',
+    ]);
     expect(units[1]!.config).toEqual({ ordering: 'random', width: 64 });
     expect(gridUnits({ width: [8], replicate: [] })).toEqual([]);
   });
@@ -23,6 +28,11 @@ describe('sweep helpers', () => {
     expect(at32).toHaveLength(2);
     expect(meanOfNumbers(at32.map((m) => m.accuracy))).toBe(0.5);
     expect(meanOfNumbers([null])).toBeNull();
-    expect(meanOfArrays(at32.map((m) => m.perLayer), 2)).toEqual([0.3, 0.6]);
+    expect(
+      meanOfArrays(
+        at32.map((m) => m.perLayer),
+        2,
+      ),
+    ).toEqual([0.3, 0.6]);
   });
 });

@@ -1,15 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@axiom/runner/host';
 import { Rng, standaloneSession, type Tf } from '@axiom/runner';
-import {
-  createMlp,
-  evaluateLoss,
-  permutationStream,
-  sampleTeacher,
-  teacherTask,
-  trainClassifier,
-  uploadRegressionDataset,
-} from '@axiom/experiments';
+import { createMlp, evaluateLoss, permutationStream, sampleTeacher, teacherTask, trainClassifier, uploadRegressionDataset } from '@axiom/experiments';
 
 describe('permutation stream', () => {
   it('hands out reshuffled epochs in rounds of a fixed length, shorter or longer than an epoch', () => {

@@ -57,7 +57,7 @@ async function loadNative(packageName: string, request: { threads: number }): Pr
     await import(packageName);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ERR_MODULE_NOT_FOUND' ? `${packageName} is not installed` : errorMessage(error));
+    throw new Error(code === 'ERR_MODULE_NOT_FOUND' ? `${packageName} is not installed` : errorMessage(error), { cause: error });
   }
   if (!tf.findBackendFactory('tensorflow')) {
     throw new Error(`${packageName} registered its backend with another copy of @tensorflow/tfjs-core (version mismatch)`);
@@ -82,12 +82,12 @@ export const backendLoaders: Record<BackendName, BackendLoader> = {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     // A BOINC app version ships the binaries under versioned names beside the bundle; tfjs asks for them by their own.
     const binaries = WASM_BINARIES.map((name) => [name, locateWasmFile(name)] as const);
-    if (binaries.every(([, path]) => path !== undefined)) wasm.setWasmPaths(Object.fromEntries(binaries) as Record<string, string>);
+    if (binaries.every(([, path]) => path !== undefined)) wasm.setWasmPaths(Object.fromEntries(binaries));
     patchWasmTransposedMatMul();
     const threading = await activateWasmThreads(wasm, request.threads, () => activate('wasm'));
     return {
       threads: threading.threads,
-      simd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') as boolean,
+      simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean,
       patches: [WASM_TRANSPOSED_MATMUL_PATCH, ...threading.patches],
       warnings: threading.warnings,
     };
@@ -135,7 +135,10 @@ export async function initBackend(given: BackendRequest, loaders = backendLoader
       return { tf, info: { name, tfjsVersion: tf.version_core, ...loaded, skipped }, warnings };
     } catch (error) {
       if (request.forced) {
-        throw new AxiomError('backendUnavailable', `backend "${name}" cannot be used: ${errorMessage(error)}`, { cause: error, transient: error instanceof AxiomError && error.transient });
+        throw new AxiomError('backendUnavailable', `backend "${name}" cannot be used: ${errorMessage(error)}`, {
+          cause: error,
+          transient: error instanceof AxiomError && error.transient,
+        });
       }
       transient ||= error instanceof AxiomError && error.transient;
       skipped.push({ name, reason: errorMessage(error) });
@@ -144,7 +147,9 @@ export async function initBackend(given: BackendRequest, loaders = backendLoader
   const reasons = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
   if (gpu) {
     // A GPU task that cannot get its GPU exits (temporarily under BOINC: the client retries) rather than computing on the CPU.
-    throw new AxiomError('backendUnavailable', `the GPU this run was given cannot be used, and a GPU run never falls back to the CPU: ${reasons}`, { transient: transient || gpu.source === 'boinc' });
+    throw new AxiomError('backendUnavailable', `the GPU this run was given cannot be used, and a GPU run never falls back to the CPU: ${reasons}`, {
+      transient: transient || gpu.source === 'boinc',
+    });
   }
   throw new AxiomError('backendUnavailable', `no backend could be loaded: ${reasons}`);
 }

@@ -24,7 +24,10 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
 /** The checkpoint in `bytes`, unvalidated (the runner checks it against its schema and its run); `where` names the file in errors. */
 export function decodeCheckpoint(bytes: Buffer, where: string): unknown {
   if (bytes.length < HEADER_BYTES || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) {
-    throw new AxiomError('badCheckpoint', `${where} is not an Axiom checkpoint (no ${MAGIC.toString('latin1')} header): a foreign file, or one from an older worker`);
+    throw new AxiomError(
+      'badCheckpoint',
+      `${where} is not an Axiom checkpoint (no ${MAGIC.toString('latin1')} header): a foreign file, or one from an older worker`,
+    );
   }
   const payload = bytes.subarray(HEADER_BYTES);
   if (!sha256(payload).equals(bytes.subarray(MAGIC.length, HEADER_BYTES))) {

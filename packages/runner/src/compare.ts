@@ -46,7 +46,8 @@ function walk(expected: JsonValue | undefined, actual: JsonValue | undefined, pa
   }
   const isObject = (v: unknown): v is Record<string, JsonValue> => typeof v === 'object' && v !== null && !Array.isArray(v);
   if (isObject(expected) && isObject(actual)) {
-    for (const key of new Set([...Object.keys(expected), ...Object.keys(actual)])) walk(expected[key], actual[key], path ? `${path}.${key}` : key, out, tolerance);
+    for (const key of new Set([...Object.keys(expected), ...Object.keys(actual)]))
+      walk(expected[key], actual[key], path ? `${path}.${key}` : key, out, tolerance);
     return;
   }
   if (JSON.stringify(expected) !== JSON.stringify(actual)) out.push({ path, expected, actual });
@@ -79,8 +80,11 @@ export function compareResults(expected: Result, actual: Result, tolerance: Tole
     if (Array.isArray(tolerance)) {
       for (const headline of tolerance as readonly HeadlineMetric[]) {
         // The paths either run recorded: a table key only one of them has is a difference too.
-        const paths = new Map([expected, actual].flatMap((result) => headlinePaths(headline.metric, result.metrics)).map((path) => [JSON.stringify(path), path]));
-        for (const path of paths.values()) walk(valueAt(expected.metrics, path), valueAt(actual.metrics, path), ['metrics', ...path].join('.'), differences, headline.tolerance);
+        const paths = new Map(
+          [expected, actual].flatMap((result) => headlinePaths(headline.metric, result.metrics)).map((path) => [JSON.stringify(path), path]),
+        );
+        for (const path of paths.values())
+          walk(valueAt(expected.metrics, path), valueAt(actual.metrics, path), ['metrics', ...path].join('.'), differences, headline.tolerance);
       }
     } else {
       walk({ metrics: expected.metrics, units: expected.units }, { metrics: actual.metrics, units: actual.units }, '', differences, tolerance as Tolerance);

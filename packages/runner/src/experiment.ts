@@ -187,7 +187,8 @@ export function defineExperiment<S extends z.ZodType>(experiment: Experiment<S>)
     if (!parsed.success) throw new TypeError(`${experiment.name}: preset "${preset}" does not fit the params schema: ${parsed.error.message}`);
   }
   for (const { metric, tolerance } of experiment.headline ?? []) {
-    if (!/^[^.*]+(\.([^.*]+|\*))*$/.test(metric)) throw new TypeError(`${experiment.name}: headline metric "${metric}" must be a dotted path, with * for a table's keys`);
+    if (!/^[^.*]+(\.([^.*]+|\*))*$/.test(metric))
+      throw new TypeError(`${experiment.name}: headline metric "${metric}" must be a dotted path, with * for a table's keys`);
     if (!(tolerance.absolute >= 0 && tolerance.relative >= 0)) throw new TypeError(`${experiment.name}: headline metric "${metric}" needs a tolerance ≥ 0`);
   }
   return experiment;
@@ -214,4 +215,3 @@ export function experimentFromModule(module: unknown, origin: string): Experimen
     throw new AxiomError('unknownExperiment', `${origin}: ${errorMessage(error)}`);
   }
 }
-

@@ -18,7 +18,23 @@ export { memoryHost } from './memory-host.js';
 export { describeZodError, type ParamLayer, resolveParams } from './params.js';
 export { resultDigest, runExperiment, type RunOutcome, type RunRequest } from './run.js';
 export { runResolved, type SandboxLauncher, serveSandboxedRun } from './sandbox.js';
-export { type BackendName, backendNames, backendNameSchema, type Checkpoint, checkpointSchema, type GpuAdapterInfo, type GpuAssignment, type Result, resultSchema, type RunWarning, scriptRefSchema, sha256HexSchema, uint32Schema, type Workunit, workunitSchema } from './schemas.js';
+export {
+  type BackendName,
+  backendNames,
+  backendNameSchema,
+  type Checkpoint,
+  checkpointSchema,
+  type GpuAdapterInfo,
+  type GpuAssignment,
+  type Result,
+  resultSchema,
+  type RunWarning,
+  scriptRefSchema,
+  sha256HexSchema,
+  uint32Schema,
+  type Workunit,
+  workunitSchema,
+} from './schemas.js';
 export { defaultScriptCacheDir, type ResolvedExperiment, resolveExperiment, type ScriptOptions, userCacheDir } from './script.js';
 export { parseExplicitSeed, type ResolvedSeed, resolveSeed, workunitBodySchema, type WorkunitFile } from './seed.js';
 export { flushSpool, uploadOrSpoolResult } from './upload.js';

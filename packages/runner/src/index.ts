@@ -5,7 +5,23 @@
  */
 export { type Tf } from './backend.js';
 export { type Tolerance } from './compare.js';
-export { type BenchWorkload, defineExperiment, type Experiment, type ExperimentContext, type Findings, type HeadlineMetric, type KeyedFinding, type Resumable, type ScalarFinding, type ScalingSweep, type SweepUnit, type TrainingRun, type TrainingSession, type UnitContext, type UnitOutput } from './experiment.js';
+export {
+  type BenchWorkload,
+  defineExperiment,
+  type Experiment,
+  type ExperimentContext,
+  type Findings,
+  type HeadlineMetric,
+  type KeyedFinding,
+  type Resumable,
+  type ScalarFinding,
+  type ScalingSweep,
+  type SweepUnit,
+  type TrainingRun,
+  type TrainingSession,
+  type UnitContext,
+  type UnitOutput,
+} from './experiment.js';
 export { type JsonObject, type JsonValue } from './json.js';
 export { deriveSeed, Rng } from './rng.js';
 export { type Snapshot, snapshotSchema, type UnitResult } from './schemas.js';

@@ -7,14 +7,7 @@ export type JsonObject = { [key: string]: JsonValue };
 
 /** Finite numbers only: a NaN in a metric is a bug to surface, not a `null` to hide. */
 export const jsonValueSchema: z.ZodType<JsonValue> = z.lazy(() =>
-  z.union([
-    z.null(),
-    z.boolean(),
-    z.number().finite(),
-    z.string(),
-    z.array(jsonValueSchema),
-    z.record(z.string(), jsonValueSchema),
-  ]),
+  z.union([z.null(), z.boolean(), z.number().finite(), z.string(), z.array(jsonValueSchema), z.record(z.string(), jsonValueSchema)]),
 );
 export const jsonObjectSchema = z.record(z.string(), jsonValueSchema);
 

@@ -12,7 +12,7 @@ function objectShape(schema: AnySchema | undefined): Record<string, AnySchema> |
     if (!inner) return undefined;
     current = inner;
   }
-  return current instanceof z.ZodObject ? (current.shape as Record<string, AnySchema>) : undefined;
+  return current instanceof z.ZodObject ? current.shape : undefined;
 }
 
 function schemaAt(schema: AnySchema, path: ReadonlyArray<PropertyKey>): AnySchema | undefined {

@@ -7,7 +7,9 @@ import seedrandom from 'seedrandom';
  * nameable and reproducible from the root seed alone.
  */
 export function deriveSeed(root: number, ...labels: ReadonlyArray<string | number>): number {
-  const hash = createHash('sha256').update(['axiom-seed-v1', String(root), ...labels.map(String)].join('\0')).digest();
+  const hash = createHash('sha256')
+    .update(['axiom-seed-v1', String(root), ...labels.map(String)].join('\0'))
+    .digest();
   return hash.readUInt32BE(0);
 }
 

@@ -308,7 +308,12 @@ async function executeRun(prepared: PreparedRun, restored: Checkpoint | undefine
     signal: stop.signal,
     deadline: request.deadline,
     tick,
-    sweep: (units, runUnit) => sweepGroups(units, (unit) => unit.key, async ([unit], groupSession) => [await runUnit(unit!, groupSession)]),
+    sweep: (units, runUnit) =>
+      sweepGroups(
+        units,
+        (unit) => unit.key,
+        async ([unit], groupSession) => [await runUnit(unit!, groupSession)],
+      ),
     sweepGroups,
   };
 
@@ -321,7 +326,13 @@ async function executeRun(prepared: PreparedRun, restored: Checkpoint | undefine
   } catch (error) {
     if (error instanceof RunStopped) {
       const statusReason = `${error.message}: ${completed.length} unit(s) finished`;
-      return { ...ended, metrics: {}, status: 'partial', statusReason, exitCode: error.reason === 'deadline' ? ExitCode.deadlineReached : ExitCode.interrupted };
+      return {
+        ...ended,
+        metrics: {},
+        status: 'partial',
+        statusReason,
+        exitCode: error.reason === 'deadline' ? ExitCode.deadlineReached : ExitCode.interrupted,
+      };
     }
     if (error instanceof AxiomError) throw error;
     return { ...ended, metrics: {}, status: 'failed', statusReason: errorMessage(error), exitCode: ExitCode.experimentFailed };
@@ -417,7 +428,9 @@ function pendingGroups<C extends JsonObject>(
 async function withUnseededRandomnessForbidden<T>(body: () => Promise<T>): Promise<T> {
   const original = Math.random;
   Math.random = () => {
-    throw new Error('unseeded randomness: Math.random() was called during an experiment (use ctx.rng(), or pass a seed to tfjs random ops; tfjs treats seed 0 as no seed)');
+    throw new Error(
+      'unseeded randomness: Math.random() was called during an experiment (use ctx.rng(), or pass a seed to tfjs random ops; tfjs treats seed 0 as no seed)',
+    );
   };
   try {
     return await body();

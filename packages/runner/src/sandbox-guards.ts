@@ -57,7 +57,12 @@ function reportDenials(target: Record<string, unknown>, report: Report): void {
       }
       try {
         const returned = original.apply(this, args);
-        if (returned instanceof Promise) return returned.catch((error: unknown) => (check(error), Promise.reject(error)));
+        if (returned instanceof Promise) {
+          return returned.catch((error: unknown) => {
+            check(error);
+            throw error;
+          });
+        }
         return returned;
       } catch (error) {
         check(error);
@@ -72,20 +77,24 @@ function denyNetwork(report: Report): void {
   const refuse = (api: string) =>
     function refused(): never {
       report({ permission: 'Network', resource: api });
-      throw Object.assign(new Error(`sandbox: ${api} is not allowed: experiment scripts get no network access`), { code: 'ERR_ACCESS_DENIED', permission: 'Network', resource: api });
+      throw Object.assign(new Error(`sandbox: ${api} is not allowed: experiment scripts get no network access`), {
+        code: 'ERR_ACCESS_DENIED',
+        permission: 'Network',
+        resource: api,
+      });
     };
   const modules: Array<[string, Record<string, unknown>, string[]]> = [
-    ['net', net as unknown as Record<string, unknown>, ['connect', 'createConnection', 'createServer']],
-    ['tls', tls as unknown as Record<string, unknown>, ['connect', 'createServer']],
-    ['http', http as unknown as Record<string, unknown>, ['request', 'get', 'createServer']],
-    ['https', https as unknown as Record<string, unknown>, ['request', 'get', 'createServer']],
-    ['http2', http2 as unknown as Record<string, unknown>, ['connect', 'createServer', 'createSecureServer']],
-    ['dgram', dgram as unknown as Record<string, unknown>, ['createSocket']],
-    ['dns', dns as unknown as Record<string, unknown>, Object.keys(dns).filter((name) => /^(lookup|resolve|reverse)/.test(name))],
-    ['dns/promises', dns.promises as unknown as Record<string, unknown>, Object.keys(dns.promises).filter((name) => /^(lookup|resolve|reverse)/.test(name))],
+    ['net', net, ['connect', 'createConnection', 'createServer']],
+    ['tls', tls, ['connect', 'createServer']],
+    ['http', http, ['request', 'get', 'createServer']],
+    ['https', https, ['request', 'get', 'createServer']],
+    ['http2', http2, ['connect', 'createServer', 'createSecureServer']],
+    ['dgram', dgram, ['createSocket']],
+    ['dns', dns, Object.keys(dns).filter((name) => /^(lookup|resolve|reverse)/.test(name))],
+    ['dns/promises', dns.promises, Object.keys(dns.promises).filter((name) => /^(lookup|resolve|reverse)/.test(name))],
   ];
   for (const [module, exports, names] of modules) for (const name of names) exports[name] = refuse(`${module}.${name}`);
-  net.Socket.prototype.connect = refuse('net.Socket.connect') as typeof net.Socket.prototype.connect;
+  net.Socket.prototype.connect = refuse('net.Socket.connect');
   for (const name of ['fetch', 'WebSocket', 'EventSource']) {
     if (name in globalThis) Object.defineProperty(globalThis, name, { value: refuse(name), writable: false, configurable: false });
   }
@@ -97,14 +106,14 @@ function denyNetwork(report: Report): void {
  * this reports those refusals and refuses the network, which Node 20's model does not cover.
  */
 export function installSandboxGuards(report: Report): void {
-  reportDenials(fs as unknown as Record<string, unknown>, report);
-  reportDenials(fs.promises as unknown as Record<string, unknown>, report);
-  reportDenials(childProcess as unknown as Record<string, unknown>, report);
+  reportDenials(fs, report);
+  reportDenials(fs.promises, report);
+  reportDenials(childProcess, report);
   const OriginalWorker = workerThreads.Worker;
   (workerThreads as { Worker: unknown }).Worker = new Proxy(OriginalWorker, {
     construct(target, args: unknown[]) {
       try {
-        return Reflect.construct(target, args);
+        return Reflect.construct(target, args) as object;
       } catch (error) {
         const violation = deniedBy(error);
         if (violation) report(violation);

@@ -107,7 +107,8 @@ export interface ExpectedRun {
 export function untrustedResultDefect(result: Result, expected: ExpectedRun): string | undefined {
   if (resultDigest(result.metrics, result.units) !== result.digest) return 'its digest does not match its metrics and units';
   if (result.seed.value !== expected.seed) return `its seed ${result.seed.value} is not the run's ${expected.seed}`;
-  if (result.experiment.script?.sha256 !== expected.scriptSha256) return `its script ${result.experiment.script?.sha256 ?? '(none)'} is not the verified ${expected.scriptSha256}`;
+  if (result.experiment.script?.sha256 !== expected.scriptSha256)
+    return `its script ${result.experiment.script?.sha256 ?? '(none)'} is not the verified ${expected.scriptSha256}`;
   if (canonicalJson(result.sandbox ?? null) !== canonicalJson(expected.sandbox)) return 'its sandbox record is not the one the sandbox ran under';
   return undefined;
 }

@@ -41,7 +41,14 @@ export interface SandboxLauncher {
 export type SandboxedRunRequest = Omit<RunRequest, 'experiment' | 'host' | 'sandbox'> & { script: ScriptProvenance; scriptPath: string };
 
 type ToSandbox =
-  | { type: 'start'; run: Omit<SandboxedRunRequest, 'scriptPath'>; scriptBytes: Uint8Array; sandbox: SandboxRecord; hasCheckpoints: boolean; checkpointPeriodSeconds?: number }
+  | {
+      type: 'start';
+      run: Omit<SandboxedRunRequest, 'scriptPath'>;
+      scriptBytes: Uint8Array;
+      sandbox: SandboxRecord;
+      hasCheckpoints: boolean;
+      checkpointPeriodSeconds?: number;
+    }
   | { type: 'reply'; id: number; value?: unknown; error?: { kind?: ExitCodeName; message: string } }
   | { type: 'abort' };
 
@@ -100,7 +107,8 @@ export async function runSandboxed(request: SandboxedRunRequest, host: RunnerHos
   run.backend = { ...run.backend, threads };
   const sandbox = sandboxRecord(launcher, threads);
   const nodeArgs = ['--disable-warning=ExperimentalWarning', '--disable-warning=SecurityWarning', ...sandbox.permissions, launcher.entry, ...launcher.args];
-  const [command, args] = sandbox.network === 'namespace' ? ['unshare', ['--user', '--map-root-user', '--net', '--', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+  const [command, args] =
+    sandbox.network === 'namespace' ? ['unshare', ['--user', '--map-root-user', '--net', '--', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   // An empty environment: the parent's variables (tokens, proxies) are none of the script's business.
   const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', env: { PATH: process.env.PATH ?? '' } });
   if (child.pid !== undefined) host.childStarted?.(child.pid);
@@ -191,7 +199,14 @@ export async function runSandboxed(request: SandboxedRunRequest, host: RunnerHos
       child.on('exit', (code, signal) => reject(new Error(`the sandboxed run ended without an outcome (exit code ${code}, signal ${signal})`)));
       host.control.signal.addEventListener('abort', onAbort);
       if (host.control.signal.aborted) onAbort();
-      send({ type: 'start', run, scriptBytes, sandbox, hasCheckpoints: host.checkpoints !== undefined, checkpointPeriodSeconds: host.checkpoints?.periodSeconds });
+      send({
+        type: 'start',
+        run,
+        scriptBytes,
+        sandbox,
+        hasCheckpoints: host.checkpoints !== undefined,
+        checkpointPeriodSeconds: host.checkpoints?.periodSeconds,
+      });
     });
   } finally {
     host.control.signal.removeEventListener('abort', onAbort);
@@ -200,7 +215,11 @@ export async function runSandboxed(request: SandboxedRunRequest, host: RunnerHos
 }
 
 /** Runs what `resolveExperiment` found: the user's own code in-process, a fetched script in its sandbox. */
-export function runResolved(resolved: ResolvedExperiment, request: Omit<RunRequest, 'experiment' | 'script' | 'sandbox'>, launcher: SandboxLauncher): Promise<RunOutcome> {
+export function runResolved(
+  resolved: ResolvedExperiment,
+  request: Omit<RunRequest, 'experiment' | 'script' | 'sandbox'>,
+  launcher: SandboxLauncher,
+): Promise<RunOutcome> {
   if (resolved.kind === 'in-process') return runExperiment({ ...request, experiment: resolved.experiment, script: resolved.script });
   const { host, ...rest } = request;
   return runSandboxed({ ...rest, script: resolved.script, scriptPath: resolved.scriptPath }, host, launcher);
@@ -237,7 +256,7 @@ export async function serveSandboxedRun(): Promise<never> {
   const call = <T>(method: HostCall, argument?: unknown) =>
     new Promise<T>((resolve, reject) => {
       const id = nextCall++;
-      pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      pending.set(id, { resolve: resolve, reject });
       post({ type: 'call', id, method, argument });
     });
 
@@ -256,7 +275,8 @@ export async function serveSandboxedRun(): Promise<never> {
 
   try {
     const { run, scriptBytes, sandbox } = start;
-    if (sha256Hex(scriptBytes) !== run.script.sha256) throw new AxiomError('scriptRejected', `the script handed to the sandbox is not ${run.script.sha256}; nothing was run`);
+    if (sha256Hex(scriptBytes) !== run.script.sha256)
+      throw new AxiomError('scriptRejected', `the script handed to the sandbox is not ${run.script.sha256}; nothing was run`);
     const experiment = await importScriptExperiment(scriptBytes, run.script.url);
     const outcome = await runExperiment({
       ...run,
@@ -269,7 +289,10 @@ export async function serveSandboxedRun(): Promise<never> {
         ...(start.hasCheckpoints && {
           checkpoints: {
             periodSeconds: start.checkpointPeriodSeconds,
-            load: () => call('checkpoints.load'), save: (checkpoint) => call('checkpoints.save', checkpoint), clear: () => call('checkpoints.clear') },
+            load: () => call('checkpoints.load'),
+            save: (checkpoint) => call('checkpoints.save', checkpoint),
+            clear: () => call('checkpoints.clear'),
+          },
         }),
         control: { signal: aborted.signal, whenRunnable: () => call('whenRunnable') },
         sink: { prepare: () => call('sink.prepare'), write: (result) => call<string>('sink.write', result) },
@@ -278,7 +301,12 @@ export async function serveSandboxedRun(): Promise<never> {
     await postLast({ type: 'done', exitCode: outcome.exitCode });
   } catch (error) {
     const axiomError = error instanceof AxiomError ? error : undefined;
-    await postLast({ type: 'failed', kind: axiomError?.kind, message: axiomError ? axiomError.message : `internal error in the sandbox: ${(error as Error)?.stack ?? String(error)}`, transient: axiomError?.transient ?? false });
+    await postLast({
+      type: 'failed',
+      kind: axiomError?.kind,
+      message: axiomError ? axiomError.message : `internal error in the sandbox: ${(error as Error)?.stack ?? String(error)}`,
+      transient: axiomError?.transient ?? false,
+    });
   }
   // The parent owns everything that outlives the run; pthread workers must not keep this process alive.
   process.exit(ExitCode.ok);

@@ -7,9 +7,7 @@ export const uint32Schema = z.number().int().min(0).max(0xffff_ffff);
 
 export const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits (SHA-256)');
 
-export const experimentNameSchema = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]*$/, 'expected a kebab-case experiment name such as "memorization-dynamics"');
+export const experimentNameSchema = z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a kebab-case experiment name such as "memorization-dynamics"');
 
 export const scriptRefSchema = z.strictObject({
   url: z.string().url(),

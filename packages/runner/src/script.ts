@@ -49,7 +49,10 @@ export function defaultScriptCacheDir(env = process.env): string {
 }
 
 export function keyFingerprint(key: KeyObject): string {
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 function reject(message: string): AxiomError {
@@ -102,11 +105,18 @@ export async function obtainScript(source: ScriptSource, options: ScriptOptions)
   if (!bytes) {
     try {
       bytes = (
-        await httpRequest(source.url, { onRetry: (error, delay) => options.log?.(`${error.message}; retrying in ${Math.round(delay)} ms`) }, options.http ?? defaultHttpPolicy)
+        await httpRequest(
+          source.url,
+          { onRetry: (error, delay) => options.log?.(`${error.message}; retrying in ${Math.round(delay)} ms`) },
+          options.http ?? defaultHttpPolicy,
+        )
       ).body;
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
-      throw new AxiomError('scriptUnavailable', `cannot fetch experiment script: ${error.message}; nothing was run`, { transient: error.transient, cause: error });
+      throw new AxiomError('scriptUnavailable', `cannot fetch experiment script: ${error.message}; nothing was run`, {
+        transient: error.transient,
+        cause: error,
+      });
     }
   }
   const actual = sha256Hex(bytes);
@@ -184,5 +194,8 @@ export async function resolveExperiment(
   if (builtin) return { kind: 'in-process', experiment: builtin, warnings: [] };
   if (reference.startsWith('file:')) return loadExperimentFile(fileURLToPath(reference));
   if (/[\\/]|\.m?js$/.test(reference)) return loadExperimentFile(reference);
-  throw new AxiomError('unknownExperiment', `unknown experiment "${reference}" (built in: ${[...builtins.keys()].join(', ')}; or a path to an .mjs file, or a URL)`);
+  throw new AxiomError(
+    'unknownExperiment',
+    `unknown experiment "${reference}" (built in: ${[...builtins.keys()].join(', ')}; or a path to an .mjs file, or a URL)`,
+  );
 }

@@ -62,4 +62,3 @@ export function parseExplicitSeed(text: string, origin: string): number {
   }
   return parsed.data;
 }
-

@@ -123,7 +123,9 @@ export class GroupSession implements TrainingSession {
   private async snapshot(): Promise<GroupInProgress> {
     const carried = this.streams.find((stream) => stream.drawnAtNextStep !== undefined && stream.rng.drawn !== stream.drawnAtNextStep);
     if (carried) {
-      throw new Error(`random stream "${carried.labels.join('/')}" was made during training and used across steps: a checkpoint cannot restore it (make it before training begins)`);
+      throw new Error(
+        `random stream "${carried.labels.join('/')}" was made during training and used across steps: a checkpoint cannot restore it (make it before training begins)`,
+      );
     }
     return {
       units: [...this.units],
@@ -139,7 +141,10 @@ export class GroupSession implements TrainingSession {
   private restoreStreams(resume: GroupInProgress): void {
     const current = this.streams.filter((stream) => !stream.duringTraining);
     if (current.length !== resume.streams.length) {
-      throw new AxiomError('badCheckpoint', `checkpoint has ${resume.streams.length} random streams for this group, the group made ${current.length} before training`);
+      throw new AxiomError(
+        'badCheckpoint',
+        `checkpoint has ${resume.streams.length} random streams for this group, the group made ${current.length} before training`,
+      );
     }
     current.forEach(({ labels, rng }, i) => {
       const saved = resume.streams[i]!;

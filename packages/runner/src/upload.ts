@@ -16,7 +16,12 @@ import { resultSchema, type Result } from './schemas.js';
  * POSTs the result JSON with `Idempotency-Key: <resultId>`, retrying transient failures with backoff
  * (`httpRequest`). Resolves on a 2xx; throws HttpError otherwise.
  */
-export async function uploadResult(url: string, result: Result, policy: HttpPolicy = defaultHttpPolicy, onRetry?: HttpRequestOptions['onRetry']): Promise<void> {
+export async function uploadResult(
+  url: string,
+  result: Result,
+  policy: HttpPolicy = defaultHttpPolicy,
+  onRetry?: HttpRequestOptions['onRetry'],
+): Promise<void> {
   await httpRequest(
     url,
     { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': result.resultId }, body: JSON.stringify(result), onRetry },
@@ -37,7 +42,13 @@ export async function spoolResult(dir: string, result: Result): Promise<string> 
 export type DeliveryOutcome = { delivered: true } | { delivered: false; spooledAt: string; reason: string };
 
 /** Uploads the result, or spools it when the upload fails for whatever reason, so it is never lost. */
-export async function uploadOrSpoolResult(url: string, result: Result, spoolDir: string, policy: HttpPolicy = defaultHttpPolicy, onRetry?: HttpRequestOptions['onRetry']): Promise<DeliveryOutcome> {
+export async function uploadOrSpoolResult(
+  url: string,
+  result: Result,
+  spoolDir: string,
+  policy: HttpPolicy = defaultHttpPolicy,
+  onRetry?: HttpRequestOptions['onRetry'],
+): Promise<DeliveryOutcome> {
   try {
     await uploadResult(url, result, policy, onRetry);
     return { delivered: true };
@@ -58,7 +69,10 @@ export interface FlushReport {
 /** The spooled result files, in name order; write-file-atomic's temporary files never end in `.json`. */
 async function spooledFiles(dir: string): Promise<string[]> {
   try {
-    return (await readdir(dir)).filter((name) => name.endsWith(SPOOL_SUFFIX)).sort().map((name) => join(dir, name));
+    return (await readdir(dir))
+      .filter((name) => name.endsWith(SPOOL_SUFFIX))
+      .sort()
+      .map((name) => join(dir, name));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
@@ -76,7 +90,12 @@ async function readSpooled(file: string): Promise<Result> {
  * cannot be read or is refused (4xx) is kept and reported, never deleted. After a transient failure
  * that outlasted the retries the flush stops: the rest stays spooled for the next flush.
  */
-export async function flushSpool(dir: string, url: string, policy: HttpPolicy = defaultHttpPolicy, onRetry?: HttpRequestOptions['onRetry']): Promise<FlushReport> {
+export async function flushSpool(
+  dir: string,
+  url: string,
+  policy: HttpPolicy = defaultHttpPolicy,
+  onRetry?: HttpRequestOptions['onRetry'],
+): Promise<FlushReport> {
   const report: FlushReport = { delivered: [], kept: [], notAttempted: [] };
   const files = await spooledFiles(dir);
   for (const [index, file] of files.entries()) {

@@ -24,7 +24,7 @@ interface WasmBackendLike {
 function transposeLastTwo(x: TensorInfo, backend: WasmBackendLike, transposeKernel: KernelFunc): TensorInfo {
   const rank = x.shape.length;
   const perm = [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2];
-  return transposeKernel({ inputs: { x }, backend: backend as never, attrs: { perm } }) as TensorInfo;
+  return transposeKernel({ inputs: { x }, backend: backend, attrs: { perm } }) as TensorInfo;
 }
 
 function withMaterialisedTransposes(stock: KernelFunc): KernelFunc {
@@ -89,9 +89,10 @@ let restoreStock: (() => void) | undefined;
  */
 export function patchWasmTransposedMatMul(): () => void {
   if (restoreStock) return restoreStock;
-  if (tf.version_core !== PATCHED_FOR_TFJS) {
+  const found: string = tf.version_core;
+  if (found !== PATCHED_FOR_TFJS) {
     // The kernel layout this relies on is version-specific: refuse rather than guess.
-    throw new Error(`wasm matmul patch was written for tfjs ${PATCHED_FOR_TFJS}, found ${tf.version_core}`);
+    throw new Error(`wasm matmul patch was written for tfjs ${PATCHED_FOR_TFJS}, found ${found}`);
   }
   const stockConfigs: KernelConfig[] = PATCHED_KERNELS.map((name) => tf.getKernel(name, 'wasm'));
   for (const stock of stockConfigs) {

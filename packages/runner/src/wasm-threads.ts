@@ -66,6 +66,8 @@ function workerModule([mainScript, workerGlue]: string[]): URL {
 
 /** Installs the two loader hooks; returns the function that removes them. */
 function hookLoader(files: string[], threads: number): () => void {
+  // URL.createObjectURL ignores `this`; the original is put back afterwards.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const { createObjectURL } = URL;
   const nodeOs = os as { cpus: typeof os.cpus };
   const { cpus } = nodeOs;
@@ -74,7 +76,7 @@ function hookLoader(files: string[], threads: number): () => void {
   // `new Worker()`, which takes a URL object.
   URL.createObjectURL = (blob: Blob) => (blob.type === 'application/javascript' ? (worker as unknown as string) : createObjectURL(blob));
   // init_with_threads_count caps the pool at half of emscripten_num_logical_cores(), os.cpus().length here.
-  nodeOs.cpus = () => Array.from({ length: 2 * threads }, () => cpus()[0]!);
+  nodeOs.cpus = () => Array.from({ length: 2 * threads }, () => cpus.call(os)[0]!);
   return () => {
     URL.createObjectURL = createObjectURL;
     nodeOs.cpus = cpus;
@@ -125,16 +127,25 @@ export async function activateWasmThreads(wasm: WasmPackage, requested: number, 
   }
   const threads = Math.min(requested, MAX_WASM_THREADS);
   if (threads < requested) {
-    warnings.push({ code: 'wasm-threads-capped', message: `${requested} threads requested; the threaded WASM build of tfjs ${PATCHED_FOR_TFJS} runs at most ${MAX_WASM_THREADS}` });
+    warnings.push({
+      code: 'wasm-threads-capped',
+      message: `${requested} threads requested; the threaded WASM build of tfjs ${PATCHED_FOR_TFJS} runs at most ${MAX_WASM_THREADS}`,
+    });
   }
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
   wasm.setThreadsCount(threads);
   const unhook = hookLoader(checked.files, threads);
-  const failure = await activate().then(() => undefined, (error: Error) => error);
+  const failure = await activate().then(
+    () => undefined,
+    (error: Error) => error,
+  );
   unhook();
   if (failure) {
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    warnings.push({ code: 'wasm-threads-unavailable', message: `the threaded WASM build failed to start (${failure.message}); running the single-threaded build` });
+    warnings.push({
+      code: 'wasm-threads-unavailable',
+      message: `the threaded WASM build failed to start (${failure.message}); running the single-threaded build`,
+    });
     return singleThreaded();
   }
   const pthreads = initialisedModule()?.PThread;

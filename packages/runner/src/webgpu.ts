@@ -77,7 +77,12 @@ async function loadDawn(): Promise<DawnModule> {
     return await import('webgpu');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ERR_MODULE_NOT_FOUND' ? 'the webgpu package is not installed' : `the webgpu package (Dawn) does not load on this platform: ${(error as Error).message}`);
+    throw new Error(
+      code === 'ERR_MODULE_NOT_FOUND'
+        ? 'the webgpu package is not installed'
+        : `the webgpu package (Dawn) does not load on this platform: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
 }
 
@@ -86,10 +91,13 @@ const DAWN_FLAGS = process.platform === 'win32' ? [`dlldir=${process.cwd()}`] : 
 
 /** Dawn lists every adapter only in the error for an adapter name that matches none (src/dawn/node/binding/GPU.cpp). */
 async function adapterFlagNames(dawn: DawnModule): Promise<string[]> {
-  const outcome = await dawn.create([...DAWN_FLAGS, 'adapter=\u0001axiom-list-adapters']).requestAdapter().then(
-    () => undefined,
-    (error: unknown) => String((error as Error).message ?? error),
-  );
+  const outcome = await dawn
+    .create([...DAWN_FLAGS, 'adapter=\u0001axiom-list-adapters'])
+    .requestAdapter()
+    .then(
+      () => undefined,
+      (error: unknown) => String((error as Error).message ?? error),
+    );
   if (outcome === undefined) return [];
   return [...outcome.matchAll(/^ \* backend: '[^']*', name: '(.*)'$/gm)].map((match) => match[1]!);
 }
@@ -201,7 +209,11 @@ export function chooseAdapter(adapters: GpuAdapterInfo[], assignment: GpuAssignm
   }
   const vendors = VENDOR_OF_BOINC_TYPE[assignment.type ?? ''];
   const fail = (why: string) =>
-    new AxiomError('backendUnavailable', `the BOINC client assigned ${assignment.type} GPU ${assignment.device}${assignment.name ? ` (${assignment.name})` : ''} but ${why} (${describeAdapters(adapters)})`, { transient: true });
+    new AxiomError(
+      'backendUnavailable',
+      `the BOINC client assigned ${assignment.type} GPU ${assignment.device}${assignment.name ? ` (${assignment.name})` : ''} but ${why} (${describeAdapters(adapters)})`,
+      { transient: true },
+    );
   if (!vendors) throw fail(`the worker does not know gpu_type "${assignment.type}"`);
   const ofVendor = hardware.filter((adapter) => vendors.includes(adapter.vendor));
   if (ofVendor.length === 0) throw fail(`Dawn offers no hardware ${vendors[0]} adapter`);
@@ -233,7 +245,10 @@ const REQUIRED_LIMITS = [
  */
 export async function openWebgpuDevice(assignment: GpuAssignment | undefined): Promise<{ device: GPUDevice; info: GPUAdapterInfo; record: GpuRecord }> {
   const adapters = await listAdapters();
-  const choice = chooseAdapter(adapters.map((listed) => listed.info), assignment);
+  const choice = chooseAdapter(
+    adapters.map((listed) => listed.info),
+    assignment,
+  );
   const chosen = adapters[choice.index]!;
   const limits = Object.fromEntries(REQUIRED_LIMITS.map((name) => [name, chosen.adapter.limits[name]]));
   // An adapter gives one device; a later backend on the same adapter reuses it.

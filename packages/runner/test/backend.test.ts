@@ -9,9 +9,11 @@ import { MAX_WASM_THREADS } from '../src/wasm-threads.js';
  * The real loaders, but the native backends (optional packages) load as they do when npm did not install
  * them, whether or not it did: the outcome must not depend on what happens to be installed.
  */
-const notInstalled = (packageName: string): BackendLoader => async () => {
-  throw new Error(`${packageName} is not installed`);
-};
+const notInstalled =
+  (packageName: string): BackendLoader =>
+  async () => {
+    throw new Error(`${packageName} is not installed`);
+  };
 const withoutNative = { ...backendLoaders, 'tfjs-node': notInstalled('@tensorflow/tfjs-node'), 'tfjs-node-gpu': notInstalled('@tensorflow/tfjs-node-gpu') };
 
 // These run on the real WASM and plain JS backends of this machine.
@@ -40,7 +42,9 @@ describe('backend selection', () => {
   it('a BOINC GPU task whose GPU no GPU backend can use fails temporarily, never computing on the CPU', async () => {
     const attempt = initBackend({ gpu: { source: 'boinc', type: 'NVIDIA', device: 0, name: 'NVIDIA GeForce RTX 3080' } });
     await expect(attempt).rejects.toMatchObject({ kind: 'backendUnavailable', transient: true });
-    await expect(attempt).rejects.toThrowError(/never falls back to the CPU: webgpu: the BOINC client assigned NVIDIA GPU 0 \(NVIDIA GeForce RTX 3080\) but Dawn offers no hardware nvidia adapter.*; tfjs-node-gpu: @tensorflow\/tfjs-node-gpu is not installed/);
+    await expect(attempt).rejects.toThrowError(
+      /never falls back to the CPU: webgpu: the BOINC client assigned NVIDIA GPU 0 \(NVIDIA GeForce RTX 3080\) but Dawn offers no hardware nvidia adapter.*; tfjs-node-gpu: @tensorflow\/tfjs-node-gpu is not installed/,
+    );
   });
 
   it('the default thread count: AXIOM_THREADS, else every core; a bad value is a usage error naming it', () => {
@@ -78,7 +82,9 @@ describe('the webgpu backend', () => {
   it('refuses a software adapter nobody asked for, listing what there is', async () => {
     const adapter = await softwareAdapter();
     await expect(initBackend({ forced: 'webgpu' })).rejects.toThrowError(
-      new RegExp(`backend "webgpu" cannot be used: no hardware GPU adapter; a software adapter is never chosen on its own .*#${adapter.index} ${adapter.name.replace(/[()]/g, '\\$&')} \\(mesa, software\\)`),
+      new RegExp(
+        `backend "webgpu" cannot be used: no hardware GPU adapter; a software adapter is never chosen on its own .*#${adapter.index} ${adapter.name.replace(/[()]/g, '\\$&')} \\(mesa, software\\)`,
+      ),
     );
   });
 
@@ -86,15 +92,32 @@ describe('the webgpu backend', () => {
     const adapter = await softwareAdapter();
     const { tf, info, warnings } = await initBackend({ forced: 'webgpu', gpu: { source: 'cli', device: adapter.index } });
     expect(backendInfoSchema.parse(info)).toEqual(info);
-    expect(info).toMatchObject({ name: 'webgpu', skipped: [], gpu: { adapter, selection: `--gpu ${adapter.index} named it (a software adapter, used because it was asked for explicitly)` } });
+    expect(info).toMatchObject({
+      name: 'webgpu',
+      skipped: [],
+      gpu: { adapter, selection: `--gpu ${adapter.index} named it (a software adapter, used because it was asked for explicitly)` },
+    });
     expect(info.gpu!.adapter.driver).toMatch(/^Mesa \d+\./);
     expect(Object.keys(info.gpu!.limits).sort()).toEqual([
-      'maxBufferSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension', 'maxStorageBufferBindingSize',
+      'maxBufferSize',
+      'maxComputeInvocationsPerWorkgroup',
+      'maxComputeWorkgroupSizeX',
+      'maxComputeWorkgroupStorageSize',
+      'maxComputeWorkgroupsPerDimension',
+      'maxStorageBufferBindingSize',
     ]);
     expect(warnings).toEqual([]);
     expect(tf.getBackend()).toBe('webgpu');
     const before = tf.memory().numTensors;
-    const product = tf.tidy(() => tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[5], [6]])));
+    const product = tf.tidy(() =>
+      tf.matMul(
+        tf.tensor2d([
+          [1, 2],
+          [3, 4],
+        ]),
+        tf.tensor2d([[5], [6]]),
+      ),
+    );
     expect(Array.from(await product.data())).toEqual([17, 39]);
     product.dispose();
     expect(tf.memory().numTensors).toBe(before);

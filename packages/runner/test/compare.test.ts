@@ -15,10 +15,18 @@ function withMetrics(result: Result, metrics: JsonObject, digest: string): Resul
 
 describe('comparing results by their declared headline metrics', async () => {
   const { result } = await runExperiment(request(memoryHost()));
-  const original = withMetrics(result, { byLevel: { '0': { testAccuracy: 0.9, peak: 0.95 }, '0.4': { testAccuracy: 0.6, peak: 0.7 } }, verdict: true }, result.digest);
+  const original = withMetrics(
+    result,
+    { byLevel: { '0': { testAccuracy: 0.9, peak: 0.95 }, '0.4': { testAccuracy: 0.6, peak: 0.7 } }, verdict: true },
+    result.digest,
+  );
 
   it('checks every key of a table against its tolerance, and ignores what is not headline', () => {
-    const close = withMetrics(result, { byLevel: { '0': { testAccuracy: 0.905, peak: 0.5 }, '0.4': { testAccuracy: 0.6, peak: 0.1 } }, verdict: true }, 'f'.repeat(64));
+    const close = withMetrics(
+      result,
+      { byLevel: { '0': { testAccuracy: 0.905, peak: 0.5 }, '0.4': { testAccuracy: 0.6, peak: 0.1 } }, verdict: true },
+      'f'.repeat(64),
+    );
     expect(compareResults(original, close, headline)).toMatchObject({ identicalDigest: false, withinTolerance: true, differences: [] });
     // Against one tolerance for every value, the same results disagree (on `peak`, and on every unit's values they share).
     expect(compareResults(original, close, { absolute: 0.01, relative: 0 }).differences.map((d) => d.path)).toContain('metrics.byLevel.0.peak');

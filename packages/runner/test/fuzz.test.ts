@@ -112,11 +112,21 @@ describe('fuzz: checkpoint files (fileCheckpointStore + runExperiment restore)',
 });
 
 describe("fuzz: a fetched script's exports (experimentFromModule)", () => {
-  const field = fc.oneof(fc.anything(), fc.constant(z.object({})), fc.constant(async () => ({})), fc.constant('a-name'));
+  const field = fc.oneof(
+    fc.anything(),
+    fc.constant(z.object({})),
+    fc.constant(async () => ({})),
+    fc.constant('a-name'),
+  );
   const exports = fc.oneof(
     fc.anything(),
     fc.record({ default: fc.anything() }),
-    fc.record({ default: fc.record({ name: field, version: field, description: field, params: field, presets: fc.oneof(field, fc.record({ smoke: fc.anything() })), run: field }, { requiredKeys: [] }) }),
+    fc.record({
+      default: fc.record(
+        { name: field, version: field, description: field, params: field, presets: fc.oneof(field, fc.record({ smoke: fc.anything() })), run: field },
+        { requiredKeys: [] },
+      ),
+    }),
     fc.record({ default: fc.record({ presets: fc.dictionary(fc.string(), fc.anything()) }) }).map(({ default: d }) => ({ default: { ...tiny, ...d } })),
   );
   it('accepts an experiment or rejects the module as unknownExperiment (exit 4), naming what is wrong', () => {
@@ -173,7 +183,8 @@ describe('fuzz: HTTP responses (httpRequest)', () => {
       }
       res.write(body);
       if (stall) return;
-      truncate ? res.destroy() : res.end();
+      if (truncate) res.destroy();
+      else res.end();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/script.mjs`;
@@ -184,7 +195,12 @@ describe('fuzz: HTTP responses (httpRequest)', () => {
   });
 
   const headerName = fc.constantFrom('retry-after', 'location', 'content-type', 'content-encoding', 'transfer-encoding', 'x-anything');
-  const headerValue = fc.oneof(fc.string({ maxLength: 30 }), fc.nat().map(String), fc.constant('/script.mjs'), fc.date({ noInvalidDate: true }).map((d) => d.toUTCString()));
+  const headerValue = fc.oneof(
+    fc.string({ maxLength: 30 }),
+    fc.nat().map(String),
+    fc.constant('/script.mjs'),
+    fc.date({ noInvalidDate: true }).map((d) => d.toUTCString()),
+  );
   const behaviours = fc.record({
     status: fc.oneof(fc.constantFrom(200, 204, 301, 302, 304, 307, 400, 404, 429, 500, 503), fc.integer({ min: 100, max: 599 })),
     headers: fc.dictionary(headerName, headerValue, { maxKeys: 3 }),
@@ -206,7 +222,7 @@ describe('fuzz: HTTP responses (httpRequest)', () => {
           expect(response.body.length).toBeLessThanOrEqual(policy.maxBytes);
           if (next.status !== 204) expect(next.truncate || next.stall).toBe(false); // node sends no body with a 204
         } catch (error) {
-          if (!(error instanceof HttpError)) throw new Error(`crash instead of HttpError: ${(error as Error)?.stack ?? String(error)}`);
+          if (!(error instanceof HttpError)) throw new Error(`crash instead of HttpError: ${(error as Error)?.stack ?? String(error)}`, { cause: error });
           expect(error.message).toContain(url.slice(0, 20));
         }
         expect(Date.now() - started).toBeLessThan(worstCaseMs);

@@ -28,7 +28,9 @@ describe('parameters', () => {
 
   it('name the path and the allowed values of a bad value', () => {
     expect(() => resolveParams(schema, presets, undefined, [{ origin: '--params', values: { widths: [32, -1] } }])).toThrowError(/params\.widths\[1\]/);
-    expect(() => resolveParams(schema, presets, undefined, [{ origin: '--params', values: { optimizer: 'rmsprop' } }])).toThrowError(/params\.optimizer: .*"sgd"\|"adam"/);
+    expect(() => resolveParams(schema, presets, undefined, [{ origin: '--params', values: { optimizer: 'rmsprop' } }])).toThrowError(
+      /params\.optimizer: .*"sgd"\|"adam"/,
+    );
   });
 
   it('reject an unknown preset, listing the available ones', () => {

@@ -111,7 +111,7 @@ const ownLoop = defineExperiment({
         restore: (saved) => ({ step, value } = saved as { step: number; value: number }),
       });
       try {
-        for (; step < 200; ) {
+        for (; step < 200;) {
           value += rng.normal();
           step++;
           if (step % 10 === 0) curve.push(value);

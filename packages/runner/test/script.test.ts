@@ -64,7 +64,11 @@ beforeAll(async () => {
           res.write(scriptBytes.subarray(0, 40));
           return setTimeout(() => res.destroy(), 20);
         }
-        res.writeHead(206, { 'content-range': `bytes ${from}-${scriptBytes.length - 1}/${scriptBytes.length}`, 'content-length': String(scriptBytes.length - from), etag: '"v1"' });
+        res.writeHead(206, {
+          'content-range': `bytes ${from}-${scriptBytes.length - 1}/${scriptBytes.length}`,
+          'content-length': String(scriptBytes.length - from),
+          etag: '"v1"',
+        });
         return res.end(scriptBytes.subarray(from));
       }
       case '/big.mjs':
@@ -173,13 +177,21 @@ describe('experiment scripts by URL', () => {
   });
 
   it('a truncated body the server cannot resume fails as transient, naming why', async () => {
-    const error = await expectRejected({ url: `${base}/truncated.mjs`, sha256: scriptSha }, 'scriptUnavailable', /truncated\.mjs: the body was cut short and could not be resumed .*\(after 3 attempts\)/);
+    const error = await expectRejected(
+      { url: `${base}/truncated.mjs`, sha256: scriptSha },
+      'scriptUnavailable',
+      /truncated\.mjs: the body was cut short and could not be resumed .*\(after 3 attempts\)/,
+    );
     expect(error.transient).toBe(true);
     expect(hits.get('/truncated.mjs')).toBe(3); // the first attempt and two Range retries it ignored
   });
 
   it('a wrong hash is rejected', async () => {
-    await expectRejected({ url: `${base}/ok.mjs`, sha256: 'a'.repeat(64) }, 'scriptRejected', /sha256 mismatch: the workunit expects a{64}, the server sent [0-9a-f]{64}/);
+    await expectRejected(
+      { url: `${base}/ok.mjs`, sha256: 'a'.repeat(64) },
+      'scriptRejected',
+      /sha256 mismatch: the workunit expects a{64}, the server sent [0-9a-f]{64}/,
+    );
   });
 
   it('an oversized body is refused', async () => {

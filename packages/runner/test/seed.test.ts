@@ -20,9 +20,9 @@ describe('seed resolution without wu.json', () => {
 describe('derived seeds', () => {
   it('follow the documented scheme exactly (a change here changes every result)', () => {
     expect(deriveSeed(42, 'unit', 'a')).toBe(deriveSeed(42, 'unit', 'a'));
-    expect([deriveSeed(42, 'unit', 'a'), deriveSeed(42, 'unit', 'b'), deriveSeed(43, 'unit', 'a')]).toEqual(
-      [...new Set([deriveSeed(42, 'unit', 'a'), deriveSeed(42, 'unit', 'b'), deriveSeed(43, 'unit', 'a')])],
-    );
+    expect([deriveSeed(42, 'unit', 'a'), deriveSeed(42, 'unit', 'b'), deriveSeed(43, 'unit', 'a')]).toEqual([
+      ...new Set([deriveSeed(42, 'unit', 'a'), deriveSeed(42, 'unit', 'b'), deriveSeed(43, 'unit', 'a')]),
+    ]);
     // SHA-256("axiom-seed-v1\0" + "42\0unit\0a"), first four bytes big-endian.
     expect(deriveSeed(42, 'unit', 'a')).toBe(0x7ac7da18);
   });

@@ -30,4 +30,3 @@ export const tiny = defineExperiment({
 export function request(host: RunnerHost, extra: Partial<RunRequest> = {}): RunRequest {
   return { experiment: tiny as unknown as Experiment, seed: { value: 11, source: 'cli', warnings: [] }, backend: { forced: 'wasm' }, host, ...extra };
 }
-

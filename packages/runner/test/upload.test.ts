@@ -32,7 +32,13 @@ async function realResults(count: number): Promise<Result[]> {
   const results: Result[] = [];
   for (let seed = 1; seed <= count; seed++) {
     const host = memoryHost();
-    const outcome = await runExperiment({ experiment, paramLayers: [{ origin: 'test', values: tiny }], seed: { value: seed, source: 'cli', warnings: [] }, backend: { forced: 'wasm' }, host });
+    const outcome = await runExperiment({
+      experiment,
+      paramLayers: [{ origin: 'test', values: tiny }],
+      seed: { value: seed, source: 'cli', warnings: [] },
+      backend: { forced: 'wasm' },
+      host,
+    });
     results.push(outcome.result);
   }
   return results;

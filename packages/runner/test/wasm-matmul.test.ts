@@ -12,7 +12,11 @@ const cases = [
 
 /** Every case × transposeA × transposeB, plain and fused (bias + ReLU), from a fixed random stream. */
 function products(tf: Tf, rng: Rng): Array<{ plain: number[]; fused: number[] }> {
-  const random = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => rng.normal()), shape);
+  const random = (shape: number[]) =>
+    tf.tensor(
+      Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => rng.normal()),
+      shape,
+    );
   const swapLastTwo = (shape: number[]) => [...shape.slice(0, -2), shape.at(-1)!, shape.at(-2)!];
   return cases.flatMap(({ a, b }) =>
     [false, true].flatMap((transposeA) =>

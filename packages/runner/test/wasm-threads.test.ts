@@ -40,7 +40,12 @@ describe('threaded WASM build under Node', () => {
     expect(threading).toEqual({
       threads: 1,
       patches: [],
-      warnings: [{ code: 'wasm-threads-unavailable', message: expect.stringMatching(/written for tfjs-backend-wasm 4\.22\.0, found 4\.21\.0; running the single-threaded/) }],
+      warnings: [
+        {
+          code: 'wasm-threads-unavailable',
+          message: expect.stringMatching(/written for tfjs-backend-wasm 4\.22\.0, found 4\.21\.0; running the single-threaded/),
+        },
+      ],
     });
     expect(setThreadsCount).toHaveBeenCalledWith(1);
     expect(activate).toHaveBeenCalledOnce();
@@ -50,7 +55,10 @@ describe('threaded WASM build under Node', () => {
     const [one, two, three] = await Promise.all([1, 2, 3].map(inChild));
     expect(one).toMatchObject({ threads: 1, warnings: [] });
     expect(one!.patches).not.toContain(WASM_NODE_THREADS_PATCH);
-    for (const [threaded, threads] of [[two, 2], [three, 3]] as const) {
+    for (const [threaded, threads] of [
+      [two, 2],
+      [three, 3],
+    ] as const) {
       // Three threads on a two-core machine too: the half-the-cores cap is gone.
       expect(threaded).toMatchObject({ threads, warnings: [], digest: one!.digest });
       expect(threaded!.patches).toContain(WASM_NODE_THREADS_PATCH);

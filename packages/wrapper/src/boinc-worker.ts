@@ -1,10 +1,31 @@
 import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { AxiomError, checkpointSchema, type CheckpointStore, errorMessage, ExitCode, fileCheckpointStore, resolveExperiment, resolveSeed, runResolved, type RunWarning, type SandboxLauncher, writeJsonAtomicOrExplain } from '@axiom/runner/host';
+import {
+  AxiomError,
+  checkpointSchema,
+  type CheckpointStore,
+  errorMessage,
+  ExitCode,
+  fileCheckpointStore,
+  resolveExperiment,
+  resolveSeed,
+  runResolved,
+  type RunWarning,
+  type SandboxLauncher,
+  writeJsonAtomicOrExplain,
+} from '@axiom/runner/host';
 import { type Experiment } from '@axiom/runner';
 import { ClientChannel, type ControlMessage } from './client-channel.js';
-import { CHECKPOINT_FILE, EXIT_ABORTED_BY_CLIENT, RESULT_FILE, TEMPORARY_EXIT_FILE, WORKUNIT_FILE, writeFinishCalled, writeTemporaryExit } from './boinc-files.js';
+import {
+  CHECKPOINT_FILE,
+  EXIT_ABORTED_BY_CLIENT,
+  RESULT_FILE,
+  TEMPORARY_EXIT_FILE,
+  WORKUNIT_FILE,
+  writeFinishCalled,
+  writeTemporaryExit,
+} from './boinc-files.js';
 import { FRACTION_DONE_FILE, FractionDoneFile } from './fraction-file.js';
 import { TaskUsage } from './task-usage.js';
 import { loadWorkunitFile, resolveLinkFile } from './workunit-file.js';
@@ -26,7 +47,11 @@ export interface WorkerIo {
   exit(code: number): never;
 }
 
-const exists = (path: string) => access(path).then(() => true, () => false);
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 async function projectPublicKey(projectDir: string): Promise<string | undefined> {
   const path = join(projectDir, PROJECT_PUBLIC_KEY_FILE);
@@ -62,14 +87,20 @@ export interface WorkerRuntime {
 export async function runBoincWorker(slotDir: string, { builtins, sandbox }: WorkerRuntime, io: WorkerIo, mode: WorkerMode = 'native'): Promise<number> {
   const found = await readInitData(slotDir);
   if (!found && mode === 'native') {
-    throw new AxiomError('usage', `not running under BOINC: no init_data.xml in ${slotDir} (the BOINC client starts \`axiom worker\` in a slot directory; use \`axiom run\` locally)`);
+    throw new AxiomError(
+      'usage',
+      `not running under BOINC: no init_data.xml in ${slotDir} (the BOINC client starts \`axiom worker\` in a slot directory; use \`axiom run\` locally)`,
+    );
   }
   // The C++ wrapper runs its task in its own slot, so init_data.xml is normally there too.
   if (!found) io.stderr(`axiom worker: warning: no init_data.xml in ${slotDir}; using defaults (1 CPU, no GPU, checkpoint period 300 s, no bound)`);
   const init = found ?? parseInitData('<app_init_data/>');
   if (mode === 'native') {
     await access(join(slotDir, MMAP_FILE)).catch(() => {
-      throw new AxiomError('usage', `${MMAP_FILE} is missing in ${slotDir}: the app version must declare <api_version>7.20.0</api_version> so the client uses a memory-mapped file`);
+      throw new AxiomError(
+        'usage',
+        `${MMAP_FILE} is missing in ${slotDir}: the app version must declare <api_version>7.20.0</api_version> so the client uses a memory-mapped file`,
+      );
     });
   }
 
@@ -132,7 +163,9 @@ export async function runBoincWorker(slotDir: string, { builtins, sandbox }: Wor
       const rss = usage.residentBytes();
       // Only between groups: each restart then finishes at least one more group, so the task still ends.
       if (mode === 'native' && !checkpoint.inProgress && init.rsc_memory_bound > 0 && rss > init.rsc_memory_bound && !state.stopping) {
-        io.stderr(`axiom worker: resident memory ${Math.round(rss / 2 ** 20)} MiB is over the task's rsc_memory_bound of ${Math.round(init.rsc_memory_bound / 2 ** 20)} MiB; checkpointing and exiting temporarily`);
+        io.stderr(
+          `axiom worker: resident memory ${Math.round(rss / 2 ** 20)} MiB is over the task's rsc_memory_bound of ${Math.round(init.rsc_memory_bound / 2 ** 20)} MiB; checkpointing and exiting temporarily`,
+        );
         state.stopping = 'memory-bound';
         stop.abort();
       }
@@ -142,7 +175,9 @@ export async function runBoincWorker(slotDir: string, { builtins, sandbox }: Wor
   // restart the task (at once), from the checkpoint, which is the best left to do.
   const exitTemporarily = (delaySeconds: number, reason: string) =>
     writeTemporaryExit(slotDir, delaySeconds, reason).catch((error: NodeJS.ErrnoException) =>
-      io.stderr(`axiom worker: cannot write ${TEMPORARY_EXIT_FILE} (${error.code ?? error.message}); exiting without it, so the client restarts the task at once`),
+      io.stderr(
+        `axiom worker: cannot write ${TEMPORARY_EXIT_FILE} (${error.code ?? error.message}); exiting without it, so the client restarts the task at once`,
+      ),
     );
   const report = (warning: RunWarning) => io.stderr(`axiom worker: warning [${warning.code}]: ${warning.message}`);
 
@@ -153,7 +188,11 @@ export async function runBoincWorker(slotDir: string, { builtins, sandbox }: Wor
     const cacheDir = join(init.project_dir || slotDir, 'axiom-scripts');
     const experiment = workunit.body!.experiment;
     // A script not yet cached is fetched: not while the volunteer has network activity suspended.
-    if (channel instanceof ClientChannel && typeof experiment !== 'string' && !(experiment.sha256 && (await exists(join(cacheDir, `${experiment.sha256}.mjs`))))) {
+    if (
+      channel instanceof ClientChannel &&
+      typeof experiment !== 'string' &&
+      !(experiment.sha256 && (await exists(join(cacheDir, `${experiment.sha256}.mjs`))))
+    ) {
       if (channel.networkSuspended) io.stderr('axiom worker: network activity is suspended; waiting to fetch the script');
       const stopped = new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
       await Promise.race([channel.networkAllowed(), stopped]);
@@ -168,38 +207,45 @@ export async function runBoincWorker(slotDir: string, { builtins, sandbox }: Wor
       log: (message) => io.stderr(`axiom worker: ${message}`),
     });
     const output = await resolveLinkFile(join(slotDir, RESULT_FILE));
-    const run = (warnings: RunWarning[]) => runResolved(resolved, {
-      warnings,
-      preset: workunit.body!.preset,
-      paramLayers: workunit.body!.params ? [{ origin: 'wu.json params', values: workunit.body!.params }] : [],
-      seed,
-      replicate: workunit.body!.replicate,
-      deadline: deadlineOf(init, workunit.body!.deadlineSeconds),
-      backend: { gpu: gpuOf(init), threads: Math.max(1, Math.round(init.ncpus)) },
-      host: {
-        progress: (update) => {
-          state.fraction = clientFraction(update.fraction);
+    const run = (warnings: RunWarning[]) =>
+      runResolved(
+        resolved,
+        {
+          warnings,
+          preset: workunit.body!.preset,
+          paramLayers: workunit.body!.params ? [{ origin: 'wu.json params', values: workunit.body!.params }] : [],
+          seed,
+          replicate: workunit.body!.replicate,
+          deadline: deadlineOf(init, workunit.body!.deadlineSeconds),
+          backend: { gpu: gpuOf(init), threads: Math.max(1, Math.round(init.ncpus)) },
+          host: {
+            progress: (update) => {
+              state.fraction = clientFraction(update.fraction);
+            },
+            log: (message) => io.stderr(`axiom worker: ${message}`),
+            warn: report,
+            childStarted: (pid) => usage.addChild(pid),
+            checkpoints,
+            control: {
+              signal: stop.signal,
+              whenRunnable: () => (state.suspended ? new Promise<void>((resolve) => (resume = resolve)) : Promise.resolve()),
+            },
+            sink: {
+              prepare: () =>
+                access(dirname(output), constants.W_OK).catch((error: NodeJS.ErrnoException) => {
+                  throw new AxiomError('outputUnwritable', `cannot write result to ${output}: ${error.code ?? error.message}`);
+                }),
+              // A stop before the last unit is not an end: the client restarts the task later, from the
+              // checkpoint. A run that completed all the same is finished as usual.
+              write: async (result) =>
+                state.stopping && result.status !== 'ok'
+                  ? 'not written (task stopping, will resume)'
+                  : (await writeJsonAtomicOrExplain(output, result, 'result'), output),
+            },
+          },
         },
-        log: (message) => io.stderr(`axiom worker: ${message}`),
-        warn: report,
-        childStarted: (pid) => usage.addChild(pid),
-        checkpoints,
-        control: {
-          signal: stop.signal,
-          whenRunnable: () => (state.suspended ? new Promise<void>((resolve) => (resume = resolve)) : Promise.resolve()),
-        },
-        sink: {
-          prepare: () =>
-            access(dirname(output), constants.W_OK).catch((error: NodeJS.ErrnoException) => {
-              throw new AxiomError('outputUnwritable', `cannot write result to ${output}: ${error.code ?? error.message}`);
-            }),
-          // A stop before the last unit is not an end: the client restarts the task later, from the
-          // checkpoint. A run that completed all the same is finished as usual.
-          write: async (result) =>
-            state.stopping && result.status !== 'ok' ? 'not written (task stopping, will resume)' : (await writeJsonAtomicOrExplain(output, result, 'result'), output),
-        },
-      },
-    }, sandbox);
+        sandbox,
+      );
     // A checkpoint the worker cannot use costs only the time to redo its units, never the task.
     const outcome = await run(resolved.warnings).catch(async (error: unknown) => {
       if (!(error instanceof AxiomError && error.kind === 'badCheckpoint')) throw error;
@@ -209,8 +255,11 @@ export async function runBoincWorker(slotDir: string, { builtins, sandbox }: Wor
     });
     if (state.stopping && outcome.result.status !== 'ok') {
       channel.poll();
-      io.stderr(`axiom worker: stopped (${state.stopping}) at ${(state.fraction * 100).toFixed(1)}% with ${outcome.result.units.length} unit(s) finished; the client will restart the task from its checkpoint`);
-      if (state.stopping === 'memory-bound') await exitTemporarily(MEMORY_BOUND_RESTART_SECONDS, 'over rsc_memory_bound; resuming from the checkpoint in a fresh process');
+      io.stderr(
+        `axiom worker: stopped (${state.stopping}) at ${(state.fraction * 100).toFixed(1)}% with ${outcome.result.units.length} unit(s) finished; the client will restart the task from its checkpoint`,
+      );
+      if (state.stopping === 'memory-bound')
+        await exitTemporarily(MEMORY_BOUND_RESTART_SECONDS, 'over rsc_memory_bound; resuming from the checkpoint in a fresh process');
       return ExitCode.ok;
     }
     state.fraction = init.fraction_done_end;

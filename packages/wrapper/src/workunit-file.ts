@@ -1,6 +1,6 @@
 import { open, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { AxiomError, describeZodError, uint32Schema, workunitBodySchema, type WorkunitFile } from '@axiom/runner/host';
+import { AxiomError, describeZodError, errorMessage, uint32Schema, workunitBodySchema, type WorkunitFile } from '@axiom/runner/host';
 
 const SOFT_LINK = /^\s*<soft_link>([^<]*)<\/soft_link>/;
 
@@ -40,7 +40,7 @@ export async function loadWorkunitFile(path: string): Promise<WorkunitFile> {
     text = await readFile(resolvedPath, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') throw new AxiomError('badWorkunit', `${path}: cannot read workunit file (${code ?? error})`);
+    if (code !== 'ENOENT') throw new AxiomError('badWorkunit', `${path}: cannot read workunit file (${code ?? errorMessage(error)})`);
     const linked = resolvedPath !== path;
     return {
       path,

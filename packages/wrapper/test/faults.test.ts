@@ -85,7 +85,9 @@ describe('resource faults in a BOINC slot', () => {
   it.skipIf(mount.missing)(`disk full when a checkpoint is written: temporary exit, not a failed task${mount.note}`, async () => {
     const slot = await makeSlot(workunit);
     // The slot itself on a tiny file system holding only what the client put there.
-    const files = await Promise.all(['wu.json', 'result.json', 'init_data.xml', 'boinc_mmap_file'].map(async (name) => [name, await readFile(join(slot.slotDir, name))] as const));
+    const files = await Promise.all(
+      ['wu.json', 'result.json', 'init_data.xml', 'boinc_mmap_file'].map(async (name) => [name, await readFile(join(slot.slotDir, name))] as const),
+    );
     mountTmpfs(slot.slotDir, 'size=64k');
     for (const [name, bytes] of files) await writeFile(join(slot.slotDir, name), bytes);
     await fill(slot.slotDir);
@@ -113,7 +115,18 @@ describe('resource faults in a BOINC slot', () => {
 
   it.each([
     ['corrupt', '{"formatVersion": 2, "units": ['],
-    ['from the older format version 1', JSON.stringify({ formatVersion: 1, experiment: 'memorization-dynamics', experimentVersion: '1', seed: 5150, paramsDigest: '0'.repeat(64), units: [], unitSeconds: {} })],
+    [
+      'from the older format version 1',
+      JSON.stringify({
+        formatVersion: 1,
+        experiment: 'memorization-dynamics',
+        experimentVersion: '1',
+        seed: 5150,
+        paramsDigest: '0'.repeat(64),
+        units: [],
+        unitSeconds: {},
+      }),
+    ],
   ])('a checkpoint that is %s is discarded with a warning; the task starts over and finishes', async (_kind, text) => {
     const slot = await makeSlot(workunit);
     await writeFile(join(slot.slotDir, CHECKPOINT_FILE), text);
@@ -154,12 +167,16 @@ describe('resource faults in a BOINC slot', () => {
     }
     const lines: string[] = [];
     try {
-      const code = await runBoincWorker(slot.slotDir, { builtins: builtinExperiments, sandbox: { entry: AXIOM, args: ['sandboxed-run'] } }, {
-        stderr: (line) => lines.push(line),
-        exit: (status) => {
-          throw new AxiomError('internal', `unexpected exit ${status}`);
+      const code = await runBoincWorker(
+        slot.slotDir,
+        { builtins: builtinExperiments, sandbox: { entry: AXIOM, args: ['sandboxed-run'] } },
+        {
+          stderr: (line) => lines.push(line),
+          exit: (status) => {
+            throw new AxiomError('internal', `unexpected exit ${status}`);
+          },
         },
-      });
+      );
       expect(code).toBe(ExitCode.backendUnavailable);
     } finally {
       Object.assign(backendLoaders, saved);

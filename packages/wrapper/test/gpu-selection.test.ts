@@ -3,7 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { AxiomError, chooseAdapter, digestScope, ExitCode, type GpuAdapterInfo, listAdapters, memoryHost, resultDigest, runExperiment } from '@axiom/runner/host';
+import {
+  AxiomError,
+  chooseAdapter,
+  digestScope,
+  ExitCode,
+  type GpuAdapterInfo,
+  listAdapters,
+  memoryHost,
+  resultDigest,
+  runExperiment,
+} from '@axiom/runner/host';
 import { builtinExperiments } from '@axiom/experiments';
 import { compareReplicas, gpuOf, parseInitData, runBoincWorker, TEMPORARY_EXIT_FILE, ValidatorExit } from '@axiom/wrapper';
 import { request } from '../../runner/test/tiny-experiment.js';
@@ -53,7 +63,11 @@ describe('GPU selection as BOINC assigns it (init_data.xml fixtures)', () => {
   it('exits temporarily, naming what it found, when the assigned GPU is not among the adapters (never another GPU)', async () => {
     const cases: Array<[string, GpuAdapterInfo[], RegExp]> = [
       // Two identical cards: Dawn's Node bindings open adapters by name, so the second cannot be told from the first.
-      ['nvidia-second-of-two.xml', [...WORKSTATION.slice(0, 1), adapter(1, 'NVIDIA GeForce RTX 3080', 'nvidia', '535.86.05'), LLVMPIPE(2)], /can open only the first of several adapters named "NVIDIA GeForce RTX 3080"/],
+      [
+        'nvidia-second-of-two.xml',
+        [...WORKSTATION.slice(0, 1), adapter(1, 'NVIDIA GeForce RTX 3080', 'nvidia', '535.86.05'), LLVMPIPE(2)],
+        /can open only the first of several adapters named "NVIDIA GeForce RTX 3080"/,
+      ],
       // BOINC's device 1, but this host's Vulkan shows only one card of that name.
       ['nvidia-second-of-two.xml', WORKSTATION, /only 1 matching adapter exists/],
       // Another model than the client saw: never computes on a GPU it was not given.
@@ -78,7 +92,10 @@ describe('GPU selection as BOINC assigns it (init_data.xml fixtures)', () => {
     expect(() => chooseAdapter([LLVMPIPE(0)], undefined)).toThrowError(/no hardware GPU adapter; a software adapter is never chosen on its own/);
     expect(() => chooseAdapter([LLVMPIPE(0)], { source: 'boinc', type: 'NVIDIA', device: 0 })).toThrowError(/Dawn offers no hardware nvidia adapter/);
     expect(chooseAdapter(WORKSTATION, { source: 'cli' })).toEqual({ index: 0, selection: 'the first hardware adapter Dawn lists (no device was named)' });
-    expect(chooseAdapter(WORKSTATION, { source: 'cli', device: 2 })).toEqual({ index: 2, selection: '--gpu 2 named it (a software adapter, used because it was asked for explicitly)' });
+    expect(chooseAdapter(WORKSTATION, { source: 'cli', device: 2 })).toEqual({
+      index: 2,
+      selection: '--gpu 2 named it (a software adapter, used because it was asked for explicitly)',
+    });
     expect(() => chooseAdapter(WORKSTATION, { source: 'cli', device: 3 })).toThrowError(/--gpu 3: no such adapter/);
   });
 });
@@ -88,23 +105,34 @@ describe('GPU selection on this host', () => {
   it('lists the software adapter, recorded as such', async () => {
     const adapters = await listAdapters();
     expect(adapters.length, 'Dawn found no adapter: install mesa-vulkan-drivers from bookworm-backports (.ci/install-lavapipe)').toBeGreaterThan(0);
-    expect(adapters.map((listed) => listed.info)).toContainEqual(expect.objectContaining({ vendor: 'mesa', software: true, name: expect.stringContaining('llvmpipe') }));
+    expect(adapters.map((listed) => listed.info)).toContainEqual(
+      expect.objectContaining({ vendor: 'mesa', software: true, name: expect.stringContaining('llvmpipe') }),
+    );
   });
 
   it('a BOINC GPU task whose GPU is not here exits temporarily with the reason, and computes nothing', async () => {
     const slot = await makeSlot({ experiment: 'memorization-dynamics', seed: 7, preset: 'smoke' });
     const initData = await readFile(join(FIXTURES, 'nvidia-gtx-1080.xml'), 'utf8');
-    await writeFile(join(slot.slotDir, 'init_data.xml'), initData.replace('<wu_name>', `<project_dir>${slot.projectDir}</project_dir>\n<client_pid>${process.pid}</client_pid>\n<wu_name>`));
+    await writeFile(
+      join(slot.slotDir, 'init_data.xml'),
+      initData.replace('<wu_name>', `<project_dir>${slot.projectDir}</project_dir>\n<client_pid>${process.pid}</client_pid>\n<wu_name>`),
+    );
     const lines: string[] = [];
-    const code = await runBoincWorker(slot.slotDir, { builtins: builtinExperiments, sandbox: { entry: AXIOM, args: ['sandboxed-run'] } }, {
-      stderr: (line) => lines.push(line),
-      exit: (status) => {
-        throw new AxiomError('internal', `unexpected exit ${status}`);
+    const code = await runBoincWorker(
+      slot.slotDir,
+      { builtins: builtinExperiments, sandbox: { entry: AXIOM, args: ['sandboxed-run'] } },
+      {
+        stderr: (line) => lines.push(line),
+        exit: (status) => {
+          throw new AxiomError('internal', `unexpected exit ${status}`);
+        },
       },
-    });
+    );
     // Exit 0 with boinc_temporary_exit is BOINC's temporary exit (boinc_temporary_exit() in api/boinc_api.cpp).
     expect(code).toBe(ExitCode.ok);
-    expect(lines.join('\n')).toMatch(/temporary failure, the client will retry in \d+ s: .*assigned NVIDIA GPU 0 \(NVIDIA GeForce GTX 1080\) but Dawn offers no hardware nvidia adapter/);
+    expect(lines.join('\n')).toMatch(
+      /temporary failure, the client will retry in \d+ s: .*assigned NVIDIA GPU 0 \(NVIDIA GeForce GTX 1080\) but Dawn offers no hardware nvidia adapter/,
+    );
     expect(await readFile(join(slot.slotDir, TEMPORARY_EXIT_FILE), 'utf8')).toMatch(/^\d+\n.*never falls back to the CPU/);
     await expect(readFile(slot.resultPath)).rejects.toMatchObject({ code: 'ENOENT' });
   });
@@ -124,10 +152,20 @@ describe('validation: digests are per backend and adapter', () => {
     const first = await onAdapter('a.json', {}, 0);
     const rounding = 1e-6; // what another GPU's float rounding does to a value
     const sameAdapter = await onAdapter('b.json', {}, rounding);
-    const otherAdapter = await onAdapter('c.json', { name: 'AMD Radeon RX 6800 XT (RADV NAVI21)', vendor: 'amd', device: 'amd-radeon-rx-6800-xt-radv-navi21-', driver: 'Mesa 24.0.5' }, rounding);
+    const otherAdapter = await onAdapter(
+      'c.json',
+      { name: 'AMD Radeon RX 6800 XT (RADV NAVI21)', vendor: 'amd', device: 'amd-radeon-rx-6800-xt-radv-navi21-', driver: 'Mesa 24.0.5' },
+      rounding,
+    );
     const newerDriver = await onAdapter('d.json', { driver: '550.54.14' }, rounding);
-    expect(await compareReplicas(first, sameAdapter, CROSS_BACKEND)).toMatchObject({ exitCode: ValidatorExit.invalid, reason: expect.stringContaining('digests differ on the same backend (webgpu on nvidia nvidia-geforce-rtx-3080 (535.86.05))') });
-    expect(await compareReplicas(first, otherAdapter, CROSS_BACKEND)).toMatchObject({ exitCode: ValidatorExit.valid, reason: expect.stringContaining('agree within tolerance (webgpu on nvidia nvidia-geforce-rtx-3080 (535.86.05) vs webgpu on amd') });
+    expect(await compareReplicas(first, sameAdapter, CROSS_BACKEND)).toMatchObject({
+      exitCode: ValidatorExit.invalid,
+      reason: expect.stringContaining('digests differ on the same backend (webgpu on nvidia nvidia-geforce-rtx-3080 (535.86.05))'),
+    });
+    expect(await compareReplicas(first, otherAdapter, CROSS_BACKEND)).toMatchObject({
+      exitCode: ValidatorExit.valid,
+      reason: expect.stringContaining('agree within tolerance (webgpu on nvidia nvidia-geforce-rtx-3080 (535.86.05) vs webgpu on amd'),
+    });
     expect(await compareReplicas(first, newerDriver, CROSS_BACKEND)).toMatchObject({ exitCode: ValidatorExit.valid });
     expect(digestScope(result.backend)).toBe('wasm');
   });

@@ -30,8 +30,12 @@ describe('buildAppVersion', () => {
     // Always `worker`, wrapped only when asked: whatever the client appends (--nthreads N) is not passed on.
     expect(launcher).toContain(`exec "$here/${node}" "$here/axiom_worker_2.3.mjs" worker $mode`);
     for (const file of [built.files[0]!, node]) await access(join(built.directory, file), constants.X_OK);
-    expect(await readFile(join(built.directory, 'version.xml'), 'utf8')).toMatch(/^<version>\n  <file>\n    <physical_name>axiom_launcher_2\.3__cuda\.sh<\/physical_name>\n    <main_program\/>/);
-    await expect(buildAppVersion({ outDir: dir, platform: 'p', planClass: 'cpu', version: '1', bundleWorker: async () => {}, siblingFiles: [] })).rejects.toThrow(/not major.minor/);
+    expect(await readFile(join(built.directory, 'version.xml'), 'utf8')).toMatch(
+      /^<version>\n {2}<file>\n {4}<physical_name>axiom_launcher_2\.3__cuda\.sh<\/physical_name>\n {4}<main_program\/>/,
+    );
+    await expect(
+      buildAppVersion({ outDir: dir, platform: 'p', planClass: 'cpu', version: '1', bundleWorker: async () => {}, siblingFiles: [] }),
+    ).rejects.toThrow(/not major.minor/);
   });
 
   it('the launcher runs `worker`, wrapped only when asked, whatever arguments the client appends', async () => {
@@ -39,12 +43,22 @@ describe('buildAppVersion', () => {
     // A stand-in for Node that prints the arguments it was given.
     const echo = join(dir, 'echo-args');
     await writeFile(echo, '#!/bin/sh\necho "$@"\n', { mode: 0o755 });
-    const built = await buildAppVersion({ outDir: dir, platform: 'p', planClass: 'mt', version: '1.0', bundleWorker: (outfile) => writeFile(outfile, ''), siblingFiles: [], nodeBinary: echo });
+    const built = await buildAppVersion({
+      outDir: dir,
+      platform: 'p',
+      planClass: 'mt',
+      version: '1.0',
+      bundleWorker: (outfile) => writeFile(outfile, ''),
+      siblingFiles: [],
+      nodeBinary: echo,
+    });
     const launch = async (args: string[]) => (await promisify(execFile)(join(built.directory, built.files[0]!), args)).stdout.trim();
     const worker = join(built.directory, 'axiom_worker_1.0.mjs');
     expect(await launch([])).toBe(`${worker} worker`);
     expect(await launch(['--nthreads', '4']), 'a plan class appends --nthreads (client/app_start.cpp)').toBe(`${worker} worker`);
-    expect(await launch(['worker', '--wrapped', '--nthreads', '4', '--device', '0']), "job.xml's command line, then the client's").toBe(`${worker} worker --wrapped`);
+    expect(await launch(['worker', '--wrapped', '--nthreads', '4', '--device', '0']), "job.xml's command line, then the client's").toBe(
+      `${worker} worker --wrapped`,
+    );
   });
 });
 
@@ -52,22 +66,38 @@ describe('WebGPU app versions', () => {
   it('ship the prebuilt Dawn of their platform under versioned names; the shader compilers Windows needs are copied into the slot under their own', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'axiom-app-version-'));
     const build = (platform: string) =>
-      buildAppVersion({ outDir: dir, platform, planClass: 'webgpu_amd', version: '1.4', bundleWorker: (outfile) => writeFile(outfile, '// the bundle'), siblingFiles: dawnPackageFiles(platform) });
+      buildAppVersion({
+        outDir: dir,
+        platform,
+        planClass: 'webgpu_amd',
+        version: '1.4',
+        bundleWorker: (outfile) => writeFile(outfile, '// the bundle'),
+        siblingFiles: dawnPackageFiles(platform),
+      });
     const linux = await build('x86_64-pc-linux-gnu');
     expect(linux.directory).toBe(join(dir, 'apps', 'axiom', '1.4', 'x86_64-pc-linux-gnu__webgpu_amd'));
     expect(linux.files).toEqual(['axiom_launcher_1.4__webgpu_amd.sh', 'axiom_worker_1.4.mjs', `webgpu${WEBGPU_PACKAGE_VERSION}_dawn.node`]);
     const installed = createRequire(import.meta.url).resolve('webgpu');
-    const [shipped, packaged] = [await readFile(join(linux.directory, linux.files[2]!)), await readFile(join(dirname(installed), 'dist', 'linux-x64', 'dawn.node'))];
+    const [shipped, packaged] = [
+      await readFile(join(linux.directory, linux.files[2]!)),
+      await readFile(join(dirname(installed), 'dist', 'linux-x64', 'dawn.node')),
+    ];
     expect(shipped.equals(packaged)).toBe(true);
     const windows = await build('windows_x86_64');
     const xml = await readFile(join(windows.directory, 'version.xml'), 'utf8');
-    expect(xml).toContain(`<physical_name>webgpu${WEBGPU_PACKAGE_VERSION}_dxcompiler.dll</physical_name>\n    <open_name>dxcompiler.dll</open_name>\n    <copy_file/>`);
-    expect(xml).toContain(`<physical_name>webgpu${WEBGPU_PACKAGE_VERSION}_d3dcompiler_47.dll</physical_name>\n    <open_name>d3dcompiler_47.dll</open_name>\n    <copy_file/>`);
+    expect(xml).toContain(
+      `<physical_name>webgpu${WEBGPU_PACKAGE_VERSION}_dxcompiler.dll</physical_name>\n    <open_name>dxcompiler.dll</open_name>\n    <copy_file/>`,
+    );
+    expect(xml).toContain(
+      `<physical_name>webgpu${WEBGPU_PACKAGE_VERSION}_d3dcompiler_47.dll</physical_name>\n    <open_name>d3dcompiler_47.dll</open_name>\n    <copy_file/>`,
+    );
     expect(() => dawnPackageFiles('sparc-sun-solaris')).toThrowError(/no prebuilt Dawn for BOINC platform "sparc-sun-solaris"/);
   });
 
   it('name the webgpu package version the lockfile installs', async () => {
-    const installed = JSON.parse(await readFile(join(dirname(createRequire(import.meta.url).resolve('webgpu')), 'package.json'), 'utf8')) as { version: string };
+    const installed = JSON.parse(await readFile(join(dirname(createRequire(import.meta.url).resolve('webgpu')), 'package.json'), 'utf8')) as {
+      version: string;
+    };
     expect(WEBGPU_PACKAGE_VERSION).toBe(installed.version);
   });
 });

@@ -67,11 +67,23 @@ describe('make-work', () => {
     const templateName = /--wu_template templates\/(axiom_in_[0-9a-f]{12}) /.exec(script)![1]!;
     const input = await readFile(join(dir, 'batch', 'templates', templateName), 'utf8');
     expect(input).toMatch(/<file_number>0<\/file_number>\s*<open_name>wu.json<\/open_name>/);
-    for (const [tag, value] of [['rsc_fpops_est', cost.fpopsEstimate], ['rsc_fpops_bound', cost.fpopsBound], ['rsc_memory_bound', cost.memoryBoundBytes], ['rsc_disk_bound', cost.diskBoundBytes]] as const) {
+    for (const [tag, value] of [
+      ['rsc_fpops_est', cost.fpopsEstimate],
+      ['rsc_fpops_bound', cost.fpopsBound],
+      ['rsc_memory_bound', cost.memoryBoundBytes],
+      ['rsc_disk_bound', cost.diskBoundBytes],
+    ] as const) {
       expect(input).toContain(`<${tag}>${value}</${tag}>`);
     }
     const output = await readFile(join(dir, 'batch', 'templates', 'axiom_out'), 'utf8');
-    for (const tag of ['<name><OUTFILE_0/></name>', '<generated_locally/>', '<upload_when_present/>', '<max_nbytes>', '<url><UPLOAD_URL/></url>', '<open_name>result.json</open_name>']) {
+    for (const tag of [
+      '<name><OUTFILE_0/></name>',
+      '<generated_locally/>',
+      '<upload_when_present/>',
+      '<max_nbytes>',
+      '<url><UPLOAD_URL/></url>',
+      '<open_name>result.json</open_name>',
+    ]) {
       expect(output).toContain(tag);
     }
     expect(script).toContain('bin/stage_file --copy "$batch/stage"');

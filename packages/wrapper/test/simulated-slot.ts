@@ -27,7 +27,12 @@ export async function makeSlot(workunit: unknown, init: Record<string, string | 
   await writeFile(join(slotDir, 'wu.json'), '<soft_link>../../projects/test_project/wu_1.json</soft_link>\n');
   await writeFile(join(slotDir, 'result.json'), '<soft_link>../../projects/test_project/wu_1_0_r0</soft_link>\n');
   const fields = { wu_name: 'wu_1', result_name: 'wu_1_0', project_dir: projectDir, client_pid: process.pid, checkpoint_period: 0, ncpus: 1, ...init };
-  await writeFile(join(slotDir, 'init_data.xml'), `<app_init_data>\n${Object.entries(fields).map(([k, v]) => `<${k}>${v}</${k}>`).join('\n')}\n</app_init_data>\n`);
+  await writeFile(
+    join(slotDir, 'init_data.xml'),
+    `<app_init_data>\n${Object.entries(fields)
+      .map(([k, v]) => `<${k}>${v}</${k}>`)
+      .join('\n')}\n</app_init_data>\n`,
+  );
   await writeFile(join(slotDir, 'boinc_mmap_file'), Buffer.alloc(8192));
   return { root, projectDir, slotDir, resultPath: join(projectDir, 'wu_1_0_r0') };
 }

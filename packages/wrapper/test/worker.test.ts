@@ -21,8 +21,11 @@ const workunit = {
 };
 /** The client's checkpoint period: a checkpoint inside training every second. */
 const init = { checkpoint_period: 1 };
-const exists = (path: string) => access(path).then(() => true, () => false);
-
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 // The worker against a simulated client: the protocol as boinc.md and the BOINC sources describe it.
 // The end-to-end test with the real client lives in packages/wrapper/test/e2e.
@@ -128,8 +131,14 @@ describe('axiom worker --wrapped (under the C++ wrapper)', () => {
     const fractions: number[] = [];
     const checkpointTimes = new Set<number>();
     const sampler = setInterval(() => {
-      readFile(join(slot.slotDir, 'axiom_fraction_done'), 'utf8').then((text) => fractions.push(Number(text)), () => {});
-      stat(join(slot.slotDir, CHECKPOINT_FILE)).then((s) => checkpointTimes.add(s.mtimeMs), () => {});
+      readFile(join(slot.slotDir, 'axiom_fraction_done'), 'utf8').then(
+        (text) => fractions.push(Number(text)),
+        () => {},
+      );
+      stat(join(slot.slotDir, CHECKPOINT_FILE)).then(
+        (s) => checkpointTimes.add(s.mtimeMs),
+        () => {},
+      );
     }, 100);
     const code = await new Promise((resolve) => child.on('close', resolve));
     clearInterval(sampler);

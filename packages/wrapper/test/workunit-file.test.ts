@@ -74,7 +74,6 @@ describe('seed resolution from wu.json', () => {
   });
 });
 
-
 /** Property tests: every wu.json ends in a seed, a named fallback, or a documented error. AXIOM_FUZZ_SCALE=N multiplies the runs. */
 const runs = (base: number) => base * Number(process.env.AXIOM_FUZZ_SCALE ?? 1);
 
@@ -91,13 +90,17 @@ const scratchFile = (contents: string) => wu(contents, `input-${fileCounter++}`)
 const validWorkunit = { experiment: 'memorization-dynamics', seed: 7, preset: 'smoke', params: { epochs: 2 }, replicate: 0, deadlineSeconds: 60 };
 /** Valid workunits with one field replaced or removed, arbitrary JSON, and arbitrary text. */
 const workunitText = fc.oneof(
-  fc.record({ key: fc.constantFrom(...Object.keys(validWorkunit), 'extra', '__proto__'), value: fc.option(fc.jsonValue(), { nil: undefined }) }).map(({ key, value }) => {
-    const copy: Record<string, unknown> = { ...validWorkunit };
-    if (value === undefined) delete copy[key];
-    else copy[key] = value;
-    return JSON.stringify(copy);
-  }),
-  fc.record({ seed: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(null), fc.bigInt().map(String)) }).map(({ seed }) => JSON.stringify({ ...validWorkunit, seed })),
+  fc
+    .record({ key: fc.constantFrom(...Object.keys(validWorkunit), 'extra', '__proto__'), value: fc.option(fc.jsonValue(), { nil: undefined }) })
+    .map(({ key, value }) => {
+      const copy: Record<string, unknown> = { ...validWorkunit };
+      if (value === undefined) delete copy[key];
+      else copy[key] = value;
+      return JSON.stringify(copy);
+    }),
+  fc
+    .record({ seed: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(null), fc.bigInt().map(String)) })
+    .map(({ seed }) => JSON.stringify({ ...validWorkunit, seed })),
   fc.jsonValue().map((value) => JSON.stringify(value)),
   fc.string(),
   fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes).toString('latin1')),

@@ -14,7 +14,12 @@ interface CheckpointMeasurement {
   largestBytes: number;
 }
 
-export function benchCheckpoints(experiments: Iterable<string>, target: BenchTarget, quick: boolean, log: (line: string) => void): Array<Record<string, string | number>> {
+export function benchCheckpoints(
+  experiments: Iterable<string>,
+  target: BenchTarget,
+  quick: boolean,
+  log: (line: string) => void,
+): Array<Record<string, string | number>> {
   const rows: Array<Record<string, string | number>> = [];
   for (const experiment of experiments) {
     const measured = measureIn<CheckpointMeasurement>(target, ['checkpoint', experiment, ...(quick ? ['quick'] : [])]);

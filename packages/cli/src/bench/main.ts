@@ -22,7 +22,9 @@ import { benchSweeps } from './sweeps.js';
 import { webgpuColumn } from './webgpu.js';
 import { workloads } from './workloads.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, runs: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '3' }, runs: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false } },
+});
 const seconds = Number(values.seconds);
 const runs = Number(values.runs);
 const quick = values.quick;
@@ -50,7 +52,9 @@ interface WorkloadMeasurement {
 const repeated = <T>(measure: () => T | undefined): T[] => Array.from({ length: runs }, measure).filter((m): m is T => m !== undefined);
 
 // WebGPU takes an adapter, not a thread count: its column is settled below.
-const available = backendNames.filter((backend) => backend !== 'tfjs-node-gpu' && backend !== 'webgpu' && measureIn<{ gflops: number }>({ backend, threads: 1 }, ['matmul', '0.2']) !== undefined);
+const available = backendNames.filter(
+  (backend) => backend !== 'tfjs-node-gpu' && backend !== 'webgpu' && measureIn<{ gflops: number }>({ backend, threads: 1 }, ['matmul', '0.2']) !== undefined,
+);
 log(`backends that load here: ${available.join(', ')}`);
 
 const webgpu = await webgpuColumn(log);
@@ -65,7 +69,9 @@ const targets = [...available.flatMap(targetsOf), ...(webgpu.target ? [webgpu.ta
 
 const torch = torchAvailable() ? torchWorkloads(threadCounts, seconds) : undefined;
 /** The fp32 matmul limit on a thread count: PyTorch's sgemm 2048² on those threads, else the best tfjs matMul 1024² on them. */
-const limitOn = (threads: number) => torch?.limits[threads] ?? Math.max(...targets.filter((target) => target.threads === threads && target.gpu === undefined).map((target) => matmul[label(target)]!));
+const limitOn = (threads: number) =>
+  torch?.limits[threads] ??
+  Math.max(...targets.filter((target) => target.threads === threads && target.gpu === undefined).map((target) => matmul[label(target)]!));
 /** A GPU's limit is its own matMul rate; a CPU backend's, the CPU's on its threads. */
 const limitOf = (target: BenchTarget, threads: number) => (target.gpu === undefined ? limitOn(threads) : matmul[label(target)]!);
 const limits = threadCounts.map((threads) => `${limitOn(threads).toFixed(1)} on ${threads} thread${threads === 1 ? '' : 's'}`).join(', ');
@@ -112,21 +118,48 @@ const checkpoints = benchCheckpoints(builtinExperiments.keys(), { backend: 'wasm
 function markdown(table: Array<Record<string, string | number>>): string {
   if (!table.length) return '';
   const columns = Object.keys(table[0]!);
-  return [`| ${columns.join(' | ')} |`, `| ${columns.map(() => '---').join(' | ')} |`, ...table.map((r) => `| ${columns.map((c) => r[c] ?? '').join(' | ')} |`)].join('\n');
+  return [
+    `| ${columns.join(' | ')} |`,
+    `| ${columns.map(() => '---').join(' | ')} |`,
+    ...table.map((r) => `| ${columns.map((c) => r[c] ?? '').join(' | ')} |`),
+  ].join('\n');
 }
 
 const machine = `${cpus()[0]?.model.trim()}, ${availableParallelism()} cores, Node ${process.version}`;
 const header = [
   `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}; median of ${runs} runs of ${seconds} s each.`,
-  `Matmul limit: ${limits} GFLOP/s (${torch ? `PyTorch ${torch.version} sgemm 2048²` : 'best tfjs matMul 1024²'}); tfjs matMul 1024²: ${Object.entries(matmul).map(([target, gflops]) => `${target} ${gflops.toFixed(1)}`).join(', ')} GFLOP/s.`,
+  `Matmul limit: ${limits} GFLOP/s (${torch ? `PyTorch ${torch.version} sgemm 2048²` : 'best tfjs matMul 1024²'}); tfjs matMul 1024²: ${Object.entries(matmul)
+    .map(([target, gflops]) => `${target} ${gflops.toFixed(1)}`)
+    .join(', ')} GFLOP/s.`,
   ...(quick ? ['--quick: the sweeps ran at their smoke presets, to check the wiring; their timings mean little.'] : []),
   `${webgpu.note}.`,
 ].join('\n');
-const report = [header, '', markdown(rows), '', markdown(sweeps), '', markdown(checkpoints), ...(webgpu.rows.length ? ['', markdown(webgpu.rows)] : [])].join('\n');
+const report = [header, '', markdown(rows), '', markdown(sweeps), '', markdown(checkpoints), ...(webgpu.rows.length ? ['', markdown(webgpu.rows)] : [])].join(
+  '\n',
+);
 if (!quick) {
   // A wiring check leaves the measured tables (bench-results/latest.md is committed) alone.
   await mkdir('bench-results', { recursive: true });
-  await writeFile('bench-results/latest.json', JSON.stringify({ machine, seconds, runs, matmulLimits: Object.fromEntries(threadCounts.map((threads) => [threads, limitOn(threads)])), matmul, torch, rows, sweeps, torchSweeps, checkpoints, webgpu: { note: webgpu.note, correctness: webgpu.rows } }, null, 2));
+  await writeFile(
+    'bench-results/latest.json',
+    JSON.stringify(
+      {
+        machine,
+        seconds,
+        runs,
+        matmulLimits: Object.fromEntries(threadCounts.map((threads) => [threads, limitOn(threads)])),
+        matmul,
+        torch,
+        rows,
+        sweeps,
+        torchSweeps,
+        checkpoints,
+        webgpu: { note: webgpu.note, correctness: webgpu.rows },
+      },
+      null,
+      2,
+    ),
+  );
   await writeFile('bench-results/latest.md', `${report}\n`);
 }
 process.stdout.write(`${report}\n`);

@@ -16,7 +16,8 @@ const measureScript = fileURLToPath(new URL('./measure.js', import.meta.url));
 export const label = (target: BenchTarget) => (target.gpu === undefined ? `${target.backend} ×${target.threads}` : `${target.backend} #${target.gpu}`);
 
 /** A row's threads: what the backend got (WASM runs single-threaded, with a warning, when its threaded build is refused), and what was asked if that differs. */
-export const threadsCell = (target: BenchTarget, actual: number): string | number => (actual === target.threads ? actual : `${actual} (asked ${target.threads})`);
+export const threadsCell = (target: BenchTarget, actual: number): string | number =>
+  actual === target.threads ? actual : `${actual} (asked ${target.threads})`;
 
 /** A measurement that hangs must not hold up the bench: the longest default sweep takes about a minute here. */
 const MEASUREMENT_TIMEOUT_MS = 30 * 60 * 1000;

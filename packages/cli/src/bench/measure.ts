@@ -21,8 +21,14 @@ async function matmul(request: BackendRequest, seconds: number) {
   const { tf, info } = await initBackend(request);
   const n = 1024;
   const rng = new Rng(1);
-  const a = tf.tensor2d(Float32Array.from({ length: n * n }, () => rng.normal()), [n, n]);
-  const b = tf.tensor2d(Float32Array.from({ length: n * n }, () => rng.normal()), [n, n]);
+  const a = tf.tensor2d(
+    Float32Array.from({ length: n * n }, () => rng.normal()),
+    [n, n],
+  );
+  const b = tf.tensor2d(
+    Float32Array.from({ length: n * n }, () => rng.normal()),
+    [n, n],
+  );
   tf.matMul(a, b).dispose();
   let runs = 0;
   const start = performance.now();
@@ -68,7 +74,17 @@ async function workload(request: BackendRequest, name: string, seconds: number) 
     if (performance.now() - measureFrom > seconds * 1000) stop.abort();
     if (stop.signal.aborted) throw stop.signal.reason;
   };
-  await trainClassifier({ tf, model, train, epochs: 1e6, batchSize: workload.batchSize, learningRate: 0.01, optimizer: 'sgd', shuffle: rng, session: standaloneSession(tick) }).catch((error: unknown) => {
+  await trainClassifier({
+    tf,
+    model,
+    train,
+    epochs: 1e6,
+    batchSize: workload.batchSize,
+    learningRate: 0.01,
+    optimizer: 'sgd',
+    shuffle: rng,
+    session: standaloneSession(tick),
+  }).catch((error: unknown) => {
     // The measurement ends by aborting the loop; any other error is a real failure.
     if (error !== stop.signal.reason) throw error;
   });
@@ -92,8 +108,25 @@ const CORRECTNESS_EPOCHS = 2;
 async function correctness(request: BackendRequest, name: string) {
   const { tf, info, workload, rng, train, model } = await workloadSetup(request, name, 3);
   const initialLoss = await evaluateLoss(tf, model, train, 'cross-entropy');
-  await trainClassifier({ tf, model, train, epochs: CORRECTNESS_EPOCHS, batchSize: workload.batchSize, learningRate: 0.01, optimizer: 'sgd', shuffle: rng, session: standaloneSession() });
-  return { backend: info.name, threads: info.threads, adapter: info.gpu?.adapter.name, steps: CORRECTNESS_EPOCHS * 64, initialLoss, finalLoss: await evaluateLoss(tf, model, train, 'cross-entropy') };
+  await trainClassifier({
+    tf,
+    model,
+    train,
+    epochs: CORRECTNESS_EPOCHS,
+    batchSize: workload.batchSize,
+    learningRate: 0.01,
+    optimizer: 'sgd',
+    shuffle: rng,
+    session: standaloneSession(),
+  });
+  return {
+    backend: info.name,
+    threads: info.threads,
+    adapter: info.gpu?.adapter.name,
+    steps: CORRECTNESS_EPOCHS * 64,
+    initialLoss,
+    finalLoss: await evaluateLoss(tf, model, train, 'cross-entropy'),
+  };
 }
 
 /**
@@ -114,7 +147,8 @@ async function sweep(request: BackendRequest, name: string, quick: boolean, firs
   });
   // A failed run's wall time is no measurement: the sweep must end ok, the first configuration with its unit done.
   const finished = first ? result.units.length > 0 && result.status !== 'failed' : result.status === 'ok';
-  if (!finished) throw new Error(`${name}: the run ended ${result.status} (${result.statusReason ?? 'no reason given'}) with ${result.units.length} unit(s) done`);
+  if (!finished)
+    throw new Error(`${name}: the run ended ${result.status} (${result.statusReason ?? 'no reason given'}) with ${result.units.length} unit(s) done`);
   return { backend: result.backend.name, threads: result.backend.threads, units: result.units.length, timings: result.timings, peakRssMb: peakRssMb() };
 }
 
@@ -147,7 +181,12 @@ async function checkpointCost(request: BackendRequest, name: string, quick: bool
       },
     });
     if (result.status !== 'ok' || sizes.length === 0) throw new Error(`${name}: the run ended ${result.status} with ${sizes.length} checkpoint(s)`);
-    return { wallSeconds: result.timings.wallSeconds, checkpoints: sizes.length, checkpointSeconds: result.timings.phases.checkpoint!, largestBytes: Math.max(...sizes) };
+    return {
+      wallSeconds: result.timings.wallSeconds,
+      checkpoints: sizes.length,
+      checkpointSeconds: result.timings.phases.checkpoint!,
+      largestBytes: Math.max(...sizes),
+    };
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
@@ -155,7 +194,11 @@ async function checkpointCost(request: BackendRequest, name: string, quick: bool
 
 const [backend, threads, what, ...rest] = process.argv.slice(2);
 const [name, gpu] = backend!.split('@');
-const request: BackendRequest = { forced: name as BackendName, threads: Number(threads), ...(gpu !== undefined && { gpu: { source: 'cli', device: Number(gpu) } }) };
+const request: BackendRequest = {
+  forced: name as BackendName,
+  threads: Number(threads),
+  ...(gpu !== undefined && { gpu: { source: 'cli', device: Number(gpu) } }),
+};
 try {
   const measured =
     what === 'sweep' || what === 'configuration'

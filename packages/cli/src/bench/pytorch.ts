@@ -4,6 +4,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import { experimentCatalogue } from '../list-command.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -20,13 +21,24 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
  * torch.set_num_threads does not reach the BLAS: Debian's PyTorch calls the system libblas.so.3, and
  * OpenBLAS (the fast one; the reference BLAS is ~40× slower) sizes its own pool from these at load time.
  */
-const threadEnv = (threads: number) => ({ ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) });
+const threadEnv = (threads: number) => ({
+  ...process.env,
+  OMP_NUM_THREADS: String(threads),
+  OPENBLAS_NUM_THREADS: String(threads),
+  MKL_NUM_THREADS: String(threads),
+});
 
 export function torchAvailable(): boolean {
   if (spawnSync(PYTHON, ['-c', 'import torch']).status === 0) return true;
   log(`no PyTorch (${PYTHON} cannot import torch; apt-get install python3-torch for the side-by-side columns)`);
   return false;
 }
+
+/** One line of pytorch_bench.py's output: the sgemm limit, or a workload's rate. */
+const torchBenchLineSchema = z.union([
+  z.object({ what: z.literal('sgemm-2048'), gflops: z.number(), torch: z.string() }),
+  z.object({ what: z.string(), samplesPerSecond: z.number() }),
+]);
 
 export interface TorchWorkloads {
   /** The sgemm 2048² rate per thread count: the matmul limit on that many threads. */
@@ -41,8 +53,11 @@ export function torchWorkloads(threadCounts: readonly number[], seconds: number)
   const result: TorchWorkloads = { limits: {}, rates: {}, version: '' };
   for (const threads of threadCounts) {
     const output = execFileSync(PYTHON, [script('pytorch_bench.py'), String(threads), String(seconds)], { encoding: 'utf8', env: threadEnv(threads) });
-    for (const line of output.trim().split('\n').map((l) => JSON.parse(l))) {
-      if (line.what === 'sgemm-2048') {
+    for (const line of output
+      .trim()
+      .split('\n')
+      .map((l) => torchBenchLineSchema.parse(JSON.parse(l)))) {
+      if ('gflops' in line) {
         result.limits[threads] = line.gflops;
         result.version = line.torch;
       } else {
@@ -70,7 +85,9 @@ export function torchSweep(experiment: string, threads: number, quick: boolean):
   // The parameters come from the experiments' declarations (`axiom list --json`), never copied into the script.
   const child = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: SWEEP_TIMEOUT_MS, env: threadEnv(threads), input: JSON.stringify(experimentCatalogue()) });
   if (child.status !== 0) {
-    log(`PyTorch ${experiment} (threads=${threads}): failed (exit ${child.status ?? child.signal}): ${child.error?.message ?? child.stderr.trim().split('\n').at(-1)}`);
+    log(
+      `PyTorch ${experiment} (threads=${threads}): failed (exit ${child.status ?? child.signal}): ${child.error?.message ?? child.stderr.trim().split('\n').at(-1)}`,
+    );
     return undefined;
   }
   const sweep = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as TorchSweep;
@@ -95,7 +112,9 @@ export function versusPyTorch(axiom: number, torch: Readonly<Record<number, numb
   const same = torch[threads];
   const figures = Object.values(torch);
   const fastest = figures.length === 0 ? undefined : figure.higherIsFaster ? Math.max(...figures) : Math.min(...figures);
-  const ratioColumn = figure.higherIsFaster ? 'ratio (axiom / PyTorch, >1: axiom faster)' : `ratio (PyTorch ${figure.unit} / axiom ${figure.unit}, >1: axiom faster)`;
+  const ratioColumn = figure.higherIsFaster
+    ? 'ratio (axiom / PyTorch, >1: axiom faster)'
+    : `ratio (PyTorch ${figure.unit} / axiom ${figure.unit}, >1: axiom faster)`;
   return {
     [`PyTorch, same threads (${figure.unit})`]: same === undefined ? '' : Number(same.toFixed(figure.digits)),
     [ratioColumn]: same === undefined ? '' : ratio(same),

@@ -32,7 +32,12 @@ export async function webgpuColumn(log: (line: string) => void): Promise<WebgpuC
     return { rows: [], note: `webgpu: not measured (${(error as Error).message})` };
   }
   const hardware = adapters.find((adapter) => !adapter.software);
-  if (hardware) return { target: { backend: 'webgpu', threads: 1, gpu: hardware.index }, rows: [], note: `webgpu: timed on adapter #${hardware.index} ${hardware.name} (driver ${hardware.driver})` };
+  if (hardware)
+    return {
+      target: { backend: 'webgpu', threads: 1, gpu: hardware.index },
+      rows: [],
+      note: `webgpu: timed on adapter #${hardware.index} ${hardware.name} (driver ${hardware.driver})`,
+    };
   const software = adapters.find((adapter) => adapter.software);
   if (!software) return { rows: [], note: 'webgpu: not measured (Dawn found no adapter)' };
   const onGpu = measureIn<CorrectnessMeasurement>({ backend: 'webgpu', threads: 1, gpu: software.index }, ['correctness', CHECKED_WORKLOAD]);

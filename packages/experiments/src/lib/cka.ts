@@ -12,11 +12,7 @@ export async function linearCka(tf: Tf, x: Tensor2D, y: Tensor2D): Promise<numbe
     const centredX = tf.sub(x, tf.mean(x, 0));
     const centredY = tf.sub(y, tf.mean(y, 0));
     const gram = (a: Tensor, b: Tensor) => tf.matMul(a, b, true, false);
-    return tf.stack([
-      tf.sum(tf.square(gram(centredY, centredX))),
-      tf.norm(gram(centredX, centredX)),
-      tf.norm(gram(centredY, centredY)),
-    ]);
+    return tf.stack([tf.sum(tf.square(gram(centredY, centredX))), tf.norm(gram(centredX, centredX)), tf.norm(gram(centredY, centredY))]);
   });
   const [cross, selfX, selfY] = await parts.data().finally(() => parts.dispose());
   const denominator = selfX! * selfY!;

@@ -48,7 +48,7 @@ export function initialWeights(rng: Rng, shape: MlpShape): Float32Array[] {
 export function createMlp(tf: Tf, rng: Rng, shape: MlpShape): Mlp {
   const sizes = layerSizes(shape);
   // Inside tidy so the initial tensors are freed once the variables hold their data.
-  const weights = initialWeights(rng, shape).map((values, layer) => tf.tidy(() => tf.variable(tf.tensor2d(values, sizes[layer]!), true)));
+  const weights = initialWeights(rng, shape).map((values, layer) => tf.tidy(() => tf.variable(tf.tensor2d(values, sizes[layer]), true)));
   const biases = sizes.map(([, fanOut]) => tf.tidy(() => tf.variable(tf.zeros([fanOut]), true)));
   const layers = (x: Tensor2D): Tensor2D[] => {
     const outputs: Tensor2D[] = [];

@@ -7,7 +7,7 @@
  * trains exactly as it would alone (createMlp + trainClassifier).
  */
 import { type Rng, snapshotSchema, type Tf } from '@axiom/runner';
-import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
+import type { Rank, Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { Dataset } from './data.js';
 import { initialWeights, layerSizes, type MlpShape } from './mlp.js';
@@ -44,7 +44,7 @@ export function createStackedMlp(tf: Tf, initRngs: readonly Rng[], shape: MlpSha
   const memberShapes = initRngs.map((_, m): MlpShape => ({ ...shape, hidden: [...(memberHidden?.[m] ?? shape.hidden)] }));
   for (const { hidden } of memberShapes) {
     if (hidden.length !== shape.hidden.length || hidden.some((width, layer) => width > shape.hidden[layer]!)) {
-      throw new Error(`a stacked member's hidden widths [${hidden}] do not fit the stack's [${shape.hidden}]`);
+      throw new Error(`a stacked member's hidden widths [${hidden.join(',')}] do not fit the stack's [${shape.hidden.join(',')}]`);
     }
   }
   const initialByMember = initRngs.map((rng, m) => initialWeights(rng, memberShapes[m]!));
@@ -80,7 +80,7 @@ function stackedMlpOf(tf: Tf, shape: MlpShape, variables: Variable[]): StackedMl
   };
   return {
     shape,
-    members: weights[0]!.shape[0]!,
+    members: weights[0]!.shape[0],
     variables,
     weights,
     layers,
@@ -97,7 +97,7 @@ export interface StackedData {
 
 /** Data as every member sees it: per-member data as it is, shared data broadcast to [M, rows, k]. */
 export function perMember(tf: Tf, data: Tensor2D | Tensor3D, members: number): Tensor3D {
-  return data.rank === 3 ? (data as Tensor3D) : (tf.broadcastTo(data, [members, ...(data as Tensor2D).shape]) as Tensor3D);
+  return data.rank === 3 ? (data as Tensor3D) : tf.broadcastTo<Rank.R3>(data, [members, ...(data as Tensor2D).shape]);
 }
 
 /**
@@ -171,8 +171,15 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
   const loss = options.loss ?? 'cross-entropy';
   const rows = train.x.shape.at(-2)!;
   const schedule = (active: number[]) => ({
-    negatedRates: tf.tensor3d(active.map((m) => -members[m]!.learningRate), [active.length, 1, 1]),
-    rowOffsets: tf.tensor2d(active.map((_, position) => position * rows), [active.length, 1], 'int32'),
+    negatedRates: tf.tensor3d(
+      active.map((m) => -members[m]!.learningRate),
+      [active.length, 1, 1],
+    ),
+    rowOffsets: tf.tensor2d(
+      active.map((_, position) => position * rows),
+      [active.length, 1],
+      'int32',
+    ),
   });
   let stack: ActiveStack = {
     active: members.map((_, m) => m),
@@ -188,7 +195,10 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
     [old.train.x, old.train.targets].filter((tensor) => tensor !== train.x && tensor !== train.targets).forEach((tensor) => tensor.dispose());
   };
   const retain = (active: number[]) => {
-    const positions = tf.tensor1d(active.map((m) => stack.active.indexOf(m)), 'int32');
+    const positions = tf.tensor1d(
+      active.map((m) => stack.active.indexOf(m)),
+      'int32',
+    );
     const variables = selectMembers(tf, stack.model.variables, positions, true);
     const perMemberData = (data: Tensor2D | Tensor3D) => (data.rank === 2 ? data : tf.gather(data, positions));
     const next: ActiveStack = {
@@ -205,14 +215,18 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
   // Member m takes row `active.indexOf(m)` of the training stack if it is active, else keeps its own.
   const copyBack = () =>
     tf.tidy(() => {
-      const source = tf.tensor1d(members.map((_, m) => (stack.active.includes(m) ? stack.active.indexOf(m) : stack.active.length + m)), 'int32');
+      const source = tf.tensor1d(
+        members.map((_, m) => (stack.active.includes(m) ? stack.active.indexOf(m) : stack.active.length + m)),
+        'int32',
+      );
       model.variables.forEach((variable, i) => variable.assign(tf.gather(tf.concat([stack.model.variables[i]!, variable]), source)));
     });
   try {
     await runEpochs(options, {
       order: (epoch) => {
         const visits = members.map((member) => visitsOf(member.shuffle, epoch, rows));
-        if (visits.some((order) => order.length !== visits[0]!.length)) throw new RangeError('trainStacked: members must visit the same number of rows per epoch');
+        if (visits.some((order) => order.length !== visits[0]!.length))
+          throw new RangeError('trainStacked: members must visit the same number of rows per epoch');
         const flat = new Int32Array(stack.active.length * visits[0]!.length);
         stack.active.forEach((m, position) => flat.set(visits[m]!, position * visits[m]!.length));
         return tf.tensor2d(flat, [stack.active.length, visits[0]!.length], 'int32');
@@ -224,11 +238,18 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
         const xs = gatherRows(tf, data.x, indices, offset);
         const ys = gatherRows(tf, data.targets, indices, offset);
         const { grads } = tf.variableGrads(() => tf.sum(memberLosses(tf, loss, ys, training.logits(xs))), training.variables);
-        optimizer.apply(training.variables.map((variable) => grads[variable.name]!), negatedRates);
+        optimizer.apply(
+          training.variables.map((variable) => grads[variable.name]!),
+          negatedRates,
+        );
       },
       endEpoch: async (epoch) => {
         if (stack.model !== model) copyBack();
-        const verdicts = (await options.onEpoch?.(epoch, members.map((_, m) => stack.active.includes(m)))) ?? [];
+        const verdicts =
+          (await options.onEpoch?.(
+            epoch,
+            members.map((_, m) => stack.active.includes(m)),
+          )) ?? [];
         const active = stack.active.filter((m) => verdicts[m] !== 'stop');
         if (active.length === 0) return true;
         if (active.length < stack.active.length) retain(active);
@@ -277,7 +298,8 @@ export async function evaluateStackedLoss(tf: Tf, model: StackedMlp, data: Stack
     tf,
     rows,
     batchSize,
-    (start, size) => memberLosses(tf, loss, perMember(tf, sliceRows(tf, data.targets, start, size), model.members), model.logits(sliceRows(tf, data.x, start, size))),
+    (start, size) =>
+      memberLosses(tf, loss, perMember(tf, sliceRows(tf, data.targets, start, size), model.members), model.logits(sliceRows(tf, data.x, start, size))),
     (values, _start, size) => values.forEach((value, m) => (totals[m]! += value * size)),
   );
   return totals.map((total) => total / rows);
@@ -301,9 +323,22 @@ export function uploadStackedDataset(tf: Tf, sources: readonly Dataset[]): Stack
     parts.forEach((part, m) => all.set(part, m * part.length));
     return all;
   };
-  const x = tf.tensor3d(concatenated(sources.map((source) => source.x), (n) => new Float32Array(n)), [sources.length, first.size, first.inputDim]);
+  const x = tf.tensor3d(
+    concatenated(
+      sources.map((source) => source.x),
+      (n) => new Float32Array(n),
+    ),
+    [sources.length, first.size, first.inputDim],
+  );
   const targets = tf.tidy(() => {
-    const labels = tf.tensor2d(concatenated(sources.map((source) => source.y), (n) => new Int32Array(n)), [sources.length, first.size], 'int32');
+    const labels = tf.tensor2d(
+      concatenated(
+        sources.map((source) => source.y),
+        (n) => new Int32Array(n),
+      ),
+      [sources.length, first.size],
+      'int32',
+    );
     return tf.cast(tf.oneHot(labels, first.classes), 'float32') as Tensor3D;
   });
   return { x, targets, sources, dispose: () => [x, targets].forEach((t) => t.dispose()) };

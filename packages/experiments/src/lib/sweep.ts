@@ -13,7 +13,9 @@ export function gridUnits<A extends Axes>(axes: A): Array<SweepUnit<GridPoint<A>
   let points: JsonObject[] = [{}];
   for (const [axis, values] of Object.entries(axes)) points = points.flatMap((point) => values.map((value) => ({ ...point, [axis]: value })));
   return points.map((config) => ({
-    key: Object.entries(config).map(([axis, value]) => `${axis}=${String(value)}`).join('/'),
+    key: Object.entries(config)
+      .map(([axis, value]) => `${axis}=${typeof value === 'object' ? JSON.stringify(value) : String(value)}`)
+      .join('/'),
     config: config as GridPoint<A> & JsonObject,
   }));
 }
@@ -43,7 +45,9 @@ export function finiteOrNull(value: number): number | null {
 export const stackingParam = z
   .enum(['off', 'by-shape'])
   .default('by-shape')
-  .describe('by-shape: units whose networks share a shape train together as one stacked model (faster, same science up to float rounding); off: one unit at a time');
+  .describe(
+    'by-shape: units whose networks share a shape train together as one stacked model (faster, same science up to float rounding); off: one unit at a time',
+  );
 export type Stacking = z.infer<typeof stackingParam>;
 
 /** The bench workload of an experiment with `stacking` and a PyTorch counterpart: its first configuration is timed alone, stacking off. */

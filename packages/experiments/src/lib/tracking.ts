@@ -27,7 +27,9 @@ export function recordFits({ firstFit, learnedSince }: FitRecord, labels: ArrayL
 
 /** Summary of per-example epochs over a subset; examples never fit count as epoch `never`. */
 function summariseEpochs(epochs: Int32Array, include: (index: number) => boolean, never: number, summary: (values: number[]) => number): number | null {
-  const values = Array.from(epochs).filter((_, i) => include(i)).map((epoch) => (epoch < 0 ? never : epoch));
+  const values = Array.from(epochs)
+    .filter((_, i) => include(i))
+    .map((epoch) => (epoch < 0 ? never : epoch));
   return values.length === 0 ? null : summary(values);
 }
 

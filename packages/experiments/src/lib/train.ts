@@ -46,7 +46,7 @@ export function forEachBatch(rows: number, batchSize: number, body: (start: numb
 
 /** Rows `start` to `start + size` of a matrix, or of each matrix in a stack ([M, rows, columns]). */
 export function sliceRows<T extends Tensor2D | Tensor3D>(tf: Tf, data: T, start: number, size: number): T {
-  return (data.rank === 2 ? tf.slice(data, [start, 0], [size, -1]) : tf.slice(data, [0, start, 0], [-1, size, -1])) as T;
+  return data.rank === 2 ? tf.slice(data, [start, 0], [size, -1]) : tf.slice(data, [0, start, 0], [-1, size, -1]);
 }
 
 /**
@@ -74,7 +74,13 @@ export async function readBatches(
 /** Predicted class per example, evaluated in large batches with one read back per batch. */
 export async function predictClasses(tf: Tf, model: Mlp, x: Tensor2D, batchSize = 4096): Promise<Int32Array> {
   const predictions = new Int32Array(x.shape[0]);
-  await readBatches(tf, x.shape[0], batchSize, (start, size) => tf.argMax(model.logits(sliceRows(tf, x, start, size)), 1), (values, start) => predictions.set(values, start));
+  await readBatches(
+    tf,
+    x.shape[0],
+    batchSize,
+    (start, size) => tf.argMax(model.logits(sliceRows(tf, x, start, size)), 1),
+    (values, start) => predictions.set(values, start),
+  );
   return predictions;
 }
 
@@ -113,7 +119,7 @@ export function permutationStream(rng: Rng, rows: Int32Array, length: number): (
   let used = 0;
   return () => {
     const visits = new Int32Array(length);
-    for (let filled = 0; filled < length; ) {
+    for (let filled = 0; filled < length;) {
       if (used === current.length) {
         current = rng.shuffle(Int32Array.from(rows));
         used = 0;
@@ -235,7 +241,10 @@ export async function trainClassifier(options: TrainOptions): Promise<void> {
         const xs = tf.gather(train.x, indices);
         const ys = tf.gather(train.targets, indices);
         const { grads } = tf.variableGrads(() => batchLoss(tf, loss, ys, model.logits(xs)), model.variables);
-        optimizer.apply(model.variables.map((variable) => grads[variable.name]!), negatedRate);
+        optimizer.apply(
+          model.variables.map((variable) => grads[variable.name]!),
+          negatedRate,
+        );
       },
       endEpoch: async (epoch) => (await options.onEpoch?.(epoch)) === 'stop',
       save: async () => ({ weights: await Promise.all(model.variables.map(readValues)), optimizer: await optimizer.save() }),

@@ -13,7 +13,10 @@ export async function assimilateResults(paths: string[], storeDir: string): Prom
   for (const path of paths) {
     const result = resultSchema.parse(JSON.parse(await readFile(path, 'utf8')));
     const target = join(storeDir, `${result.resultId}.json`);
-    const existing = await readFile(target, 'utf8').then((text) => resultSchema.parse(JSON.parse(text)), () => undefined);
+    const existing = await readFile(target, 'utf8').then(
+      (text) => resultSchema.parse(JSON.parse(text)),
+      () => undefined,
+    );
     if (existing?.digest !== result.digest) await writeJsonAtomic(target, result);
     stored.push(target);
   }

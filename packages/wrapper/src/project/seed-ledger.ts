@@ -26,7 +26,8 @@ async function withLock<T>(ledgerPath: string, body: () => Promise<T>): Promise<
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if (attempt >= 100) throw new AxiomError('outputUnwritable', `seed ledger ${ledgerPath} is locked (${lockPath}); remove the lock if no make-work is running`);
+      if (attempt >= 100)
+        throw new AxiomError('outputUnwritable', `seed ledger ${ledgerPath} is locked (${lockPath}); remove the lock if no make-work is running`);
       await sleep(100);
     }
   }
@@ -60,7 +61,8 @@ export async function reserveSeeds(ledgerPath: string, count: number, drawSeed: 
 async function appendSeeds(ledgerPath: string, seeds: number[], used: Set<number>): Promise<void> {
   const batch = new Set<number>();
   for (const seed of seeds) {
-    if (used.has(seed) || batch.has(seed)) throw new AxiomError('badWorkunit', `seed ${seed} was already handed out (seed ledger ${ledgerPath}); refusing to reuse it`);
+    if (used.has(seed) || batch.has(seed))
+      throw new AxiomError('badWorkunit', `seed ${seed} was already handed out (seed ledger ${ledgerPath}); refusing to reuse it`);
     batch.add(seed);
   }
   const handle = await open(ledgerPath, 'a');

@@ -1,6 +1,18 @@
 import { access, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { canonicalJson, compareResults, describeComparison, describeTolerance, digestScope, errorMessage, type Result, resultDigest, resultSchema, type Workunit, workunitSchema } from '@axiom/runner/host';
+import {
+  canonicalJson,
+  compareResults,
+  describeComparison,
+  describeTolerance,
+  digestScope,
+  errorMessage,
+  type Result,
+  resultDigest,
+  resultSchema,
+  type Workunit,
+  workunitSchema,
+} from '@axiom/runner/host';
 import { type HeadlineMetric, type Tolerance } from '@axiom/runner';
 
 /** What script_validator reads from the exit status (sched/script_validator.cpp). */
@@ -37,7 +49,8 @@ async function readResult(path: string): Promise<Result> {
     throw new Rejection(invalid(`${path}: not JSON (${errorMessage(error)})`));
   }
   const parsed = resultSchema.safeParse(data);
-  if (!parsed.success) throw new Rejection(invalid(`${path}: not a result: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`));
+  if (!parsed.success)
+    throw new Rejection(invalid(`${path}: not a result: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`));
   return parsed.data;
 }
 
@@ -52,7 +65,13 @@ async function findWorkunitFile(resultPath: string, directory: string): Promise<
   const parts = basename(resultPath).split('_');
   for (let length = parts.length; length > 0; length--) {
     const candidate = join(directory, `${parts.slice(0, length).join('_')}.json`);
-    if (await access(candidate).then(() => true, () => false)) return candidate;
+    if (
+      await access(candidate).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
   }
   return undefined;
 }
@@ -114,18 +133,27 @@ export function validateResult(resultPath: string, workunits: WorkunitSource): P
   return verdictOf(async () => {
     const result = await readResult(resultPath);
     const problem = resultDefect(result) ?? workunitMismatch(result, await loadWorkunit(resultPath, workunits));
-    return problem ? invalid(`${basename(resultPath)}: ${problem}`) : { exitCode: ValidatorExit.valid, reason: `${basename(resultPath)}: valid (seed ${result.seed.value}, digest ${result.digest.slice(0, 12)})` };
+    return problem
+      ? invalid(`${basename(resultPath)}: ${problem}`)
+      : { exitCode: ValidatorExit.valid, reason: `${basename(resultPath)}: valid (seed ${result.seed.value}, digest ${result.digest.slice(0, 12)})` };
   });
 }
 
 /**
     const across = `${firstScope} vs ${secondScope}; ${describeTolerance(tolerance)}`;
  */
-export function compareReplicas(firstPath: string, secondPath: string, toleranceOf: (experiment: string) => Tolerance | readonly HeadlineMetric[]): Promise<Verdict> {
+export function compareReplicas(
+  firstPath: string,
+  secondPath: string,
+  toleranceOf: (experiment: string) => Tolerance | readonly HeadlineMetric[],
+): Promise<Verdict> {
   return verdictOf(async () => {
     const [first, second] = [await readResult(firstPath), await readResult(secondPath)];
     // compareResults trusts equal digests, so a digest must first be shown to match its content.
-    for (const [path, result] of [[firstPath, first], [secondPath, second]] as const) {
+    for (const [path, result] of [
+      [firstPath, first],
+      [secondPath, second],
+    ] as const) {
       const defect = resultDefect(result);
       if (defect) return invalid(`${basename(path)}: ${defect}`);
     }

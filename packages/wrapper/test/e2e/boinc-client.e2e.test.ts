@@ -68,7 +68,12 @@ describe.skipIf(boinc.missing)(`the worker under the real BOINC client${boinc.no
     const whileSuspended = client.fractions().length;
     const frozen = client.fractions().at(-1);
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    expect(client.fractions().slice(whileSuspended).every((f) => f === frozen)).toBe(true);
+    expect(
+      client
+        .fractions()
+        .slice(whileSuspended)
+        .every((f) => f === frozen),
+    ).toBe(true);
     await client.command('--task', project.masterUrl, 'wu_suspend_r0', 'resume');
     const report = await project.waitForReport('wu_suspend_r0', 120_000);
     expect(report).toMatchObject({ state: ResultState.filesUploaded, exitStatus: 0 });

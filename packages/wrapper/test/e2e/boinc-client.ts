@@ -63,9 +63,22 @@ export class BoincClient {
     await writeFile(join(dir, 'global_prefs_override.xml'), prefs(options.leaveAppsInMemory ?? false, options.checkpointPeriod ?? 1));
     await writeFile(join(dir, 'gui_rpc_auth.cfg'), ''); // empty: boinccmd needs no password
     const args = [
-      '--dir', dir, '--allow_multiple_clients', '--no_gpus', '--skip_cpu_benchmarks', '--no_info_fetch',
-      '--gui_rpc_port', String(client.port),
-      '--sched_retry_delay_min', '1', '--sched_retry_delay_max', '10', '--pers_retry_delay_min', '1', '--pers_retry_delay_max', '5',
+      '--dir',
+      dir,
+      '--allow_multiple_clients',
+      '--no_gpus',
+      '--skip_cpu_benchmarks',
+      '--no_info_fetch',
+      '--gui_rpc_port',
+      String(client.port),
+      '--sched_retry_delay_min',
+      '1',
+      '--sched_retry_delay_max',
+      '10',
+      '--pers_retry_delay_min',
+      '1',
+      '--pers_retry_delay_max',
+      '5',
       ...(options.dir ? [] : ['--attach_project', masterUrl, options.authenticator ?? 'test-authenticator']),
     ];
     client.child = spawn(BOINC, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -88,7 +101,8 @@ export class BoincClient {
   async waitForFraction(atLeast: number, timeoutMs: number): Promise<void> {
     const start = Date.now();
     while (!this.fractions().some((f) => f >= atLeast)) {
-      if (Date.now() - start > timeoutMs) throw new Error(`the app never reported fraction_done ≥ ${atLeast}; last lines:\n${this.log.split('\n').slice(-25).join('\n')}`);
+      if (Date.now() - start > timeoutMs)
+        throw new Error(`the app never reported fraction_done ≥ ${atLeast}; last lines:\n${this.log.split('\n').slice(-25).join('\n')}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
@@ -123,7 +137,11 @@ export class BoincClient {
   /** PIDs of processes still running from this client's data directory (apps it started). */
   leftoverProcesses(): number[] {
     const found = spawnSync('pgrep', ['-f', this.dir], { encoding: 'utf8' });
-    return found.stdout.split('\n').filter(Boolean).map(Number).filter((pid) => pid !== this.child?.pid);
+    return found.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map(Number)
+      .filter((pid) => pid !== this.child?.pid);
   }
 
   /** Kills everything this client left running; returns what it had to kill. */

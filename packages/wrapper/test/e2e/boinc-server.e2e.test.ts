@@ -37,11 +37,17 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
       if (done(rows)) return rows;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
-    const logs = await Promise.all(['transitioner.log', 'script_validator.log', 'script_assimilator.log', 'feeder.log'].map(async (name) => `--- ${name}\n${(await project.log(name)).slice(-1500)}`));
+    const logs = await Promise.all(
+      ['transitioner.log', 'script_validator.log', 'script_assimilator.log', 'feeder.log'].map(
+        async (name) => `--- ${name}\n${(await project.log(name)).slice(-1500)}`,
+      ),
+    );
     throw new Error(`${what}: still ${JSON.stringify(rows)}\n${clients.map((client) => client.log.slice(-1500)).join('\n')}\n${logs.join('\n')}`);
   };
   const resultsOf = (seed: number) =>
-    project.sql(`SELECT r.id, r.name, r.server_state, r.outcome, r.validate_state FROM result r JOIN workunit w ON r.workunitid = w.id WHERE w.name = '${wuName(seed)}' ORDER BY r.id`);
+    project.sql(
+      `SELECT r.id, r.name, r.server_state, r.outcome, r.validate_state FROM result r JOIN workunit w ON r.workunitid = w.id WHERE w.name = '${wuName(seed)}' ORDER BY r.id`,
+    );
   const startClient = async (user: string) => {
     const client = await BoincClient.start(project.masterUrl, { authenticator: await project.createAccount(user), ncpus: 1 });
     clients.push(client);
@@ -63,7 +69,13 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
     // The app, as the project admin adds it: project.xml, bin/xadd; the worker's app version, signed by
     // bin/update_versions with the project's code-signing key (keys/code_sign_private).
     const projectXml = join(project.root, 'project.xml');
-    await writeFile(projectXml, (await readFile(projectXml, 'utf8')).replace('</boinc>', '    <app>\n        <name>axiom</name>\n        <user_friendly_name>Axiom</user_friendly_name>\n    </app>\n</boinc>'));
+    await writeFile(
+      projectXml,
+      (await readFile(projectXml, 'utf8')).replace(
+        '</boinc>',
+        '    <app>\n        <name>axiom</name>\n        <user_friendly_name>Axiom</user_friendly_name>\n    </app>\n</boinc>',
+      ),
+    );
     await project.tool('bin/xadd', []);
     await project.axiom(['boinc', 'app-version', '--platform', PLATFORM, '--out', project.root]);
     await project.tool('bin/update_versions', ['--noconfirm']);
@@ -75,12 +87,28 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
     // Each replica of a workunit goes to a different volunteer (the clients below are three users).
     const config = await project.readConfig();
     expect(config, 'make_project writes the option, off').toContain('<one_result_per_user_per_wu>0</one_result_per_user_per_wu>');
-    await project.writeConfig(config.replace('<one_result_per_user_per_wu>0</one_result_per_user_per_wu>', '<one_result_per_user_per_wu>1</one_result_per_user_per_wu>'));
+    await project.writeConfig(
+      config.replace('<one_result_per_user_per_wu>0</one_result_per_user_per_wu>', '<one_result_per_user_per_wu>1</one_result_per_user_per_wu>'),
+    );
     // The work, with the project's make-work: one batch, one create_work call.
     const batch = join(project.root, 'axiom', 'batch-1');
     await project.axiom([
-      'boinc', 'make-work', '--experiment', 'memorization-dynamics', '--preset', 'smoke', '--seeds', Object.values(SEEDS).join(','), '--replicas', '2',
-      '--out', batch, '--workunits', join(project.root, 'axiom', 'workunits'), '--ledger', join(project.root, 'axiom', 'ledger.txt'),
+      'boinc',
+      'make-work',
+      '--experiment',
+      'memorization-dynamics',
+      '--preset',
+      'smoke',
+      '--seeds',
+      Object.values(SEEDS).join(','),
+      '--replicas',
+      '2',
+      '--out',
+      batch,
+      '--workunits',
+      join(project.root, 'axiom', 'workunits'),
+      '--ledger',
+      join(project.root, 'axiom', 'ledger.txt'),
     ]);
     await project.tool('axiom/batch-1/create_work.sh', []);
     // Feeder, transitioner and file deleter now; the validator and assimilator once the planted faults are in place.
@@ -95,7 +123,9 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
   it('registers the app version signed with the project key and creates work with limits that can settle a disagreement', async () => {
     const [[xmlDoc]] = (await project.sql("SELECT av.xml_doc FROM app_version av JOIN app a ON av.appid = a.id WHERE a.name = 'axiom'")) as [[string]];
     expect(xmlDoc).toContain('<file_signature>');
-    const rows = await project.sql(`SELECT name, min_quorum, target_nresults, max_error_results, max_total_results, max_success_results FROM workunit ORDER BY name`);
+    const rows = await project.sql(
+      `SELECT name, min_quorum, target_nresults, max_error_results, max_total_results, max_success_results FROM workunit ORDER BY name`,
+    );
     expect(rows).toEqual(Object.values(SEEDS).map((seed) => [wuName(seed), '2', '2', '3', '7', '4']));
   });
 
@@ -112,7 +142,8 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
     const metrics = { ...original.metrics, planted: 1 };
     await writeFile(plantedPath, JSON.stringify({ ...original, metrics, digest: resultDigest(metrics, original.units) }));
     // A failing assimilation: the store's target for both replicas of this workunit is a directory.
-    for (const [, name] of await resultsOf(SEEDS.failing)) await mkdir(join(results(), `${(await readResult(await uploadedFile(name!))).resultId}.json`), { recursive: true });
+    for (const [, name] of await resultsOf(SEEDS.failing))
+      await mkdir(join(results(), `${(await readResult(await uploadedFile(name!))).resultId}.json`), { recursive: true });
     // The validator and the assimilator as the example project's config-daemons.xml gives them.
     const daemons = (await readFile(join(EXAMPLE_BIN, '..', 'config-daemons.xml'), 'utf8')).replace(/<!--[\s\S]*?-->\n?/g, '');
     await project.writeConfig((await project.readConfig()).replace('<daemons>', `<daemons>\n${daemons}`));
@@ -120,17 +151,34 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
   });
 
   it('the agreeing replicas reach quorum 2, validate, and the assimilated result records the seed', { timeout: 300_000 }, async () => {
-    await waitForSql('agreeing workunit assimilated', `SELECT assimilate_state FROM workunit WHERE name = '${wuName(SEEDS.agree)}'`, (rows) => firstCell(rows) === String(ASSIMILATED), 240);
+    await waitForSql(
+      'agreeing workunit assimilated',
+      `SELECT assimilate_state FROM workunit WHERE name = '${wuName(SEEDS.agree)}'`,
+      (rows) => firstCell(rows) === String(ASSIMILATED),
+      240,
+    );
     expect((await resultsOf(SEEDS.agree)).map((row) => row[4])).toEqual([String(Result.valid), String(Result.valid)]);
-    const stored = await Promise.all((await readdir(results())).filter((file) => file.endsWith('.json')).map((file) => readFile(join(results(), file), 'utf8').catch(() => undefined)));
+    const stored = await Promise.all(
+      (await readdir(results())).filter((file) => file.endsWith('.json')).map((file) => readFile(join(results(), file), 'utf8').catch(() => undefined)),
+    );
     const seeds = stored.filter((text): text is string => text !== undefined).map((text) => resultSchema.parse(JSON.parse(text)).seed);
     expect(seeds).toContainEqual({ value: SEEDS.agree, source: 'wu.json' });
   });
 
   it('a disagreement gets a third replica, from a third client, which settles it: the planted replica is invalid', { timeout: 400_000 }, async () => {
-    await waitForSql('a third replica created', `SELECT COUNT(*) FROM result r JOIN workunit w ON r.workunitid = w.id WHERE w.name = '${wuName(SEEDS.disagree)}'`, (rows) => firstCell(rows) === '3', 240);
+    await waitForSql(
+      'a third replica created',
+      `SELECT COUNT(*) FROM result r JOIN workunit w ON r.workunitid = w.id WHERE w.name = '${wuName(SEEDS.disagree)}'`,
+      (rows) => firstCell(rows) === '3',
+      240,
+    );
     await startClient('carol');
-    await waitForSql('disagreeing workunit assimilated', `SELECT assimilate_state FROM workunit WHERE name = '${wuName(SEEDS.disagree)}'`, (rows) => firstCell(rows) === String(ASSIMILATED), 300);
+    await waitForSql(
+      'disagreeing workunit assimilated',
+      `SELECT assimilate_state FROM workunit WHERE name = '${wuName(SEEDS.disagree)}'`,
+      (rows) => firstCell(rows) === String(ASSIMILATED),
+      300,
+    );
     const [planted, twin, third] = (await resultsOf(SEEDS.disagree)).map((row) => row[4]);
     expect({ planted, twin, third }).toEqual({ planted: String(Result.invalid), twin: String(Result.valid), third: String(Result.valid) });
   });
@@ -145,12 +193,18 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
     expect((await project.sql(`SELECT assimilate_state FROM workunit WHERE name = '${wuName(SEEDS.failing)}'`))[0]).toEqual([String(ASSIMILATED)]);
   });
 
-  it("the official C++ wrapper, built from the same source, runs the worker in job.xml mode under a real client", { timeout: 400_000 }, async () => {
+  it('the official C++ wrapper, built from the same source, runs the worker in job.xml mode under a real client', { timeout: 400_000 }, async () => {
     for (const client of clients.splice(0)) await client.cleanUp(); // their work is done: the next client is the one to look at
     // A second app whose main program is BOINC's wrapper; job.xml (logical name job.xml) runs the launcher
     // with `worker --wrapped`; the launcher and the worker are the axiom app version's own files.
     const projectXml = join(project.root, 'project.xml');
-    await writeFile(projectXml, (await readFile(projectXml, 'utf8')).replace('</boinc>', '    <app>\n        <name>axiom_wrapped</name>\n        <user_friendly_name>Axiom (wrapper)</user_friendly_name>\n    </app>\n</boinc>'));
+    await writeFile(
+      projectXml,
+      (await readFile(projectXml, 'utf8')).replace(
+        '</boinc>',
+        '    <app>\n        <name>axiom_wrapped</name>\n        <user_friendly_name>Axiom (wrapper)</user_friendly_name>\n    </app>\n</boinc>',
+      ),
+    );
     await project.tool('bin/xadd', []);
     const native = join(project.root, 'apps', 'axiom', '1.0', PLATFORM);
     const wrapped = join(project.root, 'apps', 'axiom_wrapped', '1.0', PLATFORM);
@@ -180,7 +234,21 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
     await writeFile(workunit, JSON.stringify({ experiment: 'memorization-dynamics', seed: 4404, preset: 'smoke', params: { stacking: 'off' } }));
     await project.tool('bin/stage_file', ['--copy', workunit]);
     const inputTemplate = (await readdir(join(project.root, 'templates'))).find((file) => file.startsWith('axiom_in_'))!;
-    await project.tool('bin/create_work', ['--appname', 'axiom_wrapped', '--wu_name', name, '--wu_template', `templates/${inputTemplate}`, '--result_template', 'templates/axiom_out', '--min_quorum', '1', '--target_nresults', '1', `${name}.json`]);
+    await project.tool('bin/create_work', [
+      '--appname',
+      'axiom_wrapped',
+      '--wu_name',
+      name,
+      '--wu_template',
+      `templates/${inputTemplate}`,
+      '--result_template',
+      'templates/axiom_out',
+      '--min_quorum',
+      '1',
+      '--target_nresults',
+      '1',
+      `${name}.json`,
+    ]);
     await startClient('dave');
     const [[resultName]] = (await waitForSql(
       'the wrapped task reported',
@@ -205,14 +273,30 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
     for (const [index, experiment] of experiments.entries()) {
       const batch = `axiom/estimates-${index}`;
       await project.axiom([
-        'boinc', 'make-work', '--experiment', experiment, '--preset', 'smoke', '--seeds', String(seeds[index]), '--replicas', '2',
-        '--out', join(project.root, batch), '--workunits', join(project.root, 'axiom', 'workunits'), '--ledger', join(project.root, 'axiom', 'ledger.txt'),
+        'boinc',
+        'make-work',
+        '--experiment',
+        experiment,
+        '--preset',
+        'smoke',
+        '--seeds',
+        String(seeds[index]),
+        '--replicas',
+        '2',
+        '--out',
+        join(project.root, batch),
+        '--workunits',
+        join(project.root, 'axiom', 'workunits'),
+        '--ledger',
+        join(project.root, 'axiom', 'ledger.txt'),
       ]);
       await project.tool(`${batch}/create_work.sh`, []);
     }
     const stored = await Promise.all(
       experiments.map(async (experiment, index) => {
-        const [row] = await project.sql(`SELECT rsc_fpops_est, rsc_fpops_bound, rsc_memory_bound, rsc_disk_bound FROM workunit WHERE name = 'axiom_${experiment}_s${seeds[index]}'`);
+        const [row] = await project.sql(
+          `SELECT rsc_fpops_est, rsc_fpops_bound, rsc_memory_bound, rsc_disk_bound FROM workunit WHERE name = 'axiom_${experiment}_s${seeds[index]}'`,
+        );
         return row!.map(Number);
       }),
     );

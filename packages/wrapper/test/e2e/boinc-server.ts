@@ -62,7 +62,10 @@ export class BoincProject {
 
   static async create(): Promise<BoincProject> {
     const missing = RUNTIME_COMMANDS.filter((command) => !existsSync(command));
-    if (missing.length) throw new Error(`the BOINC server test needs ${missing.join(', ')} (apt-get install mariadb-server apache2 php php-cli php-mysql php-xml libapache2-mod-php python3-mysqldb)`);
+    if (missing.length)
+      throw new Error(
+        `the BOINC server test needs ${missing.join(', ')} (apt-get install mariadb-server apache2 php php-cli php-mysql php-xml libapache2-mod-php python3-mysqldb)`,
+      );
     const build = await boincServerBuild();
     const scratch = await mkdtemp(join(tmpdir(), 'axiom-boinc-server-'));
     // Apache's children run as www-data and must reach the project directory (the tests' temporary root is 0700).
@@ -75,8 +78,11 @@ export class BoincProject {
       await project.makeProject();
       await project.startApache();
     } catch (error) {
-      const stopped = await project.stop().then(() => '', (stopError: Error) => `\n(and ${stopError.message})`);
-      throw new Error(`setting up the BOINC project: ${(error as Error).message}${stopped}`);
+      const stopped = await project.stop().then(
+        () => '',
+        (stopError: Error) => `\n(and ${stopError.message})`,
+      );
+      throw new Error(`setting up the BOINC project: ${(error as Error).message}${stopped}`, { cause: error });
     }
     return project;
   }
@@ -94,30 +100,68 @@ export class BoincProject {
     await run('mariadb-install-db', ['--no-defaults', `--datadir=${data}`, '--user=root', '--auth-root-authentication-method=normal'], { env: this.env });
     this.mariadb = spawn(
       'mariadbd',
-      ['--no-defaults', `--datadir=${data}`, '--user=root', '--bind-address=127.0.0.1', `--port=${this.dbPort}`, `--socket=${this.socket}`, `--pid-file=${join(this.scratch, 'mysqld.pid')}`, '--skip-log-bin'],
+      [
+        '--no-defaults',
+        `--datadir=${data}`,
+        '--user=root',
+        '--bind-address=127.0.0.1',
+        `--port=${this.dbPort}`,
+        `--socket=${this.socket}`,
+        `--pid-file=${join(this.scratch, 'mysqld.pid')}`,
+        '--skip-log-bin',
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let log = '';
     this.mariadb.stderr!.on('data', (chunk) => (log += chunk));
-    await waitFor(`MariaDB on 127.0.0.1:${this.dbPort} (log: ${log.slice(-2000)})`, () => this.sql('SELECT 1', '').then(() => true, () => false), 120);
+    await waitFor(
+      `MariaDB on 127.0.0.1:${this.dbPort} (log: ${log.slice(-2000)})`,
+      () =>
+        this.sql('SELECT 1', '').then(
+          () => true,
+          () => false,
+        ),
+      120,
+    );
     // Connections over 127.0.0.1 count as from 'localhost', where mariadb-install-db's anonymous user would win over '%'.
-    const grants = ['%', 'localhost'].map((host) => `CREATE USER '${DB_USER}'@'${host}' IDENTIFIED BY '${DB_PASSWORD}'; GRANT ALL ON *.* TO '${DB_USER}'@'${host}' WITH GRANT OPTION;`);
+    const grants = ['%', 'localhost'].map(
+      (host) => `CREATE USER '${DB_USER}'@'${host}' IDENTIFIED BY '${DB_PASSWORD}'; GRANT ALL ON *.* TO '${DB_USER}'@'${host}' WITH GRANT OPTION;`,
+    );
     await this.sql(grants.join(' '), '');
   }
 
   /** Runs SQL as root over the socket; rows tab-separated. */
   async sql(statement: string, database = PROJECT): Promise<string[][]> {
     const { stdout } = await run('mariadb', ['--no-defaults', '-S', this.socket, '-u', 'root', '-N', '-B', '-e', statement, ...(database ? [database] : [])]);
-    return stdout.split('\n').filter(Boolean).map((line) => line.split('\t'));
+    return stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split('\t'));
   }
 
   private async makeProject(): Promise<void> {
     await run(
       join(this.build, 'tools', 'make_project'),
       [
-        '--no_query', '--delete_prev_inst', '--drop_db_first', '--project_root', this.root, '--project_host', hostname(),
-        '--url_base', `http://127.0.0.1:${this.httpPort}/`, '--db_host', `127.0.0.1:${this.dbPort}`,
-        '--db_user', DB_USER, '--db_passwd', DB_PASSWORD, '--db_name', PROJECT, PROJECT, 'Axiom test project',
+        '--no_query',
+        '--delete_prev_inst',
+        '--drop_db_first',
+        '--project_root',
+        this.root,
+        '--project_host',
+        hostname(),
+        '--url_base',
+        `http://127.0.0.1:${this.httpPort}/`,
+        '--db_host',
+        `127.0.0.1:${this.dbPort}`,
+        '--db_user',
+        DB_USER,
+        '--db_passwd',
+        DB_PASSWORD,
+        '--db_name',
+        PROJECT,
+        PROJECT,
+        'Axiom test project',
       ],
       { env: this.env, cwd: join(this.build, 'tools'), maxBuffer: 1 << 24 },
     );
@@ -160,7 +204,9 @@ export class BoincProject {
         (error: Error) => ((last = error.message), false),
       );
     await waitFor('the master page', masterPageOk, 120).catch(async (error: Error) => {
-      throw new Error(`${error.message}; last ${last}; Apache's log:\n${(await readFile(join(this.scratch, 'apache-error.log'), 'utf8').catch(() => '')).slice(-2000)}`);
+      throw new Error(
+        `${error.message}; last ${last}; Apache's log:\n${(await readFile(join(this.scratch, 'apache-error.log'), 'utf8').catch(() => '')).slice(-2000)}`,
+      );
     });
   }
 
@@ -174,7 +220,9 @@ export class BoincProject {
       child.stdout!.on('data', (chunk) => (out += chunk));
       child.stderr!.on('data', (chunk) => (err += chunk));
       child.on('error', reject);
-      child.on('close', (code) => (code === 0 ? resolve({ stdout: out, stderr: err }) : reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${out}\n${err}`))));
+      child.on('close', (code) =>
+        code === 0 ? resolve({ stdout: out, stderr: err }) : reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${out}\n${err}`)),
+      );
     });
     return stdout + stderr;
   }

@@ -33,9 +33,13 @@ describe.skipIf(boinc.missing)(`a default-sweep task quit by the real client ins
 
   it('reports, at once after the restart, the progress it had at the quit, and ends with the uninterrupted digest', { timeout: TIMEOUT }, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'axiom-quit-'));
-    const reference = spawnSync(process.execPath, [AXIOM, 'run', 'memorization-dynamics', '--seed', String(seed), '--no-checkpoint', '--out', join(dir, 'reference.json')], {
-      encoding: 'utf8',
-    });
+    const reference = spawnSync(
+      process.execPath,
+      [AXIOM, 'run', 'memorization-dynamics', '--seed', String(seed), '--no-checkpoint', '--out', join(dir, 'reference.json')],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(reference.status, reference.stderr).toBe(0);
     const uninterrupted = resultSchema.parse(JSON.parse(await readFile(join(dir, 'reference.json'), 'utf8')));
 
