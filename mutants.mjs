@@ -1,6 +1,6 @@
 // `npm run mutants -- [experiment ...]`: mutation testing (StrykerJS) of the built-in experiments
 // against their fast tests: each experiment file is mutated and its own test file, the data
-// generators' tests and the in-process golden digests must kill the mutants. Not part of CI (it takes long); the score is in the README.
+// generators' tests and the in-process golden digests must kill the mutants. Not part of CI (it takes long); the score is in docs/reliability.md.
 //
 // Survivors of the last full run (2026-12-02; 482 of 556 detected, 86.7%) and why they are left:
 // - Headline flags (`strongGradientDominates`, `cleanFirstAtEveryLevel`, `ckaIncreasesWithWidth`,

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ExitCode } from '@axiom/runner/host';
 import { axiom, scratch } from './helpers.js';
 
-/** Every code the README documents; 1 (internal error) is documented too, but means a bug. */
+/** Every code docs/reliability.md documents; 1 (internal error) is documented too, but means a bug. */
 const documentedCodes = new Set<number>(Object.values(ExitCode).filter((code) => code !== ExitCode.internal));
 
 // Commands that stay fast whatever their arguments ("golden" would run every experiment).

@@ -8,7 +8,7 @@ import { axiom, scratch } from './helpers.js';
 
 const example = new URL('../../../examples/custom-experiment.mjs', import.meta.url).pathname;
 
-// The researcher's path from the README: keygen, bundle and sign, serve, reference from wu.json, run.
+// The researcher's path from docs/security.md: keygen, bundle and sign, serve, reference from wu.json, run.
 describe('publishing an experiment by URL', () => {
   let dir: string;
   let server: Server;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   type BackendRequest,
+  type Checkpoint,
   compareResults,
   describeComparison,
   initBackend,
@@ -16,8 +17,8 @@ import { defaultGoldenPath, GOLDEN_SEED, readGoldenFile } from '../src/golden.js
 import { CROSS_BACKEND_TOLERANCE } from '../src/reproduce-command.js';
 
 // Every built-in experiment's smoke preset on the webgpu backend, on this host's software adapter (lavapipe,
-// installed by .ci/install-lavapipe), against WASM: the golden digest where WebGPU rounds the same, else every
-// value of the result within the cross-backend tolerance. Lavapipe is for correctness: about 200 ms a step.
+// installed by .ci/install-lavapipe), against WASM: the golden digest where WebGPU rounds the same, else the
+// experiment's headline metrics within the tolerances it declares. Lavapipe is for correctness: about 200 ms a step.
 const LAVAPIPE_MISSING = 'no software WebGPU adapter: install mesa-vulkan-drivers from bookworm-backports (.ci/install-lavapipe)';
 
 async function softwareAdapterIndex(): Promise<number> {
@@ -55,8 +56,27 @@ describe('every built-in experiment on WebGPU (lavapipe) agrees with WASM', asyn
       if (webgpu.digest === golden.experiments[experiment.name]?.digest) return;
       const wasm = await smokeOn(experiment, { forced: 'wasm' });
       expect(wasm.digest, 'the WASM run reproduces the golden digest').toBe(golden.experiments[experiment.name]?.digest);
-      const comparison = compareResults(wasm, webgpu, CROSS_BACKEND_TOLERANCE);
+      const comparison = compareResults(wasm, webgpu, experiment.headline ?? CROSS_BACKEND_TOLERANCE);
       expect(comparison.withinTolerance, describeComparison(comparison)).toBe(true);
     });
   }
+});
+
+describe('checkpoints on WebGPU (lavapipe)', () => {
+  it('memorization-dynamics stopped inside its stack resumes there to the golden digest', { timeout: 900_000 }, async () => {
+    const experiment = builtinExperiments.get('memorization-dynamics') as Experiment;
+    const backend: BackendRequest = { forced: 'webgpu', gpu: { source: 'cli', device: await softwareAdapterIndex() } };
+    const request = (host: ReturnType<typeof memoryHost>) =>
+      runExperiment({ experiment, preset: 'smoke', seed: { value: GOLDEN_SEED, source: 'cli', warnings: [] }, backend, host });
+    const stored: { checkpoint?: Checkpoint } = {};
+    const first = memoryHost(stored);
+    let steps = 0;
+    first.progress = (update) => update.detail !== undefined && ++steps === 60 && first.abort.abort();
+    expect((await request(first)).result.status).toBe('partial');
+    // The stop's checkpoint holds the weights and Adam's state read back from the GPU.
+    expect(stored.checkpoint?.inProgress?.training).toMatchObject({ epoch: expect.any(Number), batch: expect.any(Number) });
+    const resumed = (await request(memoryHost(stored))).result;
+    expect(resumed.timings.resumes).toBe(1);
+    expect(resumed.digest).toBe((await readGoldenFile(defaultGoldenPath())).experiments['memorization-dynamics']!.digest);
+  });
 });

@@ -126,7 +126,7 @@ export type ResultStatus = z.infer<typeof resultStatusSchema>;
 
 export const RESULT_SCHEMA_VERSION = 1;
 
-/** How a fetched script was contained: what its process could read and reach (see the README's Security section). */
+/** How a fetched script was contained: what its process could read and reach (see docs/security.md). */
 export const sandboxRecordSchema = z.strictObject({
   /** Node's permission model, with the flags the script's process ran under. */
   permissions: z.array(z.string()),
