@@ -158,15 +158,15 @@ describe('validation: digests are per backend and adapter', () => {
       rounding,
     );
     const newerDriver = await onAdapter('d.json', { driver: '550.54.14' }, rounding);
-    expect(await compareReplicas(first, sameAdapter, CROSS_BACKEND)).toMatchObject({
+    expect(await compareReplicas(first, sameAdapter, () => CROSS_BACKEND)).toMatchObject({
       exitCode: ValidatorExit.invalid,
       reason: expect.stringContaining('digests differ on the same backend (webgpu on nvidia nvidia-geforce-rtx-3080 (535.86.05))'),
     });
-    expect(await compareReplicas(first, otherAdapter, CROSS_BACKEND)).toMatchObject({
+    expect(await compareReplicas(first, otherAdapter, () => CROSS_BACKEND)).toMatchObject({
       exitCode: ValidatorExit.valid,
       reason: expect.stringContaining('agree within tolerance (webgpu on nvidia nvidia-geforce-rtx-3080 (535.86.05) vs webgpu on amd'),
     });
-    expect(await compareReplicas(first, newerDriver, CROSS_BACKEND)).toMatchObject({ exitCode: ValidatorExit.valid });
+    expect(await compareReplicas(first, newerDriver, () => CROSS_BACKEND)).toMatchObject({ exitCode: ValidatorExit.valid });
     expect(digestScope(result.backend)).toBe('wasm');
   });
 });

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { statSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Checkpoint, checkpointSchema, fileCheckpointStore, resultSchema } from '@axiom/runner/host';
-import { Channel, CHECKPOINT_FILE, SharedMemory } from '@axiom/wrapper';
+import { Channel, CHECKPOINT_FILE, MMAP_FILE, SharedMemory } from '@axiom/wrapper';
 
 export const AXIOM = fileURLToPath(new URL('../../cli/bin/axiom.js', import.meta.url));
 
@@ -66,6 +67,9 @@ export class SimulatedClient {
   private readonly timer: NodeJS.Timeout;
 
   constructor(slotDir: string, heartbeats = true) {
+    // As the client does when it starts a task (reset_msgs, client/app_start.cpp): no message of an earlier run is read as this one's.
+    const mmap = join(slotDir, MMAP_FILE);
+    writeFileSync(mmap, Buffer.alloc(statSync(mmap).size));
     this.memory = SharedMemory.open(slotDir);
     this.child = spawn(process.execPath, [AXIOM, 'worker'], { cwd: slotDir, stdio: ['ignore', 'ignore', 'pipe'] });
     this.child.stderr!.on('data', (chunk) => (this.stderr += chunk));
