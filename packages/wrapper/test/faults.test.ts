@@ -2,10 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AxiomError, backendLoaders, ExitCode, resultSchema } from '@axiom/runner/host';
-import { builtinExperiments } from '@axiom/experiments';
-import { CHECKPOINT_FILE, runBoincWorker, TEMPORARY_EXIT_FILE } from '@axiom/wrapper';
-import { AXIOM, makeSlot, savedCheckpoint, SimulatedClient, type Slot } from './simulated-slot.js';
+import { backendLoaders, ExitCode, resultSchema } from '@axiom/runner/host';
+import { CHECKPOINT_FILE, TEMPORARY_EXIT_FILE } from '@axiom/wrapper';
+import { makeSlot, runWorkerInProcess, savedCheckpoint, SimulatedClient, type Slot } from './simulated-slot.js';
 import { systemDependency } from '../../../test-support/system-dependency.js';
 
 /** Two units: the smallest sweep with a checkpoint between units. */
@@ -167,16 +166,7 @@ describe('resource faults in a BOINC slot', () => {
     }
     const lines: string[] = [];
     try {
-      const code = await runBoincWorker(
-        slot.slotDir,
-        { builtins: builtinExperiments, sandbox: { entry: AXIOM, args: ['sandboxed-run'] } },
-        {
-          stderr: (line) => lines.push(line),
-          exit: (status) => {
-            throw new AxiomError('internal', `unexpected exit ${status}`);
-          },
-        },
-      );
+      const code = await runWorkerInProcess(slot.slotDir, lines);
       expect(code).toBe(ExitCode.backendUnavailable);
     } finally {
       Object.assign(backendLoaders, saved);

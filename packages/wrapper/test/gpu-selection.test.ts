@@ -14,10 +14,9 @@ import {
   resultDigest,
   runExperiment,
 } from '@axiom/runner/host';
-import { builtinExperiments } from '@axiom/experiments';
-import { compareReplicas, gpuOf, parseInitData, runBoincWorker, TEMPORARY_EXIT_FILE, ValidatorExit } from '@axiom/wrapper';
+import { compareReplicas, gpuOf, parseInitData, TEMPORARY_EXIT_FILE, ValidatorExit } from '@axiom/wrapper';
 import { request } from '../../runner/test/tiny-experiment.js';
-import { AXIOM, makeSlot } from './simulated-slot.js';
+import { makeSlot, runWorkerInProcess } from './simulated-slot.js';
 
 const CROSS_BACKEND = { absolute: 0.02, relative: 0.02 };
 const FIXTURES = fileURLToPath(new URL('./fixtures/init-data/', import.meta.url));
@@ -118,16 +117,7 @@ describe('GPU selection on this host', () => {
       initData.replace('<wu_name>', `<project_dir>${slot.projectDir}</project_dir>\n<client_pid>${process.pid}</client_pid>\n<wu_name>`),
     );
     const lines: string[] = [];
-    const code = await runBoincWorker(
-      slot.slotDir,
-      { builtins: builtinExperiments, sandbox: { entry: AXIOM, args: ['sandboxed-run'] } },
-      {
-        stderr: (line) => lines.push(line),
-        exit: (status) => {
-          throw new AxiomError('internal', `unexpected exit ${status}`);
-        },
-      },
-    );
+    const code = await runWorkerInProcess(slot.slotDir, lines);
     // Exit 0 with boinc_temporary_exit is BOINC's temporary exit (boinc_temporary_exit() in api/boinc_api.cpp).
     expect(code).toBe(ExitCode.ok);
     expect(lines.join('\n')).toMatch(

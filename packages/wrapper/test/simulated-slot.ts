@@ -4,8 +4,9 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Checkpoint, checkpointSchema, fileCheckpointStore, resultSchema } from '@axiom/runner/host';
-import { Channel, CHECKPOINT_FILE, MMAP_FILE, SharedMemory } from '@axiom/wrapper';
+import { AxiomError, type Checkpoint, checkpointSchema, fileCheckpointStore, resultSchema } from '@axiom/runner/host';
+import { builtinExperiments } from '@axiom/experiments';
+import { Channel, CHECKPOINT_FILE, MMAP_FILE, runBoincWorker, SharedMemory } from '@axiom/wrapper';
 
 export const AXIOM = fileURLToPath(new URL('../../cli/bin/axiom.js', import.meta.url));
 
@@ -104,4 +105,18 @@ export class SimulatedClient {
     }
     throw new Error(`no status matched within ${timeoutMs} ms; last: ${JSON.stringify(this.latest())}; stderr: ${this.stderr}`);
   }
+}
+
+/** `axiom worker` run in this process on a slot (to change its backends, say), its stderr lines collected in `lines`. */
+export function runWorkerInProcess(slotDir: string, lines: string[]): Promise<number> {
+  return runBoincWorker(
+    slotDir,
+    { builtins: builtinExperiments, sandbox: { entry: AXIOM, args: ['sandboxed-run'] } },
+    {
+      stderr: (line) => lines.push(line),
+      exit: (status) => {
+        throw new AxiomError('internal', `unexpected exit ${status}`);
+      },
+    },
+  );
 }
