@@ -181,15 +181,15 @@ describe('interruption and checkpoints', () => {
     const reference = await axiom([...args, '--no-checkpoint', '--out', join(dir, 'reference.json')]);
     expect(reference.code, reference.stderr).toBe(0);
 
-    const command = [...args, '--out', join(dir, 'r.json')];
+    // A checkpoint at every step (the period does not name the run): Ctrl-C once the first one inside the stack exists.
+    const command = [...args, '--checkpoint-period', '0', '--out', join(dir, 'r.json')];
     const { child, finished } = startAxiom(command);
-    let sent = false;
-    child.stderr!.on('data', (chunk: Buffer) => {
-      if (!sent && /stack hidden=64x64 · 4 runs · epoch \d+\/150/.test(chunk.toString())) {
-        sent = true;
-        child.kill('SIGINT');
-      }
-    });
+    let exited = false;
+    void finished.then(() => (exited = true));
+    while (!exited && !(await readdir(join(dir, '.checkpoints')).catch(() => [])).some((name) => name.endsWith('.ckpt'))) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    child.kill('SIGINT');
     const interrupted = await finished;
     expect(interrupted.code, interrupted.stderr).toBe(ExitCode.interrupted);
     expect(interrupted.stdout).toMatch(/checkpoint: .*\.checkpoints\/memorization-dynamics-[0-9a-f]{16}\.ckpt \(run the same command again to resume\)/);
