@@ -15,7 +15,7 @@ import { sampleTeacher, teacherTask } from './lib/data.js';
 import { parameterCount } from './lib/mlp.js';
 import { fitPowerLaw, fitPowerLawWithOffset } from './lib/power-law.js';
 import { createStackedMlp, evaluateStackedLoss, trainStacked } from './lib/stacked.js';
-import { finiteOrNull, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
+import { finiteOrNull, stackedBenchWorkload, stackedSweep, stackingParam, repeat } from './lib/sweep.js';
 import { permutationStream, uploadRegressionDataset } from './lib/train.js';
 
 // Parameters: the defaults are the real sweep.
@@ -112,6 +112,19 @@ export default defineExperiment({
     },
   },
   bench: stackedBenchWorkload,
+  // Model FLOPs per second on one WASM thread: the smoke preset's 1.5e9 model FLOPs in 16.4 s less 2 s start-up.
+  // Early stopping may end a unit sooner: maxSteps is the budget, so the estimate is an upper one.
+  work: {
+    networks: (p) => {
+      const network = (width: number) => ({
+        layers: [p.inputDim, ...repeat(p.depth, width), 1],
+        trainPasses: p.maxSteps * p.batchSize,
+        evalPasses: Math.ceil(p.maxSteps / p.stepsPerEvaluation) * p.validationSize,
+      });
+      return [...p.trainSizes.map(() => network(p.dataSweepWidth)), ...p.widths.map(network)];
+    },
+    flopsPerSecond: 1.0e8,
+  },
   async run(ctx) {
     const p: Params = ctx.params;
     const { tf } = ctx;

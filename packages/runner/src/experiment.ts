@@ -155,6 +155,25 @@ export interface BenchWorkload {
   pytorch: boolean;
 }
 
+/** One network a run trains, for the work estimate: layer widths (input first) and how many examples pass through it. */
+export interface NetworkWork {
+  layers: number[];
+  /** Examples it is trained on, counting each epoch. */
+  trainPasses: number;
+  /** Examples it is evaluated on, counting each evaluation. */
+  evalPasses: number;
+}
+
+/**
+ * How much a run computes, for hosts that must say so in advance (BOINC's time estimates, deadlines and
+ * limits): the networks it trains with these parameters, and the model FLOPs per second the experiment
+ * reached on one reference core (measured on its smoke preset; re-measure when its training changes).
+ */
+export interface WorkEstimate<P> {
+  networks(params: P): NetworkWork[];
+  flopsPerSecond: number;
+}
+
 export interface Experiment<S extends z.ZodType = z.ZodType> {
   name: string;
   version: string;
@@ -173,6 +192,7 @@ export interface Experiment<S extends z.ZodType = z.ZodType> {
   headline?: HeadlineMetric[];
   findings?: Findings;
   bench?: BenchWorkload;
+  work?: WorkEstimate<z.infer<S>>;
   /** Runs the sweep and returns the headline metrics computed from its units. */
   run(ctx: ExperimentContext<z.infer<S>>): Promise<JsonObject>;
 }

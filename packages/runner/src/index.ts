@@ -13,6 +13,7 @@ export {
   type Findings,
   type HeadlineMetric,
   type KeyedFinding,
+  type NetworkWork,
   type Resumable,
   type ScalarFinding,
   type ScalingSweep,
@@ -21,6 +22,7 @@ export {
   type TrainingSession,
   type UnitContext,
   type UnitOutput,
+  type WorkEstimate,
 } from './experiment.js';
 export { type JsonObject, type JsonValue } from './json.js';
 export { deriveSeed, Rng } from './rng.js';

@@ -111,7 +111,7 @@ describe('the cost model', () => {
   });
 
   it('names an experiment it has no model for, and a misspelt parameter', () => {
-    expect(() => estimateCost('no-such-experiment', undefined, undefined)).toThrow(/no cost model for experiment "no-such-experiment"/);
+    expect(() => estimateCost('no-such-experiment', undefined, undefined)).toThrow(/no work estimate for experiment "no-such-experiment"/);
     expect(() => estimateCost('memorization-dynamics', 'smoke', { epocs: 3 })).toThrow(/epocs/);
   });
 });

@@ -36,6 +36,11 @@ export function meanOfArrays(arrays: readonly unknown[], length: number): Array<
   return Array.from({ length }, (_, i) => meanOfNumbers(arrays.map((array) => (array as unknown[])[i])));
 }
 
+/** `count` copies of `value`, e.g. the widths of `depth` equal hidden layers. */
+export function repeat<T>(count: number, value: T): T[] {
+  return Array.from({ length: count }, () => value);
+}
+
 /** Result JSON holds finite numbers only: a diverged loss or an undefined ratio is recorded as null. */
 export function finiteOrNull(value: number): number | null {
   return Number.isFinite(value) ? value : null;
