@@ -1,5 +1,4 @@
-import type { JsonValue } from '@axiom/runner';
-import { findingLines } from './findings.js';
+import { findingLines, numericLeaves } from './findings.js';
 import { replicationProblems, type ReplicationProblem } from './replication.js';
 import { describeGroup, type Configuration, type ConfigurationGroup, type SkippedFile } from './result-set.js';
 import { formatNumber, summarize, type Summary } from './statistics.js';
@@ -21,13 +20,6 @@ export interface Analysis {
   replication: { trustworthy: boolean; problems: ReplicationProblem[] };
   skipped: SkippedFile[];
   configurations: ConfigurationAnalysis[];
-}
-
-export function numericLeaves(value: JsonValue, path = ''): Array<[string, number]> {
-  if (typeof value === 'number') return [[path, value]];
-  if (value === null || typeof value !== 'object') return [];
-  const entries = Array.isArray(value) ? value.map((item, index) => [String(index), item] as const) : Object.entries(value);
-  return entries.flatMap(([key, inner]) => numericLeaves(inner, path ? `${path}.${key}` : key));
 }
 
 /** Per metric, one value per distinct seed: a result repeated under the same seed is not another observation. */

@@ -1,7 +1,7 @@
-import type { Findings, KeyedFinding } from '@axiom/runner';
+import type { ControlledFinding, Findings, JsonValue, KeyedFinding } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
 import type { ConfigurationGroup } from './result-set.js';
-import { formatEstimate, type Summary } from './statistics.js';
+import { formatEstimate, summarize, type Summary } from './statistics.js';
 
 /** The experiment's declared findings (built-in experiments declare them; a script's are not trusted to run here). */
 export const findingsOf = (experiment: string): Findings | undefined => builtinExperiments.get(experiment)?.findings;
@@ -44,11 +44,35 @@ export function keyedTableKeys(group: ConfigurationGroup, finding: KeyedFinding)
   return ordered.every((key) => Number.isFinite(Number(key))) ? ordered.sort((a, b) => Number(a) - Number(b)) : ordered;
 }
 
+/** Every numeric leaf of a result's metrics by its path, e.g. `byLevel.0.2.testAccuracy` (array items by index). */
+export function numericLeaves(value: JsonValue, path = ''): Array<[string, number]> {
+  if (typeof value === 'number') return [[path, value]];
+  if (value === null || typeof value !== 'object') return [];
+  const entries = Array.isArray(value) ? value.map((item, index) => [String(index), item] as const) : Object.entries(value);
+  return entries.flatMap(([key, inner]) => numericLeaves(inner, path ? `${path}.${key}` : key));
+}
+
+/**
+ * "claim: measure vs control (label); difference", each across seeds, the difference paired by seed
+ * (the replicates where both were recorded); undefined where the measure was never recorded.
+ */
+function controlledLine(group: ConfigurationGroup, controlled: ControlledFinding, summaries: ReadonlyMap<string, Summary>): string | undefined {
+  const measure = summaries.get(controlled.measure);
+  if (!measure) return undefined;
+  const differences = group.replicates.flatMap(({ result }) => {
+    const leaves = new Map(numericLeaves(result.metrics));
+    const [value, control] = [leaves.get(controlled.measure), leaves.get(controlled.control)];
+    return value === undefined || control === undefined ? [] : [value - control];
+  });
+  const difference = differences.length ? `; difference ${formatEstimate(summarize(differences))}` : '';
+  return `${controlled.claim}: ${formatEstimate(measure)} vs ${formatEstimate(summaries.get(controlled.control))} ${controlled.controlLabel}${difference}`;
+}
+
 /** The group's headline finding in a line or two, from the metric summaries across seeds. */
 export function findingLines(group: ConfigurationGroup, summaries: ReadonlyMap<string, Summary>): string[] {
   const view = findingsOf(group.experiment);
   if (!view) return [];
-  const lines: string[] = [];
+  const lines = (view.controls ?? []).flatMap((controlled) => controlledLine(group, controlled, summaries) ?? []);
   const { keyed } = view;
   if (keyed) {
     const keys = keyedTableKeys(group, keyed);

@@ -138,10 +138,27 @@ export interface ScalingSweep {
 }
 
 /**
+ * A finding beside its control, both measured in the same run (e.g. with and without weight decay):
+ * `axiom analyze` and the report show each across seeds and their difference, paired by seed, each with
+ * its 95% confidence interval.
+ */
+export interface ControlledFinding {
+  /** The finding in words, e.g. "validation accuracy reaches 99% long after training accuracy does". */
+  claim: string;
+  /** Path of the metric that carries it, e.g. `withWeightDecay.delayEpochs`. */
+  measure: string;
+  /** Path of the same measure under the control, e.g. `withoutWeightDecay.delayEpochs`. */
+  control: string;
+  /** The control in words, e.g. "without weight decay". */
+  controlLabel: string;
+}
+
+/**
  * What the headline finding is, in terms of the metrics the experiment records, with its controls:
  * `axiom analyze` turns it into a line or two, the report into plots.
  */
 export interface Findings {
+  controls?: ControlledFinding[];
   keyed?: KeyedFinding;
   scalars?: ScalarFinding[];
   scaling?: { loss: string; sweeps: ScalingSweep[] };

@@ -7,6 +7,7 @@ export { type Tf } from './backend.js';
 export { type Tolerance } from './compare.js';
 export {
   type BenchWorkload,
+  type ControlledFinding,
   defineExperiment,
   type Experiment,
   type ExperimentContext,
