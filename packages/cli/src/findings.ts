@@ -73,6 +73,10 @@ export function findingLines(group: ConfigurationGroup, summaries: ReadonlyMap<s
   const view = findingsOf(group.experiment);
   if (!view) return [];
   const lines = (view.controls ?? []).flatMap((controlled) => controlledLine(group, controlled, summaries) ?? []);
+  for (const [verdict, sentence] of Object.entries(view.verdicts ?? {})) {
+    const recorded = group.replicates.map(({ result }) => result.metrics[verdict]).filter((value) => typeof value === 'boolean');
+    if (recorded.length) lines.push(`${sentence}: ${recorded.filter(Boolean).length} of ${recorded.length} seed(s)`);
+  }
   const { keyed } = view;
   if (keyed) {
     const keys = keyedTableKeys(group, keyed);

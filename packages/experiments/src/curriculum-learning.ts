@@ -115,6 +115,28 @@ export default defineExperiment({
     { metric: 'byOrdering.*.shortBudgetTestAccuracy', tolerance: FEW_PREDICTIONS_FLIP },
   ],
   findings: {
+    // The control for every curriculum: random order at the same budget, in the same run.
+    controls: [
+      {
+        claim: 'easy-first order, short budget',
+        measure: 'byOrdering.easy-first.shortBudgetTestAccuracy',
+        control: 'byOrdering.random.shortBudgetTestAccuracy',
+        controlLabel: 'random order at the same budget',
+      },
+      {
+        claim: 'paced curriculum, short budget',
+        measure: 'byOrdering.paced.shortBudgetTestAccuracy',
+        control: 'byOrdering.random.shortBudgetTestAccuracy',
+        controlLabel: 'random order at the same budget',
+      },
+      {
+        claim: 'easy-first order, full budget',
+        measure: 'byOrdering.easy-first.finalTestAccuracy',
+        control: 'byOrdering.random.finalTestAccuracy',
+        controlLabel: 'random order at the same budget',
+      },
+    ],
+    verdicts: { easyLearnedFirstUnderRandomOrder: 'under random order, easier levels are learned first (the implicit curriculum)' },
     keyed: {
       table: 'byOrdering',
       keyLabel: 'ordering',

@@ -6,6 +6,9 @@
  * first-layer weights reading each feature; after training, test accuracy with each feature destroyed
  * (shuffled across examples). Known result: the strong feature's gradient dominates (Axiom: mean ratio
  * 1.39, larger for wider networks) and destroying it hurts accuracy far more than destroying the weak one.
+ * The control: the same network trained with the strong feature removed (shuffled in its training
+ * data), so the weak feature has no competitor. Starvation means the network trained on both features
+ * gets less from the weak one (test accuracy with the strong feature destroyed) than the control does.
  */
 import { defineExperiment, type Rng } from '@axiom/runner';
 import { mean } from 'simple-statistics';
@@ -13,7 +16,7 @@ import { z } from 'zod';
 import { featureColumns, sampleCompetingFeatures, shuffleColumns, type Dataset, type FeatureColumns } from './lib/data.js';
 import { firstLayerGradientNorms } from './lib/probes.js';
 import { createStackedMlp, predictStackedClasses, trainStacked, uploadStackedDataset, type StackedDataset } from './lib/stacked.js';
-import { finiteOrNull, gridUnits, meanOfNumbers, metricsWhere, stackedBenchWorkload, stackedSweep, stackingParam, repeat } from './lib/sweep.js';
+import { finiteOrNull, gridUnits, meanOfNumbers, stackedBenchWorkload, stackedSweep, stackingParam, repeat } from './lib/sweep.js';
 import { FEW_PREDICTIONS_FLIP, SAME_VERDICT } from './lib/tolerances.js';
 import { accuracy } from './lib/train.js';
 
@@ -36,6 +39,9 @@ const params = z.strictObject({
 });
 type Params = z.infer<typeof params>;
 
+/** What a network trains on: both features, or (the control) the weak one alone, the strong one shuffled away. */
+export const trainings = ['both-features', 'strong-removed'] as const;
+
 /** The test set twice, with the strong and with the weak feature destroyed: its columns shuffled jointly across examples, nothing else changed. */
 export function destroyFeatures(rng: Rng, test: Dataset, columns: FeatureColumns): { withoutStrong: Dataset; withoutWeak: Dataset } {
   return { withoutStrong: shuffleColumns(rng, test, columns.strong), withoutWeak: shuffleColumns(rng, test, columns.weak) };
@@ -43,7 +49,7 @@ export function destroyFeatures(rng: Rng, test: Dataset, columns: FeatureColumns
 
 export default defineExperiment({
   name: 'feature-competition',
-  version: '1.2.0',
+  version: '1.3.0',
   description: 'A strong and a weak predictive feature: does the strong one starve the weak one of gradient?',
   params,
   presets: {
@@ -57,12 +63,31 @@ export default defineExperiment({
     { metric: 'byWidth.*.testAccuracy', tolerance: FEW_PREDICTIONS_FLIP },
     { metric: 'strongGradientDominates', tolerance: SAME_VERDICT },
     { metric: 'strongRemovalHurtsMore', tolerance: SAME_VERDICT },
+    { metric: 'byWidth.*.weakFeatureAccuracy', tolerance: FEW_PREDICTIONS_FLIP },
+    { metric: 'byWidth.*.weakFeatureAccuracyAlone', tolerance: FEW_PREDICTIONS_FLIP },
+    { metric: 'weakFeatureStarved', tolerance: SAME_VERDICT },
   ],
   findings: {
+    controls: [
+      {
+        claim: 'accuracy from the weak feature (strong feature destroyed at test), trained beside the strong one',
+        measure: 'weakFeatureAccuracy',
+        control: 'weakFeatureAccuracyAlone',
+        controlLabel: 'trained with the strong feature removed',
+      },
+    ],
+    verdicts: {
+      weakFeatureStarved: 'the strong feature starves the weak one: less is learned from it than without competition, at every width',
+      strongRemovalHurtsMore: 'destroying the strong feature hurts accuracy more than destroying the weak one',
+    },
     keyed: {
       table: 'byWidth',
       keyLabel: 'width',
-      fields: { meanGradientRatio: 'gradient ratio strong/weak' },
+      fields: {
+        meanGradientRatio: 'gradient ratio strong/weak',
+        weakFeatureAccuracy: 'weak-feature accuracy',
+        weakFeatureAccuracyAlone: 'weak-feature accuracy, trained alone',
+      },
       axis: 'log',
       title: 'Gradient ratio of the strong to the weak feature vs width',
     },
@@ -72,7 +97,7 @@ export default defineExperiment({
   work: {
     networks: (p) =>
       p.widths.flatMap((width) =>
-        repeat(p.replicates, {
+        repeat(p.replicates * trainings.length, {
           layers: [2 * p.featureDims + p.noiseDims, ...repeat(p.depth, width), 2],
           trainPasses: p.trainSize * p.epochs,
           evalPasses: p.testSize * p.epochs,
@@ -84,7 +109,7 @@ export default defineExperiment({
     const p: Params = ctx.params;
     const { tf } = ctx;
     const columns = featureColumns(p);
-    const units = gridUnits({ width: p.widths, replicate: Array.from({ length: p.replicates }, (_, replicate) => replicate) });
+    const units = gridUnits({ width: p.widths, replicate: Array.from({ length: p.replicates }, (_, replicate) => replicate), training: trainings });
 
     // Networks of one width train together; each keeps its own data, initialisation and shuffle.
     const { results, stackedGroups } = await stackedSweep(
@@ -94,10 +119,12 @@ export default defineExperiment({
       async (group, session) => {
         const { width } = group[0]!.config;
         // Data: the data set depends on the replicate only, so widths are compared on the same examples.
-        const sources = group.map(({ config: { replicate } }) => {
+        // The control trains on the same examples with the strong feature shuffled across them.
+        const sources = group.map(({ config: { replicate, training } }) => {
           const dataRng = ctx.rng('replicate', replicate, 'data');
-          const train = sampleCompetingFeatures(dataRng, p, p.trainSize);
+          const examples = sampleCompetingFeatures(dataRng, p, p.trainSize);
           const test = sampleCompetingFeatures(dataRng, p, p.testSize);
+          const train = training === 'strong-removed' ? shuffleColumns(ctx.rng('replicate', replicate, 'remove-strong'), examples, columns.strong) : examples;
           return { train, test, ...destroyFeatures(ctx.rng('replicate', replicate, 'destroy'), test, columns) };
         });
         const upload = (part: keyof (typeof sources)[number]) =>
@@ -174,16 +201,19 @@ export default defineExperiment({
     // Headline: per width, averaged over replicates.
     const byWidth = Object.fromEntries(
       p.widths.map((width) => {
-        const metrics = metricsWhere(results, 'width', width);
-        const average = (field: string) => meanOfNumbers(metrics.map((m) => m[field]))!;
-        const accuracyDrop = (field: string) => average('testAccuracy') - average(field);
+        const atWidth = results.filter((result) => result.config.width === width);
+        const average = (training: (typeof trainings)[number], field: string) =>
+          meanOfNumbers(atWidth.filter((result) => result.config.training === training).map((result) => result.metrics[field]))!;
+        const accuracyDrop = (field: string) => average('both-features', 'testAccuracy') - average('both-features', field);
         return [
           String(width),
           {
-            meanGradientRatio: average('meanGradientRatio'),
-            testAccuracy: average('testAccuracy'),
+            meanGradientRatio: average('both-features', 'meanGradientRatio'),
+            testAccuracy: average('both-features', 'testAccuracy'),
             accuracyDropStrongDestroyed: accuracyDrop('accuracyStrongDestroyed'),
             accuracyDropWeakDestroyed: accuracyDrop('accuracyWeakDestroyed'),
+            weakFeatureAccuracy: average('both-features', 'accuracyStrongDestroyed'),
+            weakFeatureAccuracyAlone: average('strong-removed', 'accuracyStrongDestroyed'),
           },
         ];
       }),
@@ -195,6 +225,9 @@ export default defineExperiment({
       meanGradientRatio: mean(summaries.map((s) => s.meanGradientRatio)),
       strongGradientDominates: summaries.every((s) => s.meanGradientRatio > 1),
       strongRemovalHurtsMore: summaries.every((s) => s.accuracyDropStrongDestroyed > s.accuracyDropWeakDestroyed),
+      weakFeatureAccuracy: mean(summaries.map((s) => s.weakFeatureAccuracy)),
+      weakFeatureAccuracyAlone: mean(summaries.map((s) => s.weakFeatureAccuracyAlone)),
+      weakFeatureStarved: summaries.every((s) => s.weakFeatureAccuracyAlone > s.weakFeatureAccuracy),
       gradientRatioRisesWithWidth: byWidth[String(p.widths.at(-1))]!.meanGradientRatio > byWidth[String(p.widths[0])]!.meanGradientRatio,
     };
   },

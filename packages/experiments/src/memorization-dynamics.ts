@@ -2,7 +2,9 @@
  * Memorization under label noise (Arpit et al. 2017, "A closer look at memorization in deep networks";
  * Zhang et al. 2017). A fraction of training labels is replaced by other classes; we record the first
  * epoch each training example is fit. Known result: clean examples are learned before corrupted ones
- * at every corruption level, and test accuracy falls as corruption rises.
+ * at every corruption level, and test accuracy falls as corruption rises. The control: on the clean
+ * run, the same clean-first rate for a random subset chosen as corruption would choose it but left
+ * uncorrupted (a placebo), which must sit near one half.
  */
 import { defineExperiment, type JsonObject } from '@axiom/runner';
 import { mean } from 'simple-statistics';
@@ -58,7 +60,7 @@ export function cleanFirstRate(firstFit: Int32Array, corrupted: Uint8Array, neve
 
 export default defineExperiment({
   name: 'memorization-dynamics',
-  version: '1.1.0',
+  version: '1.2.0',
   description: 'Label noise: are clean examples learned before corrupted ones, and how does test accuracy fall?',
   params,
   presets: {
@@ -79,10 +81,20 @@ export default defineExperiment({
   headline: [
     { metric: 'byLevel.*.testAccuracy', tolerance: FEW_PREDICTIONS_FLIP },
     { metric: 'byLevel.*.cleanFirstRate', tolerance: FEW_PREDICTIONS_FLIP },
+    { metric: 'placeboCleanFirstRate', tolerance: FEW_PREDICTIONS_FLIP },
     { metric: 'cleanFirstAtEveryLevel', tolerance: SAME_VERDICT },
     { metric: 'testAccuracyFallsWithCorruption', tolerance: SAME_VERDICT },
   ],
   findings: {
+    controls: [
+      {
+        claim: 'clean examples are fit before corrupted ones (clean-first rate, mean over corrupted levels)',
+        measure: 'meanCleanFirstRate',
+        control: 'placeboCleanFirstRate',
+        controlLabel: 'for a random subset left uncorrupted (the clean run)',
+      },
+    ],
+    verdicts: { cleanFirstAtEveryLevel: 'clean examples are fit first at every corruption level' },
     keyed: {
       table: 'byLevel',
       keyLabel: 'corruption',
@@ -125,7 +137,9 @@ export default defineExperiment({
           const clean = sampleClusters(dataRng, task, p.trainSize);
           const test = sampleClusters(dataRng, task, p.testSize);
           const { data: noisy, corrupted } = corruptLabels(unit.rng('corruption'), clean, level);
-          return { unit, level, replicate, test, noisy, corrupted };
+          // The control, on the clean run: the examples corruption at the highest level would pick, left as they are.
+          const placebo = level === 0 ? corruptLabels(unit.rng('placebo'), clean, Math.max(...p.corruptionLevels)).corrupted : undefined;
+          return { unit, level, replicate, test, noisy, corrupted, placebo };
         });
         const train = uploadStackedDataset(
           tf,
@@ -178,7 +192,7 @@ export default defineExperiment({
 
         // Metrics, per unit.
         const never = p.epochs + 1;
-        return members.map(({ level, noisy, corrupted }, m) => {
+        return members.map(({ level, noisy, corrupted, placebo }, m) => {
           const {
             curves: memberCurves,
             fits: { firstFit },
@@ -191,6 +205,7 @@ export default defineExperiment({
               peakTestAccuracy: peak,
               peakEpoch: memberCurves.testAccuracy.indexOf(peak) + 1,
               cleanFirstRate: cleanFirstRate(firstFit, corrupted, never),
+              placeboCleanFirstRate: placebo ? cleanFirstRate(firstFit, placebo, never) : null,
               medianFirstFitClean: medianEpoch(firstFit, (i) => !corrupted[i], never),
               medianFirstFitCorrupted: medianEpoch(firstFit, (i) => corrupted[i] === 1, never),
               finalFitCorrupted: level > 0 ? accuracy(lastTrainPredictions, noisy.y, (i) => corrupted[i] === 1) : null,
@@ -216,6 +231,8 @@ export default defineExperiment({
     return {
       byLevel,
       stackedGroups,
+      meanCleanFirstRate: meanOfNumbers(noisyLevels.map((level) => (byLevel[String(level)] as { cleanFirstRate: number | null }).cleanFirstRate)),
+      placeboCleanFirstRate: meanOfNumbers(results.map((result) => result.metrics.placeboCleanFirstRate)),
       cleanFirstAtEveryLevel: noisyLevels.every((level) => ((byLevel[String(level)] as { cleanFirstRate: number }).cleanFirstRate ?? 0) > 0.5),
       testAccuracyFallsWithCorruption: accuracies.every((value, i) => i === 0 || value <= accuracies[i - 1]!),
     };

@@ -99,6 +99,17 @@ export default defineExperiment({
     { metric: 'parameterScalingR2', tolerance: { absolute: 1e-3, relative: 0 } },
   ],
   findings: {
+    // The control for the data law: the parameter sweep of the same run, on the same task and training.
+    controls: [
+      {
+        claim: 'a power law in training-set size fits the test loss (R²)',
+        measure: 'dataScalingR2',
+        control: 'parameterScalingR2',
+        controlLabel: 'in parameters',
+      },
+      { claim: 'the data scaling exponent', measure: 'dataExponent', control: 'parameterExponent', controlLabel: 'the parameter exponent' },
+    ],
+    verdicts: { dataIsTheBottleneck: 'data, not capacity, is the bottleneck (the data law is cleaner and steeper)' },
     scalars: [
       { label: 'data scaling', fields: { dataExponent: 'exponent', dataScalingR2: 'R²' } },
       { label: 'parameter scaling', fields: { parameterExponent: 'exponent', parameterScalingR2: 'R²' } },

@@ -53,6 +53,19 @@ describe('feature-competition', () => {
       expect(summary.accuracyDropWeakDestroyed).toBeGreaterThan(0.01);
     }
 
+    // The control: trained with the strong feature shuffled away, a network learns the weak feature far
+    // better than one trained beside the strong feature (starvation), at every width.
+    expect(result.metrics.weakFeatureStarved).toBe(true);
+    const starvation = result.metrics.byWidth as Record<string, { weakFeatureAccuracy: number; weakFeatureAccuracyAlone: number }>;
+    for (const [width, { weakFeatureAccuracy, weakFeatureAccuracyAlone }] of Object.entries(starvation)) {
+      expect(weakFeatureAccuracyAlone - weakFeatureAccuracy, `width ${width}`).toBeGreaterThan(0.05);
+    }
+    // The control's network never saw the strong feature carry the label: destroying it at test costs it little.
+    for (const unit of result.units.filter((u) => u.config.training === 'strong-removed')) {
+      const { testAccuracy, accuracyStrongDestroyed } = unit.metrics as Record<string, number>;
+      expect(Math.abs(testAccuracy! - accuracyStrongDestroyed!), unit.key).toBeLessThan(0.05);
+    }
+
     // Per epoch: both gradient norms and their ratio.
     for (const unit of result.units) {
       const { gradientNormStrong, gradientNormWeak, gradientRatio } = unit.curves as Record<string, number[]>;

@@ -31,6 +31,11 @@ describe('memorization-dynamics', () => {
     for (const level of ['0.2', '0.5']) expect(byLevel[level]!.cleanFirstRate).toBeGreaterThan(0.7);
     expect(byLevel['0']!.testAccuracy).toBeGreaterThan(byLevel['0.5']!.testAccuracy);
     expect(result.metrics).toMatchObject({ cleanFirstAtEveryLevel: true });
+    // The control: a random subset of the clean run, chosen as corruption would choose it but left
+    // uncorrupted, is fit neither first nor last; the corrupted levels stand far from it.
+    const { placeboCleanFirstRate, meanCleanFirstRate } = result.metrics as { placeboCleanFirstRate: number; meanCleanFirstRate: number };
+    expect(Math.abs(placeboCleanFirstRate - 0.5)).toBeLessThan(0.1);
+    expect(meanCleanFirstRate - placeboCleanFirstRate).toBeGreaterThan(0.25);
 
     // Every training example has its first-fit epoch recorded, and the corruption mask matches the level.
     const unit = result.units.find((u) => u.config.level === 0.5)!;

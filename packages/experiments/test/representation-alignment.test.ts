@@ -18,8 +18,14 @@ describe('representation-alignment', () => {
     }
     const widest = result.units.find((unit) => unit.config.width === 256)!.metrics as { ckaByLayer: number[]; ckaAtInitByLayer: number[] };
     expect(widest.ckaByLayer[1]! - widest.ckaAtInitByLayer[1]!).toBeGreaterThan(0.05);
-    // At init the CKA is reported beside the trained one, per width.
-    expect(byWidth['256']).toHaveProperty('ckaAtInit');
+    // The control: the same trend at initialisation, and the gain from training, per width and overall.
+    const table = result.metrics.byWidth as Record<string, { cka: number; ckaAtInit: number; gainFromTraining: number }>;
+    for (const width of ['32', '256']) expect(table[width]!.gainFromTraining).toBeCloseTo(table[width]!.cka - table[width]!.ckaAtInit, 12);
+    const { ckaRiseWithWidth, ckaRiseWithWidthAtInit, shareOfRisePresentAtInit } = result.metrics as Record<string, number>;
+    expect(ckaRiseWithWidth).toBeCloseTo(table['256']!.cka - table['32']!.cka, 12);
+    expect(ckaRiseWithWidthAtInit).toBeCloseTo(table['256']!.ckaAtInit - table['32']!.ckaAtInit, 12);
+    expect(shareOfRisePresentAtInit).toBeCloseTo(ckaRiseWithWidthAtInit / ckaRiseWithWidth, 12);
+    expect(result.metrics.riseMostlyPresentAtInit).toBe(shareOfRisePresentAtInit > 0.5);
     // CKA per hidden layer, each in [0, 1].
     for (const unit of result.units) {
       const perLayer = unit.metrics.ckaByLayer as number[];

@@ -159,6 +159,11 @@ export interface ControlledFinding {
  */
 export interface Findings {
   controls?: ControlledFinding[];
+  /**
+   * Verdicts (true/false metrics) as the sentence each states when true, e.g. `riseMostlyPresentAtInit`:
+   * "the rise with width is mostly present at initialisation"; analyze says in how many seeds it holds.
+   */
+  verdicts?: Record<string, string>;
   keyed?: KeyedFinding;
   scalars?: ScalarFinding[];
   scaling?: { loss: string; sweeps: ScalingSweep[] };
