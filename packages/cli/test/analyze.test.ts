@@ -8,7 +8,7 @@ import { builtinExperiments } from '@axiom/experiments';
 import { analyzeCommand } from '../src/analyze-command.js';
 import { analyze } from '../src/analyze.js';
 import { groupByConfiguration, loadResults } from '../src/result-set.js';
-import { summarize, tCritical95 } from '../src/statistics.js';
+import { formatEstimate, summarize, tCritical95 } from '../src/statistics.js';
 import { scratch } from './helpers.js';
 import { runSmokeToFile } from './results-fixture.js';
 
@@ -123,6 +123,19 @@ describe('axiom analyze', () => {
     expect(rows.find((row) => row.includes(',byLevel.0.4.testAccuracy,'))).toMatch(
       new RegExp(String.raw`^memorization-dynamics,${VERSION},,[0-9a-f]{64},smoke,5,6,byLevel\.0\.4\.testAccuracy,5,`),
     );
+  });
+
+  it('states the finding beside its control across seeds, with their difference paired by seed, and how many seeds each verdict holds in', async () => {
+    const run = await captured(() => analyzeCommand([cleanDir], {}));
+    const seeds = [1, 2, 3].map((seed) => bySeed.get(seed)!.metrics as Record<string, number | boolean>);
+    const estimate = (values: number[]) => formatEstimate(summarize(values));
+    const [measure, control] = [seeds.map((m) => m.meanCleanFirstRate as number), seeds.map((m) => m.placeboCleanFirstRate as number)];
+    const differences = measure.map((value, i) => value - control[i]!);
+    expect(run.stdout).toContain(
+      `  clean examples are fit before corrupted ones (clean-first rate, mean over corrupted levels): ${estimate(measure)} vs ${estimate(control)} for a random subset left uncorrupted (the clean run); difference ${estimate(differences)}\n`,
+    );
+    const holds = seeds.filter((m) => m.cleanFirstAtEveryLevel === true).length;
+    expect(run.stdout).toContain(`  clean examples are fit first at every corruption level: ${holds} of 3 seed(s)\n`);
   });
 
   it('says nothing alarming about clean replicates', async () => {
