@@ -31,6 +31,7 @@ import { TaskUsage } from './task-usage.js';
 import { loadWorkunitFile, resolveLinkFile } from './workunit-file.js';
 import { gpuOf, parseInitData, readInitData, remainingBoundSeconds, type InitData } from './init-data.js';
 import { MMAP_FILE, SharedMemory } from './shared-memory.js';
+import { SLOT_LOCK_BUSY_MESSAGE, SLOT_LOCK_FILE, SLOT_LOCK_WAIT_SECONDS, takeSlotLock } from './slot-lock.js';
 
 /** A project may put its script-signing public key in its project directory under this name. */
 export const PROJECT_PUBLIC_KEY_FILE = 'axiom-public-key.pem';
@@ -45,6 +46,8 @@ export interface WorkerIo {
   stderr(line: string): void;
   /** Exits the process at once (abort, or a client that died). */
   exit(code: number): never;
+  /** Waits this many seconds (default: a timer). */
+  wait?(seconds: number): Promise<void>;
 }
 
 const exists = (path: string) =>
@@ -104,6 +107,28 @@ export async function runBoincWorker(slotDir: string, { builtins, sandbox }: Wor
     });
   }
 
+  // As boinc_init does: one instance per slot. A previous occupant gets time to notice it is gone and exit.
+  let lock = mode === 'native' ? await takeSlotLock(slotDir) : undefined;
+  if (lock && 'heldBy' in lock) {
+    io.stderr(`axiom worker: cannot take ${SLOT_LOCK_FILE} (held by PID ${lock.heldBy}); waiting ${SLOT_LOCK_WAIT_SECONDS} s`);
+    await (io.wait ?? ((seconds) => new Promise<void>((resolve) => setTimeout(resolve, seconds * 1000))))(SLOT_LOCK_WAIT_SECONDS);
+    lock = await takeSlotLock(slotDir);
+  }
+  if (lock && 'heldBy' in lock) {
+    io.stderr(`axiom worker: cannot take ${SLOT_LOCK_FILE} (still held by PID ${lock.heldBy}); another instance is running in this slot, exiting`);
+    // Exiting 0 would make the client restart the task at once, and again: ask for a restart in 10 minutes.
+    await writeTemporaryExit(slotDir, TEMPORARY_EXIT_DELAY_SECONDS, SLOT_LOCK_BUSY_MESSAGE);
+    return ExitCode.ok;
+  }
+  try {
+    return await runInSlot(slotDir, init, { builtins, sandbox }, io, mode);
+  } finally {
+    await lock?.release();
+  }
+}
+
+/** The task itself, once the slot is the worker's own. */
+async function runInSlot(slotDir: string, init: InitData, { builtins, sandbox }: WorkerRuntime, io: WorkerIo, mode: WorkerMode): Promise<number> {
   const slotCheckpoints = fileCheckpointStore(join(slotDir, CHECKPOINT_FILE), init.checkpoint_period);
   const clientFraction = (runFraction: number) => init.fraction_done_start + runFraction * (init.fraction_done_end - init.fraction_done_start);
   // After a restart, progress starts where the checkpoint left it, from the first status message on (an

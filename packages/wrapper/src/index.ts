@@ -7,3 +7,4 @@ export * from './fraction-file.js';
 export * from './job-xml.js';
 export * from './project/index.js';
 export * from './workunit-file.js';
+export * from './slot-lock.js';
