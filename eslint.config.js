@@ -7,7 +7,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'bench-results/**', '**/*.d.ts', 'packages/cli/test/fixtures/**'] },
+  { ignores: ['**/dist/**', '**/generated/**', '**/node_modules/**', 'bench-results/**', '**/*.d.ts', 'packages/cli/test/fixtures/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,8 +1,7 @@
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core's Node build registers no gradients and its ESM build does not load in Node; the union
-// package's Node build registers them all (and is what tfjs-node builds on anyway).
-import '@tensorflow/tfjs';
+// tfjs-core's gradients, which its Node build does not register (bundled at build time: scripts/bundle-gradients.mjs).
+import '@axiom/runner/tfjs-gradients';
 import { AxiomError, errorMessage } from './errors.js';
 import { backendNames, type BackendInfo, type BackendName, type GpuAssignment, type GpuRecord, type RunWarning } from './schemas.js';
 import { patchWasmTransposedMatMul, WASM_TRANSPOSED_MATMUL_PATCH } from './wasm-matmul.js';
