@@ -1,6 +1,15 @@
 import { Command, CommanderError, Option } from 'commander';
 import { fileURLToPath } from 'node:url';
-import { AxiomError, backendNames, ExitCode, installWorkerApi, type SandboxLauncher, serveSandboxedRun, WORKER_VERSION } from '@axiom/runner/host';
+import {
+  AxiomError,
+  backendNames,
+  ExitCode,
+  installWorkerApi,
+  type SelfLauncher,
+  servePoolWorker,
+  serveSandboxedRun,
+  WORKER_VERSION,
+} from '@axiom/runner/host';
 import { listCommand } from './list-command.js';
 import { bundleCommand, keygenCommand, type BundleOptions } from './publish-commands.js';
 import { goldenCheckCommand, goldenUpdateCommand } from './golden-command.js';
@@ -26,7 +35,10 @@ Exit codes:
 
 const SANDBOX_COMMAND = 'sandboxed-run';
 /** This very file (dist/main.js, or the bundle of an app version) started again as a fetched script's sandbox. */
-const sandbox: SandboxLauncher = { entry: fileURLToPath(import.meta.url), args: [SANDBOX_COMMAND] };
+const sandbox: SelfLauncher = { entry: fileURLToPath(import.meta.url), args: [SANDBOX_COMMAND] };
+const POOL_COMMAND = 'pool-worker';
+/** This very file started again as a worker of a run's pool. */
+const poolWorker: SelfLauncher = { entry: fileURLToPath(import.meta.url), args: [POOL_COMMAND] };
 
 function program(): Command {
   const axiom = new Command('axiom')
@@ -50,6 +62,7 @@ function program(): Command {
     .addOption(new Option('--backend <name>', 'force a TensorFlow.js backend').choices(backendNames))
     .option('--gpu <n|list>', 'compute on WebGPU adapter n (a software adapter is used only when named so); `list` prints the adapters and exits')
     .option('--threads <n>', 'threads the backend may use (default: $AXIOM_THREADS, else all cores; on a machine busy with other work, 1 is faster)')
+    .option('--workers <n>', "processes that train the sweep's groups side by side, on one thread each (default: all cores; fewer when memory is short)")
     .option('--sha256 <hex>', 'pin an experiment script given by URL to this hash')
     .option('--allow-unverified', 'run a script URL without a sha256 pin (recorded in the result)')
     .option('--trusted-key <pem>', "the project's Ed25519 public key: scripts must then carry a valid signature (default: $AXIOM_TRUSTED_KEY)")
@@ -62,8 +75,8 @@ function program(): Command {
     .option('--checkpoint-period <seconds>', 'checkpoint at most this often, inside training too (Ctrl-C always saves one)', '60')
     .option('--restart', 'discard the checkpoint of this command, if any, and start over')
     .addHelpText('after', '\nSeed order: --seed, then AXIOM_SEED, then wu.json, then 4 crypto-random bytes (recorded, with a warning).')
-    .action(async (experiment: string | undefined, options: Omit<RunCommandOptions, 'sandbox'>) => {
-      process.exitCode = await runCommand(experiment, { ...options, sandbox });
+    .action(async (experiment: string | undefined, options: Omit<RunCommandOptions, 'sandbox' | 'poolWorker'>) => {
+      process.exitCode = await runCommand(experiment, { ...options, sandbox, poolWorker });
     });
 
   axiom
@@ -101,7 +114,7 @@ function program(): Command {
     .option('--wrapped', "run as the task of BOINC's C++ wrapper (job.xml): progress and checkpoints through files")
     .action(async (options: { wrapped?: boolean }) => {
       const io = { stderr: (line: string) => process.stderr.write(`${line}\n`), exit: (code: number) => process.exit(code) };
-      process.exitCode = await runBoincWorker(process.cwd(), { builtins: builtinExperiments, sandbox }, io, options.wrapped ? 'wrapped' : 'native');
+      process.exitCode = await runBoincWorker(process.cwd(), { builtins: builtinExperiments, sandbox, poolWorker }, io, options.wrapped ? 'wrapped' : 'native');
     });
 
   axiom
@@ -132,6 +145,7 @@ function program(): Command {
   addResultsCommands(axiom);
   addBoincCommands(axiom);
   axiom.command(SANDBOX_COMMAND, { hidden: true }).action(serveSandboxedRun);
+  axiom.command(POOL_COMMAND, { hidden: true }).action(() => servePoolWorker(builtinExperiments));
 
   // Commander's own help command prints the whole usage for an unknown name; ours says so in one line.
   axiom.helpCommand(false);

@@ -1,4 +1,5 @@
 import { readFile, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
 import {
@@ -19,7 +20,7 @@ import {
   resolveSeed,
   type Result,
   type RunOutcome,
-  type SandboxLauncher,
+  type SelfLauncher,
   type ScriptOptions,
   sha256Hex,
   valueAt,
@@ -53,10 +54,14 @@ export interface RunCommandOptions {
   checkpointPeriod?: string;
   restart?: boolean;
   threads?: string;
+  /** `--workers`: processes for the sweep's groups (default: all cores). */
+  workers?: string;
   /** `--gpu`: a WebGPU adapter index, or `list`. */
   gpu?: string;
   /** How this worker starts itself as a fetched script's sandbox. */
-  sandbox: SandboxLauncher;
+  sandbox: SelfLauncher;
+  /** How it starts itself as a worker of the run's pool. */
+  poolWorker: SelfLauncher;
 }
 
 export async function readParamsOption(text: string): Promise<JsonObject> {
@@ -246,6 +251,7 @@ export async function runCommand(reference: string | undefined, options: RunComm
         gpu: gpuOption(options.gpu),
         threads: options.threads === undefined ? undefined : positiveInteger(options.threads, '--threads'),
       },
+      pool: { workers: options.workers === undefined ? availableParallelism() : positiveInteger(options.workers, '--workers'), launcher: options.poolWorker },
     },
     { sink: fileResultSink(out), checkpoints, sandbox: options.sandbox },
   ).catch((error: unknown) => {

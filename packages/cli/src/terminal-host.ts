@@ -5,7 +5,7 @@ import {
   type RunOutcome,
   type RunRequest,
   runResolved,
-  type SandboxLauncher,
+  type SelfLauncher,
 } from '@axiom/runner/host';
 import { formatWarning, ProgressDisplay } from './terminal.js';
 
@@ -16,7 +16,7 @@ import { formatWarning, ProgressDisplay } from './terminal.js';
 export async function runInTerminal(
   resolved: ResolvedExperiment,
   request: Omit<RunRequest, 'host' | 'experiment' | 'script' | 'sandbox'>,
-  storage: { sink: ResultSink; checkpoints?: CheckpointStore; sandbox: SandboxLauncher },
+  storage: { sink: ResultSink; checkpoints?: CheckpointStore; sandbox: SelfLauncher },
 ): Promise<RunOutcome> {
   const display = new ProgressDisplay(process.stderr);
   const interrupt = new AbortController();

@@ -29,7 +29,7 @@ async function killInsideTraining(args: string[], checkpointPath: string, fracti
     if (written === lastWrite) continue;
     lastWrite = written;
     const checkpoint = await newestCheckpoint(checkpointPath).catch(() => undefined);
-    if (checkpoint?.inProgress && checkpoint.fractionDone >= fraction) {
+    if (checkpoint?.inProgress.length && checkpoint.fractionDone >= fraction) {
       child.kill('SIGKILL');
       await finished;
       return checkpoint;

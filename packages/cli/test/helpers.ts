@@ -19,6 +19,8 @@ export function startAxiom(
 ): {
   child: ChildProcess;
   finished: Promise<Finished>;
+  /** What it wrote to stderr so far. */
+  stderr(): string;
 } {
   const env = { ...process.env, AXIOM_SEED: undefined, ...options.env };
   const child = spawn(process.execPath, [AXIOM, ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -30,7 +32,7 @@ export function startAxiom(
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-  return { child, finished };
+  return { child, finished, stderr: () => stderr };
 }
 
 export function axiom(args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<Finished> {

@@ -74,7 +74,7 @@ describe('checkpoints on WebGPU (lavapipe)', () => {
     first.progress = (update) => update.detail !== undefined && ++steps === 60 && first.abort.abort();
     expect((await request(first)).result.status).toBe('partial');
     // The stop's checkpoint holds the weights and Adam's state read back from the GPU.
-    expect(stored.checkpoint?.inProgress?.training).toMatchObject({ epoch: expect.any(Number), batch: expect.any(Number) });
+    expect(stored.checkpoint?.inProgress[0]?.training).toMatchObject({ epoch: expect.any(Number), batch: expect.any(Number) });
     const resumed = (await request(memoryHost(stored))).result;
     expect(resumed.timings.resumes).toBe(1);
     expect(resumed.digest).toBe((await readGoldenFile(defaultGoldenPath())).experiments['memorization-dynamics']!.digest);

@@ -39,6 +39,7 @@ export const ExitCode = {
 } as const;
 
 export type ExitCodeName = keyof typeof ExitCode;
+export const exitCodeNames = Object.keys(ExitCode) as [ExitCodeName, ...ExitCodeName[]];
 
 /** An error the user can act on: a one-line message and the exit code that names its cause. */
 export class AxiomError extends Error {

@@ -10,14 +10,16 @@ export { BIT_IDENTICAL, compareResults, describeComparison, describeTolerance, h
 export { AxiomError, errorMessage, ExitCode } from './errors.js';
 export { fileResultSink } from './file-host.js';
 export { writeJsonAtomic, writeJsonAtomicOrExplain } from './files.js';
-export { type CheckpointStore, type ProgressUpdate, type ResultSink } from './host.js';
+export { type CheckpointStore, type ProgressUpdate, type ResultSink, type SelfLauncher } from './host.js';
 export { WORKER_VERSION } from './host-info.js';
 export { defaultHttpPolicy, type HttpPolicy, type HttpRequestOptions } from './http.js';
 export { canonicalJson, jsonObjectSchema, sha256Hex } from './json.js';
 export { memoryHost } from './memory-host.js';
+export { poolSize, WORKER_MEMORY_BUDGET_BYTES } from './pool.js';
+export { servePoolWorker } from './pool-worker.js';
 export { describeZodError, type ParamLayer, resolveParams } from './params.js';
 export { resultDigest, runExperiment, type RunOutcome, type RunRequest } from './run.js';
-export { runResolved, type SandboxLauncher, serveSandboxedRun } from './sandbox.js';
+export { runResolved, serveSandboxedRun } from './sandbox.js';
 export {
   type BackendName,
   backendNames,

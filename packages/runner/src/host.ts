@@ -55,3 +55,12 @@ export interface ResultSink {
   /** Stores the result (atomically) and returns where it went. */
   write(result: Result): Promise<string>;
 }
+
+/**
+ * How to start the worker's own entry again (dist/main.js, or an app version's bundle) in another role:
+ * the entry script and the arguments that make it call `serveSandboxedRun()` or `servePoolWorker()`.
+ */
+export interface SelfLauncher {
+  entry: string;
+  args: string[];
+}

@@ -3,20 +3,32 @@ import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { initBackend, type BackendRequest, type InitialisedBackend } from './backend.js';
 import { AxiomError, ExitCode, errorMessage } from './errors.js';
-import type { Experiment, ExperimentContext, SweepUnit, TrainingSession, UnitContext, UnitOutput } from './experiment.js';
+import type { Experiment, ExperimentContext, SweepUnit } from './experiment.js';
+import {
+  groupId,
+  groupLabel,
+  groupUnits,
+  runSweepGroup,
+  sweepUnitByUnit,
+  withUnseededRandomnessForbidden,
+  YIELD_INTERVAL_MS,
+  type RunGroup,
+  type SweepGroup,
+} from './groups.js';
 import { describeHost, WORKER_VERSION } from './host-info.js';
-import type { CheckpointStore, RunnerHost } from './host.js';
+import type { CheckpointStore, RunnerHost, SelfLauncher } from './host.js';
 import { canonicalJson, jsonObjectSchema, sha256Hex, type JsonObject } from './json.js';
 import { describeZodError, resolveParams, type ParamLayer } from './params.js';
+import { poolSize, runPool, type PoolGroup } from './pool.js';
+import type { PoolStart } from './pool-protocol.js';
 import { deriveSeed, Rng } from './rng.js';
 import {
   CHECKPOINT_FORMAT_VERSION,
   checkpointSchema,
   RESULT_SCHEMA_VERSION,
   resultSchema,
-  unitResultSchema,
+  type BackendName,
   type Checkpoint,
-  type GroupInProgress,
   type Result,
   type RunWarning,
   type SandboxRecord,
@@ -42,6 +54,12 @@ export interface RunRequest {
   warnings?: RunWarning[];
   /** Set when this process is a fetched script's sandbox: recorded in the result. */
   sandbox?: SandboxRecord;
+  /**
+   * Train the sweep's groups on this many worker processes side by side (the host's choice: all cores
+   * locally, BOINC's ncpus), started with `launcher`; each then computes on one thread. Absent or 1: the
+   * run's own process trains them, one after another.
+   */
+  pool?: { workers: number; launcher: SelfLauncher };
 }
 
 export interface RunOutcome {
@@ -58,8 +76,6 @@ class RunStopped extends Error {
   }
 }
 
-/** How often a busy training loop lets the event loop run, so signals and control messages get through. */
-const YIELD_INTERVAL_MS = 50;
 /** The checkpoint period when the host names none. */
 export const DEFAULT_CHECKPOINT_PERIOD_SECONDS = 60;
 
@@ -82,6 +98,10 @@ interface PreparedRun {
   warnings: RunWarning[];
   clock: { startedAt: Date; wall: number; cpu: NodeJS.CpuUsage };
   phases: Record<string, number>;
+  /** The pool the sweep may use (more than one worker requested, and the experiment can run in one). */
+  pool: { workers: number; launcher: SelfLauncher; reference: string } | undefined;
+  /** CPU seconds of the pool's workers, by worker. */
+  poolCpu: Map<number, number>;
 }
 
 /** How the experiment's part of the run ended. */
@@ -92,6 +112,8 @@ interface ExecutedRun {
   status: Result['status'];
   statusReason?: string;
   exitCode: number;
+  /** Worker processes that trained the sweep, when a pool did. */
+  workers?: number;
 }
 
 export async function runExperiment(request: RunRequest): Promise<RunOutcome> {
@@ -121,6 +143,7 @@ async function resolveRun(request: RunRequest): Promise<PreparedRun> {
   const { params } = resolveParams(experiment.params, experiment.presets, request.preset, request.paramLayers ?? []);
   const paramsJson = JSON.parse(JSON.stringify(params)) as JsonObject;
   await host.sink.prepare();
+  const pool = poolOf(request);
   const backend = await timed(phases, 'backendInit', () => initBackend(request.backend));
   backend.warnings.forEach((warning) => {
     warnings.push(warning);
@@ -143,7 +166,22 @@ async function resolveRun(request: RunRequest): Promise<PreparedRun> {
     warnings,
     clock,
     phases,
+    pool,
+    poolCpu: new Map(),
   };
+}
+
+const GPU_BACKENDS: ReadonlyArray<BackendName | undefined> = ['webgpu', 'tfjs-node-gpu'];
+
+/** The pool a run asked for, if it can have one; says why not when it cannot. */
+function poolOf({ pool, experiment, script, backend, host }: RunRequest): PreparedRun['pool'] {
+  if (!pool || pool.workers <= 1) return undefined;
+  if (backend.gpu || GPU_BACKENDS.includes(backend.forced)) {
+    host.log(`a GPU run computes in one process: one worker, not ${pool.workers}`);
+    return undefined;
+  }
+  // A worker finds the experiment as the host did: a built-in by name, a local file by its URL (fetched scripts never get here: see runResolved).
+  return { ...pool, reference: script?.url ?? experiment.name };
 }
 
 /** Restore: the stored checkpoint, checked field by field against its schema and against this run. */
@@ -160,7 +198,8 @@ async function restoreRun({ checkpoints, identity, request: { host } }: Prepared
     }
   }
   const checkpoint = parsed.data;
-  const inside = checkpoint.inProgress ? `, inside training of ${checkpoint.inProgress.units.length} more` : '';
+  const inTraining = checkpoint.inProgress.reduce((sum, group) => sum + group.units.length, 0);
+  const inside = inTraining ? `, inside training of ${inTraining} more` : '';
   host.log(`resuming from checkpoint at ${(checkpoint.fractionDone * 100).toFixed(1)}%: ${checkpoint.units.length} unit(s) done${inside}`);
   return checkpoint;
 }
@@ -172,8 +211,10 @@ async function executeRun(prepared: PreparedRun, restored: Checkpoint | undefine
   const rootSeed = request.seed.value;
   const completed: UnitResult[] = [];
   const unitSeconds: Record<string, number> = { ...restored?.unitSeconds };
-  let inProgress: GroupInProgress | undefined = restored?.inProgress;
+  // Every group caught inside its training, by its units: what the checkpoint keeps of it until it finishes.
+  const inFlight = new Map((restored?.inProgress ?? []).map((state) => [groupId(state.units), state]));
   let session: GroupSession | undefined;
+  let workers: number | undefined;
 
   // Progress never falls, also across a restart.
   let fraction = restored?.fractionDone ?? 0;
@@ -198,28 +239,36 @@ async function executeRun(prepared: PreparedRun, restored: Checkpoint | undefine
     throw new RunStopped(stopReason!);
   };
 
-  let lastYield = performance.now();
   let suspendedMs = 0;
-  // A stop waits while a group holds training that a checkpoint at its next step (or its end) keeps. Time
-  // the host kept the run suspended does not count against the deadline (BOINC's bounds leave it out too).
+  // Time the host kept the run suspended does not count against the deadline (BOINC's bounds leave it out too).
+  const whenRunnable = async () => {
+    const asked = performance.now();
+    await host.control.whenRunnable?.();
+    suspendedMs += performance.now() - asked;
+  };
+  const checkDeadline = () => {
+    if (request.deadline !== undefined && Date.now() - suspendedMs >= request.deadline) stopWith('deadline');
+  };
+  let lastYield = performance.now();
+  // A stop waits while a group holds training that a checkpoint at its next step (or its end) keeps.
   const tick = async () => {
     if (performance.now() - lastYield >= YIELD_INTERVAL_MS) {
       await yieldToEventLoop();
-      const asked = performance.now();
-      await host.control.whenRunnable?.();
+      await whenRunnable();
       lastYield = performance.now();
-      suspendedMs += lastYield - asked;
     }
-    if (request.deadline !== undefined && Date.now() - suspendedMs >= request.deadline) stopWith('deadline');
+    checkDeadline();
     if (stopReason && !session?.holdsWork) throwStop();
   };
 
   const periodMs = (checkpoints?.periodSeconds ?? DEFAULT_CHECKPOINT_PERIOD_SECONDS) * 1000;
   let lastCheckpoint = performance.now();
   const resumes = restored ? restored.resumes + 1 : 0;
-  const saveCheckpoint = async (groupInProgress?: () => Promise<GroupInProgress>) => {
+  /** Writes a checkpoint of every finished unit and every group in flight, after `update` (which may read a group's state). */
+  const saveCheckpoint = async (update?: () => Promise<void>) => {
     if (!checkpoints) return;
     await timed(phases, 'checkpoint', async () => {
+      await update?.();
       const elapsed = elapsedSince(prepared, restored);
       await checkpoints.save({
         ...prepared.identity,
@@ -229,18 +278,88 @@ async function executeRun(prepared: PreparedRun, restored: Checkpoint | undefine
         wallSeconds: elapsed.wall,
         cpuSeconds: elapsed.cpu,
         resumes,
-        ...(groupInProgress && { inProgress: await groupInProgress() }),
+        inProgress: [...inFlight.values()],
       });
     });
     lastCheckpoint = performance.now();
   };
   const checkpointDue = () => checkpoints !== undefined && performance.now() - lastCheckpoint >= periodMs;
+  const finishGroup = ({ group }: SweepGroup, results: UnitResult[], seconds: number) => {
+    inFlight.delete(groupId(group.map((unit) => unit.key)));
+    completed.push(...results);
+    // A group's units share its wall time; each is charged an equal part.
+    for (const { key } of results) unitSeconds[key] = seconds / group.length;
+    report(completed.length);
+  };
+
+  /** The groups one after another, in this process. */
+  const trainHere = async <C extends JsonObject>(groups: Array<SweepGroup<C>>, runGroup: RunGroup<C>) => {
+    for (const sweepGroup of groups) {
+      await tick();
+      const label = groupLabel(sweepGroup);
+      const unitsDone = completed.length;
+      const id = groupId(sweepGroup.group.map((unit) => unit.key));
+      session = new GroupSession(
+        {
+          tick,
+          stopped: () => stopReason !== undefined,
+          throwStop,
+          checkpointDue,
+          saveCheckpoint: (snapshot) => saveCheckpoint(async () => void inFlight.set(id, await snapshot())),
+          progress: (groupFraction, detail) => report(unitsDone + groupFraction * sweepGroup.group.length, label, detail),
+          log: (message) => host.log(message),
+        },
+        sweepGroup.group.map((unit) => unit.key),
+        inFlight.get(id),
+      );
+      report(unitsDone, label);
+      const results = await runSweepGroup(rootSeed, sweepGroup, session, runGroup);
+      finishGroup(sweepGroup, results, session.seconds);
+      session = undefined;
+      if (stopReason || checkpointDue()) await saveCheckpoint();
+    }
+  };
+
+  /** The groups side by side on the pool's workers; a stopped pool stops the run once its checkpoint is written. */
+  const trainOnPool = async (groups: PoolGroup[], pool: NonNullable<PreparedRun['pool']>) => {
+    const start: PoolStart = {
+      type: 'start',
+      reference: pool.reference,
+      version: experiment.version,
+      preset: request.preset,
+      paramLayers: request.paramLayers ?? [],
+      paramsDigest: prepared.identity.paramsDigest,
+      seed: rootSeed,
+      deadline: request.deadline,
+      backend: request.backend.forced,
+    };
+    const ended = await runPool({
+      launcher: pool.launcher,
+      workers: pool.workers,
+      start,
+      groups,
+      stopped: () => {
+        checkDeadline();
+        return stopReason !== undefined;
+      },
+      whenRunnable,
+      checkpointDue,
+      keep: (state) => void inFlight.set(groupId(state.units), state),
+      save: () => saveCheckpoint(),
+      groupDone: finishGroup,
+      progress: (unitsInFlight, unit, detail) => report(completed.length + unitsInFlight, unit, detail),
+      cpu: (worker, seconds) => void prepared.poolCpu.set(worker, seconds),
+      log: (message) => host.log(message),
+      childStarted: host.childStarted?.bind(host),
+    });
+    if (ended === 'stopped') throwStop();
+  };
 
   let sweepStarted = false;
   const sweepGroups = async <C extends JsonObject>(
     units: Array<SweepUnit<C>>,
     groupOf: (unit: SweepUnit<C>) => string,
-    runGroup: (group: Array<UnitContext<C>>, session: TrainingSession) => Promise<UnitOutput[]>,
+    runGroup: RunGroup<C>,
   ): Promise<UnitResult[]> => {
     if (sweepStarted) throw new Error('ctx.sweep() may be called once per run: put every unit in one sweep');
     sweepStarted = true;
@@ -248,51 +367,21 @@ async function executeRun(prepared: PreparedRun, restored: Checkpoint | undefine
     if (keys.size !== units.length) throw new Error('sweep unit keys must be unique');
     unitsTotal = units.length;
     const groups = pendingGroups(units, groupOf, restored?.units ?? [], completed);
-    if (inProgress && !groups.some(({ group }) => sameKeys(group, inProgress!.units))) {
-      throw new AxiomError('badCheckpoint', `checkpoint's group in training (${inProgress.units.join(', ')}) is not a group of this sweep`);
+    const pending = new Set(groups.map(({ group }) => groupId(group.map((unit) => unit.key))));
+    for (const state of inFlight.values()) {
+      if (!pending.has(groupId(state.units))) {
+        throw new AxiomError('badCheckpoint', `checkpoint's group in training (${state.units.join(', ')}) is not a group of this sweep`);
+      }
     }
 
-    for (const { key, group } of groups) {
-      await tick();
-      const label = group.length === 1 ? group[0]!.key : `stack ${key} · ${group.length} runs`;
-      const unitsDone = completed.length;
-      const resume = inProgress && sameKeys(group, inProgress.units) ? inProgress : undefined;
-      inProgress = undefined;
-      session = new GroupSession(
-        {
-          tick,
-          stopped: () => stopReason !== undefined,
-          throwStop,
-          checkpointDue,
-          saveCheckpoint,
-          progress: (groupFraction, detail) => report(unitsDone + groupFraction * group.length, label, detail),
-          log: (message) => host.log(message),
-        },
-        group.map((unit) => unit.key),
-        resume,
-      );
-      const groupSession = session;
-      report(unitsDone, label);
-      const contexts = group.map((unit): UnitContext<C> => {
-        const seed = deriveSeed(rootSeed, 'unit', unit.key);
-        return { ...unit, seed, rng: (...labels) => groupSession.stream(seed, labels) };
-      });
-      const outputs = await runGroup(contexts, groupSession);
-      if (outputs.length !== group.length) throw new Error(`sweep group "${label}" returned ${outputs.length} outputs for ${group.length} units`);
-      // A group's units share its wall time; each is charged an equal part.
-      const seconds = groupSession.seconds / group.length;
-      contexts.forEach(({ key, seed, config }, index) => {
-        const checked = unitResultSchema.safeParse({ key, seed, config, ...outputs[index] });
-        if (!checked.success) {
-          throw new Error(`unit "${key}" produced output that is not valid result JSON: ${describeZodError(checked.error, unitResultSchema)}`);
-        }
-        completed.push(checked.data);
-        unitSeconds[key] = seconds;
-      });
-      session = undefined;
-      report(completed.length);
-      if (stopReason || checkpointDue()) await saveCheckpoint();
-    }
+    const sizing = prepared.pool && groups.length > 0 ? poolSize(prepared.pool.workers, groups.length) : undefined;
+    if (sizing?.why) host.log(`${sizing.workers} worker(s): ${sizing.why}`);
+    if (prepared.pool && sizing && sizing.workers > 1) {
+      workers = sizing.workers;
+      // Groups caught inside training go first: they were in flight when the run stopped.
+      const resumed = groups.map((sweepGroup) => ({ ...sweepGroup, resume: inFlight.get(groupId(sweepGroup.group.map((unit) => unit.key))) }));
+      await trainOnPool([...resumed.filter((group) => group.resume), ...resumed.filter((group) => !group.resume)], prepared.pool);
+    } else await trainHere(groups, runGroup);
     const position = new Map(units.map((unit, index) => [unit.key, index]));
     return completed.sort((a, b) => position.get(a.key)! - position.get(b.key)!);
   };
@@ -308,26 +397,21 @@ async function executeRun(prepared: PreparedRun, restored: Checkpoint | undefine
     signal: stop.signal,
     deadline: request.deadline,
     tick,
-    sweep: (units, runUnit) =>
-      sweepGroups(
-        units,
-        (unit) => unit.key,
-        async ([unit], groupSession) => [await runUnit(unit!, groupSession)],
-      ),
+    sweep: sweepUnitByUnit(sweepGroups),
     sweepGroups,
   };
 
-  const ended = { units: completed, unitSeconds };
+  const ended = () => ({ units: completed, unitSeconds, workers });
   try {
     const returned = await timed(phases, 'experiment', () => withUnseededRandomnessForbidden(() => experiment.run(ctx)));
     const checked = jsonObjectSchema.safeParse(returned);
     if (!checked.success) throw new Error(`metrics are not valid result JSON: ${describeZodError(checked.error, jsonObjectSchema, 'metrics')}`);
-    return { ...ended, metrics: checked.data, status: 'ok', exitCode: ExitCode.ok };
+    return { ...ended(), metrics: checked.data, status: 'ok', exitCode: ExitCode.ok };
   } catch (error) {
     if (error instanceof RunStopped) {
       const statusReason = `${error.message}: ${completed.length} unit(s) finished`;
       return {
-        ...ended,
+        ...ended(),
         metrics: {},
         status: 'partial',
         statusReason,
@@ -335,7 +419,7 @@ async function executeRun(prepared: PreparedRun, restored: Checkpoint | undefine
       };
     }
     if (error instanceof AxiomError) throw error;
-    return { ...ended, metrics: {}, status: 'failed', statusReason: errorMessage(error), exitCode: ExitCode.experimentFailed };
+    return { ...ended(), metrics: {}, status: 'failed', statusReason: errorMessage(error), exitCode: ExitCode.experimentFailed };
   } finally {
     host.control.signal.removeEventListener('abort', onHostAbort);
   }
@@ -364,7 +448,8 @@ async function finishRun(prepared: PreparedRun, restored: Checkpoint | undefined
     metrics,
     units,
     digest: resultDigest(metrics, units),
-    backend: backend.info,
+    // A pool's workers each compute on one thread (the digest does not depend on the thread count).
+    backend: executed.workers ? { ...backend.info, threads: 1 } : backend.info,
     host: describeHost(),
     timings: {
       startedAt: clock.startedAt.toISOString(),
@@ -374,6 +459,7 @@ async function finishRun(prepared: PreparedRun, restored: Checkpoint | undefined
       phases: prepared.phases,
       units: executed.unitSeconds,
       ...(restored && { resumes: restored.resumes + 1 }),
+      ...(executed.workers !== undefined && { workers: executed.workers }),
     },
     warnings: prepared.warnings,
     ...(request.sandbox && { sandbox: request.sandbox }),
@@ -384,16 +470,15 @@ async function finishRun(prepared: PreparedRun, restored: Checkpoint | undefined
   return { result, location, exitCode: executed.exitCode };
 }
 
-/** Wall and CPU seconds of the run so far, including those of the processes before a restart. */
-function elapsedSince({ clock }: PreparedRun, restored: Checkpoint | undefined): { wall: number; cpu: number } {
+/** Wall and CPU seconds of the run so far, including those of its pool's workers and of the processes before a restart. */
+function elapsedSince({ clock, poolCpu }: PreparedRun, restored: Checkpoint | undefined): { wall: number; cpu: number } {
   const cpu = process.cpuUsage(clock.cpu);
+  const workers = [...poolCpu.values()].reduce((sum, seconds) => sum + seconds, 0);
   return {
     wall: (restored?.wallSeconds ?? 0) + (performance.now() - clock.wall) / 1000,
-    cpu: (restored?.cpuSeconds ?? 0) + (cpu.user + cpu.system) / 1e6,
+    cpu: (restored?.cpuSeconds ?? 0) + (cpu.user + cpu.system) / 1e6 + workers,
   };
 }
-
-const sameKeys = (group: ReadonlyArray<SweepUnit>, keys: readonly string[]) => group.length === keys.length && group.every((unit, i) => unit.key === keys[i]);
 
 /**
  * The groups still to run, in order of each group's first unit; units the checkpoint finished go straight
@@ -404,37 +489,15 @@ function pendingGroups<C extends JsonObject>(
   groupOf: (unit: SweepUnit<C>) => string,
   finished: readonly UnitResult[],
   completed: UnitResult[],
-): Array<{ key: string; group: Array<SweepUnit<C>> }> {
+): Array<SweepGroup<C>> {
   const prior = new Map(finished.map((unit) => [unit.key, unit]));
-  const groups = new Map<string, Array<SweepUnit<C>>>();
-  for (const unit of units) {
+  const pending = units.filter((unit) => {
     const saved = prior.get(unit.key);
     if (saved && canonicalJson(saved.config) !== canonicalJson(unit.config)) {
       throw new AxiomError('badCheckpoint', `checkpoint unit "${unit.key}" has a different configuration than this run's`);
     }
-    if (saved) {
-      completed.push(saved);
-      continue;
-    }
-    const key = groupOf(unit);
-    const group = groups.get(key);
-    if (group) group.push(unit);
-    else groups.set(key, [unit]);
-  }
-  return [...groups].map(([key, group]) => ({ key, group }));
-}
-
-/** Experiments must draw every random number from seeded streams; this makes any other use fail loudly. */
-async function withUnseededRandomnessForbidden<T>(body: () => Promise<T>): Promise<T> {
-  const original = Math.random;
-  Math.random = () => {
-    throw new Error(
-      'unseeded randomness: Math.random() was called during an experiment (use ctx.rng(), or pass a seed to tfjs random ops; tfjs treats seed 0 as no seed)',
-    );
-  };
-  try {
-    return await body();
-  } finally {
-    Math.random = original;
-  }
+    if (saved) completed.push(saved);
+    return !saved;
+  });
+  return groupUnits(pending, groupOf);
 }

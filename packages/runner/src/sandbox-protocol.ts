@@ -1,6 +1,6 @@
 import { serialize } from 'node:v8';
 import { z } from 'zod';
-import { ExitCode, type ExitCodeName } from './errors.js';
+import { ExitCode, exitCodeNames } from './errors.js';
 import { resultDigest } from './run.js';
 import { canonicalJson } from './json.js';
 import { checkpointSchema, resultSchema, type Result, type SandboxRecord } from './schemas.js';
@@ -22,8 +22,6 @@ export const hostCallArguments = {
 } as const;
 export type HostCall = keyof typeof hostCallArguments;
 const hostCalls = Object.keys(hostCallArguments) as [HostCall, ...HostCall[]];
-
-const exitCodeNames = Object.keys(ExitCode) as [ExitCodeName, ...ExitCodeName[]];
 
 export const fromSandboxSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('call'), id: z.number().int().nonnegative(), method: z.enum(hostCalls), argument: z.unknown().optional() }),

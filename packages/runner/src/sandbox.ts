@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import type { z } from 'zod';
 import { defaultThreadCount } from './backend.js';
 import { AxiomError, ExitCode, errorMessage, type ExitCodeName } from './errors.js';
-import type { ProgressUpdate, RunnerHost } from './host.js';
+import type { ProgressUpdate, RunnerHost, SelfLauncher } from './host.js';
+import { throttled } from './throttle.js';
 import { sha256Hex } from './json.js';
 import { describeZodError } from './params.js';
 import { runExperiment, type RunOutcome, type RunRequest } from './run.js';
@@ -29,13 +30,6 @@ import { importScriptExperiment, type ResolvedExperiment } from './script.js';
  * namespace with no interfaces takes the network away. The parent (trusted) fetched and verified the
  * script and keeps every file: checkpoints and the result travel over IPC, through the parent's host.
  */
-
-/** How to start the worker itself as a script's sandbox. */
-export interface SandboxLauncher {
-  /** The worker's entry script and the arguments that make it call `serveSandboxedRun()`. */
-  entry: string;
-  args: string[];
-}
 
 /** The run a sandbox is asked to do: a run request, with the script's verified bytes instead of a loaded experiment. */
 export type SandboxedRunRequest = Omit<RunRequest, 'experiment' | 'host' | 'sandbox'> & { script: ScriptProvenance; scriptPath: string };
@@ -72,7 +66,7 @@ function networkNamespaceAvailable(): boolean {
 const permissionFlag = process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
 
 /** The sandbox's Node flags: read the code, nothing else; no write, child process, worker or addon flag is given. */
-function sandboxRecord(launcher: SandboxLauncher, threads: number): SandboxRecord {
+function sandboxRecord(launcher: SelfLauncher, threads: number): SandboxRecord {
   const network = networkNamespaceAvailable() ? 'namespace' : 'guard';
   // The threaded WASM build needs workers; the in-process guard does not reach into them, so only a namespace may allow them.
   const workers = network === 'namespace' && threads > 1;
@@ -95,7 +89,7 @@ function describeViolation(violation: SandboxViolation): string {
  * Runs a fetched script in its sandbox, with `host` (the parent's) doing all I/O. Resolves like
  * `runExperiment`; a forbidden attempt kills the sandbox at once and rejects with exit 15.
  */
-export async function runSandboxed(request: SandboxedRunRequest, host: RunnerHost, launcher: SandboxLauncher): Promise<RunOutcome> {
+export async function runSandboxed(request: SandboxedRunRequest, host: RunnerHost, launcher: SelfLauncher): Promise<RunOutcome> {
   const { scriptPath, ...run } = request;
   const scriptBytes = await readFile(scriptPath);
   // The cache file is re-checked here: what runs is exactly what was verified.
@@ -218,22 +212,13 @@ export async function runSandboxed(request: SandboxedRunRequest, host: RunnerHos
 export function runResolved(
   resolved: ResolvedExperiment,
   request: Omit<RunRequest, 'experiment' | 'script' | 'sandbox'>,
-  launcher: SandboxLauncher,
+  launcher: SelfLauncher,
 ): Promise<RunOutcome> {
   if (resolved.kind === 'in-process') return runExperiment({ ...request, experiment: resolved.experiment, script: resolved.script });
-  const { host, ...rest } = request;
+  // Fetched code runs in its one sandboxed process only: a pool's workers would each need a sandbox of their own.
+  const { host, pool, ...rest } = request;
+  if (pool && pool.workers > 1) host.log(`a fetched script runs in one sandboxed process: one worker, not ${pool.workers}`);
   return runSandboxed({ ...rest, script: resolved.script, scriptPath: resolved.scriptPath }, host, launcher);
-}
-
-/** Experiments report progress as often as they like; the parent rate-limits messages, so at most ten a second go out. */
-function throttled(send: (update: ProgressUpdate) => void): (update: ProgressUpdate) => void {
-  let lastSent = -Infinity;
-  return (update) => {
-    const now = performance.now();
-    if (now - lastSent < 100) return;
-    lastSent = now;
-    send(update);
-  };
 }
 
 /**
@@ -283,7 +268,7 @@ export async function serveSandboxedRun(): Promise<never> {
       experiment,
       sandbox,
       host: {
-        progress: throttled((update) => post({ type: 'progress', update })),
+        progress: throttled((update: ProgressUpdate) => post({ type: 'progress', update })),
         log: (message) => post({ type: 'log', message }),
         warn: (warning) => post({ type: 'warn', warning }),
         ...(start.hasCheckpoints && {

@@ -172,6 +172,8 @@ export const resultSchema = z.strictObject({
     units: z.record(z.string(), z.number().nonnegative()),
     /** Times the run was resumed from a checkpoint; wall and CPU seconds then cover every process that worked on it. */
     resumes: z.number().int().nonnegative().optional(),
+    /** Worker processes that trained the sweep's groups side by side (absent: the run's own process did). */
+    workers: z.number().int().positive().optional(),
   }),
   warnings: z.array(warningSchema),
   /** Present when the experiment ran in a sandbox (fetched scripts always do). */
@@ -223,9 +225,12 @@ export const groupInProgressSchema = z.strictObject({
 });
 export type GroupInProgress = z.infer<typeof groupInProgressSchema>;
 
-/** What the runner keeps between restarts: every finished unit, and the group in training, if any. */
-/** 3 added training in progress and stores files in binary; older checkpoints are refused as from another format version. */
-export const CHECKPOINT_FORMAT_VERSION = 3;
+/** What the runner keeps between restarts: every finished unit, and every group in training. */
+/**
+ * 3 added training in progress and stores files in binary; 4 holds every group in training (a pool trains
+ * several side by side). Older checkpoints are refused as from another format version.
+ */
+export const CHECKPOINT_FORMAT_VERSION = 4;
 export const checkpointSchema = z.strictObject({
   formatVersion: z.literal(CHECKPOINT_FORMAT_VERSION),
   experiment: z.string(),
@@ -242,6 +247,7 @@ export const checkpointSchema = z.strictObject({
   cpuSeconds: z.number().nonnegative(),
   /** How many times the run had been resumed before. */
   resumes: z.number().int().nonnegative(),
-  inProgress: groupInProgressSchema.optional(),
+  /** Every sweep group caught inside its training (one per pool worker at most), each resumed where it was. */
+  inProgress: z.array(groupInProgressSchema),
 });
 export type Checkpoint = z.infer<typeof checkpointSchema>;

@@ -137,7 +137,7 @@ describe('checkpoints inside training', () => {
       const host = memoryHost(stored, { checkpointPeriodSeconds: 3600 }); // only the stop checkpoints
       host.progress = (update) => update.detail === `step ${stopAt}/200` && host.abort.abort();
       expect((await run(ownLoop as unknown as Experiment, host)).result.status).toBe('partial');
-      expect(stored.checkpoint?.inProgress?.training).toEqual({ step: stopAt, value: expect.any(Number) });
+      expect(stored.checkpoint?.inProgress[0]?.training).toEqual({ step: stopAt, value: expect.any(Number) });
     }
     const resumed = await run(ownLoop as unknown as Experiment, memoryHost(stored));
     expect(resumed.result.digest).toBe(full.digest);

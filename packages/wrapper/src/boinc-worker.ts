@@ -12,7 +12,7 @@ import {
   resolveSeed,
   runResolved,
   type RunWarning,
-  type SandboxLauncher,
+  type SelfLauncher,
   writeJsonAtomicOrExplain,
 } from '@axiom/runner/host';
 import { type Experiment } from '@axiom/runner';
@@ -77,17 +77,23 @@ function deadlineOf(init: InitData, deadlineSeconds: number | undefined): number
  */
 export type WorkerMode = 'native' | 'wrapped';
 
-/** What the worker can run: the built-in experiments, and how it starts a fetched script's sandbox. */
+/** What the worker can run: the built-in experiments, and how it starts a fetched script's sandbox and its pool's workers. */
 export interface WorkerRuntime {
   builtins: ReadonlyMap<string, Experiment>;
-  sandbox: SandboxLauncher;
+  sandbox: SelfLauncher;
+  poolWorker: SelfLauncher;
 }
 
 /**
  * `axiom worker`: the app a BOINC client starts in a slot directory. Everything comes from the slot:
  * init_data.xml, wu.json (through its link file), the shared-memory channels. Returns the exit code.
  */
-export async function runBoincWorker(slotDir: string, { builtins, sandbox }: WorkerRuntime, io: WorkerIo, mode: WorkerMode = 'native'): Promise<number> {
+export async function runBoincWorker(
+  slotDir: string,
+  { builtins, sandbox, poolWorker }: WorkerRuntime,
+  io: WorkerIo,
+  mode: WorkerMode = 'native',
+): Promise<number> {
   const found = await readInitData(slotDir);
   if (!found && mode === 'native') {
     throw new AxiomError(
@@ -187,7 +193,7 @@ async function runInSlot(slotDir: string, init: InitData, { builtins, sandbox }:
       state.checkpointCpu = cpuSeconds();
       const rss = usage.residentBytes();
       // Only between groups: each restart then finishes at least one more group, so the task still ends.
-      if (mode === 'native' && !checkpoint.inProgress && init.rsc_memory_bound > 0 && rss > init.rsc_memory_bound && !state.stopping) {
+      if (mode === 'native' && checkpoint.inProgress.length === 0 && init.rsc_memory_bound > 0 && rss > init.rsc_memory_bound && !state.stopping) {
         io.stderr(
           `axiom worker: resident memory ${Math.round(rss / 2 ** 20)} MiB is over the task's rsc_memory_bound of ${Math.round(init.rsc_memory_bound / 2 ** 20)} MiB; checkpointing and exiting temporarily`,
         );
@@ -243,6 +249,8 @@ async function runInSlot(slotDir: string, init: InitData, { builtins, sandbox }:
           replicate: workunit.body!.replicate,
           deadline: deadlineOf(init, workunit.body!.deadlineSeconds),
           backend: { gpu: gpuOf(init), threads: Math.max(1, Math.round(init.ncpus)) },
+          // The CPUs the client gave the task (the mt plan class's avg_ncpus): one pool worker each.
+          pool: { workers: Math.max(1, Math.floor(init.ncpus)), launcher: poolWorker },
           host: {
             progress: (update) => {
               state.fraction = clientFraction(update.fraction);

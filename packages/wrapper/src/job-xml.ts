@@ -27,8 +27,9 @@ export function jobXml(options: JobXmlOptions): string {
     `    <checkpoint_filename>${CHECKPOINT_FILE}</checkpoint_filename>`,
     `    <fraction_done_filename>${FRACTION_DONE_FILE}</fraction_done_filename>`,
     ...(options.timeLimitSeconds ? [`    <time_limit>${options.timeLimitSeconds}</time_limit>`] : []),
-    // The worker starts child processes (a fetched script's sandbox): the wrapper must suspend, resume and
-    // kill the whole process group, and count its CPU time (samples/wrapper/wrapper.cpp, multi_process).
+    // The worker starts child processes (a fetched script's sandbox, its pool's workers): the wrapper must
+    // suspend, resume and kill the whole process group, and count its CPU time (samples/wrapper/wrapper.cpp,
+    // multi_process).
     '    <multi_process/>',
     '  </task>',
     '</job_desc>',

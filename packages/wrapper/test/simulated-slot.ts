@@ -111,7 +111,7 @@ export class SimulatedClient {
 export function runWorkerInProcess(slotDir: string, lines: string[]): Promise<number> {
   return runBoincWorker(
     slotDir,
-    { builtins: builtinExperiments, sandbox: { entry: AXIOM, args: ['sandboxed-run'] } },
+    { builtins: builtinExperiments, sandbox: { entry: AXIOM, args: ['sandboxed-run'] }, poolWorker: { entry: AXIOM, args: ['pool-worker'] } },
     {
       stderr: (line) => lines.push(line),
       exit: (status) => {

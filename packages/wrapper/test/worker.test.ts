@@ -80,7 +80,7 @@ describe('axiom worker in a BOINC slot', () => {
     expect(await exists(slot.resultPath)).toBe(false);
     // The quit was taken at the next step: inside the stack, past what the client had been told.
     const checkpoint = await savedCheckpoint(slot.slotDir);
-    expect(checkpoint.inProgress?.units).toHaveLength(4);
+    expect(checkpoint.inProgress[0]?.units).toHaveLength(4);
     expect(checkpoint.fractionDone).toBeGreaterThan(0.3);
 
     const second = new SimulatedClient(slot.slotDir);
@@ -240,7 +240,7 @@ describe('axiom worker with a fetched script', () => {
     first.control('quit');
     expect(await first.exited, first.stderr).toBe(0);
     const checkpoint = await savedCheckpoint(slot.slotDir);
-    expect(checkpoint.inProgress?.records).toHaveProperty('testAccuracy');
+    expect(checkpoint.inProgress[0]?.records).toHaveProperty('testAccuracy');
 
     const second = new SimulatedClient(slot.slotDir);
     expect(await second.exited, second.stderr).toBe(0);

@@ -14,8 +14,8 @@ export interface AppVersionOptions {
   platform: string;
   /**
    * `cpu` is BOINC's default (no plan class in the directory name, one CPU); `mt` gets several CPUs
-   * (plan_class_spec.xml's `mt`: the worker uses init_data.xml's `ncpus` as its thread count); `webgpu_<vendor>`
-   * and `cuda` a GPU.
+   * (plan_class_spec.xml's `mt`: the worker runs init_data.xml's `ncpus` pool workers, or as many threads
+   * for a sweep of one group); `webgpu_<vendor>` and `cuda` a GPU.
    */
   planClass: 'cpu' | 'mt' | 'cuda' | WebgpuPlanClass;
   /** `major.minor`, BOINC's version directory name (version_num = major·100 + minor). */

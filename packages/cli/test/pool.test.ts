@@ -1,0 +1,103 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type Checkpoint, checkpointSchema, decodeCheckpoint, ExitCode, type Result, resultSchema } from '@axiom/runner/host';
+import { axiom, scratch, startAxiom } from './helpers.js';
+
+/**
+ * `axiom run --workers N`: a sweep's groups trained side by side in worker processes. Curriculum-learning's
+ * smoke preset with stacking off is a sweep of four groups (one per ordering), each trained on its own.
+ */
+const SWEEP = ['run', 'curriculum-learning', '--preset', 'smoke', '--params', '{"stacking": "off"}', '--seed', '11', '--backend', 'wasm'];
+
+const readResult = async (path: string): Promise<Result> => resultSchema.parse(JSON.parse(await readFile(path, 'utf8')));
+
+/** The checkpoint in `path`, or undefined while there is none (or it is being replaced). */
+async function readCheckpoint(path: string): Promise<Checkpoint | undefined> {
+  const bytes = await readFile(path).catch(() => undefined);
+  return bytes && checkpointSchema.safeParse(decodeCheckpoint(bytes, path)).data;
+}
+
+/**
+ * Starts `axiom run` and, once its checkpoint holds `inTraining` groups inside training (it writes one at
+ * every step with `--checkpoint-period 0`), calls `act` with the process and that checkpoint.
+ */
+async function actInsideTraining(args: string[], checkpointPath: string, inTraining: number, act: (run: ReturnType<typeof startAxiom>) => void) {
+  const run = startAxiom(args);
+  let lastWrite = 0;
+  for (;;) {
+    const done = await Promise.race([run.finished, new Promise<undefined>((resolve) => setTimeout(resolve, 5))]);
+    if (done) throw new Error(`the run ended (exit ${done.code}) before ${inTraining} groups were in training:\n${done.stderr}`);
+    const written = (await stat(checkpointPath).catch(() => undefined))?.mtimeMs ?? 0;
+    if (written === lastWrite) continue;
+    lastWrite = written;
+    const checkpoint = await readCheckpoint(checkpointPath);
+    if (checkpoint && checkpoint.inProgress.length >= inTraining) {
+      act(run);
+      return { checkpoint, finished: await run.finished };
+    }
+  }
+}
+
+describe('axiom run --workers', () => {
+  let uninterrupted: Result | undefined;
+
+  it('gives the same digest with 1, 2 and 3 workers, and records the pool', async () => {
+    const dir = await scratch();
+    const results: Result[] = [];
+    for (const workers of [1, 2, 3]) {
+      const out = join(dir, `workers-${workers}.json`);
+      const run = await axiom([...SWEEP, '--workers', String(workers), '--no-checkpoint', '--out', out]);
+      expect(run.code, run.stderr).toBe(0);
+      results.push(await readResult(out));
+    }
+    expect(results.map((result) => result.units.length)).toEqual([4, 4, 4]);
+    expect(results.map((result) => result.timings.workers)).toEqual([undefined, 2, 3]);
+    expect(new Set(results.map((result) => result.digest)).size).toBe(1);
+    uninterrupted = results[0];
+  });
+
+  it('a killed worker fails the run naming its units; the checkpoint it leaves resumes to the same digest', async () => {
+    const dir = await scratch();
+    const checkpointPath = join(dir, 'run.ckpt');
+    const out = join(dir, 'result.json');
+    const args = [...SWEEP, '--workers', '2', '--checkpoint', checkpointPath, '--checkpoint-period', '0', '--out', out];
+    const { checkpoint, finished } = await actInsideTraining(args, checkpointPath, 1, ({ stderr }) => {
+      // The pool's pids are in its first log line; the first worker is killed outright.
+      process.kill(Number(/worker processes \(pids (\d+)/.exec(stderr())![1]), 'SIGKILL');
+    });
+    expect(finished.code, finished.stderr).toBe(ExitCode.experimentFailed);
+    const failed = await readResult(out);
+    expect(failed.status).toBe('failed');
+    expect(failed.statusReason).toMatch(
+      /^pool worker 1 \(pid \d+\) was killed by SIGKILL (while training ordering=[a-z-]+\/width=64\/learningRate=0\.05|between groups)/,
+    );
+    // Nothing that was checkpointed is lost: the checkpoint left holds at least what the one before the kill held.
+    const left = (await readCheckpoint(checkpointPath))!;
+    expect(left.units.length + left.inProgress.length).toBeGreaterThanOrEqual(checkpoint.units.length + checkpoint.inProgress.length);
+
+    const resumed = await axiom([...SWEEP, '--workers', '1', '--checkpoint', checkpointPath, '--out', out]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming from checkpoint at \d+\.\d%/);
+    expect((await readResult(out)).digest).toBe(uninterrupted?.digest);
+  });
+
+  it('Ctrl-C with groups in training keeps each; a restart on 3 workers resumes them to the same digest', async () => {
+    const dir = await scratch();
+    const checkpointPath = join(dir, 'run.ckpt');
+    const out = join(dir, 'result.json');
+    const args = [...SWEEP, '--checkpoint', checkpointPath, '--checkpoint-period', '0', '--out', out];
+    const { finished } = await actInsideTraining([...args, '--workers', '2'], checkpointPath, 2, ({ child }) => child.kill('SIGINT'));
+    expect(finished.code, finished.stderr).toBe(ExitCode.interrupted);
+    // Both were in training when it was stopped; one may have finished its group (and begun the next) before its next step.
+    const stopped = (await readCheckpoint(checkpointPath))!;
+    expect(stopped.inProgress.length).toBeGreaterThanOrEqual(1);
+
+    const resumed = await axiom([...args, '--workers', '3']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr.match(/resumed inside training/g)).toHaveLength(stopped.inProgress.length);
+    const result = await readResult(out);
+    expect(result.timings.resumes).toBe(1);
+    expect(result.digest).toBe(uninterrupted?.digest);
+  });
+});

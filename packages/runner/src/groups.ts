@@ -1,0 +1,88 @@
+import type { ExperimentContext, SweepUnit, TrainingSession, UnitContext, UnitOutput } from './experiment.js';
+import type { JsonObject } from './json.js';
+import { describeZodError } from './params.js';
+import { deriveSeed } from './rng.js';
+import { unitResultSchema, type UnitResult } from './schemas.js';
+import type { GroupSession } from './session.js';
+
+/**
+ * What running one sweep group takes, the same in the run's own process and in a pool worker: a group's
+ * results depend only on its units' keys, configurations and the root seed, wherever it runs.
+ */
+
+/** How often a busy training loop lets the event loop run, so signals and control messages get through. */
+export const YIELD_INTERVAL_MS = 50;
+
+export type RunGroup<C extends JsonObject> = (group: Array<UnitContext<C>>, session: TrainingSession) => Promise<UnitOutput[]>;
+
+/** One group of a sweep: `key` is what `groupOf` gave its units. */
+export interface SweepGroup<C extends JsonObject = JsonObject> {
+  key: string;
+  group: Array<SweepUnit<C>>;
+}
+
+/** The sweep's units grouped by `groupOf`, in order of each group's first unit. */
+export function groupUnits<C extends JsonObject>(units: Array<SweepUnit<C>>, groupOf: (unit: SweepUnit<C>) => string): Array<SweepGroup<C>> {
+  const groups = new Map<string, Array<SweepUnit<C>>>();
+  for (const unit of units) {
+    const key = groupOf(unit);
+    const group = groups.get(key);
+    if (group) group.push(unit);
+    else groups.set(key, [unit]);
+  }
+  return [...groups].map(([key, group]) => ({ key, group }));
+}
+
+/** A group's identity in a checkpoint: its unit keys, in order. */
+export const groupId = (keys: readonly string[]): string => JSON.stringify(keys);
+
+export const groupLabel = ({ key, group }: SweepGroup): string => (group.length === 1 ? group[0]!.key : `stack ${key} · ${group.length} runs`);
+
+/** Runs one group with its session: each unit with its own derived seed; the outputs checked as result JSON. */
+export async function runSweepGroup<C extends JsonObject>(
+  rootSeed: number,
+  sweepGroup: SweepGroup<C>,
+  session: GroupSession,
+  runGroup: RunGroup<C>,
+): Promise<UnitResult[]> {
+  const contexts = sweepGroup.group.map((unit): UnitContext<C> => {
+    const seed = deriveSeed(rootSeed, 'unit', unit.key);
+    return { ...unit, seed, rng: (...labels) => session.stream(seed, labels) };
+  });
+  const outputs = await runGroup(contexts, session);
+  if (outputs.length !== contexts.length) {
+    throw new Error(`sweep group "${groupLabel(sweepGroup)}" returned ${outputs.length} outputs for ${contexts.length} units`);
+  }
+  return contexts.map(({ key, seed, config }, index) => {
+    const checked = unitResultSchema.safeParse({ key, seed, config, ...outputs[index] });
+    if (!checked.success) {
+      throw new Error(`unit "${key}" produced output that is not valid result JSON: ${describeZodError(checked.error, unitResultSchema)}`);
+    }
+    return checked.data;
+  });
+}
+
+/** `ctx.sweep` on top of `ctx.sweepGroups`: every unit a group of its own. */
+export function sweepUnitByUnit(sweepGroups: ExperimentContext<unknown>['sweepGroups']): ExperimentContext<unknown>['sweep'] {
+  return (units, runUnit) =>
+    sweepGroups(
+      units,
+      (unit) => unit.key,
+      async ([unit], session) => [await runUnit(unit!, session)],
+    );
+}
+
+/** Experiments must draw every random number from seeded streams; this makes any other use fail loudly. */
+export async function withUnseededRandomnessForbidden<T>(body: () => Promise<T>): Promise<T> {
+  const original = Math.random;
+  Math.random = () => {
+    throw new Error(
+      'unseeded randomness: Math.random() was called during an experiment (use ctx.rng(), or pass a seed to tfjs random ops; tfjs treats seed 0 as no seed)',
+    );
+  };
+  try {
+    return await body();
+  } finally {
+    Math.random = original;
+  }
+}
