@@ -1,4 +1,5 @@
 import type { Experiment } from '@axiom/runner';
+import cellularAutomata from './cellular-automata.js';
 import curriculumLearning from './curriculum-learning.js';
 import featureCompetition from './feature-competition.js';
 import microScalingLaws from './micro-scaling-laws.js';
@@ -75,7 +76,7 @@ export {
 
 /** The experiments built into the worker, by name. */
 export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
-  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment].map((experiment) => [
+  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, cellularAutomata].map((experiment) => [
     experiment.name,
     experiment as unknown as Experiment,
   ]),

@@ -483,6 +483,56 @@ def representation_alignment(p):
     return len(results), steps, by_width
 
 
+# ---------------------------------------------------------------- cellular-automata
+
+
+def k_step_table(rule, k):
+    """Every window of 2k+1 cells (±1 inputs, leftmost the most significant bit) and its centre after k steps of the rule."""
+    cells_per_window = 2 * k + 1
+    windows, labels = [], []
+    for window in range(2**cells_per_window):
+        cells = [(window >> (cells_per_window - 1 - j)) & 1 for j in range(cells_per_window)]
+        windows.append([2 * cell - 1 for cell in cells])
+        for _ in range(k):
+            cells = [(rule >> (4 * cells[i - 1] + 2 * cells[i] + cells[i + 1])) & 1 for i in range(1, len(cells) - 1)]
+        labels.append(cells[0])
+    return torch.tensor(windows, dtype=torch.float32), torch.tensor(labels)
+
+
+def cellular_automata(p):
+    results, steps = [], 0
+    round_visits = p.steps_per_check * p.batch_size
+    for k in p.steps_ahead:
+        for width in p.widths:
+            for rule in p.rules:
+                x, y = k_step_table(rule, k)
+                for _ in range(p.replicates):
+                    model = mlp(2 * k + 1, [width] * p.depth, 2)
+                    optimizer = make_optimizer("adam", model, p.learning_rate)
+                    steps_to_learn = None
+                    for check in range(1, math.ceil(p.max_steps / p.steps_per_check) + 1):
+                        # a round of steps over reshuffled passes through the windows, then every window is checked
+                        order = torch.cat([torch.randperm(len(y)) for _ in range(math.ceil(round_visits / len(y)))])[:round_visits]
+                        steps += train_epoch(model, optimizer, x, y, order, p.batch_size, F.cross_entropy)
+                        if accuracy(predict(model, x), y) == 1:
+                            steps_to_learn = check * p.steps_per_check
+                            break
+                    results.append(dict(rule=rule, k=k, width=width, learned=steps_to_learn is not None))
+
+    def fraction_learned(where):
+        return mean([1.0 if r["learned"] else 0.0 for r in results if where(r)])
+
+    by_k = {
+        str(k): dict(
+            fraction_learned=fraction_learned(lambda r: r["k"] == k),
+            narrowest=fraction_learned(lambda r: r["k"] == k and r["width"] == p.widths[0]),
+            widest=fraction_learned(lambda r: r["k"] == k and r["width"] == p.widths[-1]),
+        )
+        for k in p.steps_ahead
+    }
+    return len(results), steps, by_k
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -492,6 +542,7 @@ EXPERIMENTS = {
     "micro-scaling-laws": micro_scaling_laws,
     "feature-competition": feature_competition,
     "representation-alignment": representation_alignment,
+    "cellular-automata": cellular_automata,
 }
 
 
