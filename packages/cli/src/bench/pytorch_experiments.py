@@ -533,6 +533,60 @@ def cellular_automata(p):
     return len(results), steps, by_k
 
 
+# ---------------------------------------------------------------- emergence
+
+
+RELU_MEAN = 1 / math.sqrt(2 * math.pi)
+
+
+def sample_teacher_signs(teachers, input_dim, size):
+    """Inputs x ~ N(0, I) and one 0/1 target per teacher (a random one-hidden-layer ReLU network): 1 where its centred output is positive."""
+    x = torch.randn(size, input_dim)
+    targets = torch.stack([(((x @ weights.T).relu() - RELU_MEAN) @ readout > 0).float() for weights, readout in teachers], dim=1)
+    return x, targets
+
+
+def sharpness(scales, values):
+    """The largest rise between neighbouring scales, and the rise made by the middle scale (in log scale), as shares of the total rise."""
+    rise = values[-1] - values[0]
+    if not rise > 0:
+        return dict(largest_jump_share=None, rise_by_midpoint=None)
+    log_scales = [math.log(scale) for scale in scales]
+    middle = (log_scales[0] + log_scales[-1]) / 2
+    above = next(i for i, log_scale in enumerate(log_scales) if log_scale >= middle)
+    at_middle = values[0] if above == 0 else values[above - 1] + (middle - log_scales[above - 1]) / (log_scales[above] - log_scales[above - 1]) * (values[above] - values[above - 1])
+    jumps = [b - a for a, b in zip(values, values[1:])]
+    return dict(largest_jump_share=max(jumps) / rise, rise_by_midpoint=(at_middle - values[0]) / rise)
+
+
+def emergence(p):
+    teachers = [(torch.randn(p.teacher_hidden, p.input_dim) / math.sqrt(p.input_dim), torch.randn(p.teacher_hidden) / math.sqrt(p.teacher_hidden * (0.5 - 1 / (2 * math.pi)))) for _ in range(p.parts)]
+    x_train, y_train = sample_teacher_signs(teachers, p.input_dim, p.train_size)
+    x_test, y_test = sample_teacher_signs(teachers, p.input_dim, p.test_size)
+    results, steps = [], 0
+    for width in p.widths:
+        for _ in range(p.replicates):
+            model = mlp(p.input_dim, [width] * p.depth, p.parts)
+            optimizer = make_optimizer("adam", model, p.learning_rate)
+            for _ in range(p.epochs):
+                steps += train_epoch(model, optimizer, x_train, y_train, torch.randperm(p.train_size), p.batch_size, F.binary_cross_entropy_with_logits)
+                with torch.no_grad():  # the test answers are scored after every epoch
+                    logits = model(x_test)
+                    right = (logits > 0).float() == y_test
+                    part_accuracy, exact_match = right.float().mean().item(), right.all(dim=1).float().mean().item()
+            results.append(dict(width=width, part_accuracy=part_accuracy, exact_match=exact_match, predicted_exact_match=part_accuracy**p.parts))
+
+    by_width = {}
+    for width in p.widths:
+        rows = [r for r in results if r["width"] == width]
+        by_width[str(width)] = {field: mean([r[field] for r in rows]) for field in ("part_accuracy", "exact_match", "predicted_exact_match")}
+    headline = dict(
+        by_width=by_width,
+        sharpness={field: sharpness(p.widths, [by_width[str(width)][field] for width in p.widths]) for field in ("exact_match", "part_accuracy")},
+    )
+    return len(results), steps, headline
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -543,6 +597,7 @@ EXPERIMENTS = {
     "feature-competition": feature_competition,
     "representation-alignment": representation_alignment,
     "cellular-automata": cellular_automata,
+    "emergence": emergence,
 }
 
 
