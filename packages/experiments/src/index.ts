@@ -1,5 +1,7 @@
 import type { Experiment } from '@axiom/runner';
+import cellularAutomata from './cellular-automata.js';
 import curriculumLearning from './curriculum-learning.js';
+import emergence from './emergence.js';
 import featureCompetition from './feature-competition.js';
 import microScalingLaws from './micro-scaling-laws.js';
 import representationAlignment from './representation-alignment.js';
@@ -14,7 +16,9 @@ export {
   sampleCompetingFeatures,
   sampleLeveledClusters,
   sampleTeacher,
+  sampleTeacherSigns,
   shuffleColumns,
+  teacherOutput,
   teacherTask,
   type ClusterTask,
   type CompetingFeaturesOptions,
@@ -75,7 +79,7 @@ export {
 
 /** The experiments built into the worker, by name. */
 export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
-  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment].map((experiment) => [
+  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, cellularAutomata, emergence].map((experiment) => [
     experiment.name,
     experiment as unknown as Experiment,
   ]),

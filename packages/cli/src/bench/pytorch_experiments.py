@@ -483,6 +483,110 @@ def representation_alignment(p):
     return len(results), steps, by_width
 
 
+# ---------------------------------------------------------------- cellular-automata
+
+
+def k_step_table(rule, k):
+    """Every window of 2k+1 cells (±1 inputs, leftmost the most significant bit) and its centre after k steps of the rule."""
+    cells_per_window = 2 * k + 1
+    windows, labels = [], []
+    for window in range(2**cells_per_window):
+        cells = [(window >> (cells_per_window - 1 - j)) & 1 for j in range(cells_per_window)]
+        windows.append([2 * cell - 1 for cell in cells])
+        for _ in range(k):
+            cells = [(rule >> (4 * cells[i - 1] + 2 * cells[i] + cells[i + 1])) & 1 for i in range(1, len(cells) - 1)]
+        labels.append(cells[0])
+    return torch.tensor(windows, dtype=torch.float32), torch.tensor(labels)
+
+
+def cellular_automata(p):
+    results, steps = [], 0
+    round_visits = p.steps_per_check * p.batch_size
+    for k in p.steps_ahead:
+        for width in p.widths:
+            for rule in p.rules:
+                x, y = k_step_table(rule, k)
+                for _ in range(p.replicates):
+                    model = mlp(2 * k + 1, [width] * p.depth, 2)
+                    optimizer = make_optimizer("adam", model, p.learning_rate)
+                    steps_to_learn = None
+                    for check in range(1, math.ceil(p.max_steps / p.steps_per_check) + 1):
+                        # a round of steps over reshuffled passes through the windows, then every window is checked
+                        order = torch.cat([torch.randperm(len(y)) for _ in range(math.ceil(round_visits / len(y)))])[:round_visits]
+                        steps += train_epoch(model, optimizer, x, y, order, p.batch_size, F.cross_entropy)
+                        if accuracy(predict(model, x), y) == 1:
+                            steps_to_learn = check * p.steps_per_check
+                            break
+                    results.append(dict(rule=rule, k=k, width=width, learned=steps_to_learn is not None))
+
+    def fraction_learned(where):
+        return mean([1.0 if r["learned"] else 0.0 for r in results if where(r)])
+
+    by_k = {
+        str(k): dict(
+            fraction_learned=fraction_learned(lambda r: r["k"] == k),
+            narrowest=fraction_learned(lambda r: r["k"] == k and r["width"] == p.widths[0]),
+            widest=fraction_learned(lambda r: r["k"] == k and r["width"] == p.widths[-1]),
+        )
+        for k in p.steps_ahead
+    }
+    return len(results), steps, by_k
+
+
+# ---------------------------------------------------------------- emergence
+
+
+RELU_MEAN = 1 / math.sqrt(2 * math.pi)
+
+
+def sample_teacher_signs(teachers, input_dim, size):
+    """Inputs x ~ N(0, I) and one 0/1 target per teacher (a random one-hidden-layer ReLU network): 1 where its centred output is positive."""
+    x = torch.randn(size, input_dim)
+    targets = torch.stack([(((x @ weights.T).relu() - RELU_MEAN) @ readout > 0).float() for weights, readout in teachers], dim=1)
+    return x, targets
+
+
+def sharpness(scales, values):
+    """The largest rise between neighbouring scales, and the rise made by the middle scale (in log scale), as shares of the total rise."""
+    rise = values[-1] - values[0]
+    if not rise > 0:
+        return dict(largest_jump_share=None, rise_by_midpoint=None)
+    log_scales = [math.log(scale) for scale in scales]
+    middle = (log_scales[0] + log_scales[-1]) / 2
+    above = next(i for i, log_scale in enumerate(log_scales) if log_scale >= middle)
+    at_middle = values[0] if above == 0 else values[above - 1] + (middle - log_scales[above - 1]) / (log_scales[above] - log_scales[above - 1]) * (values[above] - values[above - 1])
+    jumps = [b - a for a, b in zip(values, values[1:])]
+    return dict(largest_jump_share=max(jumps) / rise, rise_by_midpoint=(at_middle - values[0]) / rise)
+
+
+def emergence(p):
+    teachers = [(torch.randn(p.teacher_hidden, p.input_dim) / math.sqrt(p.input_dim), torch.randn(p.teacher_hidden) / math.sqrt(p.teacher_hidden * (0.5 - 1 / (2 * math.pi)))) for _ in range(p.parts)]
+    x_train, y_train = sample_teacher_signs(teachers, p.input_dim, p.train_size)
+    x_test, y_test = sample_teacher_signs(teachers, p.input_dim, p.test_size)
+    results, steps = [], 0
+    for width in p.widths:
+        for _ in range(p.replicates):
+            model = mlp(p.input_dim, [width] * p.depth, p.parts)
+            optimizer = make_optimizer("adam", model, p.learning_rate)
+            for _ in range(p.epochs):
+                steps += train_epoch(model, optimizer, x_train, y_train, torch.randperm(p.train_size), p.batch_size, F.binary_cross_entropy_with_logits)
+                with torch.no_grad():  # the test answers are scored after every epoch
+                    logits = model(x_test)
+                    right = (logits > 0).float() == y_test
+                    part_accuracy, exact_match = right.float().mean().item(), right.all(dim=1).float().mean().item()
+            results.append(dict(width=width, part_accuracy=part_accuracy, exact_match=exact_match, predicted_exact_match=part_accuracy**p.parts))
+
+    by_width = {}
+    for width in p.widths:
+        rows = [r for r in results if r["width"] == width]
+        by_width[str(width)] = {field: mean([r[field] for r in rows]) for field in ("part_accuracy", "exact_match", "predicted_exact_match")}
+    headline = dict(
+        by_width=by_width,
+        sharpness={field: sharpness(p.widths, [by_width[str(width)][field] for width in p.widths]) for field in ("exact_match", "part_accuracy")},
+    )
+    return len(results), steps, headline
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -492,6 +596,8 @@ EXPERIMENTS = {
     "micro-scaling-laws": micro_scaling_laws,
     "feature-competition": feature_competition,
     "representation-alignment": representation_alignment,
+    "cellular-automata": cellular_automata,
+    "emergence": emergence,
 }
 
 

@@ -114,22 +114,42 @@ export function teacherTask(rng: Rng, options: { inputDim: number; hidden: numbe
   return { inputDim, hidden, inputWeights, readout };
 }
 
+/** The teacher's (centred) output for row `row` of inputs `x` (row-major, `teacher.inputDim` columns). */
+export function teacherOutput(teacher: TeacherTask, x: Float32Array, row: number): number {
+  const { inputDim, hidden, inputWeights, readout } = teacher;
+  let output = 0;
+  for (let j = 0; j < hidden; j++) {
+    let preActivation = 0;
+    for (let d = 0; d < inputDim; d++) preActivation += inputWeights[j * inputDim + d]! * x[row * inputDim + d]!;
+    output += readout[j]! * (Math.max(preActivation, 0) - RELU_MEAN);
+  }
+  return output;
+}
+
 /** Draws `size` inputs x ~ N(0, I) and labels them with the teacher's output plus N(0, noise²) observation noise. */
 export function sampleTeacher(rng: Rng, teacher: TeacherTask, size: number, noise = 0): RegressionDataset {
-  const { inputDim, hidden, inputWeights, readout } = teacher;
+  const { inputDim } = teacher;
   const x = new Float32Array(size * inputDim);
   const targets = new Float32Array(size);
   for (let i = 0; i < size; i++) {
     for (let d = 0; d < inputDim; d++) x[i * inputDim + d] = rng.normal();
-    let output = 0;
-    for (let j = 0; j < hidden; j++) {
-      let preActivation = 0;
-      for (let d = 0; d < inputDim; d++) preActivation += inputWeights[j * inputDim + d]! * x[i * inputDim + d]!;
-      output += readout[j]! * (Math.max(preActivation, 0) - RELU_MEAN);
-    }
-    targets[i] = output + (noise > 0 ? noise * rng.normal() : 0);
+    targets[i] = teacherOutput(teacher, x, i) + (noise > 0 ? noise * rng.normal() : 0);
   }
   return { x, targets, size, inputDim, outputDim: 1 };
+}
+
+/**
+ * An answer of several independent binary parts read from one input (Schaeffer et al. 2023): `size`
+ * inputs x ~ N(0, I), each with one 0/1 target per teacher, 1 where that teacher's output is positive.
+ */
+export function sampleTeacherSigns(rng: Rng, teachers: readonly TeacherTask[], size: number): RegressionDataset {
+  const inputDim = teachers[0]!.inputDim;
+  if (teachers.some((teacher) => teacher.inputDim !== inputDim)) throw new RangeError('sampleTeacherSigns: teachers must read inputs of one width');
+  const x = new Float32Array(size * inputDim);
+  for (let i = 0; i < x.length; i++) x[i] = rng.normal();
+  const targets = new Float32Array(size * teachers.length);
+  for (let i = 0; i < size; i++) teachers.forEach((teacher, part) => (targets[i * teachers.length + part] = teacherOutput(teacher, x, i) > 0 ? 1 : 0));
+  return { x, targets, size, inputDim, outputDim: teachers.length };
 }
 
 export interface CompetingFeaturesOptions {

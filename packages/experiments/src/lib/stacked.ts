@@ -116,6 +116,7 @@ function gatherRows(tf: Tf, data: Tensor2D | Tensor3D, indices: Tensor2D, offset
 /** Each member's mean loss over its batch: [M]. Members' outputs never mix, so summing these keeps each member's gradient its own. */
 export function memberLosses(tf: Tf, kind: LossKind, targets: Tensor3D, outputs: Tensor3D): Tensor1D {
   const none = tf.Reduction.NONE;
+  if (kind === 'binary-cross-entropy') return tf.mean(tf.losses.sigmoidCrossEntropy(targets, outputs, undefined, 0, none), [1, 2]);
   return kind === 'mse'
     ? tf.mean(tf.losses.meanSquaredError(targets, outputs, undefined, none), [1, 2])
     : tf.mean(tf.losses.softmaxCrossEntropy(targets, outputs, undefined, 0, none), 1);

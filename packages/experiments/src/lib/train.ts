@@ -31,11 +31,16 @@ export function uploadRegressionDataset(tf: Tf, data: RegressionDataset): Traini
   return { x, targets, dispose: () => [x, targets].forEach((t) => t.dispose()) };
 }
 
-/** `cross-entropy`: softmax cross-entropy against one-hot targets; `mse`: mean squared error (regression). */
-export type LossKind = 'cross-entropy' | 'mse';
+/**
+ * `cross-entropy`: softmax cross-entropy against one-hot targets; `mse`: mean squared error (regression);
+ * `binary-cross-entropy`: each output a separate yes/no answer (sigmoid cross-entropy against 0/1 targets,
+ * averaged over outputs), for answers of several independent binary parts.
+ */
+export type LossKind = 'cross-entropy' | 'mse' | 'binary-cross-entropy';
 
 /** The mean loss of a batch of network outputs. */
 export function batchLoss(tf: Tf, kind: LossKind, targets: Tensor2D, outputs: Tensor2D): Scalar {
+  if (kind === 'binary-cross-entropy') return tf.losses.sigmoidCrossEntropy(targets, outputs);
   return kind === 'mse' ? tf.losses.meanSquaredError(targets, outputs) : tf.losses.softmaxCrossEntropy(targets, outputs);
 }
 
