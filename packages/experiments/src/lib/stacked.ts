@@ -11,7 +11,7 @@ import type { Rank, Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@tens
 import { z } from 'zod';
 import type { Dataset } from './data.js';
 import { initialWeights, layerSizes, type MlpShape } from './mlp.js';
-import { assignValues, createOptimizer, readValues, selectMembers, type Optimizer } from './optimizer.js';
+import { assignValues, createOptimizer, readValues, retentionOf, selectMembers, type Optimizer } from './optimizer.js';
 import { readBatches, runEpochs, sliceRows, visitsOf, type LossKind, type TrainingLoopOptions, type VisitOrder } from './train.js';
 
 /** M networks of one shape: layer weights [M, fanIn, fanOut], biases [M, 1, fanOut]. */
@@ -125,6 +125,8 @@ export function memberLosses(tf: Tf, kind: LossKind, targets: Tensor3D, outputs:
 /** One member of a stacked training run: what differs between networks trained together. */
 export interface StackedMember {
   learningRate: number;
+  /** Decoupled weight decay wd (w ← w·(1 − lr·wd) before each step, as torch.optim.AdamW); default 0, none. */
+  weightDecay?: number;
   /** Its visit order; every member must visit the same number of rows per epoch. */
   shuffle: VisitOrder;
 }
@@ -147,6 +149,8 @@ interface ActiveStack {
   optimizer: Optimizer;
   train: StackedData;
   negatedRates: Tensor3D;
+  /** 1 − lr·wd per member, or undefined when none decays. */
+  retention: Tensor | undefined;
   /** position·rows for the member at each position: where its rows start in flattened per-member data. */
   rowOffsets: Tensor2D;
 }
@@ -176,6 +180,11 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
       active.map((m) => -members[m]!.learningRate),
       [active.length, 1, 1],
     ),
+    retention: retentionOf(
+      tf,
+      active.map((m) => members[m]!.learningRate),
+      active.map((m) => members[m]!.weightDecay ?? 0),
+    ),
     rowOffsets: tf.tensor2d(
       active.map((_, position) => position * rows),
       [active.length, 1],
@@ -191,7 +200,7 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
   };
   const release = (old: ActiveStack) => {
     old.optimizer.dispose();
-    [old.negatedRates, old.rowOffsets].forEach((tensor) => tensor.dispose());
+    [old.negatedRates, old.rowOffsets, old.retention].forEach((tensor) => tensor?.dispose());
     if (old.model !== model) old.model.dispose();
     [old.train.x, old.train.targets].filter((tensor) => tensor !== train.x && tensor !== train.targets).forEach((tensor) => tensor.dispose());
   };
@@ -233,7 +242,7 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
         return tf.tensor2d(flat, [stack.active.length, visits[0]!.length], 'int32');
       },
       step: (indices) => {
-        const { model: training, optimizer, train: data, negatedRates, rowOffsets } = stack;
+        const { model: training, optimizer, train: data, negatedRates, retention, rowOffsets } = stack;
         let offsetIndices: Tensor2D | undefined;
         const offset = () => (offsetIndices ??= tf.add<Tensor2D>(indices, rowOffsets));
         const xs = gatherRows(tf, data.x, indices, offset);
@@ -242,6 +251,7 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
         optimizer.apply(
           training.variables.map((variable) => grads[variable.name]!),
           negatedRates,
+          retention,
         );
       },
       endEpoch: async (epoch) => {

@@ -3,7 +3,7 @@ import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/t
 import { z } from 'zod';
 import type { Dataset, RegressionDataset } from './data.js';
 import type { Mlp } from './mlp.js';
-import { assignValues, createOptimizer, readValues } from './optimizer.js';
+import { assignValues, createOptimizer, readValues, type OptimizerKind } from './optimizer.js';
 
 /** What the training loop needs, on the backend: inputs and per-example targets (one-hot labels or regression values). */
 export interface TrainingSet {
@@ -154,7 +154,7 @@ export interface TrainingLoopOptions {
   tf: Tf;
   epochs: number;
   batchSize: number;
-  optimizer: 'sgd' | 'adam';
+  optimizer: OptimizerKind;
   /** Default `cross-entropy`. */
   loss?: LossKind;
   /** The sweep group's session: progress, signals, and checkpoints inside training. */
@@ -227,6 +227,8 @@ export interface TrainOptions extends TrainingLoopOptions {
   model: Mlp;
   train: TrainingSet;
   learningRate: number;
+  /** Decoupled weight decay wd (w ← w·(1 − lr·wd) before each step, as torch.optim.AdamW); default 0, none. */
+  weightDecay?: number;
   shuffle: VisitOrder;
   /** Called after each epoch (1-based), e.g. to evaluate; returning `'stop'` ends training (early stopping). */
   onEpoch?(epoch: number): void | 'stop' | Promise<void | 'stop'>;
@@ -238,6 +240,7 @@ export async function trainClassifier(options: TrainOptions): Promise<void> {
   const loss = options.loss ?? 'cross-entropy';
   const optimizer = createOptimizer(tf, options.optimizer, model.variables);
   const negatedRate = tf.scalar(-options.learningRate);
+  const retention = options.weightDecay ? tf.scalar(1 - options.learningRate * options.weightDecay) : undefined;
   const rows = train.x.shape[0];
   try {
     await runEpochs(options, {
@@ -249,6 +252,7 @@ export async function trainClassifier(options: TrainOptions): Promise<void> {
         optimizer.apply(
           model.variables.map((variable) => grads[variable.name]!),
           negatedRate,
+          retention,
         );
       },
       endEpoch: async (epoch) => (await options.onEpoch?.(epoch)) === 'stop',
@@ -262,6 +266,7 @@ export async function trainClassifier(options: TrainOptions): Promise<void> {
   } finally {
     optimizer.dispose();
     negatedRate.dispose();
+    retention?.dispose();
   }
 }
 
