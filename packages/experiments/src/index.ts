@@ -4,6 +4,7 @@ import featureCompetition from './feature-competition.js';
 import microScalingLaws from './micro-scaling-laws.js';
 import representationAlignment from './representation-alignment.js';
 import memorizationDynamics from './memorization-dynamics.js';
+import randomLabelMemorization from './random-label-memorization.js';
 
 export { linearCka } from './lib/cka.js';
 export {
@@ -20,6 +21,7 @@ export {
   type CompetingFeaturesOptions,
   type Dataset,
   type FeatureColumns,
+  type LabelDraw,
   type RegressionDataset,
   type TeacherTask,
 } from './lib/data.js';
@@ -75,7 +77,7 @@ export {
 
 /** The experiments built into the worker, by name. */
 export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
-  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment].map((experiment) => [
+  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, randomLabelMemorization].map((experiment) => [
     experiment.name,
     experiment as unknown as Experiment,
   ]),
