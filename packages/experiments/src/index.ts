@@ -6,6 +6,7 @@ import featureCompetition from './feature-competition.js';
 import microScalingLaws from './micro-scaling-laws.js';
 import representationAlignment from './representation-alignment.js';
 import memorizationDynamics from './memorization-dynamics.js';
+import randomLabelMemorization from './random-label-memorization.js';
 
 export { linearCka } from './lib/cka.js';
 export {
@@ -24,6 +25,7 @@ export {
   type CompetingFeaturesOptions,
   type Dataset,
   type FeatureColumns,
+  type LabelDraw,
   type RegressionDataset,
   type TeacherTask,
 } from './lib/data.js';
@@ -80,7 +82,7 @@ export {
 
 /** The experiments built into the worker, by name. */
 export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
-  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, cellularAutomata, emergence].map((experiment) => [
+  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, cellularAutomata, emergence, randomLabelMemorization].map((experiment) => [
     experiment.name,
     experiment as unknown as Experiment,
   ]),

@@ -35,6 +35,18 @@ describe('seeded data generators', () => {
     data.y.forEach((label, i) => expect(label !== clean.y[i]).toBe(corrupted[i] === 1));
     expect(data.x).toBe(clean.x); // inputs are shared, only labels change
   });
+
+  it('can redraw labels from every class (random labels): a redrawn label keeps its class with chance 1/classes', () => {
+    const clean = sampleClusters(new Rng(6), task(5), 3000);
+    const { data, corrupted } = corruptLabels(new Rng(7), clean, 1, 'any-class');
+    expect(corrupted.every((flag) => flag === 1)).toBe(true);
+    const kept = data.y.filter((label, i) => label === clean.y[i]).length / data.size;
+    expect(kept).toBeGreaterThan(0.28);
+    expect(kept).toBeLessThan(0.39);
+    const counts = [0, 0, 0];
+    data.y.forEach((label) => counts[label]!++);
+    for (const count of counts) expect(count).toBeGreaterThan(900);
+  });
 });
 
 describe('graded-difficulty clusters', () => {

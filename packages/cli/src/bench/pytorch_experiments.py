@@ -587,6 +587,65 @@ def emergence(p):
     return len(results), steps, headline
 
 
+# ---------------------------------------------------------------- random-label-memorization
+
+
+def randomize_labels(y, fraction, classes):
+    """Redraw a random `fraction` of the labels uniformly from every class (a redrawn label may keep its true class)."""
+    chosen = torch.randperm(len(y))[: round(fraction * len(y))]
+    noisy = y.clone()
+    noisy[chosen] = torch.randint(classes, (len(chosen),))
+    return noisy
+
+
+def random_label_memorization(p):
+    results, steps = [], 0
+    for replicate in range(p.replicates):
+        # The task, inputs, true labels and initialisation depend on the replicate only: fractions differ in their training labels.
+        torch.manual_seed(replicate)
+        centres = cluster_centres(p.input_dim, p.classes, p.clusters_per_class, p.separation)
+        x_train, y_true = sample_clusters(centres, p.classes, p.clusters_per_class, p.train_size)
+        x_test, y_test = sample_clusters(centres, p.classes, p.clusters_per_class, p.test_size)
+        for fraction in p.random_fractions:
+            y_train = randomize_labels(y_true, fraction, p.classes)
+            torch.manual_seed(1000 + replicate)
+            model = mlp(p.input_dim, p.hidden, p.classes)
+            optimizer = torch.optim.Adam(model.parameters(), lr=p.learning_rate)
+            tracker = ExampleTracker(y_train)
+            # Train until the network fits its training labels (or the budget runs out); accuracies every epoch.
+            epochs_to_fit = None
+            for epoch in range(1, p.max_epochs + 1):
+                steps += train_epoch(model, optimizer, x_train, y_train, torch.randperm(p.train_size), p.batch_size, F.cross_entropy)
+                predicted = predict(model, x_train)
+                tracker.update(epoch, predicted)
+                train_accuracy = accuracy(predicted, y_train)
+                test_accuracy = accuracy(predict(model, x_test), y_test)
+                if train_accuracy >= p.fit_threshold:
+                    epochs_to_fit = epoch
+                    break
+            first_fit = epochs_or_never(tracker.first_fit, p.max_epochs + 1)
+            results.append(
+                dict(
+                    fraction=fraction,
+                    epochs_to_fit=epochs_to_fit,
+                    train_accuracy=train_accuracy,
+                    test_accuracy=test_accuracy,
+                    median_first_fit_epoch=first_fit.median().item(),
+                )
+            )
+
+    by_fraction = {}
+    for fraction in p.random_fractions:
+        rows = [r for r in results if r["fraction"] == fraction]
+        by_fraction[str(fraction)] = dict(
+            epochs_to_fit=mean([r["epochs_to_fit"] for r in rows]),
+            train_accuracy=mean([r["train_accuracy"] for r in rows]),
+            test_accuracy=mean([r["test_accuracy"] for r in rows]),
+            median_first_fit_epoch=mean([r["median_first_fit_epoch"] for r in rows]),
+        )
+    return len(results), steps, by_fraction
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -598,6 +657,7 @@ EXPERIMENTS = {
     "representation-alignment": representation_alignment,
     "cellular-automata": cellular_automata,
     "emergence": emergence,
+    "random-label-memorization": random_label_memorization,
 }
 
 

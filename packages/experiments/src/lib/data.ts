@@ -73,18 +73,24 @@ export function sampleLeveledClusters(rng: Rng, task: ClusterTask, size: number,
 }
 
 /**
- * Replaces the labels of a random `fraction` of examples with a different class, drawn uniformly
- * (Arpit et al. 2017). Returns the noisy data set and which examples were corrupted.
+ * How a corrupted label is drawn: `other-class`, uniformly among the other classes, so it is always
+ * wrong (Arpit et al. 2017); `any-class`, uniformly among all classes, so it keeps the true class with
+ * chance 1/classes and, at fraction 1, labels are independent of the inputs (Zhang et al. 2017's random labels).
  */
-export function corruptLabels(rng: Rng, data: Dataset, fraction: number): { data: Dataset; corrupted: Uint8Array } {
+export type LabelDraw = 'other-class' | 'any-class';
+
+/**
+ * Replaces the labels of a random `fraction` of examples with a class drawn as `draw` says (by default
+ * a different class). Returns the noisy data set and which examples were corrupted (their label redrawn).
+ */
+export function corruptLabels(rng: Rng, data: Dataset, fraction: number, draw: LabelDraw = 'other-class'): { data: Dataset; corrupted: Uint8Array } {
   const corrupted = new Uint8Array(data.size);
   const y = Int32Array.from(data.y);
   const order = rng.permutation(data.size);
   const count = Math.round(fraction * data.size);
   for (let i = 0; i < count; i++) {
     const index = order[i]!;
-    const offset = 1 + rng.int(data.classes - 1); // never the true class
-    y[index] = (data.y[index]! + offset) % data.classes;
+    y[index] = draw === 'any-class' ? rng.int(data.classes) : (data.y[index]! + 1 + rng.int(data.classes - 1)) % data.classes; // other-class: never the true one
     corrupted[index] = 1;
   }
   return { data: { ...data, y }, corrupted };
