@@ -7,6 +7,7 @@ import microScalingLaws from './micro-scaling-laws.js';
 import representationAlignment from './representation-alignment.js';
 import memorizationDynamics from './memorization-dynamics.js';
 import randomLabelMemorization from './random-label-memorization.js';
+import weightInit from './weight-init.js';
 
 export { linearCka } from './lib/cka.js';
 export {
@@ -32,7 +33,7 @@ export {
 export { createMlp, initialWeights, layerSizes, parameterCount, type Mlp, type MlpShape } from './lib/mlp.js';
 export { MOMENTUM, optimizerKinds, RMSPROP_ALPHA, RMSPROP_EPSILON, type OptimizerKind } from './lib/optimizer.js';
 export { fitPowerLaw, fitPowerLawWithOffset, type PowerLawFit } from './lib/power-law.js';
-export { firstLayerGradientNorms } from './lib/probes.js';
+export { firstLayerGradientNorms, layerSignals, type LayerSignal } from './lib/probes.js';
 export {
   createStackedMlp,
   evaluateStackedLoss,
@@ -82,7 +83,7 @@ export {
 
 /** The experiments built into the worker, by name. */
 export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
-  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, cellularAutomata, emergence, randomLabelMemorization].map((experiment) => [
+  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, cellularAutomata, emergence, randomLabelMemorization, weightInit].map((experiment) => [
     experiment.name,
     experiment as unknown as Experiment,
   ]),

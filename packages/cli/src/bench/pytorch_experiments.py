@@ -646,6 +646,75 @@ def random_label_memorization(p):
     return len(results), steps, by_fraction
 
 
+# ---------------------------------------------------------------- weight-init
+
+
+def layer_signals(model, x, y):
+    """Per layer (hidden, then logits): RMS of its output, and of each example's loss gradient at its pre-activation."""
+    activations, pre_activations = [], []
+    for layer in model:
+        x = layer(x)
+        if isinstance(layer, nn.Linear):
+            x.retain_grad()
+            pre_activations.append(x)
+        if isinstance(layer, nn.ReLU) or layer is model[-1]:
+            activations.append(x)
+    F.cross_entropy(x, y, reduction="sum").backward()  # summed: each row's gradient is its own example's
+    model.zero_grad()
+    rms = lambda t: t.detach().pow(2).mean().sqrt().item()
+    return [rms(a) for a in activations], [rms(p.grad) for p in pre_activations]
+
+
+def log2_slope_per_layer(values):
+    """Least-squares slope of log2(value) against layer index; None for one layer or a vanished/overflowed value."""
+    if len(values) < 2 or not all(0 < v < math.inf for v in values):
+        return None
+    return statistics.linear_regression(range(len(values)), [math.log2(v) for v in values]).slope
+
+
+def weight_init(p):
+    torch.manual_seed(0)  # one task and training set for every network
+    centres = cluster_centres(p.input_dim, p.classes, p.clusters_per_class, p.separation)
+    x_train, y_train = sample_clusters(centres, p.classes, p.clusters_per_class, p.train_size)
+    probe_x, probe_y = x_train[: p.probe_size], y_train[: p.probe_size]
+    results, steps = [], 0
+    for depth in p.depths:
+        for gain in p.gains:
+            torch.manual_seed(depth)  # at one depth every gain scales the same He draw and visits the same order
+            model = mlp(p.input_dim, [p.width] * depth, p.classes)
+            with torch.no_grad():
+                for layer in model:
+                    if isinstance(layer, nn.Linear):
+                        layer.weight.mul_(gain)
+            activation_rms, gradient_rms = layer_signals(model, probe_x, probe_y)
+            optimizer = torch.optim.SGD(model.parameters(), lr=p.learning_rate)
+            for _ in range(p.epochs):
+                steps += train_epoch(model, optimizer, x_train, y_train, torch.randperm(p.train_size), p.batch_size, F.cross_entropy)
+                train_accuracy = accuracy(predict(model, x_train), y_train)
+            results.append(
+                dict(
+                    depth=depth,
+                    gain=gain,
+                    trained=train_accuracy >= 1 / p.classes + p.trained_margin,
+                    activation_slope=log2_slope_per_layer(activation_rms[:depth]),
+                    gradient_slope=log2_slope_per_layer(gradient_rms[:depth]),
+                )
+            )
+
+    by_depth = {}
+    for depth in p.depths:
+        trainable = [r["gain"] for r in results if r["depth"] == depth and r["trained"]]
+        by_depth[str(depth)] = dict(window_octaves=math.log2(max(trainable) / min(trainable)) if trainable else None)
+    deepest = [r for r in results if r["depth"] == max(p.depths)]
+
+    def slope_per_octave(field):
+        points = [(math.log2(r["gain"]), r[field]) for r in deepest if r[field] is not None]
+        return statistics.linear_regression(*zip(*points)).slope if len(points) >= 2 else None
+
+    headline = dict(by_depth=by_depth, activation_slope_per_octave=slope_per_octave("activation_slope"), gradient_slope_per_octave=slope_per_octave("gradient_slope"))
+    return len(results), steps, headline
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -658,6 +727,7 @@ EXPERIMENTS = {
     "cellular-automata": cellular_automata,
     "emergence": emergence,
     "random-label-memorization": random_label_memorization,
+    "weight-init": weight_init,
 }
 
 

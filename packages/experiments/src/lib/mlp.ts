@@ -20,9 +20,12 @@ export interface Mlp {
   dispose(): void;
 }
 
-/** He-uniform weights (for ReLU) drawn from the seeded stream, zero biases: identical on every backend. */
-function heUniform(rng: Rng, fanIn: number, fanOut: number): Float32Array {
-  const limit = Math.sqrt(6 / fanIn);
+/**
+ * He-uniform weights (for ReLU) drawn from the seeded stream, zero biases: identical on every backend.
+ * `gain` multiplies He's scale (std √(2/fanIn)·gain): 1 is He's critical scale for ReLU.
+ */
+function heUniform(rng: Rng, fanIn: number, fanOut: number, gain: number): Float32Array {
+  const limit = gain * Math.sqrt(6 / fanIn);
   const values = new Float32Array(fanIn * fanOut);
   for (let i = 0; i < values.length; i++) values[i] = (2 * rng.next() - 1) * limit;
   return values;
@@ -39,9 +42,9 @@ export function parameterCount(shape: MlpShape): number {
   return layerSizes(shape).reduce((sum, [fanIn, fanOut]) => sum + fanIn * fanOut + fanOut, 0);
 }
 
-/** Every layer's initial weights (row-major fanIn × fanOut), drawn from `rng` in layer order. */
-export function initialWeights(rng: Rng, shape: MlpShape): Float32Array[] {
-  return layerSizes(shape).map(([fanIn, fanOut]) => heUniform(rng, fanIn, fanOut));
+/** Every layer's initial weights (row-major fanIn × fanOut), drawn from `rng` in layer order; `gain` scales He's (default 1: He's). */
+export function initialWeights(rng: Rng, shape: MlpShape, gain = 1): Float32Array[] {
+  return layerSizes(shape).map(([fanIn, fanOut]) => heUniform(rng, fanIn, fanOut, gain));
 }
 
 /** A ReLU MLP whose hidden layers use tfjs's fused matmul + bias + activation. */

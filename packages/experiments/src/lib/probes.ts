@@ -1,5 +1,5 @@
 import type { Tf } from '@axiom/runner';
-import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
+import type { Rank, Scalar, Tensor, Tensor3D } from '@tensorflow/tfjs-core';
 import { memberLosses, perMember, type StackedData, type StackedMlp } from './stacked.js';
 import { forEachBatch, sliceRows, type LossKind } from './train.js';
 
@@ -46,4 +46,40 @@ export async function firstLayerGradientNorms(
   summed.dispose();
   const values = (await norms.array().finally(() => norms.dispose())) as number[][];
   return Array.from({ length: model.members }, (_, m) => values.map((group) => group[m]!));
+}
+
+/** One network's signal at each layer: the RMS of its outputs and of the loss gradient with respect to its pre-activations. */
+export interface LayerSignal {
+  /** Per layer, inputs first (hidden layers, then the logits): RMS of the layer's output over examples and units. */
+  activationRms: number[];
+  /**
+   * Per layer, the same order: RMS over examples and units of ∂ℓ/∂(pre-activation), ℓ the example's own
+   * loss: the signal backpropagation carries to that layer.
+   */
+  gradientRms: number[];
+}
+
+/**
+ * The forward and backward signal through every layer of every member of a stack on `data` (Glorot &
+ * Bengio 2010; He et al. 2015): at initialisation both grow or shrink geometrically with depth away
+ * from the critical weight scale. One forward and one backward pass over all of `data` at once.
+ */
+export async function layerSignals(tf: Tf, model: StackedMlp, data: StackedData, loss: LossKind): Promise<LayerSignal[]> {
+  const rows = data.x.shape.at(-2)!;
+  const rms = (tensor: Tensor): Tensor => tf.sqrt(tf.mean(tf.square(tensor), [1, 2]));
+  const norms = tf.tidy(() => {
+    const shifts = model.weights.map((weight) => tf.zeros<Rank.R3>([model.members, rows, weight.shape[2]!]));
+    const targets = perMember(tf, data.targets, model.members);
+    // Summed over examples (each member's mean loss times `rows`), so each row's gradient is its own example's.
+    const totalLoss = (...shifted: Tensor[]): Scalar =>
+      tf.mul(tf.sum(memberLosses(tf, loss, targets, model.layers(data.x, shifted as Tensor3D[]).at(-1)!)), rows);
+    const gradients = tf.grads(totalLoss)(shifts);
+    // [2, layers, M]: activation RMS, then gradient RMS.
+    return tf.stack([tf.stack(model.layers(data.x).map(rms)), tf.stack(gradients.map(rms))]);
+  });
+  const [activations, gradients] = (await norms.array().finally(() => norms.dispose())) as number[][][];
+  return Array.from({ length: model.members }, (_, m) => ({
+    activationRms: activations!.map((layer) => layer[m]!),
+    gradientRms: gradients!.map((layer) => layer[m]!),
+  }));
 }

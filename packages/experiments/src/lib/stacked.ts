@@ -24,21 +24,29 @@ export interface StackedMlp {
   /**
    * Post-activation output of every hidden layer, then the logits, each [M, rows, width]. Inputs of
    * rank 2 ([rows, in]) are shared by every member; rank 3 ([M, rows, in]) gives each member its own.
-   * Call inside tf.tidy: it leaves intermediate tensors (matMul before the bias) to it.
+   * `shifts`, if given, are added to each layer's pre-activation (zeros: a handle for the gradient
+   * with respect to it). Call inside tf.tidy: it leaves intermediate tensors (matMul before the bias) to it.
    */
-  layers(x: Tensor2D | Tensor3D): Tensor3D[];
+  layers(x: Tensor2D | Tensor3D, shifts?: readonly Tensor3D[]): Tensor3D[];
   logits(x: Tensor2D | Tensor3D): Tensor3D;
   dispose(): void;
 }
 
 /**
- * One network per seeded stream; member m's initial weights equal those createMlp draws from `initRngs[m]`.
+ * One network per seeded stream; member m's initial weights equal those createMlp draws from `initRngs[m]`,
+ * scaled by `memberGains[m]` if given (see initialWeights).
  * A member may be narrower than the stack (`memberHidden[m]`, same depth, no layer wider): its weights
  * fill the top-left corner of each layer and the padded units start at zero weights in and out and zero
  * bias, so their pre-activation is 0, ReLU passes no gradient at 0, and they stay exactly zero: the member
  * computes its own network's outputs and gradients, up to float summation order.
  */
-export function createStackedMlp(tf: Tf, initRngs: readonly Rng[], shape: MlpShape, memberHidden?: ReadonlyArray<readonly number[]>): StackedMlp {
+export function createStackedMlp(
+  tf: Tf,
+  initRngs: readonly Rng[],
+  shape: MlpShape,
+  memberHidden?: ReadonlyArray<readonly number[]>,
+  memberGains?: readonly number[],
+): StackedMlp {
   const members = initRngs.length;
   if (memberHidden && memberHidden.length !== members) throw new Error(`${memberHidden.length} members' hidden widths for a stack of ${members}`);
   const memberShapes = initRngs.map((_, m): MlpShape => ({ ...shape, hidden: [...(memberHidden?.[m] ?? shape.hidden)] }));
@@ -47,7 +55,8 @@ export function createStackedMlp(tf: Tf, initRngs: readonly Rng[], shape: MlpSha
       throw new Error(`a stacked member's hidden widths [${hidden.join(',')}] do not fit the stack's [${shape.hidden.join(',')}]`);
     }
   }
-  const initialByMember = initRngs.map((rng, m) => initialWeights(rng, memberShapes[m]!));
+  if (memberGains && memberGains.length !== members) throw new Error(`${memberGains.length} members' initial gains for a stack of ${members}`);
+  const initialByMember = initRngs.map((rng, m) => initialWeights(rng, memberShapes[m]!, memberGains?.[m]));
   // Inside tidy so the initial tensors are freed once the variables hold their data.
   const variables = layerSizes(shape).flatMap(([fanIn, fanOut], layer) => {
     const values = new Float32Array(members * fanIn * fanOut);
@@ -68,11 +77,12 @@ function stackedMlpOf(tf: Tf, shape: MlpShape, variables: Variable[]): StackedMl
   const biases = variables.filter((_, i) => i % 2 === 1);
   // Plain matMul + add + relu: WASM's fused kernel does not handle rank-3 operands. Shared inputs
   // broadcast against every member's weights in the first product.
-  const layers = (x: Tensor2D | Tensor3D): Tensor3D[] => {
+  const layers = (x: Tensor2D | Tensor3D, shifts?: readonly Tensor3D[]): Tensor3D[] => {
     const outputs: Tensor3D[] = [];
     let activation: Tensor = x;
     weights.forEach((weight, layer) => {
-      const preActivation = tf.add(tf.matMul(activation, weight), biases[layer]!);
+      const unshifted = tf.add(tf.matMul(activation, weight), biases[layer]!);
+      const preActivation = shifts ? tf.add(unshifted, shifts[layer]!) : unshifted;
       activation = layer === weights.length - 1 ? preActivation : tf.relu(preActivation);
       outputs.push(activation as Tensor3D);
     });
