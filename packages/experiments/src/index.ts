@@ -4,6 +4,7 @@ import featureCompetition from './feature-competition.js';
 import microScalingLaws from './micro-scaling-laws.js';
 import representationAlignment from './representation-alignment.js';
 import memorizationDynamics from './memorization-dynamics.js';
+import modeConnectivity from './mode-connectivity.js';
 
 export { linearCka } from './lib/cka.js';
 export {
@@ -75,7 +76,7 @@ export {
 
 /** The experiments built into the worker, by name. */
 export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
-  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment].map((experiment) => [
+  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, modeConnectivity].map((experiment) => [
     experiment.name,
     experiment as unknown as Experiment,
   ]),
