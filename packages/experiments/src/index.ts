@@ -8,6 +8,7 @@ import representationAlignment from './representation-alignment.js';
 import memorizationDynamics from './memorization-dynamics.js';
 import randomLabelMemorization from './random-label-memorization.js';
 import weightInit from './weight-init.js';
+import modeConnectivity from './mode-connectivity.js';
 
 export { linearCka } from './lib/cka.js';
 export {
@@ -83,7 +84,7 @@ export {
 
 /** The experiments built into the worker, by name. */
 export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
-  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, cellularAutomata, emergence, randomLabelMemorization, weightInit].map((experiment) => [
+  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, cellularAutomata, emergence, randomLabelMemorization, weightInit, modeConnectivity].map((experiment) => [
     experiment.name,
     experiment as unknown as Experiment,
   ]),

@@ -715,6 +715,74 @@ def weight_init(p):
     return len(results), steps, headline
 
 
+# ---------------------------------------------------------------- mode-connectivity
+
+
+def forward_with(parameters, x):
+    """The MLP whose linear layers hold `parameters` (weight, bias, ... as nn.Linear stores them), ReLU between."""
+    for layer in range(0, len(parameters), 2):
+        x = F.linear(x, parameters[layer], parameters[layer + 1])
+        if layer + 2 < len(parameters):
+            x = torch.relu(x)
+    return x
+
+
+def bezier(t, start, middle, end):
+    return [(1 - t) ** 2 * a + 2 * t * (1 - t) * c + t**2 * b for a, c, b in zip(start, middle, end)]
+
+
+def barrier_height(positions, losses):
+    return max(loss - ((1 - t) * losses[0] + t * losses[-1]) for t, loss in zip(positions, losses))
+
+
+def mode_connectivity(p):
+    torch.manual_seed(0)  # one task and data set for every configuration; only the networks' seeds differ
+    centres = cluster_centres(p.input_dim, p.classes, p.clusters_per_class, p.separation)
+    x_train, y_train = sample_clusters(centres, p.classes, p.clusters_per_class, p.train_size)
+    x_test, y_test = sample_clusters(centres, p.classes, p.clusters_per_class, p.test_size)
+    positions = [i / (p.path_points - 1) for i in range(p.path_points)]
+
+    @torch.no_grad()
+    def profile(path):
+        points = [path(t) for t in positions]
+        return [F.cross_entropy(forward_with(w, x_train), y_train).item() for w in points], [accuracy(forward_with(w, x_test).argmax(dim=1), y_test) for w in points]
+
+    results, steps = [], 0
+    for width in p.widths:
+        for _ in range(p.pairs):
+            ends = []
+            for _ in range(2):  # the two end points, from different seeds
+                model = mlp(p.input_dim, [width] * p.depth, p.classes)
+                optimizer = make_optimizer("adam", model, p.learning_rate)
+                for _ in range(p.epochs):
+                    steps += train_epoch(model, optimizer, x_train, y_train, torch.randperm(p.train_size), p.batch_size, F.cross_entropy)
+                ends.append([parameter.detach() for parameter in model.parameters()])
+            start, end = ends
+            middle = [((a + b) / 2).requires_grad_() for a, b in zip(start, end)]
+            optimizer = torch.optim.Adam(middle, lr=p.learning_rate)
+            for _ in range(p.curve_epochs):  # the curve's middle point, t uniform per batch
+                order = torch.randperm(p.train_size)
+                for first in range(0, p.train_size, p.batch_size):
+                    idx = order[first : first + p.batch_size]
+                    optimizer.zero_grad()
+                    F.cross_entropy(forward_with(bezier(torch.rand(()).item(), start, middle, end), x_train[idx]), y_train[idx]).backward()
+                    optimizer.step()
+                    steps += 1
+            line_loss, line_accuracy = profile(lambda t: [(1 - t) * a + t * b for a, b in zip(start, end)])
+            curve_loss, curve_accuracy = profile(lambda t: bezier(t, start, middle, end))
+            results.append(dict(width=width, linear=barrier_height(positions, line_loss), curve=barrier_height(positions, curve_loss), line_middle=min(line_accuracy)))
+
+    by_width = {}
+    for width in p.widths:
+        rows = [r for r in results if r["width"] == width]
+        by_width[str(width)] = dict(
+            linear_barrier=mean([r["linear"] for r in rows]),
+            curve_barrier=mean([r["curve"] for r in rows]),
+            linear_lowest_test_accuracy=mean([r["line_middle"] for r in rows]),
+        )
+    return len(results), steps, by_width
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -728,6 +796,7 @@ EXPERIMENTS = {
     "emergence": emergence,
     "random-label-memorization": random_label_memorization,
     "weight-init": weight_init,
+    "mode-connectivity": mode_connectivity,
 }
 
 

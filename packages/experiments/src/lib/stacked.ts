@@ -150,6 +150,11 @@ export interface StackedTrainOptions extends TrainingLoopOptions {
    * the returned array is `'stop'` stops (early stopping): its weights are frozen from then on.
    */
   onEpoch?(epoch: number, training: readonly boolean[]): void | Array<'stop' | undefined> | Promise<void | Array<'stop' | undefined>>;
+  /**
+   * Pruned networks: each layer's 0/1 mask of its weights, [M, fanIn, fanOut]. Masked weights are set to
+   * zero before training and after every update, so they stay exactly zero. Default: none.
+   */
+  weightMasks?: readonly Tensor3D[];
 }
 
 /** What trains: the networks of the members still training (`active`, indices into the whole stack), their optimizer state, rates and data. */
@@ -163,6 +168,8 @@ interface ActiveStack {
   retention: Tensor | undefined;
   /** position·rows for the member at each position: where its rows start in flattened per-member data. */
   rowOffsets: Tensor2D;
+  /** The weight masks of the members training, if any. */
+  masks: readonly Tensor3D[] | undefined;
 }
 
 const savedStackSchema = z.strictObject({
@@ -207,12 +214,14 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
     optimizer: createOptimizer(tf, options.optimizer, model.variables),
     train,
     ...schedule(members.map((_, m) => m)),
+    masks: options.weightMasks,
   };
   const release = (old: ActiveStack) => {
     old.optimizer.dispose();
     [old.negatedRates, old.rowOffsets, old.retention].forEach((tensor) => tensor?.dispose());
     if (old.model !== model) old.model.dispose();
     [old.train.x, old.train.targets].filter((tensor) => tensor !== train.x && tensor !== train.targets).forEach((tensor) => tensor.dispose());
+    old.masks?.filter((mask) => !options.weightMasks!.includes(mask)).forEach((mask) => mask.dispose());
   };
   const retain = (active: number[]) => {
     const positions = tf.tensor1d(
@@ -227,6 +236,7 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
       optimizer: stack.optimizer.retain(variables, positions),
       train: { x: perMemberData(stack.train.x), targets: perMemberData(stack.train.targets) },
       ...schedule(active),
+      masks: stack.masks?.map((mask) => tf.gather(mask, positions)),
     };
     positions.dispose();
     release(stack);
@@ -241,6 +251,9 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
       );
       model.variables.forEach((variable, i) => variable.assign(tf.gather(tf.concat([stack.model.variables[i]!, variable]), source)));
     });
+  const applyMasks = ({ model: training, masks }: ActiveStack) =>
+    masks?.forEach((mask, layer) => training.weights[layer]!.assign(tf.mul(training.weights[layer]!, mask)));
+  tf.tidy(() => applyMasks(stack));
   try {
     await runEpochs(options, {
       order: (epoch) => {
@@ -263,6 +276,7 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
           negatedRates,
           retention,
         );
+        applyMasks(stack);
       },
       endEpoch: async (epoch) => {
         if (stack.model !== model) copyBack();
