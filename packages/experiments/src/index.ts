@@ -2,6 +2,7 @@ import type { Experiment } from '@axiom/runner';
 import curriculumLearning from './curriculum-learning.js';
 import featureCompetition from './feature-competition.js';
 import microScalingLaws from './micro-scaling-laws.js';
+import randomFeatures from './random-features.js';
 import representationAlignment from './representation-alignment.js';
 import memorizationDynamics from './memorization-dynamics.js';
 
@@ -33,6 +34,7 @@ export {
   perMember,
   predictStackedClasses,
   trainStacked,
+  trainedVariables,
   uploadStackedDataset,
   type StackedData,
   type StackedDataset,
@@ -75,7 +77,7 @@ export {
 
 /** The experiments built into the worker, by name. */
 export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
-  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment].map((experiment) => [
+  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, randomFeatures].map((experiment) => [
     experiment.name,
     experiment as unknown as Experiment,
   ]),
