@@ -4,6 +4,7 @@ import curriculumLearning from './curriculum-learning.js';
 import emergence from './emergence.js';
 import featureCompetition from './feature-competition.js';
 import microScalingLaws from './micro-scaling-laws.js';
+import randomFeatures from './random-features.js';
 import representationAlignment from './representation-alignment.js';
 import memorizationDynamics from './memorization-dynamics.js';
 import randomLabelMemorization from './random-label-memorization.js';
@@ -42,6 +43,7 @@ export {
   perMember,
   predictStackedClasses,
   trainStacked,
+  trainedVariables,
   uploadStackedDataset,
   type StackedData,
   type StackedDataset,
@@ -84,7 +86,7 @@ export {
 
 /** The experiments built into the worker, by name. */
 export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
-  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, cellularAutomata, emergence, randomLabelMemorization, weightInit, modeConnectivity].map((experiment) => [
+  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, cellularAutomata, emergence, randomLabelMemorization, weightInit, modeConnectivity, randomFeatures].map((experiment) => [
     experiment.name,
     experiment as unknown as Experiment,
   ]),

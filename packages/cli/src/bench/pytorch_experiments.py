@@ -783,6 +783,48 @@ def mode_connectivity(p):
     return len(results), steps, by_width
 
 
+# ---------------------------------------------------------------- random-features
+
+
+def width_for_target(widths, accuracies, target):
+    """The narrowest width whose accuracy reaches `target`; None if none does."""
+    return next((width for width, value in zip(widths, accuracies) if value >= target), None)
+
+
+def random_features(p):
+    torch.manual_seed(0)  # one task and data set for every configuration
+    centres = cluster_centres(p.input_dim, p.classes, p.clusters_per_class, p.separation)
+    x_train, y_train = sample_clusters(centres, p.classes, p.clusters_per_class, p.train_size)
+    x_test, y_test = sample_clusters(centres, p.classes, p.clusters_per_class, p.test_size)
+
+    accuracies, steps = {}, 0
+    for model_kind in ("random-features", "fully-trained"):
+        accuracies[model_kind] = []
+        for width in p.widths:
+            torch.manual_seed(width)  # the same initial weights for both models at this width
+            model = mlp(p.input_dim, [width], p.classes)
+            # Random features: the hidden layer keeps its random initial weights; only the readout trains.
+            trained = model[2:] if model_kind == "random-features" else model
+            optimizer = torch.optim.Adam(trained.parameters(), lr=p.learning_rate)
+            for _ in range(p.epochs):
+                steps += train_epoch(model, optimizer, x_train, y_train, torch.randperm(p.train_size), p.batch_size, F.cross_entropy)
+                test_accuracy = accuracy(predict(model, x_test), y_test)
+            accuracies[model_kind].append(test_accuracy)
+
+    target = p.target_fraction * accuracies["fully-trained"][-1]
+    by_width = {
+        str(width): dict(random_features_accuracy=accuracies["random-features"][i], fully_trained_accuracy=accuracies["fully-trained"][i])
+        for i, width in enumerate(p.widths)
+    }
+    headline = dict(
+        by_width=by_width,
+        target_accuracy=target,
+        random_features_width_for_target=width_for_target(p.widths, accuracies["random-features"], target),
+        fully_trained_width_for_target=width_for_target(p.widths, accuracies["fully-trained"], target),
+    )
+    return 2 * len(p.widths), steps, headline
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -797,6 +839,7 @@ EXPERIMENTS = {
     "random-label-memorization": random_label_memorization,
     "weight-init": weight_init,
     "mode-connectivity": mode_connectivity,
+    "random-features": random_features,
 }
 
 

@@ -146,6 +146,11 @@ export interface StackedTrainOptions extends TrainingLoopOptions {
   train: StackedData;
   members: readonly StackedMember[];
   /**
+   * Layers (0: the one reading the inputs) whose weights and biases keep their initial values, e.g. a
+   * fixed random hidden layer under a trained readout (random features). Default: every layer trains.
+   */
+  frozenLayers?: readonly number[];
+  /**
    * Called after each epoch (1-based) with which members are still training; a member whose entry in
    * the returned array is `'stop'` stops (early stopping): its weights are frozen from then on.
    */
@@ -155,6 +160,11 @@ export interface StackedTrainOptions extends TrainingLoopOptions {
    * zero before training and after every update, so they stay exactly zero. Default: none.
    */
   weightMasks?: readonly Tensor3D[];
+}
+
+/** The variables training updates: every layer's weights and biases except those of the frozen layers. */
+export function trainedVariables(model: StackedMlp, frozenLayers: readonly number[] = []): Variable[] {
+  return model.variables.filter((_, i) => !frozenLayers.includes(Math.floor(i / 2)));
 }
 
 /** What trains: the networks of the members still training (`active`, indices into the whole stack), their optimizer state, rates and data. */
@@ -211,7 +221,7 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
   let stack: ActiveStack = {
     active: members.map((_, m) => m),
     model,
-    optimizer: createOptimizer(tf, options.optimizer, model.variables),
+    optimizer: createOptimizer(tf, options.optimizer, trainedVariables(model, options.frozenLayers)),
     train,
     ...schedule(members.map((_, m) => m)),
     masks: options.weightMasks,
@@ -230,10 +240,11 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
     );
     const variables = selectMembers(tf, stack.model.variables, positions, true);
     const perMemberData = (data: Tensor2D | Tensor3D) => (data.rank === 2 ? data : tf.gather(data, positions));
+    const retained = stackedMlpOf(tf, model.shape, variables);
     const next: ActiveStack = {
       active,
-      model: stackedMlpOf(tf, model.shape, variables),
-      optimizer: stack.optimizer.retain(variables, positions),
+      model: retained,
+      optimizer: stack.optimizer.retain(trainedVariables(retained, options.frozenLayers), positions),
       train: { x: perMemberData(stack.train.x), targets: perMemberData(stack.train.targets) },
       ...schedule(active),
       masks: stack.masks?.map((mask) => tf.gather(mask, positions)),
@@ -270,9 +281,10 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
         const offset = () => (offsetIndices ??= tf.add<Tensor2D>(indices, rowOffsets));
         const xs = gatherRows(tf, data.x, indices, offset);
         const ys = gatherRows(tf, data.targets, indices, offset);
-        const { grads } = tf.variableGrads(() => tf.sum(memberLosses(tf, loss, ys, training.logits(xs))), training.variables);
+        const trained = trainedVariables(training, options.frozenLayers);
+        const { grads } = tf.variableGrads(() => tf.sum(memberLosses(tf, loss, ys, training.logits(xs))), trained);
         optimizer.apply(
-          training.variables.map((variable) => grads[variable.name]!),
+          trained.map((variable) => grads[variable.name]!),
           negatedRates,
           retention,
         );
