@@ -86,8 +86,17 @@ export {
 
 /** The experiments built into the worker, by name. */
 export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
-  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, cellularAutomata, emergence, randomLabelMemorization, weightInit, modeConnectivity, randomFeatures].map((experiment) => [
-    experiment.name,
-    experiment as unknown as Experiment,
-  ]),
+  [
+    curriculumLearning,
+    memorizationDynamics,
+    microScalingLaws,
+    featureCompetition,
+    representationAlignment,
+    cellularAutomata,
+    emergence,
+    randomLabelMemorization,
+    weightInit,
+    modeConnectivity,
+    randomFeatures,
+  ].map((experiment) => [experiment.name, experiment as unknown as Experiment]),
 );

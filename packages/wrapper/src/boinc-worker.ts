@@ -88,12 +88,7 @@ export interface WorkerRuntime {
  * `axiom worker`: the app a BOINC client starts in a slot directory. Everything comes from the slot:
  * init_data.xml, wu.json (through its link file), the shared-memory channels. Returns the exit code.
  */
-export async function runBoincWorker(
-  slotDir: string,
-  { builtins, sandbox, poolWorker }: WorkerRuntime,
-  io: WorkerIo,
-  mode: WorkerMode = 'native',
-): Promise<number> {
+export async function runBoincWorker(slotDir: string, runtime: WorkerRuntime, io: WorkerIo, mode: WorkerMode = 'native'): Promise<number> {
   const found = await readInitData(slotDir);
   if (!found && mode === 'native') {
     throw new AxiomError(
@@ -127,14 +122,14 @@ export async function runBoincWorker(
     return ExitCode.ok;
   }
   try {
-    return await runInSlot(slotDir, init, { builtins, sandbox }, io, mode);
+    return await runInSlot(slotDir, init, runtime, io, mode);
   } finally {
     await lock?.release();
   }
 }
 
 /** The task itself, once the slot is the worker's own. */
-async function runInSlot(slotDir: string, init: InitData, { builtins, sandbox }: WorkerRuntime, io: WorkerIo, mode: WorkerMode): Promise<number> {
+async function runInSlot(slotDir: string, init: InitData, { builtins, sandbox, poolWorker }: WorkerRuntime, io: WorkerIo, mode: WorkerMode): Promise<number> {
   const slotCheckpoints = fileCheckpointStore(join(slotDir, CHECKPOINT_FILE), init.checkpoint_period);
   const clientFraction = (runFraction: number) => init.fraction_done_start + runFraction * (init.fraction_done_end - init.fraction_done_start);
   // After a restart, progress starts where the checkpoint left it, from the first status message on (an

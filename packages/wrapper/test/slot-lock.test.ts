@@ -35,7 +35,7 @@ async function runWorker(slotDir: string) {
   const waits: number[] = [];
   const code = await runBoincWorker(
     slotDir,
-    { builtins: builtinExperiments, sandbox: { entry: AXIOM, args: ['sandboxed-run'] } },
+    { builtins: builtinExperiments, sandbox: { entry: AXIOM, args: ['sandboxed-run'] }, poolWorker: { entry: AXIOM, args: ['pool-worker'] } },
     {
       stderr: (line) => lines.push(line),
       exit: (status) => {
