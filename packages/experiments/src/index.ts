@@ -1,5 +1,6 @@
 import type { Experiment } from '@axiom/runner';
 import curriculumLearning from './curriculum-learning.js';
+import doubleDescent from './double-descent.js';
 import featureCompetition from './feature-competition.js';
 import microScalingLaws from './micro-scaling-laws.js';
 import representationAlignment from './representation-alignment.js';
@@ -77,8 +78,7 @@ export {
 
 /** The experiments built into the worker, by name. */
 export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
-  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, randomLabelMemorization].map((experiment) => [
-    experiment.name,
-    experiment as unknown as Experiment,
-  ]),
+  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, randomLabelMemorization, doubleDescent].map(
+    (experiment) => [experiment.name, experiment as unknown as Experiment],
+  ),
 );
