@@ -100,6 +100,9 @@ export default defineExperiment({
   presets: {
     smoke: { widths: [4, 11, 128], testSize: 1000, epochs: 300, learningRate: 0.01 },
   },
+  // Cross-backend tolerances, measured: WASM (1 thread) vs the plain JS backend, smoke preset, seeds 1–3: test errors
+  // within 0.001 (one test prediction in 1000, the widest network's on noisy labels), the noisy peak's prominence
+  // within 0.001, verdicts equal. Set for the real sweep's longer training, where a few more predictions may flip.
   headline: [
     { metric: 'byWidth.*.testErrorClean', tolerance: FEW_PREDICTIONS_FLIP },
     { metric: 'byWidth.*.testErrorNoisy', tolerance: FEW_PREDICTIONS_FLIP },
