@@ -2,6 +2,7 @@ import type { Experiment } from '@axiom/runner';
 import cellularAutomata from './cellular-automata.js';
 import curriculumLearning from './curriculum-learning.js';
 import emergence from './emergence.js';
+import doubleDescent from './double-descent.js';
 import featureCompetition from './feature-competition.js';
 import microScalingLaws from './micro-scaling-laws.js';
 import randomFeatures from './random-features.js';
@@ -99,4 +100,7 @@ export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
     modeConnectivity,
     randomFeatures,
   ].map((experiment) => [experiment.name, experiment as unknown as Experiment]),
+  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, randomLabelMemorization, doubleDescent].map(
+    (experiment) => [experiment.name, experiment as unknown as Experiment],
+  ),
 );

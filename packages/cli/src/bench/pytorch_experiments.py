@@ -825,6 +825,71 @@ def random_features(p):
     return 2 * len(p.widths), steps, headline
 
 
+# ---------------------------------------------------------------- double-descent
+
+
+def most_prominent_peak(values):
+    """(index, prominence) of the interior point with the greatest topographic prominence; None if the curve has no interior peak."""
+    best = None
+    for i in range(1, len(values) - 1):
+        bases = []
+        for step in (-1, 1):
+            lowest, j = values[i], i + step
+            while 0 <= j < len(values) and values[j] <= values[i]:
+                lowest, j = min(lowest, values[j]), j + step
+            bases.append(lowest)
+        prominence = values[i] - max(bases)
+        if prominence > 0 and (best is None or prominence > best[1]):
+            best = (i, prominence)
+    return best
+
+
+def double_descent(p):
+    # One training set and test set for every width; the noisy run's labels are corrupted once.
+    torch.manual_seed(0)
+    centres = cluster_centres(p.input_dim, p.classes, p.clusters_per_class, p.separation)
+    x_train, y_clean = sample_clusters(centres, p.classes, p.clusters_per_class, p.train_size)
+    x_test, y_test = sample_clusters(centres, p.classes, p.clusters_per_class, p.test_size)
+    labels = dict(clean=y_clean, noisy=corrupt_labels(y_clean, p.label_noise, p.classes)[0])
+
+    def one_hot_mse(outputs, y):
+        return F.mse_loss(outputs, F.one_hot(y, p.classes).float())
+
+    loss_fn = one_hot_mse if p.loss == "mse" else F.cross_entropy
+
+    results, steps = [], 0
+    for width in p.widths:
+        for run in ("clean", "noisy"):
+            y_train = labels[run]
+            model = mlp(p.input_dim, [width], p.classes)
+            optimizer = torch.optim.Adam(model.parameters(), lr=p.learning_rate)
+            # Every epoch to the end: no early stopping, no regularisation; errors every `evaluate_every` epochs.
+            for epoch in range(1, p.epochs + 1):
+                steps += train_epoch(model, optimizer, x_train, y_train, torch.randperm(p.train_size), p.batch_size, loss_fn)
+                if epoch % p.evaluate_every == 0 or epoch == p.epochs:
+                    train_error = 1 - accuracy(predict(model, x_train), y_train)
+                    test_error = 1 - accuracy(predict(model, x_test), y_test)
+                    with torch.no_grad():
+                        test_loss = loss_fn(model(x_test), y_test).item()
+            parameters = sum(t.numel() for t in model.parameters())
+            results.append(dict(width=width, run=run, parameters=parameters, train_error=train_error, test_error=test_error, test_loss=test_loss))
+
+    headline = dict(threshold_parameters=p.train_size * p.classes)
+    for run in ("clean", "noisy"):
+        rows = [r for r in results if r["run"] == run]
+        test_errors = [r["test_error"] for r in rows]
+        peak = most_prominent_peak(test_errors)
+        headline[run] = dict(
+            test_error=test_errors,
+            train_error=[r["train_error"] for r in rows],
+            peak_width=p.widths[peak[0]] if peak else None,
+            peak_parameters=rows[peak[0]]["parameters"] if peak else None,
+            peak_prominence=peak[1] if peak else 0,
+            narrowest_interpolating_width=next((r["width"] for r in rows if r["train_error"] == 0), None),
+        )
+    return len(results), steps, headline
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -840,6 +905,7 @@ EXPERIMENTS = {
     "weight-init": weight_init,
     "mode-connectivity": mode_connectivity,
     "random-features": random_features,
+    "double-descent": double_descent,
 }
 
 
