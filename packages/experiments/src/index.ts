@@ -1,6 +1,7 @@
 import type { Experiment } from '@axiom/runner';
 import curriculumLearning from './curriculum-learning.js';
 import featureCompetition from './feature-competition.js';
+import informationBottleneck from './information-bottleneck.js';
 import microScalingLaws from './micro-scaling-laws.js';
 import randomFeatures from './random-features.js';
 import representationAlignment from './representation-alignment.js';
@@ -8,6 +9,7 @@ import memorizationDynamics from './memorization-dynamics.js';
 
 export { linearCka } from './lib/cka.js';
 export {
+  bitPatternTask,
   clusterTask,
   corruptLabels,
   featureColumns,
@@ -16,6 +18,7 @@ export {
   sampleLeveledClusters,
   sampleTeacher,
   shuffleColumns,
+  teacherOutput,
   teacherTask,
   type ClusterTask,
   type CompetingFeaturesOptions,
@@ -24,7 +27,8 @@ export {
   type RegressionDataset,
   type TeacherTask,
 } from './lib/data.js';
-export { createMlp, initialWeights, layerSizes, parameterCount, type Mlp, type MlpShape } from './lib/mlp.js';
+export { binnedInformation, binnedStates, binOf, entropyBits, rangeOf, type BinRange } from './lib/information.js';
+export { createMlp, initialWeights, layerSizes, parameterCount, type Activation, type Mlp, type MlpShape } from './lib/mlp.js';
 export { fitPowerLaw, fitPowerLawWithOffset, type PowerLawFit } from './lib/power-law.js';
 export { firstLayerGradientNorms } from './lib/probes.js';
 export {
@@ -77,8 +81,7 @@ export {
 
 /** The experiments built into the worker, by name. */
 export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
-  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, randomFeatures].map((experiment) => [
-    experiment.name,
-    experiment as unknown as Experiment,
-  ]),
+  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, randomFeatures, informationBottleneck].map(
+    (experiment) => [experiment.name, experiment as unknown as Experiment],
+  ),
 );

@@ -116,20 +116,43 @@ export function teacherTask(rng: Rng, options: { inputDim: number; hidden: numbe
 
 /** Draws `size` inputs x ~ N(0, I) and labels them with the teacher's output plus N(0, noise²) observation noise. */
 export function sampleTeacher(rng: Rng, teacher: TeacherTask, size: number, noise = 0): RegressionDataset {
-  const { inputDim, hidden, inputWeights, readout } = teacher;
+  const { inputDim } = teacher;
   const x = new Float32Array(size * inputDim);
   const targets = new Float32Array(size);
   for (let i = 0; i < size; i++) {
     for (let d = 0; d < inputDim; d++) x[i * inputDim + d] = rng.normal();
-    let output = 0;
-    for (let j = 0; j < hidden; j++) {
-      let preActivation = 0;
-      for (let d = 0; d < inputDim; d++) preActivation += inputWeights[j * inputDim + d]! * x[i * inputDim + d]!;
-      output += readout[j]! * (Math.max(preActivation, 0) - RELU_MEAN);
-    }
-    targets[i] = output + (noise > 0 ? noise * rng.normal() : 0);
+    targets[i] = teacherOutput(teacher, x, i) + (noise > 0 ? noise * rng.normal() : 0);
   }
   return { x, targets, size, inputDim, outputDim: 1 };
+}
+
+/** The teacher's (centred) output for row `row` of the row-major inputs `x`. */
+export function teacherOutput(teacher: TeacherTask, x: ArrayLike<number>, row: number): number {
+  const { inputDim, hidden, inputWeights, readout } = teacher;
+  let output = 0;
+  for (let j = 0; j < hidden; j++) {
+    let preActivation = 0;
+    for (let d = 0; d < inputDim; d++) preActivation += inputWeights[j * inputDim + d]! * x[row * inputDim + d]!;
+    output += readout[j]! * (Math.max(preActivation, 0) - RELU_MEAN);
+  }
+  return output;
+}
+
+/**
+ * Every one of the 2^bits binary input patterns (±1 per bit; pattern r has bit d = bit d of r), labelled
+ * by a random teacher network (teacherTask) thresholded at its median output, so the two classes are
+ * equal: the 12-bit task of Shwartz-Ziv & Tishby 2017 (4096 patterns), with a teacher's rule for theirs.
+ */
+export function bitPatternTask(rng: Rng, options: { bits: number; teacherHidden: number }): Dataset {
+  const { bits, teacherHidden } = options;
+  const size = 2 ** bits;
+  const x = new Float32Array(size * bits);
+  for (let row = 0; row < size; row++) for (let d = 0; d < bits; d++) x[row * bits + d] = (row >> d) & 1 ? 1 : -1;
+  const teacher = teacherTask(rng, { inputDim: bits, hidden: teacherHidden });
+  const outputs = Float64Array.from({ length: size }, (_, row) => teacherOutput(teacher, x, row));
+  const median = Float64Array.from(outputs).sort()[size / 2]!;
+  const y = Int32Array.from(outputs, (output) => (output >= median ? 1 : 0));
+  return { x, y, size, inputDim: bits, classes: 2 };
 }
 
 export interface CompetingFeaturesOptions {
