@@ -1,19 +1,21 @@
 import type { Experiment } from '@axiom/runner';
 import cellularAutomata from './cellular-automata.js';
 import curriculumLearning from './curriculum-learning.js';
-import emergence from './emergence.js';
 import doubleDescent from './double-descent.js';
+import emergence from './emergence.js';
 import featureCompetition from './feature-competition.js';
-import microScalingLaws from './micro-scaling-laws.js';
-import randomFeatures from './random-features.js';
-import representationAlignment from './representation-alignment.js';
+import informationBottleneck from './information-bottleneck.js';
 import memorizationDynamics from './memorization-dynamics.js';
-import randomLabelMemorization from './random-label-memorization.js';
-import weightInit from './weight-init.js';
+import microScalingLaws from './micro-scaling-laws.js';
 import modeConnectivity from './mode-connectivity.js';
+import randomFeatures from './random-features.js';
+import randomLabelMemorization from './random-label-memorization.js';
+import representationAlignment from './representation-alignment.js';
+import weightInit from './weight-init.js';
 
 export { linearCka } from './lib/cka.js';
 export {
+  bitPatternTask,
   clusterTask,
   corruptLabels,
   featureColumns,
@@ -33,8 +35,9 @@ export {
   type RegressionDataset,
   type TeacherTask,
 } from './lib/data.js';
-export { createMlp, initialWeights, layerSizes, parameterCount, type Mlp, type MlpShape } from './lib/mlp.js';
 export { MOMENTUM, optimizerKinds, RMSPROP_ALPHA, RMSPROP_EPSILON, type OptimizerKind } from './lib/optimizer.js';
+export { binnedInformation, binnedStates, binOf, entropyBits, rangeOf, type BinRange } from './lib/information.js';
+export { createMlp, initialWeights, layerSizes, parameterCount, type Activation, type Mlp, type MlpShape } from './lib/mlp.js';
 export { fitPowerLaw, fitPowerLawWithOffset, type PowerLawFit } from './lib/power-law.js';
 export { firstLayerGradientNorms, layerSignals, type LayerSignal } from './lib/probes.js';
 export {
@@ -85,7 +88,7 @@ export {
   type VisitOrder,
 } from './lib/train.js';
 
-/** The experiments built into the worker, by name. */
+/** The experiments built into the worker, by name: the first five, then the second wave. */
 export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
   [
     curriculumLearning,
@@ -93,14 +96,13 @@ export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
     microScalingLaws,
     featureCompetition,
     representationAlignment,
+    doubleDescent,
+    weightInit,
+    randomLabelMemorization,
+    modeConnectivity,
+    informationBottleneck,
+    randomFeatures,
     cellularAutomata,
     emergence,
-    randomLabelMemorization,
-    weightInit,
-    modeConnectivity,
-    randomFeatures,
   ].map((experiment) => [experiment.name, experiment as unknown as Experiment]),
-  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, randomLabelMemorization, doubleDescent].map(
-    (experiment) => [experiment.name, experiment as unknown as Experiment],
-  ),
 );

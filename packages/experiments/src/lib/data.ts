@@ -158,6 +158,23 @@ export function sampleTeacherSigns(rng: Rng, teachers: readonly TeacherTask[], s
   return { x, targets, size, inputDim, outputDim: teachers.length };
 }
 
+/**
+ * Every one of the 2^bits binary input patterns (±1 per bit; pattern r has bit d = bit d of r), labelled
+ * by a random teacher network (teacherTask) thresholded at its median output, so the two classes are
+ * equal: the 12-bit task of Shwartz-Ziv & Tishby 2017 (4096 patterns), with a teacher's rule for theirs.
+ */
+export function bitPatternTask(rng: Rng, options: { bits: number; teacherHidden: number }): Dataset {
+  const { bits, teacherHidden } = options;
+  const size = 2 ** bits;
+  const x = new Float32Array(size * bits);
+  for (let row = 0; row < size; row++) for (let d = 0; d < bits; d++) x[row * bits + d] = (row >> d) & 1 ? 1 : -1;
+  const teacher = teacherTask(rng, { inputDim: bits, hidden: teacherHidden });
+  const outputs = Float64Array.from({ length: size }, (_, row) => teacherOutput(teacher, x, row));
+  const median = Float64Array.from(outputs).sort()[size / 2]!;
+  const y = Int32Array.from(outputs, (output) => (output >= median ? 1 : 0));
+  return { x, y, size, inputDim: bits, classes: 2 };
+}
+
 export interface CompetingFeaturesOptions {
   /** Input columns per feature (the same for both, so their first-layer gradient norms compare). */
   featureDims: number;

@@ -1,10 +1,15 @@
 import type { Rng, Tf } from '@axiom/runner';
 import type { Tensor2D, Variable } from '@tensorflow/tfjs-core';
 
+/** The hidden layers' nonlinearity. */
+export type Activation = 'relu' | 'tanh';
+
 export interface MlpShape {
   inputDim: number;
   hidden: number[];
   outputDim: number;
+  /** Default `relu`. */
+  activation?: Activation;
 }
 
 export interface Mlp {
@@ -47,7 +52,7 @@ export function initialWeights(rng: Rng, shape: MlpShape, gain = 1): Float32Arra
   return layerSizes(shape).map(([fanIn, fanOut]) => heUniform(rng, fanIn, fanOut, gain));
 }
 
-/** A ReLU MLP whose hidden layers use tfjs's fused matmul + bias + activation. */
+/** An MLP (ReLU unless the shape says otherwise) whose hidden layers use tfjs's fused matmul + bias (+ ReLU; tanh after it, as tfjs has no fused tanh). */
 export function createMlp(tf: Tf, rng: Rng, shape: MlpShape): Mlp {
   const sizes = layerSizes(shape);
   // Inside tidy so the initial tensors are freed once the variables hold their data.
@@ -58,7 +63,9 @@ export function createMlp(tf: Tf, rng: Rng, shape: MlpShape): Mlp {
     let activation = x;
     weights.forEach((weight, layer) => {
       const last = layer === weights.length - 1;
-      activation = tf.fused.matMul({ a: activation, b: weight, bias: biases[layer], activation: last ? 'linear' : 'relu' }) as Tensor2D;
+      const tanh = !last && shape.activation === 'tanh';
+      activation = tf.fused.matMul({ a: activation, b: weight, bias: biases[layer], activation: last || tanh ? 'linear' : 'relu' }) as Tensor2D;
+      if (tanh) activation = tf.tanh(activation);
       outputs.push(activation);
     });
     return outputs;

@@ -37,7 +37,7 @@ export interface StackedMlp {
  * scaled by `memberGains[m]` if given (see initialWeights).
  * A member may be narrower than the stack (`memberHidden[m]`, same depth, no layer wider): its weights
  * fill the top-left corner of each layer and the padded units start at zero weights in and out and zero
- * bias, so their pre-activation is 0, ReLU passes no gradient at 0, and they stay exactly zero: the member
+ * bias, so their pre-activation is 0, their output is 0 (ReLU and tanh), no gradient reaches their weights in or out, and they stay exactly zero: the member
  * computes its own network's outputs and gradients, up to float summation order.
  */
 export function createStackedMlp(
@@ -75,7 +75,7 @@ export function createStackedMlp(
 function stackedMlpOf(tf: Tf, shape: MlpShape, variables: Variable[]): StackedMlp {
   const weights = variables.filter((_, i) => i % 2 === 0);
   const biases = variables.filter((_, i) => i % 2 === 1);
-  // Plain matMul + add + relu: WASM's fused kernel does not handle rank-3 operands. Shared inputs
+  // Plain matMul + add + relu (or tanh): WASM's fused kernel does not handle rank-3 operands. Shared inputs
   // broadcast against every member's weights in the first product.
   const layers = (x: Tensor2D | Tensor3D, shifts?: readonly Tensor3D[]): Tensor3D[] => {
     const outputs: Tensor3D[] = [];
@@ -83,7 +83,7 @@ function stackedMlpOf(tf: Tf, shape: MlpShape, variables: Variable[]): StackedMl
     weights.forEach((weight, layer) => {
       const unshifted = tf.add(tf.matMul(activation, weight), biases[layer]!);
       const preActivation = shifts ? tf.add(unshifted, shifts[layer]!) : unshifted;
-      activation = layer === weights.length - 1 ? preActivation : tf.relu(preActivation);
+      activation = layer === weights.length - 1 ? preActivation : shape.activation === 'tanh' ? tf.tanh(preActivation) : tf.relu(preActivation);
       outputs.push(activation as Tensor3D);
     });
     return outputs;
