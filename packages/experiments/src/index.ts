@@ -5,6 +5,7 @@ import microScalingLaws from './micro-scaling-laws.js';
 import representationAlignment from './representation-alignment.js';
 import memorizationDynamics from './memorization-dynamics.js';
 import weightInit from './weight-init.js';
+import criticalBatchSize from './critical-batch-size.js';
 
 export { linearCka } from './lib/cka.js';
 export {
@@ -25,9 +26,18 @@ export {
   type TeacherTask,
 } from './lib/data.js';
 export { createMlp, initialWeights, layerSizes, parameterCount, type Mlp, type MlpShape } from './lib/mlp.js';
+export {
+  estimateMemberNoiseScales,
+  estimateNoiseScale,
+  meanBatchGradientSquaredNorms,
+  type BatchGradientNorms,
+  type NoiseScaleEstimate,
+  type NoiseScaleOptions,
+} from './lib/noise-scale.js';
 export { fitPowerLaw, fitPowerLawWithOffset, type PowerLawFit } from './lib/power-law.js';
 export { firstLayerGradientNorms, layerSignals, type LayerSignal } from './lib/probes.js';
 export {
+  copyStackedMembers,
   createStackedMlp,
   evaluateStackedLoss,
   memberLosses,
@@ -76,7 +86,7 @@ export {
 
 /** The experiments built into the worker, by name. */
 export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
-  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, weightInit].map((experiment) => [
+  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, weightInit, criticalBatchSize].map((experiment) => [
     experiment.name,
     experiment as unknown as Experiment,
   ]),

@@ -11,6 +11,7 @@ and the headline results (to check the science matches). --quick runs each exper
 (its declared `presets.smoke`), for a smoke check.
 """
 import argparse
+import copy
 import json
 import math
 import re
@@ -552,6 +553,125 @@ def weight_init(p):
     return len(results), steps, headline
 
 
+# ---------------------------------------------------------------- critical-batch-size
+
+
+def evaluation_steps(max_steps, growth):
+    """Steps 1, 2, … up to max_steps, each at least `growth` times the last (rounded up): when the loss is evaluated."""
+    steps, step = [], 1
+    while step < max_steps:
+        steps.append(step)
+        step = max(step + 1, math.ceil(step * growth))
+    return steps + [max_steps]
+
+
+def steps_to_target(points, target):
+    """Where a [(step, loss)] curve first reaches target, interpolated linearly from the evaluation before; None if never."""
+    for i, (step, loss) in enumerate(points):
+        if loss <= target:
+            if i == 0:
+                return step
+            previous_step, previous_loss = points[i - 1]
+            return previous_step + (step - previous_step) * (previous_loss - target) / (previous_loss - loss)
+    return None
+
+
+def fit_steps_tradeoff(points, grid=2000):
+    """S(B) = S_min(1 + B_crit/B) by least squares in log S: B_crit on a log grid, S_min closed-form for each."""
+    lowest, highest = min(b for b, _ in points) / 100, max(b for b, _ in points) * 100
+    best = None
+    for i in range(grid + 1):
+        critical = lowest * (highest / lowest) ** (i / grid)
+        shape = [math.log(s) - math.log(1 + critical / b) for b, s in points]
+        log_min = statistics.fmean(shape)
+        error = math.sqrt(statistics.fmean([(v - log_min) ** 2 for v in shape]))
+        if best is None or error < best["rms_log_error"]:
+            best = dict(min_steps=math.exp(log_min), critical_batch_size=critical, rms_log_error=error)
+    return best
+
+
+def simple_noise_scale(model, x, y, batch_sizes, draws):
+    """B_simple = tr(Σ)/|G|² from mean squared minibatch-gradient norms at two batch sizes (rows drawn with replacement)."""
+    norms = []
+    for batch in batch_sizes:
+        total = 0.0
+        for _ in range(draws):
+            idx = torch.randint(len(x), (batch,))
+            model.zero_grad()
+            F.cross_entropy(model(x[idx]), y[idx]).backward()
+            total += sum(parameter.grad.pow(2).sum().item() for parameter in model.parameters())
+        norms.append(total / draws)
+    (small, big), (small_norm, big_norm) = batch_sizes, norms
+    gradient_squared = (big * big_norm - small * small_norm) / (big - small)
+    trace = (small_norm - big_norm) / (1 / small - 1 / big)
+    return trace / gradient_squared if gradient_squared > 0 else None
+
+
+def critical_batch_size(p):
+    torch.manual_seed(0)  # one task and training set; the loss is tracked on its first loss_set_size examples
+    centres = cluster_centres(p.input_dim, p.classes, p.clusters_per_class, p.separation)
+    x_train, y_train = sample_clusters(centres, p.classes, p.clusters_per_class, p.train_size)
+    x_loss, y_loss = x_train[: p.loss_set_size], y_train[: p.loss_set_size]
+    initial = mlp(p.input_dim, p.hidden, p.classes)  # every run starts from this initialisation
+    at_init = simple_noise_scale(copy.deepcopy(initial), x_train, y_train, p.noise_scale_batch_sizes, p.noise_scale_draws)
+
+    @torch.no_grad()
+    def loss_of(model):
+        return F.cross_entropy(model(x_loss), y_loss).item()
+
+    by_batch, steps = {}, 0
+    for batch in p.batch_sizes + [p.train_size]:
+        # One network per learning rate, all seeing the same batches; the loss is evaluated on a geometric
+        # schedule and every rate stops once the fastest reaches the target (or all have diverged).
+        models = [copy.deepcopy(initial) for _ in p.learning_rates]
+        optimizers = [torch.optim.SGD(model.parameters(), lr=lr) for model, lr in zip(models, p.learning_rates)]
+        curves = [[(0, loss_of(initial))] for _ in models]
+        training = [True] * len(models)
+        batches, done, winner = index_rounds(p.train_size, batch), 0, None
+        for evaluation in evaluation_steps(min(p.max_steps, math.ceil(p.max_examples / batch)), p.evaluation_growth):
+            for _ in range(evaluation - done):
+                idx = next(batches)
+                for model, optimizer, active in zip(models, optimizers, training):
+                    if active:
+                        optimizer.zero_grad()
+                        F.cross_entropy(model(x_train[idx]), y_train[idx]).backward()
+                        optimizer.step()
+                        steps += 1
+            done = evaluation
+            for i, model in enumerate(models):
+                if training[i]:
+                    curves[i].append((evaluation, loss_of(model)))
+                    training[i] = math.isfinite(curves[i][-1][1])
+            reached = [i for i in range(len(models)) if training[i] and curves[i][-1][1] <= p.target_loss]
+            if reached:
+                winner = min(reached, key=lambda i: steps_to_target(curves[i], p.target_loss))
+                break
+            if not any(training):
+                break
+        by_batch[batch] = (
+            dict(
+                steps_to_target=steps_to_target(curves[winner], p.target_loss),
+                best_learning_rate=p.learning_rates[winner],
+                noise_scale_at_target=simple_noise_scale(models[winner], x_train, y_train, p.noise_scale_batch_sizes, p.noise_scale_draws),
+            )
+            if winner is not None
+            else dict(steps_to_target=None)
+        )
+
+    fit = fit_steps_tradeoff([(b, by_batch[b]["steps_to_target"]) for b in p.batch_sizes if by_batch[b]["steps_to_target"] is not None])
+    at_target = [by_batch[b].get("noise_scale_at_target") for b in p.batch_sizes]
+    at_target = [v for v in at_target if v is not None and v > 0]
+    headline = dict(
+        steps_to_target={str(b): r["steps_to_target"] for b, r in by_batch.items()},
+        critical_batch_size=fit["critical_batch_size"],
+        min_steps=fit["min_steps"],
+        full_batch_steps=by_batch[p.train_size]["steps_to_target"],
+        simple_noise_scale_at_init=at_init,
+        simple_noise_scale_at_target=math.exp(statistics.fmean([math.log(v) for v in at_target])) if at_target else None,
+    )
+    return len(p.batch_sizes + [p.train_size]) * len(p.learning_rates), steps, headline
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -562,6 +682,7 @@ EXPERIMENTS = {
     "feature-competition": feature_competition,
     "representation-alignment": representation_alignment,
     "weight-init": weight_init,
+    "critical-batch-size": critical_batch_size,
 }
 
 
