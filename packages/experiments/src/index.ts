@@ -1,5 +1,6 @@
 import type { Experiment } from '@axiom/runner';
 import cellularAutomata from './cellular-automata.js';
+import criticalBatchSize from './critical-batch-size.js';
 import curriculumLearning from './curriculum-learning.js';
 import doubleDescent from './double-descent.js';
 import emergence from './emergence.js';
@@ -38,9 +39,18 @@ export {
 export { MOMENTUM, optimizerKinds, RMSPROP_ALPHA, RMSPROP_EPSILON, type OptimizerKind } from './lib/optimizer.js';
 export { binnedInformation, binnedStates, binOf, entropyBits, rangeOf, type BinRange } from './lib/information.js';
 export { createMlp, initialWeights, layerSizes, parameterCount, type Activation, type Mlp, type MlpShape } from './lib/mlp.js';
+export {
+  estimateMemberNoiseScales,
+  estimateNoiseScale,
+  meanBatchGradientSquaredNorms,
+  type BatchGradientNorms,
+  type NoiseScaleEstimate,
+  type NoiseScaleOptions,
+} from './lib/noise-scale.js';
 export { fitPowerLaw, fitPowerLawWithOffset, type PowerLawFit } from './lib/power-law.js';
 export { firstLayerGradientNorms, layerSignals, type LayerSignal } from './lib/probes.js';
 export {
+  copyStackedMembers,
   createStackedMlp,
   evaluateStackedLoss,
   memberLosses,
@@ -97,6 +107,7 @@ export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
     featureCompetition,
     representationAlignment,
     doubleDescent,
+    criticalBatchSize,
     weightInit,
     randomLabelMemorization,
     modeConnectivity,

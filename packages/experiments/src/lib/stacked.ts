@@ -71,6 +71,16 @@ export function createStackedMlp(
   return stackedMlpOf(tf, shape, variables);
 }
 
+/** A new stack of copies of `members` (indices into `model`'s, repeats allowed) at their current weights, e.g. to probe one member on its own. */
+export function copyStackedMembers(tf: Tf, model: StackedMlp, members: readonly number[]): StackedMlp {
+  const positions = tf.tensor1d(Array.from(members), 'int32');
+  try {
+    return stackedMlpOf(tf, model.shape, selectMembers(tf, model.variables, positions, true));
+  } finally {
+    positions.dispose();
+  }
+}
+
 /** The stack held by `variables`: each layer's weights, then its biases, inputs first. */
 function stackedMlpOf(tf: Tf, shape: MlpShape, variables: Variable[]): StackedMlp {
   const weights = variables.filter((_, i) => i % 2 === 0);
