@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core's gradients, which its Node build does not register (bundled at build time: scripts/bundle-gradients.mjs).
-import '@axiom/runner/tfjs-gradients';
+// tfjs-core's gradients and chained ops, which its Node build does not register (bundled at build time:
+// scripts/bundle-tfjs-registrations.mjs).
+import '@axiom/runner/tfjs-registrations';
 import { AxiomError, errorMessage } from './errors.js';
 import { backendNames, type BackendInfo, type BackendName, type GpuAssignment, type GpuRecord, type RunWarning } from './schemas.js';
 import { patchWasmTransposedMatMul, WASM_TRANSPOSED_MATMUL_PATCH } from './wasm-matmul.js';

@@ -17,6 +17,23 @@ const notInstalled =
 const withoutNative = { ...backendLoaders, 'tfjs-node': notInstalled('@tensorflow/tfjs-node'), 'tfjs-node-gpu': notInstalled('@tensorflow/tfjs-node-gpu') };
 
 // These run on the real WASM and plain JS backends of this machine.
+describe('tfjs-core with what @tensorflow/tfjs adds to it', () => {
+  it('has every gradient and the chained ops, as scripts written against @tensorflow/tfjs expect', async () => {
+    const { tf } = await initBackend({ forced: 'cpu' });
+    const x = tf.tensor1d([1, -2, 3]);
+    expect(x.abs().toFloat().square().sum().dataSync()[0]).toBe(14);
+    // Gradients tfjs-core's Node build does not register: tanh, gather, the softmax cross-entropy's pieces.
+    const loss = (w: typeof x) => tf.losses.softmaxCrossEntropy(tf.tensor2d([[0, 1, 0]]), tf.tanh(tf.gather(w, [0, 1, 2])).reshape([1, 3]));
+    const gradient = tf.grad(loss)(x).dataSync();
+    const step = 1e-3;
+    const numeric = [0, 1, 2].map((i) => {
+      const moved = (delta: number) => loss(tf.tensor1d([1, -2, 3].map((value, j) => (j === i ? value + delta : value)))).dataSync()[0]!;
+      return (moved(step) - moved(-step)) / (2 * step);
+    });
+    numeric.forEach((value, i) => expect(gradient[i]).toBeCloseTo(value, 3));
+  });
+});
+
 describe('backend selection', () => {
   it('skips what the host lacks, says why, and lands on WASM with SIMD, the matmul patch and a thread per core', async () => {
     const { info, warnings } = await initBackend({ threads: defaultThreadCount({}) }, withoutNative);
