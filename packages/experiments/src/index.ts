@@ -1,6 +1,7 @@
 import type { Experiment } from '@axiom/runner';
 import curriculumLearning from './curriculum-learning.js';
 import featureCompetition from './feature-competition.js';
+import lotteryTicket from './lottery-ticket.js';
 import microScalingLaws from './micro-scaling-laws.js';
 import representationAlignment from './representation-alignment.js';
 import memorizationDynamics from './memorization-dynamics.js';
@@ -27,6 +28,7 @@ export {
 export { createMlp, initialWeights, layerSizes, parameterCount, type Mlp, type MlpShape } from './lib/mlp.js';
 export { fitPowerLaw, fitPowerLawWithOffset, type PowerLawFit } from './lib/power-law.js';
 export { firstLayerGradientNorms } from './lib/probes.js';
+export { sessionPart } from './lib/session.js';
 export {
   createStackedMlp,
   evaluateStackedLoss,
@@ -76,8 +78,7 @@ export {
 
 /** The experiments built into the worker, by name. */
 export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
-  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, modeConnectivity].map((experiment) => [
-    experiment.name,
-    experiment as unknown as Experiment,
-  ]),
+  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, modeConnectivity, lotteryTicket].map(
+    (experiment) => [experiment.name, experiment as unknown as Experiment],
+  ),
 );
