@@ -6,6 +6,7 @@ import doubleDescent from './double-descent.js';
 import emergence from './emergence.js';
 import featureCompetition from './feature-competition.js';
 import informationBottleneck from './information-bottleneck.js';
+import lotteryTicket from './lottery-ticket.js';
 import memorizationDynamics from './memorization-dynamics.js';
 import microScalingLaws from './micro-scaling-laws.js';
 import modeConnectivity from './mode-connectivity.js';
@@ -39,6 +40,7 @@ export {
 export { MOMENTUM, optimizerKinds, RMSPROP_ALPHA, RMSPROP_EPSILON, type OptimizerKind } from './lib/optimizer.js';
 export { binnedInformation, binnedStates, binOf, entropyBits, rangeOf, type BinRange } from './lib/information.js';
 export { createMlp, initialWeights, layerSizes, parameterCount, type Activation, type Mlp, type MlpShape } from './lib/mlp.js';
+export { sessionPart } from './lib/session.js';
 export {
   estimateMemberNoiseScales,
   estimateNoiseScale,
@@ -110,6 +112,7 @@ export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
     criticalBatchSize,
     weightInit,
     randomLabelMemorization,
+    lotteryTicket,
     modeConnectivity,
     informationBottleneck,
     randomFeatures,

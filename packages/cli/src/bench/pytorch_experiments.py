@@ -1010,6 +1010,81 @@ def critical_batch_size(p):
     return len(p.batch_sizes + [p.train_size]) * len(p.learning_rates), steps, headline
 
 
+# ---------------------------------------------------------------- lottery-ticket
+
+
+def magnitude_prune(weight, mask, rate):
+    """Removes the `rate` fraction (rounded) of the kept weights with the smallest magnitude."""
+    kept = mask.nonzero(as_tuple=True)
+    count = round(rate * len(kept[0]))
+    pruned = mask.clone()
+    if count:
+        order = weight[kept].abs().argsort()[:count]
+        pruned[tuple(index[order] for index in kept)] = 0
+    return pruned
+
+
+def random_mask_like(mask):
+    random = torch.zeros(mask.numel())
+    random[torch.randperm(mask.numel())[: int(mask.sum().item())]] = 1
+    return random.view_as(mask)
+
+
+def train_masked(model, masks, x, y, p):
+    """Adam with the masked weights zeroed before training and after every step; returns the steps taken."""
+    linears = [layer for layer in model if isinstance(layer, nn.Linear)]
+    with torch.no_grad():
+        for layer, mask in zip(linears, masks):
+            layer.weight.mul_(mask)
+    optimizer = make_optimizer("adam", model, p.learning_rate)
+    steps = 0
+    for _ in range(p.epochs):
+        order = torch.randperm(p.train_size)
+        for start in range(0, p.train_size, p.batch_size):
+            idx = order[start : start + p.batch_size]
+            optimizer.zero_grad()
+            F.cross_entropy(model(x[idx]), y[idx]).backward()
+            optimizer.step()
+            with torch.no_grad():
+                for layer, mask in zip(linears, masks):
+                    layer.weight.mul_(mask)
+            steps += 1
+    return steps
+
+
+def lottery_ticket(p):
+    steps = 0
+    curves = []
+    for _ in range(p.replicates):  # each replicate its own task, data and initialisation
+        centres = cluster_centres(p.input_dim, p.classes, p.clusters_per_class, p.separation)
+        x_train, y_train = sample_clusters(centres, p.classes, p.clusters_per_class, p.train_size)
+        x_test, y_test = sample_clusters(centres, p.classes, p.clusters_per_class, p.test_size)
+        original, reinitialised = (mlp(p.input_dim, p.hidden, p.classes) for _ in range(2))
+
+        def trained(initial, masks):
+            nonlocal steps
+            model = mlp(p.input_dim, p.hidden, p.classes)
+            model.load_state_dict(initial.state_dict())
+            steps += train_masked(model, masks, x_train, y_train, p)
+            return model, accuracy(predict(model, x_test), y_test)
+
+        masks = [torch.ones_like(layer.weight) for layer in original if isinstance(layer, nn.Linear)]
+        ticket, dense = trained(original, masks)
+        rows = []
+        for _ in range(p.rounds):
+            linears = [layer for layer in ticket if isinstance(layer, nn.Linear)]
+            rates = [p.prune_rate] * (len(linears) - 1) + [p.output_prune_rate]
+            masks = [magnitude_prune(layer.weight.detach(), mask, rate) for layer, mask, rate in zip(linears, masks, rates)]
+            ticket, ticket_accuracy = trained(original, masks)
+            _, reinit_accuracy = trained(reinitialised, masks)
+            _, random_accuracy = trained(original, [random_mask_like(mask) for mask in masks])
+            kept = sum(mask.sum().item() for mask in masks) / sum(mask.numel() for mask in masks)
+            rows.append(dict(weights_kept=kept, ticket=ticket_accuracy, reinit=reinit_accuracy, random_mask=random_accuracy, dense=dense))
+        curves.append(rows)
+    by_round = [{field: mean([rows[r][field] for rows in curves]) for field in curves[0][r]} for r in range(p.rounds)]
+    return p.replicates * (1 + 3 * p.rounds), steps, dict(sparsest=by_round[-1], by_round=by_round)
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -1027,6 +1102,7 @@ EXPERIMENTS = {
     "random-features": random_features,
     "double-descent": double_descent,
     "critical-batch-size": critical_batch_size,
+    "lottery-ticket": lottery_ticket,
 }
 
 
