@@ -4,6 +4,7 @@ import featureCompetition from './feature-competition.js';
 import microScalingLaws from './micro-scaling-laws.js';
 import representationAlignment from './representation-alignment.js';
 import memorizationDynamics from './memorization-dynamics.js';
+import optimizerComparison from './optimizer-comparison.js';
 
 export { linearCka } from './lib/cka.js';
 export {
@@ -25,6 +26,7 @@ export {
 } from './lib/data.js';
 export { createMlp, initialWeights, layerSizes, parameterCount, type Mlp, type MlpShape } from './lib/mlp.js';
 export { MOMENTUM, optimizerKinds, RMSPROP_ALPHA, RMSPROP_EPSILON, type OptimizerKind } from './lib/optimizer.js';
+export { summarize, tCritical95, type Summary } from './lib/statistics.js';
 export { fitPowerLaw, fitPowerLawWithOffset, type PowerLawFit } from './lib/power-law.js';
 export { firstLayerGradientNorms } from './lib/probes.js';
 export {
@@ -76,7 +78,7 @@ export {
 
 /** The experiments built into the worker, by name. */
 export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
-  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment].map((experiment) => [
+  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, optimizerComparison].map((experiment) => [
     experiment.name,
     experiment as unknown as Experiment,
   ]),
