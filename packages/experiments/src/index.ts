@@ -10,6 +10,7 @@ import lotteryTicket from './lottery-ticket.js';
 import memorizationDynamics from './memorization-dynamics.js';
 import microScalingLaws from './micro-scaling-laws.js';
 import modeConnectivity from './mode-connectivity.js';
+import optimizerComparison from './optimizer-comparison.js';
 import randomFeatures from './random-features.js';
 import randomLabelMemorization from './random-label-memorization.js';
 import representationAlignment from './representation-alignment.js';
@@ -41,6 +42,9 @@ export { MOMENTUM, optimizerKinds, RMSPROP_ALPHA, RMSPROP_EPSILON, type Optimize
 export { binnedInformation, binnedStates, binOf, entropyBits, rangeOf, type BinRange } from './lib/information.js';
 export { createMlp, initialWeights, layerSizes, parameterCount, type Activation, type Mlp, type MlpShape } from './lib/mlp.js';
 export { sessionPart } from './lib/session.js';
+export { summarize, tCritical95, type Summary } from './lib/statistics.js';
+export { fitPowerLaw, fitPowerLawWithOffset, type PowerLawFit } from './lib/power-law.js';
+export { firstLayerGradientNorms, layerSignals, type LayerSignal } from './lib/probes.js';
 export {
   estimateMemberNoiseScales,
   estimateNoiseScale,
@@ -49,8 +53,6 @@ export {
   type NoiseScaleEstimate,
   type NoiseScaleOptions,
 } from './lib/noise-scale.js';
-export { fitPowerLaw, fitPowerLawWithOffset, type PowerLawFit } from './lib/power-law.js';
-export { firstLayerGradientNorms, layerSignals, type LayerSignal } from './lib/probes.js';
 export {
   copyStackedMembers,
   createStackedMlp,
@@ -110,6 +112,7 @@ export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
     representationAlignment,
     doubleDescent,
     criticalBatchSize,
+    optimizerComparison,
     weightInit,
     randomLabelMemorization,
     lotteryTicket,

@@ -1085,6 +1085,63 @@ def lottery_ticket(p):
     return p.replicates * (1 + 3 * p.rounds), steps, dict(sparsest=by_round[-1], by_round=by_round)
 
 
+# ---------------------------------------------------------------- optimizer-comparison
+
+
+# lib/optimizer.ts's kinds as torch.optim builds them.
+TORCH_OPTIMIZERS = {
+    "sgd": lambda params, lr: torch.optim.SGD(params, lr=lr),
+    "momentum": lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9),
+    "rmsprop": lambda params, lr: torch.optim.RMSprop(params, lr=lr),
+    "adam": lambda params, lr: torch.optim.Adam(params, lr=lr),
+}
+
+
+def optimizer_comparison_task(name, p):
+    """The task's (train, validation, test) sets, outputs, loss and score (lower is better), as optimizer-comparison.ts draws them."""
+    if name == "teacher":
+        weights = torch.randn(16, 8) / math.sqrt(8)
+        readout = torch.randn(16) / math.sqrt(16 * RELU_VARIANCE)
+        sets = [sample_teacher(weights, readout, size, noise) for size, noise in [(p.train_size, 0.3), (p.validation_size, 0.0), (p.test_size, 0.0)]]
+        return sets, 1, F.mse_loss, mse
+    input_dim, classes, clusters, separation, train_size = (200, 2, 1, 0.1, p.few_examples) if name == "few-examples" else (20, 10, 2, 0.8, p.train_size)
+    centres = cluster_centres(input_dim, classes, clusters, separation)
+    sets = [sample_clusters(centres, classes, clusters, size) for size in (train_size, p.validation_size, p.test_size)]
+    return sets, classes, F.cross_entropy, lambda model, x, y: 1 - accuracy(predict(model, x), y)
+
+
+def optimizer_comparison(p):
+    # Every optimizer and learning rate of a task trains from replicate r's initial weights in replicate r's visit order.
+    torch.manual_seed(0)
+    factors = sorted(set(p.learning_rate_factors) | {1})
+    configurations, steps, tuned = 0, 0, {}
+    for task in p.tasks:
+        (train, validation, test), output_dim, loss_fn, score = optimizer_comparison_task(task, p)
+        initial = [mlp(train[0].shape[1], p.hidden, output_dim).state_dict() for _ in range(p.replicates)]
+        orders = [[torch.randperm(len(train[0])) for _ in range(p.epochs)] for _ in range(p.replicates)]
+        tuned[task] = {}
+        for name in p.optimizers:
+            grid = []
+            for factor in factors:
+                lr = p.default_learning_rates[name] * factor
+                validation_scores, test_scores = [], []
+                for replicate in range(p.replicates):
+                    model = mlp(train[0].shape[1], p.hidden, output_dim)
+                    model.load_state_dict(initial[replicate])
+                    optimizer = TORCH_OPTIMIZERS[name](model.parameters(), lr)
+                    for epoch in range(p.epochs):
+                        steps += train_epoch(model, optimizer, *train, orders[replicate][epoch], p.batch_size, loss_fn)
+                        with torch.no_grad():
+                            loss_fn(model(validation[0]), validation[1]).item()  # the per-epoch validation loss curve
+                    validation_scores.append(score(model, *validation))
+                    test_scores.append(score(model, *test))
+                    configurations += 1
+                grid.append((mean([v if math.isfinite(v) else math.inf for v in validation_scores]), lr, mean(test_scores)))
+            _, lr, test_score = min(grid)
+            tuned[task][name] = dict(learning_rate=lr, test=test_score)
+    return configurations, steps, tuned
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -1103,6 +1160,7 @@ EXPERIMENTS = {
     "double-descent": double_descent,
     "critical-batch-size": critical_batch_size,
     "lottery-ticket": lottery_ticket,
+    "optimizer-comparison": optimizer_comparison,
 }
 
 
