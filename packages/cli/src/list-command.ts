@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { builtinExperiments } from '@axiom/experiments';
+import { AxiomError } from '@axiom/runner/host';
 
 interface ParamDoc {
   name: string;
@@ -31,10 +32,26 @@ export function experimentCatalogue() {
   }));
 }
 
-/** `axiom list`: every built-in experiment, its one-line description, parameters with defaults, and presets. */
-export function listCommand(options: { json?: boolean }): string {
-  const experiments = experimentCatalogue();
+/**
+ * `axiom list`: one line per built-in experiment, its name and description (wrapped under the name's
+ * column on a narrow terminal); `axiom list NAME`: that experiment's parameters with their defaults, and
+ * its presets.
+ */
+export function listCommand(name: string | undefined, options: { json?: boolean }): string {
+  const catalogue = experimentCatalogue();
+  const experiments = name === undefined ? catalogue : catalogue.filter((e) => e.name === name);
+  if (name !== undefined && experiments.length === 0) {
+    throw new AxiomError('unknownExperiment', `no built-in experiment "${name}" (axiom list shows them)`);
+  }
   if (options.json) return JSON.stringify(experiments, null, 2);
+  if (name === undefined) {
+    const column = Math.max(...experiments.map((e) => e.name.length)) + 2;
+    return [
+      ...experiments.map((e) => `${e.name.padEnd(column)}${wrapped(e.description, 0, column).trimStart()}`),
+      '',
+      wrapped("`axiom list NAME` shows an experiment's parameters and presets; `axiom run NAME --preset smoke` runs it in seconds.", 0),
+    ].join('\n');
+  }
   return experiments
     .map((e) =>
       [

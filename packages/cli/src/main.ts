@@ -119,10 +119,11 @@ function program(): Command {
 
   axiom
     .command('list')
-    .description('list the built-in experiments with their parameters and presets')
-    .option('--json', 'machine-readable output')
-    .action((options: { json?: boolean }) => {
-      process.stdout.write(`${listCommand(options)}\n`);
+    .description('list the built-in experiments, one line each; with a name, its parameters and presets')
+    .argument('[experiment]', 'a built-in experiment')
+    .option('--json', 'machine-readable output (every declaration, or the one named)')
+    .action((name: string | undefined, options: { json?: boolean }) => {
+      process.stdout.write(`${listCommand(name, options)}\n`);
     });
   axiom
     .command('bundle')

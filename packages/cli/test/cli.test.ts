@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ExitCode, type Result, resultSchema } from '@axiom/runner/host';
+import { builtinExperiments } from '@axiom/experiments';
 import { axiom, scratch, startAxiom } from './helpers.js';
 
 const smoke = ['run', 'memorization-dynamics', '--preset', 'smoke'];
@@ -252,13 +253,19 @@ describe('experiments from local files', () => {
 });
 
 describe('axiom list and help', () => {
-  it('lists the experiments with their parameters and presets', async () => {
+  it('lists the experiments one line each, and one experiment with its parameters and presets', async () => {
     const run = await axiom(['list']);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/memorization-dynamics \(v\d/);
-    expect(run.stdout).toContain('corruptionLevels = [0,0.2,0.4,0.6]');
-    expect(run.stdout).toContain('presets: smoke');
-    expect(run.stdout.split('\n').filter((line) => line.length > 80)).toEqual([]); // fits an 80-column terminal
+    for (const experiment of builtinExperiments.values()) {
+      expect(run.stdout.split('\n').filter((line) => line.startsWith(`${experiment.name} `))).toHaveLength(1);
+    }
+    const one = await axiom(['list', 'memorization-dynamics']);
+    expect(one.stdout).toMatch(/^memorization-dynamics \(v\d/);
+    expect(one.stdout).toContain('corruptionLevels = [0,0.2,0.4,0.6]');
+    expect(one.stdout).toContain('presets: smoke');
+    for (const output of [run.stdout, one.stdout]) expect(output.split('\n').filter((line) => line.length > 80)).toEqual([]); // fits an 80-column terminal
+    const unknown = await axiom(['list', 'no-such-experiment']);
+    expect([unknown.code, unknown.stderr]).toEqual([ExitCode.unknownExperiment, expect.stringContaining('no built-in experiment "no-such-experiment"')]);
     const catalogue = JSON.parse((await axiom(['list', '--json'])).stdout) as Array<{
       name: string;
       params: Array<{ name: string; default: unknown }>;
