@@ -1,6 +1,7 @@
 import type { Experiment } from '@axiom/runner';
 import curriculumLearning from './curriculum-learning.js';
 import featureCompetition from './feature-competition.js';
+import grokking from './grokking.js';
 import microScalingLaws from './micro-scaling-laws.js';
 import representationAlignment from './representation-alignment.js';
 import memorizationDynamics from './memorization-dynamics.js';
@@ -78,7 +79,7 @@ export {
 
 /** The experiments built into the worker, by name. */
 export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
-  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, optimizerComparison].map((experiment) => [
+  [curriculumLearning, memorizationDynamics, microScalingLaws, featureCompetition, representationAlignment, optimizerComparison, grokking].map((experiment) => [
     experiment.name,
     experiment as unknown as Experiment,
   ]),
