@@ -5,6 +5,7 @@ import curriculumLearning from './curriculum-learning.js';
 import doubleDescent from './double-descent.js';
 import emergence from './emergence.js';
 import featureCompetition from './feature-competition.js';
+import grokking from './grokking.js';
 import informationBottleneck from './information-bottleneck.js';
 import lotteryTicket from './lottery-ticket.js';
 import memorizationDynamics from './memorization-dynamics.js';
@@ -110,6 +111,7 @@ export const builtinExperiments: ReadonlyMap<string, Experiment> = new Map(
     microScalingLaws,
     featureCompetition,
     representationAlignment,
+    grokking,
     doubleDescent,
     criticalBatchSize,
     optimizerComparison,

@@ -1142,6 +1142,42 @@ def optimizer_comparison(p):
     return configurations, steps, tuned
 
 
+# ---------------------------------------------------------------- grokking
+
+
+def grokking(p):
+    # Every pair (a, b) mod p as concatenated one-hot codes, labelled (a + b) mod p; replicate r's split and
+    # initialisation are shared by every weight decay. Full-batch AdamW, accuracies measured every few steps.
+    torch.manual_seed(0)
+    a, b = torch.arange(p.modulus).repeat_interleave(p.modulus), torch.arange(p.modulus).repeat(p.modulus)
+    x, y = torch.cat([F.one_hot(a, p.modulus), F.one_hot(b, p.modulus)], 1).float(), (a + b) % p.modulus
+    train_rows = round(p.train_fraction * p.modulus**2)
+    configurations, steps, delays = 0, 0, {}
+    for replicate in range(p.replicates):
+        order = torch.randperm(p.modulus**2)
+        train, validation = order[:train_rows], order[train_rows:]
+        initial = mlp(2 * p.modulus, [p.hidden], p.modulus).state_dict()
+        for weight_decay in (p.weight_decay, 0.0):  # the finding, and the control without decay
+            model = mlp(2 * p.modulus, [p.hidden], p.modulus)
+            model.load_state_dict(initial)
+            optimizer = torch.optim.AdamW(model.parameters(), lr=p.learning_rate, weight_decay=weight_decay, eps=1e-7)
+            reached = {"train": None, "validation": None}
+            for step in range(1, p.steps + 1):
+                optimizer.zero_grad()
+                F.cross_entropy(model(x[train]), y[train]).backward()
+                optimizer.step()
+                steps += 1
+                if step % p.steps_per_evaluation == 0:
+                    predicted = predict(model, x)
+                    for name, rows in (("train", train), ("validation", validation)):
+                        if reached[name] is None and accuracy(predicted[rows], y[rows]) >= p.threshold:
+                            reached[name] = step
+            configurations += 1
+            delay = None if None in reached.values() else reached["validation"] - reached["train"]
+            delays.setdefault(str(weight_decay), []).append(dict(delay_steps=delay, **reached))
+    return configurations, steps, delays
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -1161,6 +1197,7 @@ EXPERIMENTS = {
     "critical-batch-size": critical_batch_size,
     "lottery-ticket": lottery_ticket,
     "optimizer-comparison": optimizer_comparison,
+    "grokking": grokking,
 }
 
 

@@ -233,3 +233,34 @@ export function shuffleColumns(rng: Rng, data: Dataset, columns: readonly number
   }
   return { ...data, x };
 }
+
+/**
+ * Modular addition (Power et al. 2022): every pair (a, b) of residues mod `modulus`, as the concatenated
+ * one-hot codes of a and b (2·modulus inputs), labelled (a + b) mod modulus. Row a·modulus + b holds (a, b).
+ */
+export function modularAddition(modulus: number): Dataset {
+  const size = modulus * modulus;
+  const inputDim = 2 * modulus;
+  const x = new Float32Array(size * inputDim);
+  const y = new Int32Array(size);
+  for (let a = 0; a < modulus; a++) {
+    for (let b = 0; b < modulus; b++) {
+      const row = a * modulus + b;
+      x[row * inputDim + a] = 1;
+      x[row * inputDim + modulus + b] = 1;
+      y[row] = (a + b) % modulus;
+    }
+  }
+  return { x, y, size, inputDim, classes: modulus };
+}
+
+/** The rows `rows` of a data set, in that order (e.g. a random split into training and held-out examples). */
+export function selectRows(data: Dataset, rows: ArrayLike<number>): Dataset {
+  const x = new Float32Array(rows.length * data.inputDim);
+  const y = new Int32Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    x.set(data.x.subarray(rows[i]! * data.inputDim, (rows[i]! + 1) * data.inputDim), i * data.inputDim);
+    y[i] = data.y[rows[i]!]!;
+  }
+  return { ...data, x, y, size: rows.length };
+}
