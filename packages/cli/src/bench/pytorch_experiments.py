@@ -1178,6 +1178,96 @@ def grokking(p):
     return configurations, steps, delays
 
 
+# ---------------------------------------------------------------- information-bottleneck
+
+
+def bit_patterns(bits, teacher_hidden):
+    """Every ±1 pattern of `bits` bits, labelled by a random ReLU teacher thresholded at its median (lib/data.ts bitPatternTask)."""
+    x = torch.tensor([[1.0 if (row >> d) & 1 else -1.0 for d in range(bits)] for row in range(2**bits)])
+    weights = torch.randn(teacher_hidden, bits) / math.sqrt(bits)
+    readout = torch.randn(teacher_hidden) / math.sqrt(teacher_hidden * RELU_VARIANCE)
+    output = (torch.relu(x @ weights.T) - RELU_MEAN) @ readout
+    return x, (output >= output.sort().values[len(output) // 2]).long()
+
+
+def log_spaced_epochs(epochs, evaluations):
+    return sorted({round(math.exp(math.log(epochs) * (i + 1) / evaluations)) for i in range(evaluations)})
+
+
+def binned_information(activations, labels, low, high, bins):
+    """I(X;T) = H(T) and I(T;Y) for a layer's activations binned in `bins` equal-width bins over [low, high], in bits."""
+    binned = ((activations - low) / (high - low) * bins).floor().clamp(0, bins - 1) if high > low else torch.zeros_like(activations)
+    states = torch.unique(binned, dim=0, return_inverse=True)[1]
+
+    def entropy(symbols):
+        p = torch.unique(symbols, return_counts=True)[1].double() / len(symbols)
+        return -(p * p.log2()).sum().item()
+
+    h_t = entropy(states)
+    return h_t, h_t + entropy(labels) - entropy(states * 2 + labels)
+
+
+def information_bottleneck(p):
+    torch.manual_seed(0)
+    x, y = bit_patterns(p.bits, p.teacher_hidden)
+    order = torch.randperm(len(x))
+    train_rows = order[: round(p.train_fraction * len(x))]
+    x_train, y_train = x[train_rows], y[train_rows]
+    evaluation_epochs = set(log_spaced_epochs(p.epochs, p.evaluations))
+    estimators = [(f"fixed-{bins}", bins, "fixed") for bins in p.bin_counts] + [(f"adaptive-{p.bins}", p.bins, "per-epoch")]
+
+    results, steps = [], 0
+    for activation in ("tanh", "relu"):
+        for _ in range(p.replicates):
+            layers, width = [], p.bits
+            for h in p.hidden:
+                layers += [he_uniform(nn.Linear(width, h)), nn.Tanh() if activation == "tanh" else nn.ReLU()]
+                width = h
+            model = nn.Sequential(*layers, he_uniform(nn.Linear(width, 2)))
+            optimizer = torch.optim.Adam(model.parameters(), lr=p.learning_rate)
+
+            def hidden_activations():
+                with torch.no_grad():
+                    outputs, t = [], x
+                    for layer in model[:-1]:
+                        t = layer(t)
+                        if not isinstance(layer, nn.Linear):
+                            outputs.append(t)
+                    return outputs
+
+            snapshots = [hidden_activations()]
+            for epoch in range(1, p.epochs + 1):
+                steps += train_epoch(model, optimizer, x_train, y_train, torch.randperm(len(x_train)), p.batch_size, F.cross_entropy)
+                if epoch in evaluation_epochs:  # train and test accuracy (every pattern), then the hidden layers
+                    accuracy(predict(model, x), y)
+                    snapshots.append(hidden_activations())
+            run_maximum = [max(snapshot[l].max().item() for snapshot in snapshots) for l in range(len(p.hidden))]
+            late_compression = {}
+            for name, bins, kind in estimators:
+                compressions = []
+                for l in range(len(p.hidden))[-p.late_layers :]:
+                    trajectory = []
+                    for snapshot in snapshots:
+                        values = snapshot[l]
+                        if kind == "per-epoch":
+                            low, high = values.min().item(), values.max().item()
+                        else:
+                            low, high = (-1.0, 1.0) if activation == "tanh" else (0.0, run_maximum[l])
+                        trajectory.append(binned_information(values, y, low, high, bins)[0])
+                    compressions.append(max(trajectory) - trajectory[-1])
+                late_compression[name] = mean(compressions)
+            results.append(dict(activation=activation, late_compression=late_compression, test_accuracy=accuracy(predict(model, x[order[len(train_rows) :]]), y[order[len(train_rows) :]])))
+
+    headline = {
+        activation: dict(
+            {name: mean([r["late_compression"][name] for r in results if r["activation"] == activation]) for name, _, _ in estimators},
+            test_accuracy=mean([r["test_accuracy"] for r in results if r["activation"] == activation]),
+        )
+        for activation in ("tanh", "relu")
+    }
+    return len(results), steps, headline
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -1198,6 +1288,7 @@ EXPERIMENTS = {
     "lottery-ticket": lottery_ticket,
     "optimizer-comparison": optimizer_comparison,
     "grokking": grokking,
+    "information-bottleneck": information_bottleneck,
 }
 
 
