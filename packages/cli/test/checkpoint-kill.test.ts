@@ -20,8 +20,9 @@ async function newestCheckpoint(path: string): Promise<Checkpoint | undefined> {
  * training past `fraction`; resolves with that checkpoint. Polls the file: the process writes one per step.
  */
 async function killInsideTraining(args: string[], checkpointPath: string, fraction: number): Promise<Checkpoint> {
+  // The previous run's checkpoint is not this run's: only a write after it counts.
+  let lastWrite = (await stat(checkpointPath).catch(() => undefined))?.mtimeMs ?? 0;
   const { child, finished } = startAxiom(args);
-  let lastWrite = 0;
   for (;;) {
     const done = await Promise.race([finished, new Promise<undefined>((resolve) => setTimeout(resolve, 5))]);
     if (done) throw new Error(`the run ended (exit ${done.code}) before a checkpoint inside training past ${fraction}:\n${done.stderr}`);

@@ -106,7 +106,7 @@ export interface InitialisedBackend {
 }
 
 /** Backends that compute on a GPU: a run given a GPU uses one of them or none. */
-const GPU_BACKENDS: readonly BackendName[] = ['webgpu', 'tfjs-node-gpu'];
+export const GPU_BACKENDS: readonly BackendName[] = ['webgpu', 'tfjs-node-gpu'];
 
 /**
  * Brings up the best backend the host has: for a run given a GPU, WebGPU on that GPU (tfjs-node-gpu when

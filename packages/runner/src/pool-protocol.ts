@@ -20,7 +20,7 @@ export const poolStartSchema = z.strictObject({
   paramsDigest: z.string(),
   seed: uint32Schema,
   deadline: z.number().optional(),
-  backend: backendNameSchema.optional(),
+  backend: backendNameSchema,
 });
 export type PoolStart = z.infer<typeof poolStartSchema>;
 

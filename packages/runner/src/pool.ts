@@ -118,6 +118,13 @@ export async function runPool(run: PoolRun): Promise<'done' | 'stopped'> {
       detail,
     );
   };
+  // Stopped at once where signals can (a worker still starting up reaches no step for seconds), else at each one's next step.
+  const suspendAll = (suspend: boolean) => {
+    for (const worker of live()) {
+      if (process.platform !== 'win32') worker.child.kill(suspend ? 'SIGSTOP' : 'SIGCONT');
+      send(worker, { type: suspend ? 'suspend' : 'resume' });
+    }
+  };
   const stopAll = () => {
     if (stopping) return;
     stopping = true;
@@ -204,16 +211,19 @@ export async function runPool(run: PoolRun): Promise<'done' | 'stopped'> {
     // Between messages: suspend and resume the workers with the host, stop them with the run, gather checkpoints.
     while (live().length > 0) {
       await Promise.race([sleep(YIELD_INTERVAL_MS), new Promise<void>((resolve) => (wake = resolve))]);
+      if (run.stopped()) stopAll();
+      if (stopping) continue;
+      // A stop (BOINC's quit) ends a suspension: the host then lets the run go on to save its work.
       let runnable = false;
       const whenRunnable = run.whenRunnable().then(() => (runnable = true));
       await yieldToEventLoop();
       if (!runnable) {
-        for (const worker of live()) send(worker, { type: 'suspend' });
+        suspendAll(true);
         await whenRunnable;
-        for (const worker of live()) send(worker, { type: 'resume' });
+        suspendAll(false);
+        continue;
       }
-      if (run.stopped()) stopAll();
-      if (!stopping && !round && run.checkpointDue()) {
+      if (!round && run.checkpointDue()) {
         round = new Set(workers.filter((worker) => worker.group));
         if (round.size === 0) {
           round = undefined;

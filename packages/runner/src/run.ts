@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { initBackend, type BackendRequest, type InitialisedBackend } from './backend.js';
+import { GPU_BACKENDS, initBackend, type BackendRequest, type InitialisedBackend } from './backend.js';
 import { AxiomError, ExitCode, errorMessage } from './errors.js';
 import type { Experiment, ExperimentContext, SweepUnit } from './experiment.js';
 import {
@@ -27,7 +27,6 @@ import {
   checkpointSchema,
   RESULT_SCHEMA_VERSION,
   resultSchema,
-  type BackendName,
   type Checkpoint,
   type Result,
   type RunWarning,
@@ -171,12 +170,10 @@ async function resolveRun(request: RunRequest): Promise<PreparedRun> {
   };
 }
 
-const GPU_BACKENDS: ReadonlyArray<BackendName | undefined> = ['webgpu', 'tfjs-node-gpu'];
-
 /** The pool a run asked for, if it can have one; says why not when it cannot. */
 function poolOf({ pool, experiment, script, backend, host }: RunRequest): PreparedRun['pool'] {
   if (!pool || pool.workers <= 1) return undefined;
-  if (backend.gpu || GPU_BACKENDS.includes(backend.forced)) {
+  if (backend.gpu || (backend.forced && GPU_BACKENDS.includes(backend.forced))) {
     host.log(`a GPU run computes in one process: one worker, not ${pool.workers}`);
     return undefined;
   }
@@ -331,7 +328,8 @@ async function executeRun(prepared: PreparedRun, restored: Checkpoint | undefine
       paramsDigest: prepared.identity.paramsDigest,
       seed: rootSeed,
       deadline: request.deadline,
-      backend: request.backend.forced,
+      // The backend this process brought up, which the result records: the workers compute on it too.
+      backend: prepared.backend.info.name,
     };
     const ended = await runPool({
       launcher: pool.launcher,

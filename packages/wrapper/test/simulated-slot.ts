@@ -105,6 +105,12 @@ export class SimulatedClient {
     }
     throw new Error(`no status matched within ${timeoutMs} ms; last: ${JSON.stringify(this.latest())}; stderr: ${this.stderr}`);
   }
+
+  /** The latest status once `count` more have arrived. */
+  statusesOn(count: number): Promise<AppStatus> {
+    const target = this.statuses.length + count;
+    return this.until(() => this.statuses.length >= target);
+  }
 }
 
 /** `axiom worker` run in this process on a slot (to change its backends, say), its stderr lines collected in `lines`. */

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
-import { access, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -57,12 +57,8 @@ describe('axiom worker in a BOINC slot', () => {
     client.control('suspend');
     // The worker reads control messages once a second and sends a status once a second: two statuses on,
     // the last one sent before the pause has arrived; from then on nothing moves.
-    const statusesAfter = (count: number) => {
-      const target = client.statuses.length + count;
-      return client.until(() => client.statuses.length >= target);
-    };
-    const paused = await statusesAfter(2);
-    await statusesAfter(2);
+    const paused = await client.statusesOn(2);
+    await client.statusesOn(2);
     expect(client.latest()!.fraction).toBe(paused.fraction);
     expect(client.latest()!.cpu - paused.cpu).toBeLessThan(0.2);
     client.control('resume');
@@ -119,6 +115,37 @@ describe('axiom worker in a BOINC slot', () => {
     expect(result.status).toBe('partial');
     expect(result.statusReason).toMatch(/deadline/);
   });
+});
+
+describe('axiom worker given several CPUs (the mt plan class)', () => {
+  // Four groups (one per ordering, stacking off): the task's two CPUs train two at a time, one worker process each.
+  const sweep = { experiment: 'curriculum-learning', seed: 424242, preset: 'smoke', params: { stacking: 'off' } };
+
+  it('suspend pauses every pool worker; quit keeps each group in training; restarted on 1 CPU it resumes to the uninterrupted digest', async () => {
+    const slot = await makeSlot(sweep, { checkpoint_period: 1, ncpus: 2 });
+    const first = new SimulatedClient(slot.slotDir);
+    // Once a checkpoint holds a group inside its training (the workers' start-up is slow on a busy machine).
+    while (!(await savedCheckpoint(slot.slotDir).catch(() => undefined))?.inProgress.length) await new Promise((resolve) => setTimeout(resolve, 100));
+    first.control('suspend');
+    const paused = await first.statusesOn(2);
+    await first.statusesOn(2);
+    expect(first.latest()!.fraction).toBe(paused.fraction);
+    // The task's CPU time counts the workers' (read from /proc): it stands still too.
+    expect(first.latest()!.cpu - paused.cpu).toBeLessThan(0.2);
+    first.control('quit');
+    expect(await first.exited, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/training \d group\(s\) on 2 worker processes/);
+    const checkpoint = await savedCheckpoint(slot.slotDir);
+
+    const initData = join(slot.slotDir, 'init_data.xml');
+    await writeFile(initData, (await readFile(initData, 'utf8')).replace('<ncpus>2</ncpus>', '<ncpus>1</ncpus>'));
+    const second = new SimulatedClient(slot.slotDir);
+    expect(await second.exited, second.stderr).toBe(0);
+    expect(second.stderr.match(/resumed inside training/g)).toHaveLength(checkpoint.inProgress.length);
+    const result = resultSchema.parse(JSON.parse(await readFile(slot.resultPath, 'utf8')));
+    expect(result.timings.resumes).toBe(1);
+    expect(result.digest).toBe(await uninterruptedDigest(sweep, { ncpus: 2 }));
+  }, 600_000); // three runs of the sweep, each starting two worker processes
 });
 
 describe('axiom worker --wrapped (under the C++ wrapper)', () => {
