@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { access, link, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AxiomError } from '@axiom/runner/host';
@@ -21,6 +21,21 @@ function otherInstance(): number {
   others.push(child);
   return child.pid!;
 }
+/** The lock as an instance with this PID holds it: its claim file, and the lock file a link of it. */
+async function heldBy(slotDir: string, pid: number): Promise<void> {
+  const claim = join(slotDir, `${SLOT_LOCK_FILE}.${pid}`);
+  await writeFile(claim, '');
+  await link(claim, join(slotDir, SLOT_LOCK_FILE));
+}
+/** The PID the lock file names as its holder (its claim file is the same inode). */
+async function holderOf(slotDir: string): Promise<number | undefined> {
+  const { ino } = await stat(join(slotDir, SLOT_LOCK_FILE));
+  for (const name of await readdir(slotDir)) {
+    if (name.startsWith(`${SLOT_LOCK_FILE}.`) && (await stat(join(slotDir, name))).ino === ino) return Number(name.split('.').at(-1));
+  }
+  return undefined;
+}
+
 /** The PID of a process that has ended: a crashed occupant's. */
 async function endedProcess(): Promise<number> {
   const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
@@ -48,28 +63,37 @@ async function runWorker(slotDir: string) {
 }
 
 describe('the slot lock (boinc_lockfile)', () => {
-  it('is taken with the owner’s PID in it, refused while another running process holds it, taken over from an ended one', async () => {
+  it('is taken naming its owner, refused while another running process holds it, taken over from an ended one', async () => {
     const { slotDir } = await makeSlot(workunit);
     const lockPath = join(slotDir, SLOT_LOCK_FILE);
     const lock = await takeSlotLock(slotDir);
     expect(lock).toHaveProperty('release');
-    expect(await readFile(lockPath, 'utf8')).toBe(`${process.pid}\n`);
+    expect(await holderOf(slotDir)).toBe(process.pid);
     await (lock as { release(): Promise<void> }).release();
-    expect(await exists(lockPath)).toBe(false);
+    expect((await readdir(slotDir)).filter((name) => name.startsWith(SLOT_LOCK_FILE))).toEqual([]);
 
     const holder = otherInstance();
-    await writeFile(lockPath, `${holder}\n`);
+    await heldBy(slotDir, holder);
     expect(await takeSlotLock(slotDir)).toEqual({ heldBy: holder });
+    expect(await holderOf(slotDir)).toBe(holder);
 
-    await writeFile(lockPath, `${await endedProcess()}\n`);
+    const ended = await endedProcess();
+    await rm(lockPath);
+    await heldBy(slotDir, ended);
     expect(await takeSlotLock(slotDir)).toHaveProperty('release');
-    expect(await readFile(lockPath, 'utf8')).toBe(`${process.pid}\n`);
+    expect(await holderOf(slotDir)).toBe(process.pid);
+    expect(await exists(join(slotDir, `${SLOT_LOCK_FILE}.${ended}`))).toBe(false);
+
+    // A lock file naming no holder (a crash between the two steps, or another program's) is taken over too.
+    await rm(lockPath);
+    await writeFile(lockPath, '');
+    expect(await takeSlotLock(slotDir)).toHaveProperty('release');
   });
 
   it('a worker started while another instance runs in the slot waits for it, then exits temporarily without touching the task', async () => {
     const slot = await makeSlot(workunit);
     const holder = otherInstance();
-    await writeFile(join(slot.slotDir, SLOT_LOCK_FILE), `${holder}\n`);
+    await heldBy(slot.slotDir, holder);
     const { code, lines, waits } = await runWorker(slot.slotDir);
     expect(code).toBe(0);
     expect(waits).toEqual([SLOT_LOCK_WAIT_SECONDS]);
@@ -78,16 +102,16 @@ describe('the slot lock (boinc_lockfile)', () => {
       '600\nWaiting to acquire slot directory lock.  Another instance may be running.\n',
     );
     expect(await exists(slot.resultPath)).toBe(false);
-    expect(await readFile(join(slot.slotDir, SLOT_LOCK_FILE), 'utf8')).toBe(`${holder}\n`); // still the other's
+    expect(await holderOf(slot.slotDir)).toBe(holder); // still the other's
   });
 
   it('a worker restarted after a crash takes the dead occupant’s lock, runs the task, and releases the lock at the end', async () => {
     const slot = await makeSlot(workunit);
-    await writeFile(join(slot.slotDir, SLOT_LOCK_FILE), `${await endedProcess()}\n`);
+    await heldBy(slot.slotDir, await endedProcess());
     const { code, lines, waits } = await runWorker(slot.slotDir);
     expect(code, lines.join('\n')).toBe(0);
     expect(waits).toEqual([]);
     expect(await exists(slot.resultPath)).toBe(true);
-    expect(await exists(join(slot.slotDir, SLOT_LOCK_FILE))).toBe(false);
+    expect((await readdir(slot.slotDir)).filter((name) => name.startsWith(SLOT_LOCK_FILE))).toEqual([]);
   });
 });
