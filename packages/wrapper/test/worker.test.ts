@@ -127,7 +127,15 @@ describe('axiom worker given several CPUs (the mt plan class)', () => {
     // Once a checkpoint holds a group inside its training (the workers' start-up is slow on a busy machine).
     while (!(await savedCheckpoint(slot.slotDir).catch(() => undefined))?.inProgress.length) await new Promise((resolve) => setTimeout(resolve, 100));
     first.control('suspend');
-    const paused = await first.statusesOn(2);
+    // Progress a worker sent just before it stopped may still be on its way: wait, for a bounded number of
+    // statuses, until the fraction holds still; from then on it and the CPU time must stand still.
+    let paused = await first.statusesOn(2);
+    for (let statuses = 0; statuses < 10; statuses++) {
+      const next = await first.statusesOn(1);
+      if (next.fraction === paused.fraction) break;
+      paused = next;
+    }
+    paused = first.latest()!;
     await first.statusesOn(2);
     expect(first.latest()!.fraction).toBe(paused.fraction);
     // The task's CPU time counts the workers' (read from /proc): it stands still too.
