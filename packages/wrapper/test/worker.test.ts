@@ -119,7 +119,7 @@ describe('axiom worker in a BOINC slot', () => {
 
 describe('axiom worker given several CPUs (the mt plan class)', () => {
   // Four groups (one per ordering, stacking off): the task's two CPUs train two at a time, one worker process each.
-  const sweep = { experiment: 'curriculum-learning', seed: 424242, preset: 'smoke', params: { stacking: 'off' } };
+  const sweep = { experiment: 'curriculum-learning', seed: 424242, preset: 'smoke', params: { stacking: 'off', epochs: 60 } }; // long enough that a suspend lands before the sweep ends on a busy machine
 
   it('suspend pauses every pool worker; quit keeps each group in training; restarted on 1 CPU it resumes to the uninterrupted digest', async () => {
     const slot = await makeSlot(sweep, { checkpoint_period: 1, ncpus: 2 });
