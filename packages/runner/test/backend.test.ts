@@ -35,13 +35,17 @@ describe('tfjs-core with what @tensorflow/tfjs adds to it', () => {
 });
 
 describe('backend selection', () => {
-  it('skips what the host lacks, says why, and lands on WASM with SIMD, the matmul patch and a thread per core', async () => {
+  it('skips what the host lacks, says why, and lands on WASM with SIMD, the matmul patch, the stacked dense kernel and a thread per core', async () => {
     const { info, warnings } = await initBackend({ threads: defaultThreadCount({}) }, withoutNative);
     expect(info.name).toBe('wasm');
     expect(info.simd).toBe(true);
     const threaded = availableParallelism() > 1;
     expect(info.threads).toBe(Math.min(availableParallelism(), MAX_WASM_THREADS));
-    expect(info.patches).toEqual([expect.stringContaining('wasm-transposed-matmul'), ...(threaded ? [expect.stringContaining('wasm-node-threads')] : [])]);
+    expect(info.patches).toEqual([
+      expect.stringContaining('wasm-transposed-matmul'),
+      expect.stringContaining('axiom-stacked-dense'),
+      ...(threaded ? [expect.stringContaining('wasm-node-threads')] : []),
+    ]);
     expect(info.skipped.map((s) => s.name)).toEqual(['webgpu', 'tfjs-node-gpu', 'tfjs-node']);
     expect(info.skipped[0]!.reason).toBe('the host reported no GPU');
     expect(info.skipped[1]!.reason).toBe('the host reported no GPU');

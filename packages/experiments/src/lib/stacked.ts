@@ -6,7 +6,7 @@
  * loss is summed with the others', so its gradients are its own: up to float summation order it
  * trains exactly as it would alone (createMlp + trainClassifier).
  */
-import { type Rng, snapshotSchema, type Tf } from '@axiom/runner';
+import { type Rng, snapshotSchema, stackedDense, type Tf } from '@axiom/runner';
 import type { Rank, Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { Dataset } from './data.js';
@@ -85,15 +85,22 @@ export function copyStackedMembers(tf: Tf, model: StackedMlp, members: readonly 
 function stackedMlpOf(tf: Tf, shape: MlpShape, variables: Variable[]): StackedMlp {
   const weights = variables.filter((_, i) => i % 2 === 0);
   const biases = variables.filter((_, i) => i % 2 === 1);
-  // Plain matMul + add + relu (or tanh): WASM's fused kernel does not handle rank-3 operands. Shared inputs
-  // broadcast against every member's weights in the first product.
+  // One stacked dense op per layer (one native call on WASM; tfjs's fused matMul does not take rank-3
+  // operands), tanh after it. Shared inputs broadcast against every member's weights in the first product.
+  // With shifts (gradient probes, rare) the plain ops, as the shift enters before the activation.
   const layers = (x: Tensor2D | Tensor3D, shifts?: readonly Tensor3D[]): Tensor3D[] => {
     const outputs: Tensor3D[] = [];
     let activation: Tensor = x;
     weights.forEach((weight, layer) => {
-      const unshifted = tf.add(tf.matMul(activation, weight), biases[layer]!);
-      const preActivation = shifts ? tf.add(unshifted, shifts[layer]!) : unshifted;
-      activation = layer === weights.length - 1 ? preActivation : shape.activation === 'tanh' ? tf.tanh(preActivation) : tf.relu(preActivation);
+      const last = layer === weights.length - 1;
+      if (shifts) {
+        const preActivation = tf.add(tf.add(tf.matMul(activation, weight), biases[layer]!), shifts[layer]!);
+        activation = last ? preActivation : shape.activation === 'tanh' ? tf.tanh(preActivation) : tf.relu(preActivation);
+      } else {
+        const relu = !last && shape.activation !== 'tanh';
+        const output = stackedDense(activation as Tensor2D | Tensor3D, weight as Tensor3D, biases[layer] as Tensor3D, relu ? 'relu' : 'linear');
+        activation = last || relu ? output : tf.tanh(output);
+      }
       outputs.push(activation as Tensor3D);
     });
     return outputs;

@@ -1,0 +1,169 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { GradConfig, KernelFunc, Tensor, Tensor2D, Tensor3D, TensorInfo } from '@tensorflow/tfjs-core';
+import { STACKED_DENSE_WASM, STACKED_DENSE_WASM_SHARED_MEMORY } from './stacked-dense-wasm.js';
+
+/**
+ * A stacked dense layer, y = act(x·W + b) for M networks at once (x [rows, in] shared by every member or
+ * [M, rows, in], W [M, in, out], b [M, 1, out]), as one tfjs kernel with its gradients. On the WASM
+ * backend it runs in `native/stacked-dense.c` (one call forward, one per gradient; see there why); on
+ * every other backend it is tfjs's matMul, add and relu, so their results are unchanged.
+ */
+export const STACKED_DENSE_KERNEL_PATCH = 'axiom-stacked-dense (stacked dense layers and their gradients in one WASM SIMD call each)';
+
+const FORWARD = 'AxiomStackedDense';
+const BACKPROP_INPUT = 'AxiomStackedDenseBackpropInput';
+const BACKPROP_FILTER = 'AxiomStackedDenseBackpropFilter';
+const BIAS_GRAD = 'AxiomStackedDenseBiasGrad';
+
+/** The layer's activation: ReLU, or none (tanh is applied after it by tfjs, which owns its gradient). */
+export type StackedDenseActivation = 'relu' | 'linear';
+
+interface StackedDenseAttrs {
+  relu: boolean;
+}
+
+interface NativeKernels {
+  dense_forward(...args: number[]): void;
+  dense_backprop_input(...args: number[]): void;
+  dense_backprop_filter(...args: number[]): void;
+  dense_bias_grad(...args: number[]): void;
+}
+
+/** The parts of tfjs-backend-wasm's backend a kernel uses. */
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: TensorInfo['dtype']): TensorInfo;
+  /** A tensor's byte address in the backend's memory. */
+  getMemoryOffset(dataId: object): number;
+  wasm: {
+    _malloc(bytes: number): number;
+    _free(address: number): void;
+    /** The instance's exports: the memory of the single-threaded builds. */
+    asm: { memory?: WebAssembly.Memory };
+    /** The memory of the threaded build (shared). */
+    wasmMemory?: WebAssembly.Memory;
+  };
+}
+
+/** The kernels, instantiated on the backend's own memory (once per memory). */
+const instances = new WeakMap<WebAssembly.Memory, NativeKernels>();
+
+function kernelsOf(backend: WasmBackendLike): NativeKernels {
+  const memory = backend.wasm.wasmMemory ?? backend.wasm.asm.memory;
+  if (!memory) throw new Error('the WASM backend exposes no memory for the stacked dense kernels');
+  let kernels = instances.get(memory);
+  if (!kernels) {
+    const shared = memory.buffer instanceof SharedArrayBuffer;
+    const module = new WebAssembly.Module(Buffer.from(shared ? STACKED_DENSE_WASM_SHARED_MEMORY : STACKED_DENSE_WASM, 'base64'));
+    kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as NativeKernels;
+    instances.set(memory, kernels);
+  }
+  return kernels;
+}
+
+/**
+ * One native call on tensors where they lie: makes the outputs and `scratch` floats of working memory in the
+ * backend's heap, calls `run` with the byte address of each input, then each output, then the scratch.
+ */
+function callNative(
+  backend: WasmBackendLike,
+  inputs: readonly TensorInfo[],
+  outputs: number[][],
+  scratch: number,
+  run: (kernels: NativeKernels, addresses: number[]) => void,
+): TensorInfo[] {
+  const kernels = kernelsOf(backend);
+  const made = outputs.map((shape) => backend.makeOutput(shape, 'float32'));
+  const scratchAddress = scratch > 0 ? backend.wasm._malloc(scratch * 4) : 0;
+  try {
+    run(kernels, [...[...inputs, ...made].map((tensor) => backend.getMemoryOffset(tensor.dataId)), scratchAddress]);
+  } finally {
+    if (scratchAddress) backend.wasm._free(scratchAddress);
+  }
+  return made;
+}
+
+/** [members, rows, in, out] of a layer, and x's member stride (0 when every member shares it). */
+function dimensions(x: TensorInfo, weight: TensorInfo): { members: number; rows: number; inputs: number; units: number; xStride: number } {
+  const [members, inputs, units] = weight.shape as [number, number, number];
+  const rows = x.shape.at(-2)!;
+  return { members, rows, inputs, units, xStride: x.shape.length === 3 ? rows * inputs : 0 };
+}
+
+type Inputs = Record<string, TensorInfo>;
+const kernel =
+  (body: (inputs: Inputs, backend: WasmBackendLike, relu: number) => TensorInfo): KernelFunc =>
+  ({ inputs, backend, attrs }) =>
+    body(inputs as Inputs, backend as unknown as WasmBackendLike, (attrs as unknown as StackedDenseAttrs).relu ? 1 : 0);
+const padded = (n: number) => Math.ceil(n / 8) * 8;
+
+const wasmKernels: Record<string, KernelFunc> = {
+  [FORWARD]: kernel(({ x, weight, bias }, backend, relu) => {
+    const { members, rows, inputs, units, xStride } = dimensions(x!, weight!);
+    return callNative(backend, [x!, weight!, bias!], [[members, rows, units]], (inputs + 1) * padded(units), (kernels, [xAt, wAt, bAt, yAt, scratchAt]) =>
+      kernels.dense_forward(xAt!, xStride, wAt!, bAt!, yAt!, members, rows, inputs, units, relu, scratchAt!),
+    )[0]!;
+  }),
+  [BACKPROP_INPUT]: kernel(({ dy, y, weight }, backend, relu) => {
+    const [members, inputs, units] = weight!.shape as [number, number, number];
+    const rows = dy!.shape[1]!;
+    const scratch = rows * padded(units) + units * padded(inputs);
+    return callNative(backend, [dy!, y!, weight!], [[members, rows, inputs]], scratch, (kernels, [dyAt, yAt, wAt, dxAt, scratchAt]) =>
+      kernels.dense_backprop_input(dyAt!, yAt!, wAt!, dxAt!, members, rows, inputs, units, relu, scratchAt!),
+    )[0]!;
+  }),
+  [BACKPROP_FILTER]: kernel(({ dy, y, x }, backend, relu) => {
+    const [members, rows, units] = dy!.shape as [number, number, number];
+    const inputs = x!.shape.at(-1)!;
+    const xStride = x!.shape.length === 3 ? rows * inputs : 0;
+    return callNative(backend, [dy!, y!, x!], [[members, inputs, units]], rows * padded(units), (kernels, [dyAt, yAt, xAt, dwAt, scratchAt]) =>
+      kernels.dense_backprop_filter(dyAt!, yAt!, xAt!, xStride, dwAt!, members, rows, inputs, units, relu, scratchAt!),
+    )[0]!;
+  }),
+  [BIAS_GRAD]: kernel(({ dy, y }, backend, relu) => {
+    const [members, rows, units] = dy!.shape as [number, number, number];
+    return callNative(backend, [dy!, y!], [[members, 1, units]], 0, (kernels, [dyAt, yAt, dbAt]) =>
+      kernels.dense_bias_grad(dyAt!, yAt!, dbAt!, members, rows, units, relu),
+    )[0]!;
+  }),
+};
+
+const gradient: GradConfig = {
+  kernelName: FORWARD,
+  inputsToSave: ['x', 'weight'],
+  outputsToSave: [true],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, weight, y] = saved as [Tensor, Tensor, Tensor];
+    const run = (name: string, inputs: Record<string, Tensor>) => tf.engine().runKernel<Tensor>(name, inputs, attrs);
+    return {
+      // A shared x was read by every member: its gradient is the sum of theirs.
+      x: () => {
+        const perMember = run(BACKPROP_INPUT, { dy: dy as Tensor, y, weight });
+        return x.rank === 2 ? tf.sum(perMember, 0) : perMember;
+      },
+      weight: () => run(BACKPROP_FILTER, { dy: dy as Tensor, y, x }),
+      bias: () => run(BIAS_GRAD, { dy: dy as Tensor, y }),
+    };
+  },
+};
+
+let registered = false;
+
+/** Registers the native kernels on the WASM backend, and the layer's gradient; again is a no-op. */
+export function registerStackedDenseKernels(): void {
+  if (registered) return;
+  for (const [kernelName, kernelFunc] of Object.entries(wasmKernels)) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  tf.registerGradient(gradient);
+  registered = true;
+}
+
+/**
+ * act(x·W + b) for every member of a stack: one native call per pass on WASM, tfjs's ops elsewhere.
+ * x [rows, in] (shared) or [M, rows, in]; W [M, in, out]; b [M, 1, out] → [M, rows, out].
+ */
+export function stackedDense(x: Tensor2D | Tensor3D, weight: Tensor3D, bias: Tensor3D, activation: StackedDenseActivation): Tensor3D {
+  if (tf.getKernel(FORWARD, tf.getBackend())) {
+    return tf.engine().runKernel<Tensor3D>(FORWARD, { x, weight, bias }, { relu: activation === 'relu' });
+  }
+  const preActivation: Tensor3D = tf.add(tf.matMul(x, weight), bias);
+  return activation === 'relu' ? tf.relu(preActivation) : preActivation;
+}
