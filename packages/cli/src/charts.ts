@@ -1,4 +1,4 @@
-import type { KeyedFinding, ScalingSweep } from '@axiom/runner';
+import type { CurveAxis, KeyedFinding, ScalingSweep } from '@axiom/runner';
 import { fitPowerLaw } from '@axiom/experiments';
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
@@ -30,7 +30,10 @@ const PANEL = { width: 260, height: 170 };
 /** Long unit keys and series names must stay readable in legends. */
 const CHART_CONFIG = { legend: { labelLimit: 360 } };
 
-/** Curves also hold per-example records (e.g. the epoch each example was first fit); a learning curve is a per-epoch accuracy or loss. */
+/**
+ * Curves also hold per-example records (e.g. the epoch each example was first fit); a learning curve is an
+ * accuracy or loss at each epoch, or at each position of the experiment's declared curve axis.
+ */
 const LEARNING_CURVE_NAME = /accuracy|loss/i;
 
 /** A layer's rows: data sets mix each seed's points with summaries and fitted lines, told apart by `kind`. */
@@ -38,34 +41,43 @@ const only = (kind: string) => [{ filter: `datum.kind === '${kind}'` }];
 
 const isNumberArray = (value: unknown): value is number[] => Array.isArray(value) && value.every((item) => typeof item === 'number');
 
-/** Per curve and unit, mean ± sd across seeds at each epoch (epochs a seed did not reach, e.g. after early stopping, are left out). */
-function learningCurves(group: ConfigurationGroup): Chart | undefined {
-  const valuesBySeries = new Map<string, { curve: string; unit: string; byEpoch: number[][] }>();
+/**
+ * Per curve and unit, mean ± sd across seeds at each point: one an epoch (epochs a seed did not reach,
+ * e.g. after early stopping, are left out), or where the experiment declares a curve axis, at its positions.
+ */
+function learningCurves(group: ConfigurationGroup, axis: CurveAxis | undefined): Chart | undefined {
+  const valuesBySeries = new Map<string, { curve: string; unit: string; positions: number[] | undefined; byPoint: number[][] }>();
   for (const { result } of group.replicates) {
     for (const unit of result.units) {
+      const declared = axis && unit.curves[axis.curve];
+      // Undefined: epochs 1, 2, …; a unit without the declared axis curve has no positions to plot at.
+      const positions = axis ? (isNumberArray(declared) ? declared : []) : undefined;
       for (const [curve, values] of Object.entries(unit.curves)) {
-        if (!LEARNING_CURVE_NAME.test(curve) || !isNumberArray(values)) continue;
+        if (curve === axis?.curve || !LEARNING_CURVE_NAME.test(curve) || !isNumberArray(values)) continue;
         const id = JSON.stringify([curve, unit.key]);
-        const series = valuesBySeries.get(id) ?? { curve, unit: unit.key, byEpoch: [] };
+        const series = valuesBySeries.get(id) ?? { curve, unit: unit.key, positions, byPoint: [] };
         valuesBySeries.set(id, series);
-        values.forEach((value, epoch) => (series.byEpoch[epoch] ??= []).push(value));
+        values.forEach((value, point) => (series.byPoint[point] ??= []).push(value));
       }
     }
   }
   if (valuesBySeries.size === 0) return undefined;
-  const rows = [...valuesBySeries.values()].flatMap(({ curve, unit, byEpoch }) =>
-    byEpoch.map((values, index) => {
+  const rows = [...valuesBySeries.values()].flatMap(({ curve, unit, positions, byPoint }) =>
+    byPoint.flatMap((values, index) => {
+      const position = positions ? positions[index] : index + 1;
+      if (position === undefined) return [];
       const { mean, sd } = summarize(values);
-      return { curve, unit, epoch: index + 1, mean, low: mean - (sd ?? 0), high: mean + (sd ?? 0) };
+      return [{ curve, unit, position, mean, low: mean - (sd ?? 0), high: mean + (sd ?? 0) }];
     }),
   );
-  const x = { field: 'epoch', type: 'quantitative', title: 'epoch' } as const;
+  const xTitle = axis?.label ?? 'epoch';
+  const x = { field: 'position', type: 'quantitative', title: xTitle } as const;
   const units = [...new Set([...valuesBySeries.values()].map((series) => series.unit))];
   const color = { field: 'unit', type: 'nominal', title: 'unit', sort: units } as const;
   return {
     kind: 'learning-curves',
-    title: 'Learning curves',
-    caption: `Mean across ${group.replicates.length} seed(s) per epoch; the band is ± one standard deviation across seeds.`,
+    title: axis ? `Curves against ${axis.label}` : 'Learning curves',
+    caption: `Mean across ${group.replicates.length} seed(s) at each ${xTitle}; the band is ± one standard deviation across seeds.`,
     spec: {
       data: { values: rows },
       facet: { field: 'curve', type: 'nominal', title: null },
@@ -202,7 +214,7 @@ export function chartsFor(group: ConfigurationGroup, metrics: readonly MetricSum
   const view = findingsOf(group.experiment);
   const summaries = new Map(metrics.map((summary) => [summary.metric, summary]));
   return [
-    learningCurves(group),
+    learningCurves(group, view?.curveAxis),
     view?.scaling && scalingFits(group, view.scaling.loss, view.scaling.sweeps),
     view?.keyed && keyedFinding(group, view.keyed, summaries),
   ]

@@ -22,6 +22,7 @@ const expectedPlots: Record<string, ChartKind[]> = {
   'representation-alignment': ['learning-curves', 'keyed'],
   'feature-competition': ['learning-curves', 'keyed'],
   'curriculum-learning': ['learning-curves', 'keyed'],
+  'mode-connectivity': ['learning-curves', 'keyed'],
 };
 const expectedMarks: Record<ChartKind, string[]> = {
   'learning-curves': ['mark-area', 'mark-line'],
@@ -53,7 +54,7 @@ describe('axiom report', () => {
       stdout.mockRestore();
       stderr.mockRestore();
     }
-  }, 60_000);
+  });
 
   it('writes one self-contained HTML file: plots as inline SVG, nothing to fetch when it is opened', async () => {
     const html = await readFile(report, 'utf8');
@@ -61,6 +62,25 @@ describe('axiom report', () => {
     expect(html.match(/<figure class="plot"/g)).toHaveLength(Object.values(expectedPlots).flat().length);
     expect(html.match(/<svg\b/g)).toHaveLength(Object.values(expectedPlots).flat().length);
     expect(html).toContain('WARNING: replication problems');
+  });
+
+  it('plots curves against their x axis: epochs, or where an experiment declares one, its positions', async () => {
+    const html = await readFile(report, 'utf8');
+    const figures = html.matchAll(/<figure class="plot" data-plot="learning-curves" data-experiment="([^"]+)">[\s\S]*?class="vega-lite-spec">(.*?)<\/script>/g);
+    const axes = Object.fromEntries(
+      [...figures].map(([, experiment, json]) => {
+        const spec = JSON.parse(json!) as { data: { values: Array<{ position: number }> }; spec: { layer: Array<{ encoding: { x: { title: string } } }> } };
+        const positions = [...new Set(spec.data.values.map((row) => row.position))].sort((a, b) => a - b);
+        return [experiment, { title: spec.spec.layer.map((layer) => layer.encoding.x.title), positions }];
+      }),
+    );
+    expect(Object.keys(axes).sort()).toEqual(Object.keys(expectedPlots).sort());
+    // mode-connectivity's profiles lie along the path between two networks, at its smoke preset's five values of t.
+    expect(axes['mode-connectivity']).toEqual({ title: ['t along the path (0 to 1)', 't along the path (0 to 1)'], positions: [0, 0.25, 0.5, 0.75, 1] });
+    for (const [experiment, { title, positions }] of Object.entries(axes).filter(([experiment]) => experiment !== 'mode-connectivity')) {
+      expect(title, experiment).toEqual(['epoch', 'epoch']);
+      expect(positions, experiment).toEqual(positions.map((_, index) => index + 1));
+    }
   });
 
   it.skipIf(chromium.missing)(`renders every plot in headless Chromium${chromium.note}`, async () => {

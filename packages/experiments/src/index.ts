@@ -23,6 +23,7 @@ export {
   clusterTask,
   corruptLabels,
   featureColumns,
+  replicateClusterData,
   sampleClusters,
   sampleCompetingFeatures,
   sampleLeveledClusters,
@@ -37,6 +38,7 @@ export {
   type FeatureColumns,
   type LabelDraw,
   type RegressionDataset,
+  type ReplicateClusterData,
   type TeacherTask,
 } from './lib/data.js';
 export { MOMENTUM, optimizerKinds, RMSPROP_ALPHA, RMSPROP_EPSILON, type OptimizerKind } from './lib/optimizer.js';

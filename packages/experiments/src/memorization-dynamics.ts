@@ -9,7 +9,7 @@
 import { defineExperiment, type JsonObject } from '@axiom/runner';
 import { mean } from 'simple-statistics';
 import { z } from 'zod';
-import { clusterTask, corruptLabels, sampleClusters } from './lib/data.js';
+import { corruptLabels, replicateClusterData } from './lib/data.js';
 import { createStackedMlp, predictStackedClasses, trainStacked, uploadStackedDataset } from './lib/stacked.js';
 import { meanOfNumbers, metricsWhere, stackedBenchWorkload, stackedSweep, stackingParam, repeat } from './lib/sweep.js';
 import { FEW_PREDICTIONS_FLIP, SAME_VERDICT } from './lib/tolerances.js';
@@ -132,11 +132,10 @@ export default defineExperiment({
         // levels differ in their labels and nothing else.
         const members = group.map((unit) => {
           const { level, replicate } = unit.config;
-          const dataRng = ctx.rng('replicate', replicate, 'data');
-          const task = clusterTask(dataRng, { inputDim: p.inputDim, classes: p.classes, clustersPerClass: p.clustersPerClass, separation: p.separation });
-          const clean = sampleClusters(dataRng, task, p.trainSize);
-          const test = sampleClusters(dataRng, task, p.testSize);
-          const { data: noisy, corrupted } = corruptLabels(unit.rng('corruption'), clean, level);
+          const { clean, test, noisy, corrupted } = replicateClusterData(ctx.rng('replicate', replicate, 'data'), p, {
+            rng: unit.rng('corruption'),
+            fraction: level,
+          });
           // The control, on the clean run: the examples corruption at the highest level would pick, left as they are.
           const placebo = level === 0 ? corruptLabels(unit.rng('placebo'), clean, Math.max(...p.corruptionLevels)).corrupted : undefined;
           return { unit, level, replicate, test, noisy, corrupted, placebo };

@@ -196,6 +196,8 @@ export default defineExperiment({
       axis: 'log',
       title: 'Training-loss barrier between two trained networks vs width: straight line and trained curve',
     },
+    // The loss and accuracy profiles are recorded at points along each path, not epochs.
+    curveAxis: { curve: 't', label: 't along the path (0 to 1)' },
   },
   bench: stackedBenchWorkload,
   work: {

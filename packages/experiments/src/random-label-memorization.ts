@@ -13,7 +13,7 @@
 import { defineExperiment, type JsonObject } from '@axiom/runner';
 import { mean } from 'simple-statistics';
 import { z } from 'zod';
-import { clusterTask, corruptLabels, sampleClusters } from './lib/data.js';
+import { replicateClusterData } from './lib/data.js';
 import { createStackedMlp, predictStackedClasses, trainStacked, uploadStackedDataset } from './lib/stacked.js';
 import { meanOfNumbers, metricsWhere, repeat, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
 import { FEW_PREDICTIONS_FLIP, SAME_VERDICT } from './lib/tolerances.js';
@@ -144,11 +144,11 @@ export default defineExperiment({
         // fractions differ in their training labels and nothing else. Test labels are always the true ones.
         const members = group.map((unit) => {
           const { fraction, replicate } = unit.config;
-          const dataRng = ctx.rng('replicate', replicate, 'data');
-          const task = clusterTask(dataRng, p);
-          const clean = sampleClusters(dataRng, task, p.trainSize);
-          const test = sampleClusters(dataRng, task, p.testSize);
-          const { data: trained } = corruptLabels(unit.rng('labels'), clean, fraction, 'any-class');
+          const { noisy: trained, test } = replicateClusterData(ctx.rng('replicate', replicate, 'data'), p, {
+            rng: unit.rng('labels'),
+            fraction,
+            draw: 'any-class',
+          });
           return { replicate, trained, test };
         });
         const train = uploadStackedDataset(

@@ -4,6 +4,7 @@ import {
   clusterTask,
   corruptLabels,
   featureColumns,
+  replicateClusterData,
   sampleClusters,
   sampleCompetingFeatures,
   sampleLeveledClusters,
@@ -46,6 +47,28 @@ describe('seeded data generators', () => {
     const counts = [0, 0, 0];
     data.y.forEach((label) => counts[label]!++);
     for (const count of counts) expect(count).toBeGreaterThan(900);
+  });
+});
+
+describe("a replicate's cluster data", () => {
+  const options = { inputDim: 4, classes: 3, clustersPerClass: 2, separation: 2, trainSize: 200, testSize: 100 };
+
+  it('draws the task, the clean sample and the test sample from the data stream in that order, then relabels from its own', () => {
+    const { clean, test, noisy, corrupted } = replicateClusterData(new Rng(1), options, { rng: new Rng(2), fraction: 0.5, draw: 'any-class' });
+    const dataRng = new Rng(1);
+    const task = clusterTask(dataRng, options);
+    expect(clean).toEqual(sampleClusters(dataRng, task, options.trainSize));
+    expect(test).toEqual(sampleClusters(dataRng, task, options.testSize));
+    expect({ data: noisy, corrupted }).toEqual(corruptLabels(new Rng(2), clean, 0.5, 'any-class'));
+  });
+
+  it('differs between fractions in the training labels only', () => {
+    const none = replicateClusterData(new Rng(3), options, { rng: new Rng(4), fraction: 0 });
+    const some = replicateClusterData(new Rng(3), options, { rng: new Rng(4), fraction: 0.4 });
+    expect(none.noisy).toEqual(none.clean);
+    expect(some.clean).toEqual(none.clean);
+    expect(some.test).toEqual(none.test);
+    some.noisy.y.forEach((label, i) => expect(label !== some.clean.y[i]).toBe(some.corrupted[i] === 1)); // other-class by default
   });
 });
 

@@ -33,13 +33,21 @@ export async function runSmoke(name: string, params: JsonObject = {}): Promise<R
 /**
  * A built-in experiment declares its headline metrics, findings, bench workload and work estimate, and each headline
  * metric names numbers or verdicts the run recorded (compared with an empty result, every value it
- * names shows up as a difference).
+ * names shows up as a difference); a declared curve axis is a curve of numbers every unit recorded.
  */
 function expectCompleteDeclaration(experiment: Experiment, result: Result): void {
   expect(experiment.headline?.length, `${experiment.name} declares its headline metrics`).toBeGreaterThan(0);
   expect(experiment.findings, `${experiment.name} declares its findings`).toBeDefined();
   expect(experiment.bench, `${experiment.name} declares its bench workload`).toBeDefined();
   expect(experiment.work, `${experiment.name} declares its work estimate`).toBeDefined();
+  const axis = experiment.findings?.curveAxis;
+  if (axis) {
+    for (const unit of result.units) {
+      const positions = unit.curves[axis.curve];
+      const numbers = Array.isArray(positions) && positions.length > 0 && positions.every((position) => typeof position === 'number');
+      expect(numbers, `${unit.key} records its curve axis, ${axis.curve}`).toBe(true);
+    }
+  }
   const empty = { ...result, digest: '0'.repeat(64), metrics: {} };
   for (const headline of experiment.headline ?? []) {
     const named = compareResults(result, empty, [headline]).differences.map((difference) => difference.expected);

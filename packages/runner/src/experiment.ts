@@ -155,6 +155,17 @@ export interface ControlledFinding {
 }
 
 /**
+ * The x axis of the units' curves when their points are not epochs: the unit curve that holds each
+ * point's position (the same for every seed of a configuration), and the axis title.
+ */
+export interface CurveAxis {
+  /** The unit curve of positions, e.g. `t`: one per point of the other curves. */
+  curve: string;
+  /** The axis title, e.g. "t along the path (0 to 1)". */
+  label: string;
+}
+
+/**
  * What the headline finding is, in terms of the metrics the experiment records, with its controls:
  * `axiom analyze` turns it into a line or two, the report into plots.
  */
@@ -168,6 +179,8 @@ export interface Findings {
   keyed?: KeyedFinding;
   scalars?: ScalarFinding[];
   scaling?: { loss: string; sweeps: ScalingSweep[] };
+  /** Where the units' curves are plotted against something other than the epoch (1, 2, …). */
+  curveAxis?: CurveAxis;
 }
 
 /** What `npm run bench` times for the experiment, beside its plain PyTorch version. */

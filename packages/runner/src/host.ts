@@ -33,6 +33,8 @@ export interface RunControl {
   signal: AbortSignal;
   /** Resolves when the host is not suspended (BOINC suspend/resume); absent means never suspended. */
   whenRunnable?(): Promise<void>;
+  /** The host's clock in ms since the epoch, on which the deadline and time suspended are read; absent means Date.now (a test moves its own). */
+  now?(): number;
 }
 
 export interface CheckpointStore {

@@ -8,6 +8,7 @@ export { type Tolerance } from './compare.js';
 export {
   type BenchWorkload,
   type ControlledFinding,
+  type CurveAxis,
   defineExperiment,
   type Experiment,
   type ExperimentContext,

@@ -240,13 +240,15 @@ async function executeRun(prepared: PreparedRun, restored: Checkpoint | undefine
 
   let suspendedMs = 0;
   // Time the host kept the run suspended does not count against the deadline (BOINC's bounds leave it out too).
+  // Both are read on the deadline's clock, so all of a suspension is left out, a machine's sleep during it included.
+  const now = () => host.control.now?.() ?? Date.now();
   const whenRunnable = async () => {
-    const asked = performance.now();
+    const asked = now();
     await host.control.whenRunnable?.();
-    suspendedMs += performance.now() - asked;
+    suspendedMs += now() - asked;
   };
   const checkDeadline = () => {
-    if (request.deadline !== undefined && Date.now() - suspendedMs >= request.deadline) stopWith('deadline');
+    if (request.deadline !== undefined && now() - suspendedMs >= request.deadline) stopWith('deadline');
   };
   let lastYield = performance.now();
   // A stop waits while a group holds training that a checkpoint at its next step (or its end) keeps.

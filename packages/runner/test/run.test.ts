@@ -60,13 +60,34 @@ describe('runExperiment', () => {
   });
 
   it('does not count time suspended by the host against the deadline', async () => {
-    const host = memoryHost();
-    let suspensions = 0;
-    // Suspended once, for longer than the whole deadline: the run still finishes.
-    host.control = { ...host.control, whenRunnable: () => (suspensions++ === 0 ? new Promise((resolve) => setTimeout(resolve, 3000)) : Promise.resolve()) };
-    const outcome = await runExperiment(request(host, { deadline: Date.now() + 2000, paramLayers: [{ origin: 'test', values: { steps: 2000 } }] }));
-    expect(suspensions).toBeGreaterThan(0);
-    expect(outcome.result.status).toBe('ok');
+    // The host's clock moves only when this test moves it: by ten times the run's whole budget, once the
+    // runner has asked the host whether the run may go on. Inside that suspension the jump does not
+    // count; the same jump outside one (the control) ends the run at the deadline.
+    const budgetMs = 1000;
+    const runWithJump = async (during: 'suspension' | 'run') => {
+      let nowMs = 0;
+      let asked = 0;
+      const jump = () => void (nowMs += 10 * budgetMs);
+      const host = memoryHost();
+      host.control = { ...host.control, now: () => nowMs, whenRunnable: async () => void (asked++ === 0 && during === 'suspension' && jump()) };
+      const ticksUntilAsked = defineExperiment({
+        ...tiny,
+        name: 'ticks-until-asked',
+        async run(ctx) {
+          // The runner asks between ticks once YIELD_INTERVAL_MS has passed: far fewer ticks than this bound.
+          for (let ticks = 0; asked === 0; ticks++) {
+            if (ticks === 10_000_000) throw new Error('the runner never asked the host whether the run may go on');
+            await ctx.tick();
+          }
+          if (during === 'run') jump();
+          await ctx.tick(); // the deadline is checked at every tick
+          return { asked };
+        },
+      });
+      return (await runExperiment(request(host, { experiment: ticksUntilAsked as unknown as Experiment, deadline: budgetMs }))).result;
+    };
+    expect((await runWithJump('suspension')).status).toBe('ok');
+    expect(await runWithJump('run')).toMatchObject({ status: 'partial', statusReason: expect.stringContaining('deadline') });
   });
 
   it('ends with a partial result at the deadline', async () => {

@@ -111,6 +111,24 @@ export class SimulatedClient {
     const target = this.statuses.length + count;
     return this.until(() => this.statuses.length >= target);
   }
+
+  /**
+   * Suspends the task; returns the status it paused at and the latest two statuses later, for a test to
+   * check that nothing moved in between. The worker takes control messages and sends a status once a
+   * second, and progress sent just before the pause took hold may still be on its way: so it waits, for a
+   * bounded number of statuses, until the fraction holds still from one status to the next.
+   */
+  async suspend(): Promise<{ paused: AppStatus; later: AppStatus }> {
+    this.control('suspend');
+    let paused = await this.statusesOn(2);
+    for (let statuses = 0; statuses < 10; statuses++) {
+      const next = await this.statusesOn(1);
+      const still = next.fraction === paused.fraction;
+      paused = next;
+      if (still) break;
+    }
+    return { paused, later: await this.statusesOn(2) };
+  }
 }
 
 /** `axiom worker` run in this process on a slot (to change its backends, say), its stderr lines collected in `lines`. */

@@ -96,6 +96,34 @@ export function corruptLabels(rng: Rng, data: Dataset, fraction: number, draw: L
   return { data: { ...data, y }, corrupted };
 }
 
+export interface ReplicateClusterData {
+  /** The training sample with its true labels. */
+  clean: Dataset;
+  /** The test sample, always with its true labels. */
+  test: Dataset;
+  /** The training sample as trained on: `clean` with `fraction` of its labels redrawn. */
+  noisy: Dataset;
+  /** Which training examples had their label redrawn. */
+  corrupted: Uint8Array;
+}
+
+/**
+ * A replicate's cluster data: the task, its clean training sample and its test sample, drawn from
+ * `dataRng` in that order (so every unit of a replicate shares them), then the relabelling, from its own
+ * stream, so units that differ only in `fraction` differ in their training labels and nothing else.
+ */
+export function replicateClusterData(
+  dataRng: Rng,
+  options: Omit<ClusterTask, 'centres'> & { trainSize: number; testSize: number },
+  relabel: { rng: Rng; fraction: number; draw?: LabelDraw },
+): ReplicateClusterData {
+  const task = clusterTask(dataRng, options);
+  const clean = sampleClusters(dataRng, task, options.trainSize);
+  const test = sampleClusters(dataRng, task, options.testSize);
+  const { data: noisy, corrupted } = corruptLabels(relabel.rng, clean, relabel.fraction, relabel.draw);
+  return { clean, test, noisy, corrupted };
+}
+
 /** A fixed random one-hidden-layer ReLU network whose output a student learns to imitate (a teacher–student task). */
 export interface TeacherTask {
   inputDim: number;
