@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelFunc, Tensor, Tensor2D, Tensor3D, TensorInfo } from '@tensorflow/tfjs-core';
-import { STACKED_DENSE_WASM, STACKED_DENSE_WASM_SHARED_MEMORY } from './stacked-dense-wasm.js';
+import { callNative, type WasmBackendLike } from './native-kernels.js';
 
 /**
  * A stacked dense layer, y = act(x·W + b) for M networks at once (x [rows, in] shared by every member or
  * [M, rows, in], W [M, in, out], b [M, 1, out]), as one tfjs kernel with its gradients. On the WASM
- * backend it runs in `native/stacked-dense.c` (one call forward, one per gradient; see there why); on
+ * backend it runs in `native/kernels.c` (one call forward, one per gradient; see there why); on
  * every other backend it is tfjs's matMul, add and relu, so their results are unchanged.
  */
 export const STACKED_DENSE_KERNEL_PATCH = 'axiom-stacked-dense (stacked dense layers and their gradients in one WASM SIMD call each)';
@@ -20,66 +20,6 @@ export type StackedDenseActivation = 'relu' | 'linear';
 
 interface StackedDenseAttrs {
   relu: boolean;
-}
-
-interface NativeKernels {
-  dense_forward(...args: number[]): void;
-  dense_backprop_input(...args: number[]): void;
-  dense_backprop_filter(...args: number[]): void;
-  dense_bias_grad(...args: number[]): void;
-}
-
-/** The parts of tfjs-backend-wasm's backend a kernel uses. */
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: TensorInfo['dtype']): TensorInfo;
-  /** A tensor's byte address in the backend's memory. */
-  getMemoryOffset(dataId: object): number;
-  wasm: {
-    _malloc(bytes: number): number;
-    _free(address: number): void;
-    /** The instance's exports: the memory of the single-threaded builds. */
-    asm: { memory?: WebAssembly.Memory };
-    /** The memory of the threaded build (shared). */
-    wasmMemory?: WebAssembly.Memory;
-  };
-}
-
-/** The kernels, instantiated on the backend's own memory (once per memory). */
-const instances = new WeakMap<WebAssembly.Memory, NativeKernels>();
-
-function kernelsOf(backend: WasmBackendLike): NativeKernels {
-  const memory = backend.wasm.wasmMemory ?? backend.wasm.asm.memory;
-  if (!memory) throw new Error('the WASM backend exposes no memory for the stacked dense kernels');
-  let kernels = instances.get(memory);
-  if (!kernels) {
-    const shared = memory.buffer instanceof SharedArrayBuffer;
-    const module = new WebAssembly.Module(Buffer.from(shared ? STACKED_DENSE_WASM_SHARED_MEMORY : STACKED_DENSE_WASM, 'base64'));
-    kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as NativeKernels;
-    instances.set(memory, kernels);
-  }
-  return kernels;
-}
-
-/**
- * One native call on tensors where they lie: makes the outputs and `scratch` floats of working memory in the
- * backend's heap, calls `run` with the byte address of each input, then each output, then the scratch.
- */
-function callNative(
-  backend: WasmBackendLike,
-  inputs: readonly TensorInfo[],
-  outputs: number[][],
-  scratch: number,
-  run: (kernels: NativeKernels, addresses: number[]) => void,
-): TensorInfo[] {
-  const kernels = kernelsOf(backend);
-  const made = outputs.map((shape) => backend.makeOutput(shape, 'float32'));
-  const scratchAddress = scratch > 0 ? backend.wasm._malloc(scratch * 4) : 0;
-  try {
-    run(kernels, [...[...inputs, ...made].map((tensor) => backend.getMemoryOffset(tensor.dataId)), scratchAddress]);
-  } finally {
-    if (scratchAddress) backend.wasm._free(scratchAddress);
-  }
-  return made;
 }
 
 /** [members, rows, in, out] of a layer, and x's member stride (0 when every member shares it). */

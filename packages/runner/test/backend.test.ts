@@ -35,7 +35,7 @@ describe('tfjs-core with what @tensorflow/tfjs adds to it', () => {
 });
 
 describe('backend selection', () => {
-  it('skips what the host lacks, says why, and lands on WASM with SIMD, the matmul patch, the stacked dense kernel and a thread per core', async () => {
+  it('skips what the host lacks, says why, and lands on WASM with SIMD, the matmul and gather patches, the stacked dense kernel and a thread per core', async () => {
     const { info, warnings } = await initBackend({ threads: defaultThreadCount({}) }, withoutNative);
     expect(info.name).toBe('wasm');
     expect(info.simd).toBe(true);
@@ -43,6 +43,7 @@ describe('backend selection', () => {
     expect(info.threads).toBe(Math.min(availableParallelism(), MAX_WASM_THREADS));
     expect(info.patches).toEqual([
       expect.stringContaining('wasm-transposed-matmul'),
+      expect.stringContaining('wasm-gather-rows'),
       expect.stringContaining('axiom-stacked-dense'),
       ...(threaded ? [expect.stringContaining('wasm-node-threads')] : []),
     ]);

@@ -1,6 +1,7 @@
 /*
- * Stacked dense layers for tfjs's WASM backend: for each of M networks, y = act(x·W + b) and the three
- * gradients of it, each in one call. tfjs runs a layer as separate ops (a batched matMul that XNNPACK
+ * Kernels of our own for tfjs's WASM backend, where its own cost more in calls and copies than in arithmetic.
+ *
+ * Stacked dense layers: for each of M networks, y = act(x·W + b) and the three gradients of it, each in one call. tfjs runs a layer as separate ops (a batched matMul that XNNPACK
  * takes one member at a time, rebuilding its operator and repacking the weights on every call, then the
  * bias add, then the activation) and its gradient as a dozen more; at these sizes the calls cost more
  * than the arithmetic. Plain C with WASM SIMD128 intrinsics, no libc: build with
@@ -168,4 +169,16 @@ EXPORT(dense_bias_grad)(const float *dy, const float *y, float *db, int members,
       for (; j < out; j++) sums[j] += masked_gradient_scalar(dy + at + j, y + at + j, relu);
     }
   }
+}
+
+/*
+ * Gather of whole rows: out[i] = x[indices[i]] for rows of `width` floats, as tfjs's GatherV2 on axis 0
+ * (which works element by element with strides; this copies rows). Returns the position of the first index
+ * outside [0, rows), or -1 when all are in range (nothing is copied then).
+ */
+__attribute__((export_name("gather_rows"))) int gather_rows(const float *x, int rows, int width, const int *indices, int count, float *out) {
+  for (int i = 0; i < count; i++)
+    if (indices[i] < 0 || indices[i] >= rows) return i;
+  for (int i = 0; i < count; i++) __builtin_memcpy(out + i * width, x + indices[i] * width, width * sizeof(float));
+  return -1;
 }

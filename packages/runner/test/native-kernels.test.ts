@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Tensor, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
 import { initBackend } from '@axiom/runner/host';
 import { Rng, stackedDense, type StackedDenseActivation, type Tf } from '@axiom/runner';
-import { STACKED_DENSE_WASM, STACKED_DENSE_WASM_SHARED_MEMORY } from '../src/stacked-dense-wasm.js';
+import { KERNELS_WASM, KERNELS_WASM_SHARED_MEMORY } from '../src/native-kernels-wasm.js';
 
 // Shapes that exercise every path of the kernel: row counts around its tiles of 6 and 2 rows, column counts
 // around its 8-column panels and 4-lane vectors, shared and per-member inputs, one member and several.
@@ -35,6 +35,46 @@ function outputsAndGradients(tf: Tf, rng: Rng): number[][][] {
   );
 }
 
+/** Gathers of rows (the patched path: axis 0, float32 and int32) and of columns (the stock path). */
+function gathers(tf: Tf, rng: Rng): number[][] {
+  return tf.tidy(() => {
+    const data = tf.tensor(
+      Float32Array.from({ length: 6 * 5 * 3 }, () => rng.normal()),
+      [6, 5, 3],
+    );
+    const rows = tf.tensor2d(
+      [
+        [5, 0, 2],
+        [1, 1, 4],
+      ],
+      [2, 3],
+      'int32',
+    );
+    const labels = tf.tensor1d([7, 8, 9, 10, 11, 12], 'int32');
+    return [
+      tf.gather(data, rows),
+      tf.gather(tf.reshape(data, [30, 3]), tf.tensor1d([29, 0, 17], 'int32')),
+      tf.gather(labels, rows),
+      tf.gather(data, tf.tensor1d([2, 0], 'int32'), 1),
+    ].map((tensor) => [...tensor.shape, ...Array.from(tensor.dataSync())]);
+  });
+}
+
+describe('row gather on WASM', () => {
+  it('gathers what the plain JS backend gathers, and refuses an index out of range as tfjs does', async () => {
+    const { tf } = await initBackend({ forced: 'wasm', threads: 1 });
+    const native = gathers(tf, new Rng(2));
+    const outOfRange = () => tf.tidy(() => tf.gather(tf.zeros([4, 2]), tf.tensor1d([1, 4], 'int32')));
+    expect(outOfRange).toThrow('GatherV2: the index value 4 is not in [0, 3]');
+    expect(() => tf.tidy(() => tf.gather(tf.zeros([4, 2]), tf.tensor1d([-1], 'int32')))).toThrow('GatherV2: the index value -1 is not in [0, 3]');
+    await initBackend({ forced: 'cpu' });
+    const reference = gathers(tf, new Rng(2));
+    expect(outOfRange).toThrow('GatherV2: the index value 4 is not in [0, 3]');
+    await initBackend({ forced: 'wasm', threads: 1 });
+    expect(native).toEqual(reference);
+  });
+});
+
 describe('stacked dense kernel', () => {
   it('computes on WASM the outputs and gradients tfjs ops compute on the plain JS backend, without leaks', async () => {
     const { tf, info } = await initBackend({ forced: 'wasm', threads: 1 });
@@ -61,15 +101,23 @@ describe('stacked dense kernel', () => {
 
   it('writes nothing outside its outputs and scratch (it shares the backend memory)', () => {
     const memory = new WebAssembly.Memory({ initial: 2 });
-    const kernels = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(STACKED_DENSE_WASM, 'base64')), { env: { memory } }).exports as Record<
+    const kernels = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(KERNELS_WASM, 'base64')), { env: { memory } }).exports as Record<
       string,
       (...args: number[]) => void
     >;
     const heap = new Float32Array(memory.buffer);
     const rng = new Rng(9);
     const [members, rows, inputs, units] = [2, 7, 5, 11];
-    // Regions (in floats) with a gap of sentinels around each: x, W, b, y, dy, then the outputs and scratch.
-    const sizes = { x: members * rows * inputs, w: members * inputs * units, b: members * units, y: members * rows * units, dy: members * rows * units };
+    // Regions (in floats) with a gap of sentinels around each: the inputs, then the outputs and scratch.
+    const sizes = {
+      indices: 3,
+      badIndices: 1,
+      x: members * rows * inputs,
+      w: members * inputs * units,
+      b: members * units,
+      y: members * rows * units,
+      dy: members * rows * units,
+    };
     const outputs = { out: members * rows * Math.max(inputs, units) + members * inputs * units, scratch: 4096 };
     let next = 64;
     const at: Record<string, number> = {};
@@ -80,15 +128,23 @@ describe('stacked dense kernel', () => {
     const SENTINEL = 12345.5;
     heap.fill(SENTINEL);
     for (const [name, size] of Object.entries(sizes)) for (let i = 0; i < size; i++) heap[at[name]! + i] = rng.normal();
+    // Rows 3, 0 and 6 of x (members·rows rows of `inputs` floats) to gather, and a row past its end.
+    new Int32Array(memory.buffer).set([3, 0, 6], at.indices!);
+    new Int32Array(memory.buffer).set([members * rows], at.badIndices!);
     const bytes = (name: string) => at[name]! * 4;
     const calls: Array<() => void> = [
       () => kernels.dense_forward!(bytes('x'), rows * inputs, bytes('w'), bytes('b'), bytes('out'), members, rows, inputs, units, 1, bytes('scratch')),
       () => kernels.dense_backprop_input!(bytes('dy'), bytes('y'), bytes('w'), bytes('out'), members, rows, inputs, units, 1, bytes('scratch')),
       () => kernels.dense_backprop_filter!(bytes('dy'), bytes('y'), bytes('x'), 0, bytes('out'), members, rows, inputs, units, 1, bytes('scratch')),
       () => kernels.dense_bias_grad!(bytes('dy'), bytes('y'), bytes('out'), members, rows, units, 1),
+      () => {
+        expect(kernels.gather_rows!(bytes('x'), members * rows, inputs, bytes('indices'), 3, bytes('out'))).toBe(-1);
+        expect(Array.from(heap.subarray(at.out!, at.out! + inputs))).toEqual(Array.from(heap.subarray(at.x! + 3 * inputs, at.x! + 4 * inputs)));
+        expect(kernels.gather_rows!(bytes('x'), members * rows, inputs, bytes('badIndices'), 1, bytes('out'))).toBe(0);
+      },
     ];
-    const inputsBefore = Array.from(heap.subarray(0, at.out));
     for (const call of calls) {
+      const inputsBefore = Array.from(heap.subarray(0, at.out));
       call();
       expect(Array.from(heap.subarray(0, at.out)), 'inputs and the memory before them').toEqual(inputsBefore);
       const after = heap.subarray(at.scratch! + outputs.scratch);
@@ -99,7 +155,7 @@ describe('stacked dense kernel', () => {
     }
   });
 
-  it('ships the modules native/stacked-dense.c compiles to', async () => {
+  it('ships the modules native/kernels.c compiles to', async () => {
     let clang: string;
     try {
       clang = execFileSync('clang', ['--version'], { encoding: 'utf8' }).split('\n')[0]!;
@@ -111,10 +167,10 @@ describe('stacked dense kernel', () => {
     const compiled = compileKernels();
     expect(
       {
-        STACKED_DENSE_WASM: compiled.STACKED_DENSE_WASM === STACKED_DENSE_WASM,
-        SHARED: compiled.STACKED_DENSE_WASM_SHARED_MEMORY === STACKED_DENSE_WASM_SHARED_MEMORY,
+        KERNELS_WASM: compiled.KERNELS_WASM === KERNELS_WASM,
+        SHARED: compiled.KERNELS_WASM_SHARED_MEMORY === KERNELS_WASM_SHARED_MEMORY,
       },
-      `the committed modules are not what ${clang} makes of native/stacked-dense.c: run node packages/runner/scripts/build-kernels.mjs`,
-    ).toEqual({ STACKED_DENSE_WASM: true, SHARED: true });
+      `the committed modules are not what ${clang} makes of native/kernels.c: run node packages/runner/scripts/build-kernels.mjs`,
+    ).toEqual({ KERNELS_WASM: true, SHARED: true });
   });
 });
