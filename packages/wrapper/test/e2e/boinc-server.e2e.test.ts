@@ -53,6 +53,25 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
     clients.push(client);
     return client;
   };
+  /** Stops the clients so far: their work is done, and they must not fetch the work created next. */
+  const stopClients = async () => {
+    for (const client of clients.splice(0)) await client.cleanUp();
+  };
+  /** A batch of work, as the admin makes it: `axiom boinc make-work` into `axiom/<batch>`, then its create_work.sh. */
+  const makeWork = async (batch: string, args: string[]) => {
+    await project.axiom([
+      'boinc',
+      'make-work',
+      ...args,
+      '--out',
+      join(project.root, 'axiom', batch),
+      '--workunits',
+      join(project.root, 'axiom', 'workunits'),
+      '--ledger',
+      join(project.root, 'axiom', 'ledger.txt'),
+    ]);
+    await project.tool(`axiom/${batch}/create_work.sh`, []);
+  };
   /** A result's uploaded output file: `<result name>_r<random>_0` (tools/backend_lib.cpp) in the upload hierarchy. */
   const uploadedFile = async (resultName: string) => {
     const upload = join(project.root, 'upload');
@@ -63,6 +82,13 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
     throw new Error(`no upload of ${resultName}`);
   };
   const readResult = async (path: string): Promise<Result> => resultSchema.parse(JSON.parse(await readFile(path, 'utf8')));
+  /** The results the assimilator stored (the failing workunit's target is a directory named like one). */
+  const storedResults = async () => {
+    const stored = await Promise.all(
+      (await readdir(results())).filter((file) => file.endsWith('.json')).map((file) => readFile(join(results(), file), 'utf8').catch(() => undefined)),
+    );
+    return stored.filter((text) => text !== undefined).map((text) => resultSchema.parse(JSON.parse(text)));
+  };
 
   beforeAll(async () => {
     project = await BoincProject.create();
@@ -91,26 +117,7 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
       config.replace('<one_result_per_user_per_wu>0</one_result_per_user_per_wu>', '<one_result_per_user_per_wu>1</one_result_per_user_per_wu>'),
     );
     // The work, with the project's make-work: one batch, one create_work call.
-    const batch = join(project.root, 'axiom', 'batch-1');
-    await project.axiom([
-      'boinc',
-      'make-work',
-      '--experiment',
-      'memorization-dynamics',
-      '--preset',
-      'smoke',
-      '--seeds',
-      Object.values(SEEDS).join(','),
-      '--replicas',
-      '2',
-      '--out',
-      batch,
-      '--workunits',
-      join(project.root, 'axiom', 'workunits'),
-      '--ledger',
-      join(project.root, 'axiom', 'ledger.txt'),
-    ]);
-    await project.tool('axiom/batch-1/create_work.sh', []);
+    await makeWork('batch-1', ['--experiment', 'memorization-dynamics', '--preset', 'smoke', '--seeds', Object.values(SEEDS).join(','), '--replicas', '2']);
     // Feeder, transitioner and file deleter now; the validator and assimilator once the planted faults are in place.
     await project.tool('bin/start', []);
   }, 1_800_000);
@@ -158,11 +165,7 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
       240,
     );
     expect((await resultsOf(SEEDS.agree)).map((row) => row[4])).toEqual([String(Result.valid), String(Result.valid)]);
-    const stored = await Promise.all(
-      (await readdir(results())).filter((file) => file.endsWith('.json')).map((file) => readFile(join(results(), file), 'utf8').catch(() => undefined)),
-    );
-    const seeds = stored.filter((text): text is string => text !== undefined).map((text) => resultSchema.parse(JSON.parse(text)).seed);
-    expect(seeds).toContainEqual({ value: SEEDS.agree, source: 'wu.json' });
+    expect((await storedResults()).map((result) => result.seed)).toContainEqual({ value: SEEDS.agree, source: 'wu.json' });
   });
 
   it('a disagreement gets a third replica, from a third client, which settles it: the planted replica is invalid', { timeout: 400_000 }, async () => {
@@ -194,7 +197,7 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
   });
 
   it('the official C++ wrapper, built from the same source, runs the worker in job.xml mode under a real client', { timeout: 400_000 }, async () => {
-    for (const client of clients.splice(0)) await client.cleanUp(); // their work is done: the next client is the one to look at
+    await stopClients(); // the next client is the one to look at
     // A second app whose main program is BOINC's wrapper; job.xml (logical name job.xml) runs the launcher
     // with `worker --wrapped`; the launcher and the worker are the axiom app version's own files.
     const projectXml = join(project.root, 'project.xml');
@@ -267,31 +270,11 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
   });
 
   it('work for each built-in experiment carries its own estimates from the cost model', { timeout: 300_000 }, async () => {
-    for (const client of clients.splice(0)) await client.cleanUp();
+    await stopClients();
     const experiments = ['memorization-dynamics', 'feature-competition', 'curriculum-learning', 'representation-alignment', 'micro-scaling-laws'];
     const seeds = experiments.map((_, index) => 9000 + index);
-    for (const [index, experiment] of experiments.entries()) {
-      const batch = `axiom/estimates-${index}`;
-      await project.axiom([
-        'boinc',
-        'make-work',
-        '--experiment',
-        experiment,
-        '--preset',
-        'smoke',
-        '--seeds',
-        String(seeds[index]),
-        '--replicas',
-        '2',
-        '--out',
-        join(project.root, batch),
-        '--workunits',
-        join(project.root, 'axiom', 'workunits'),
-        '--ledger',
-        join(project.root, 'axiom', 'ledger.txt'),
-      ]);
-      await project.tool(`${batch}/create_work.sh`, []);
-    }
+    for (const [index, experiment] of experiments.entries())
+      await makeWork(`estimates-${index}`, ['--experiment', experiment, '--preset', 'smoke', '--seeds', String(seeds[index]), '--replicas', '2']);
     const stored = await Promise.all(
       experiments.map(async (experiment, index) => {
         const [row] = await project.sql(
