@@ -14,9 +14,11 @@ import { BoincProject } from './boinc-server.js';
 // package fails the test and names it. A developer machine without the client skips.
 const runnable = process.env.CI === 'true' || existsSync(BOINC);
 const EXAMPLE_BIN = fileURLToPath(new URL('../../../../examples/boinc-project/bin', import.meta.url));
+const PLAN_CLASS_SPEC = fileURLToPath(new URL('../../../../examples/boinc-project/plan_class_spec.xml', import.meta.url));
 const PLATFORM = 'x86_64-pc-linux-gnu';
 /** Seeds of the three workunits: agreeing replicas, a planted disagreement, a failing assimilation. */
 const SEEDS = { agree: 1101, disagree: 2202, failing: 3303 } as const;
+const MT_SEED = 5505;
 const wuName = (seed: number) => `axiom_memorization-dynamics_s${seed}`;
 /** Result server states and outcomes (db/boinc_db_types.h); validate states. */
 const Result = { over: 5, success: 1, valid: 1, invalid: 2 } as const;
@@ -48,10 +50,30 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
     project.sql(
       `SELECT r.id, r.name, r.server_state, r.outcome, r.validate_state FROM result r JOIN workunit w ON r.workunitid = w.id WHERE w.name = '${wuName(seed)}' ORDER BY r.id`,
     );
-  const startClient = async (user: string) => {
-    const client = await BoincClient.start(project.masterUrl, { authenticator: await project.createAccount(user), ncpus: 1 });
+  /** A client that reports `ncpus` CPUs to the scheduler (cc_config.xml's <ncpus>) and runs that many tasks' CPUs. */
+  const startClient = async (user: string, ncpus = 1) => {
+    const client = await BoincClient.start(project.masterUrl, { authenticator: await project.createAccount(user), ncpus });
     clients.push(client);
     return client;
+  };
+  /** Stops the clients so far: their work is done, and they must not fetch the work created next. */
+  const stopClients = async () => {
+    for (const client of clients.splice(0)) await client.cleanUp();
+  };
+  /** A batch of work, as the admin makes it: `axiom boinc make-work` into `axiom/<batch>`, then its create_work.sh. */
+  const makeWork = async (batch: string, args: string[]) => {
+    await project.axiom([
+      'boinc',
+      'make-work',
+      ...args,
+      '--out',
+      join(project.root, 'axiom', batch),
+      '--workunits',
+      join(project.root, 'axiom', 'workunits'),
+      '--ledger',
+      join(project.root, 'axiom', 'ledger.txt'),
+    ]);
+    await project.tool(`axiom/${batch}/create_work.sh`, []);
   };
   /** A result's uploaded output file: `<result name>_r<random>_0` (tools/backend_lib.cpp) in the upload hierarchy. */
   const uploadedFile = async (resultName: string) => {
@@ -63,6 +85,13 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
     throw new Error(`no upload of ${resultName}`);
   };
   const readResult = async (path: string): Promise<Result> => resultSchema.parse(JSON.parse(await readFile(path, 'utf8')));
+  /** The results the assimilator stored (the failing workunit's target is a directory named like one). */
+  const storedResults = async () => {
+    const stored = await Promise.all(
+      (await readdir(results())).filter((file) => file.endsWith('.json')).map((file) => readFile(join(results(), file), 'utf8').catch(() => undefined)),
+    );
+    return stored.filter((text) => text !== undefined).map((text) => resultSchema.parse(JSON.parse(text)));
+  };
 
   beforeAll(async () => {
     project = await BoincProject.create();
@@ -91,26 +120,7 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
       config.replace('<one_result_per_user_per_wu>0</one_result_per_user_per_wu>', '<one_result_per_user_per_wu>1</one_result_per_user_per_wu>'),
     );
     // The work, with the project's make-work: one batch, one create_work call.
-    const batch = join(project.root, 'axiom', 'batch-1');
-    await project.axiom([
-      'boinc',
-      'make-work',
-      '--experiment',
-      'memorization-dynamics',
-      '--preset',
-      'smoke',
-      '--seeds',
-      Object.values(SEEDS).join(','),
-      '--replicas',
-      '2',
-      '--out',
-      batch,
-      '--workunits',
-      join(project.root, 'axiom', 'workunits'),
-      '--ledger',
-      join(project.root, 'axiom', 'ledger.txt'),
-    ]);
-    await project.tool('axiom/batch-1/create_work.sh', []);
+    await makeWork('batch-1', ['--experiment', 'memorization-dynamics', '--preset', 'smoke', '--seeds', Object.values(SEEDS).join(','), '--replicas', '2']);
     // Feeder, transitioner and file deleter now; the validator and assimilator once the planted faults are in place.
     await project.tool('bin/start', []);
   }, 1_800_000);
@@ -158,11 +168,7 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
       240,
     );
     expect((await resultsOf(SEEDS.agree)).map((row) => row[4])).toEqual([String(Result.valid), String(Result.valid)]);
-    const stored = await Promise.all(
-      (await readdir(results())).filter((file) => file.endsWith('.json')).map((file) => readFile(join(results(), file), 'utf8').catch(() => undefined)),
-    );
-    const seeds = stored.filter((text): text is string => text !== undefined).map((text) => resultSchema.parse(JSON.parse(text)).seed);
-    expect(seeds).toContainEqual({ value: SEEDS.agree, source: 'wu.json' });
+    expect((await storedResults()).map((result) => result.seed)).toContainEqual({ value: SEEDS.agree, source: 'wu.json' });
   });
 
   it('a disagreement gets a third replica, from a third client, which settles it: the planted replica is invalid', { timeout: 400_000 }, async () => {
@@ -194,7 +200,7 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
   });
 
   it('the official C++ wrapper, built from the same source, runs the worker in job.xml mode under a real client', { timeout: 400_000 }, async () => {
-    for (const client of clients.splice(0)) await client.cleanUp(); // their work is done: the next client is the one to look at
+    await stopClients(); // the next client is the one to look at
     // A second app whose main program is BOINC's wrapper; job.xml (logical name job.xml) runs the launcher
     // with `worker --wrapped`; the launcher and the worker are the axiom app version's own files.
     const projectXml = join(project.root, 'project.xml');
@@ -266,32 +272,71 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
     expect(stderr).toMatch(/wrapper/);
   });
 
-  it('work for each built-in experiment carries its own estimates from the cost model', { timeout: 300_000 }, async () => {
-    for (const client of clients.splice(0)) await client.cleanUp();
-    const experiments = ['memorization-dynamics', 'feature-competition', 'curriculum-learning', 'representation-alignment', 'micro-scaling-laws'];
-    const seeds = experiments.map((_, index) => 9000 + index);
-    for (const [index, experiment] of experiments.entries()) {
-      const batch = `axiom/estimates-${index}`;
-      await project.axiom([
-        'boinc',
-        'make-work',
+  it(
+    'a 2-CPU host gets the mt app version through plan_class_spec.xml, with avg_ncpus 2, and its result records 2 pool workers',
+    { timeout: 400_000 },
+    async () => {
+      await stopClients(); // 1-CPU clients: this work is for a client with 2
+      // The admin adds the mt app version beside the plain one and installs the shipped plan classes; the
+      // scheduler (a CGI program, run per request) reads plan_class_spec.xml from the project directory.
+      await project.axiom(['boinc', 'app-version', '--platform', PLATFORM, '--plan-class', 'mt', '--out', project.root]);
+      await project.tool('bin/update_versions', ['--noconfirm']);
+      await copyFile(PLAN_CLASS_SPEC, join(project.root, 'plan_class_spec.xml'));
+      // Between usable versions the scheduler takes the fastest by projected FLOPS (mt: 2 CPUs' worth), each
+      // scaled by 1 + version_select_random_factor × a normal deviate (sched/sched_version.cpp, default 1):
+      // with the factor 0 the choice is the faster version, every time.
+      const config = await project.readConfig();
+      expect(config.match(/<config>/g), 'one <config> section').toHaveLength(1);
+      await project.writeConfig(config.replace('<config>', '<config>\n    <version_select_random_factor>0</version_select_random_factor>'));
+      // Four groups (stacking off), so the task's CPUs each train some: one pool worker per CPU.
+      await makeWork('mt', [
         '--experiment',
-        experiment,
+        'curriculum-learning',
         '--preset',
         'smoke',
+        '--params',
+        '{"stacking":"off"}',
         '--seeds',
-        String(seeds[index]),
+        String(MT_SEED),
         '--replicas',
-        '2',
-        '--out',
-        join(project.root, batch),
-        '--workunits',
-        join(project.root, 'axiom', 'workunits'),
-        '--ledger',
-        join(project.root, 'axiom', 'ledger.txt'),
+        '1',
       ]);
-      await project.tool(`${batch}/create_work.sh`, []);
-    }
+      const client = await startClient('erin', 2);
+      const name = `axiom_curriculum-learning_s${MT_SEED}`;
+      const [[planClass, stderr]] = (await waitForSql(
+        'the mt task reported',
+        `SELECT av.plan_class, r.stderr_out FROM result r JOIN workunit w ON r.workunitid = w.id JOIN app_version av ON r.app_version_id = av.id WHERE w.name = '${name}' AND r.server_state = ${Result.over} AND r.outcome = ${Result.success}`,
+        (rows) => rows.length === 1,
+        300,
+      )) as [[string, string]];
+      expect(planClass).toBe('mt');
+      // What the scheduler sent, as the client keeps it: avg_ncpus 2 (the host's CPUs, under max_threads 8) and
+      // the command line the spec's memory figures add (300 + 2 × 300 MB), which BOINC's built-in mt class has not.
+      const state = await readFile(join(client.dir, 'client_state.xml'), 'utf8');
+      const mtVersion = [...state.matchAll(/<app_version>[\s\S]*?<\/app_version>/g)]
+        .map(([text]) => text)
+        .find((text) => text.includes('<plan_class>mt</plan_class>'));
+      expect(Number(/<avg_ncpus>([^<]+)<\/avg_ncpus>/.exec(mtVersion ?? '')?.[1])).toBe(2);
+      expect(mtVersion).toMatch(/<cmdline>\s*--memory_size_mb 900<\/cmdline>/);
+      expect(stderr).toMatch(/training 4 group\(s\) on 2 worker processes/);
+      // Validated (a quorum of one) and assimilated: the stored result records the 2 workers.
+      await waitForSql(
+        'the mt workunit assimilated',
+        `SELECT assimilate_state FROM workunit WHERE name = '${name}'`,
+        (rows) => firstCell(rows) === String(ASSIMILATED),
+        240,
+      );
+      const stored = (await storedResults()).find((result) => result.seed.value === MT_SEED);
+      expect([stored?.status, stored?.seed.source, stored?.timings.workers]).toEqual(['ok', 'wu.json', 2]);
+    },
+  );
+
+  it('work for each built-in experiment carries its own estimates from the cost model', { timeout: 300_000 }, async () => {
+    await stopClients();
+    const experiments = ['memorization-dynamics', 'feature-competition', 'curriculum-learning', 'representation-alignment', 'micro-scaling-laws'];
+    const seeds = experiments.map((_, index) => 9000 + index);
+    for (const [index, experiment] of experiments.entries())
+      await makeWork(`estimates-${index}`, ['--experiment', experiment, '--preset', 'smoke', '--seeds', String(seeds[index]), '--replicas', '2']);
     const stored = await Promise.all(
       experiments.map(async (experiment, index) => {
         const [row] = await project.sql(
