@@ -182,3 +182,46 @@ __attribute__((export_name("gather_rows"))) int gather_rows(const float *x, int 
   for (int i = 0; i < count; i++) __builtin_memcpy(out + i * width, x + indices[i] * width, width * sizeof(float));
   return -1;
 }
+
+/*
+ * One Adam step on one variable, as tfjs's ops compute it, operation for operation in float32 (so the result
+ * is the same to the bit): m' = m·β1 + g·(1 − β1); v' = v·β2 + g²·(1 − β2); the step
+ * (m' / c1) / (√(v' / c2) + ε), with c1, c2 the bias corrections 1 − β^t (one float each); w' = step·(−lr) + w·retention
+ * (decoupled weight decay; w itself when `retention` is 0). The variable is `count` blocks of `block`
+ * elements; block b takes rate b (and retention b) when `rates` is count long, else the one rate.
+ */
+__attribute__((export_name("adam_update"))) void adam_update(const float *w, const float *g, const float *m, const float *v, const float *first_correction_at,
+                                                             const float *second_correction_at,
+                                                             const float *negated_rates, const float *retention, int rates, int count, int block,
+                                                             float beta1, float one_minus_beta1, float beta2, float one_minus_beta2, float epsilon,
+                                                             float *w_out, float *m_out, float *v_out) {
+  const v128_t b1 = wasm_f32x4_splat(beta1), c1 = wasm_f32x4_splat(one_minus_beta1), b2 = wasm_f32x4_splat(beta2);
+  const v128_t c2 = wasm_f32x4_splat(one_minus_beta2), eps = wasm_f32x4_splat(epsilon);
+  const float first_correction_value = *first_correction_at, second_correction_value = *second_correction_at;
+  const v128_t first_correction = wasm_f32x4_splat(first_correction_value), second_correction = wasm_f32x4_splat(second_correction_value);
+  for (int b = 0; b < count; b++) {
+    const int r = rates == count ? b : 0;
+    const v128_t rate = wasm_f32x4_splat(negated_rates[r]), keep = wasm_f32x4_splat(retention ? retention[r] : 1.0f);
+    const int start = b * block, end = start + block;
+    int i = start;
+    for (; i + 4 <= end; i += 4) {
+      const v128_t gradient = wasm_v128_load(g + i);
+      const v128_t first = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(m + i), b1), wasm_f32x4_mul(gradient, c1));
+      const v128_t second = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(v + i), b2), wasm_f32x4_mul(wasm_f32x4_mul(gradient, gradient), c2));
+      const v128_t step = wasm_f32x4_div(wasm_f32x4_div(first, first_correction),
+                                         wasm_f32x4_add(wasm_f32x4_sqrt(wasm_f32x4_div(second, second_correction)), eps));
+      const v128_t weight = retention ? wasm_f32x4_mul(wasm_v128_load(w + i), keep) : wasm_v128_load(w + i);
+      wasm_v128_store(w_out + i, wasm_f32x4_add(wasm_f32x4_mul(step, rate), weight));
+      wasm_v128_store(m_out + i, first);
+      wasm_v128_store(v_out + i, second);
+    }
+    for (; i < end; i++) {
+      const float first = m[i] * beta1 + g[i] * one_minus_beta1;
+      const float second = v[i] * beta2 + (g[i] * g[i]) * one_minus_beta2;
+      const float step = (first / first_correction_value) / (__builtin_sqrtf(second / second_correction_value) + epsilon);
+      w_out[i] = step * negated_rates[r] + (retention ? w[i] * retention[r] : w[i]);
+      m_out[i] = first;
+      v_out[i] = second;
+    }
+  }
+}

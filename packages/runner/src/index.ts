@@ -3,6 +3,7 @@
  * random streams derived from the run's seed, and the types the shared training pieces use. This is
  * all a fetched script sees. Hosts use `@axiom/runner/host`.
  */
+export { ADAM_BETA1, ADAM_BETA2, adamStep, type AdamStep, type AdamStepInputs } from './adam.js';
 export { type Tf } from './backend.js';
 export { type Tolerance } from './compare.js';
 export {

@@ -11,6 +11,7 @@ export interface NativeKernels {
   dense_backprop_filter(...args: number[]): void;
   dense_bias_grad(...args: number[]): void;
   gather_rows(...args: number[]): number;
+  adam_update(...args: number[]): void;
 }
 
 /** The parts of tfjs-backend-wasm's backend a kernel uses. */

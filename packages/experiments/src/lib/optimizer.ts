@@ -1,10 +1,7 @@
-import type { Snapshot, Tf } from '@axiom/runner';
+import { ADAM_BETA1, ADAM_BETA2, adamStep, type Snapshot, type Tf } from '@axiom/runner';
 import type { Tensor, Tensor1D, Variable } from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 
-/** Adam's defaults in tfjs (tf.train.adam). */
-const ADAM_BETA1 = 0.9;
-const ADAM_BETA2 = 0.999;
 /** Heavy-ball momentum's coefficient (torch.optim.SGD's `momentum`, the usual 0.9; no dampening, not Nesterov). */
 export const MOMENTUM = 0.9;
 /** torch.optim.RMSprop's defaults: the squared-gradient average's decay α, and ε added after the square root. */
@@ -95,21 +92,16 @@ export function createOptimizer(tf: Tf, kind: OptimizerKind, variables: Variable
     decay: [fresh(() => tf.scalar(ADAM_BETA1)), fresh(() => tf.scalar(ADAM_BETA2))],
   };
   const [firstDecay, secondDecay] = decay as [Variable, Variable];
-  const epsilon = tf.backend().epsilon();
   return {
     apply(gradients, negatedRates, retention) {
       const firstCorrection = tf.sub(1, firstDecay);
       const secondCorrection = tf.sub(1, secondDecay);
       variables.forEach((variable, i) => {
-        const gradient = gradients[i]!;
         const [first, second] = moments[i] as [Variable, Variable];
-        const newFirst = tf.add(tf.mul(first, ADAM_BETA1), tf.mul(gradient, 1 - ADAM_BETA1));
-        const newSecond = tf.add(tf.mul(second, ADAM_BETA2), tf.mul(tf.square(gradient), 1 - ADAM_BETA2));
-        const correctedFirst = tf.div(newFirst, firstCorrection);
-        const correctedSecond = tf.div(newSecond, secondCorrection);
-        first.assign(newFirst);
-        second.assign(newSecond);
-        variable.assign(tf.add(tf.mul(tf.div(correctedFirst, tf.add(tf.sqrt(correctedSecond), epsilon)), negatedRates), decayed(variable, retention)));
+        const step = adamStep({ variable, gradient: gradients[i]!, first, second, firstCorrection, secondCorrection, negatedRates, retention });
+        first.assign(step.first);
+        second.assign(step.second);
+        variable.assign(step.variable);
       });
       firstDecay.assign(tf.mul(firstDecay, ADAM_BETA1));
       secondDecay.assign(tf.mul(secondDecay, ADAM_BETA2));
