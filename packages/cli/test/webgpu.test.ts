@@ -48,14 +48,6 @@ describe('every built-in experiment on WebGPU (lavapipe) agrees with WASM', asyn
   for (const experiment of builtinExperiments.values()) {
     it(`${experiment.name}: smoke preset, no tensor leaks, the adapter recorded`, { timeout: 900_000 }, async () => {
       const gpu = await softwareAdapterIndex();
-      const unsupported = experiment.unsupportedBackends?.webgpu;
-      if (unsupported !== undefined) {
-        // Declared not to compute correctly here yet: the run is refused with the reason, never run.
-        await expect(smokeOn(experiment, { forced: 'webgpu', gpu: { source: 'cli', device: gpu } })).rejects.toThrow(
-          `${experiment.name} does not run on webgpu yet: ${unsupported}`,
-        );
-        return;
-      }
       const webgpu = await smokeOn(experiment, { forced: 'webgpu', gpu: { source: 'cli', device: gpu } });
       expect(webgpu.backend).toMatchObject({
         name: 'webgpu',

@@ -212,10 +212,6 @@ export default defineExperiment({
   // Model FLOPs per second on one WASM thread: the smoke preset's 2.98e10 budgeted model FLOPs in 10.8 s less 2 s
   // start-up (on a shared host, load ≈ 20 on 2 cores). Training stops at the target long before the budget (about
   // 1/7 of it on the smoke preset, 1/15 on the defaults), so this rate is per budgeted FLOP and the estimate an upper one.
-  // Measured with packages/cli/test/webgpu.test.ts, which checks the refusal.
-  unsupportedBackends: {
-    webgpu: "on lavapipe the smallest batch size never reaches the target loss where WASM's and the plain JS backend's do (not yet explained)",
-  },
   work: {
     networks: (p) =>
       [...p.batchSizes, p.trainSize].flatMap((batchSize) =>

@@ -132,8 +132,6 @@ export default defineExperiment({
   bench: stackedBenchWorkload,
   // Model FLOPs per second on one WASM thread: the smoke preset's 1.21e9 model FLOPs in 10.2 s less 2 s start-up
   // (on a shared host, load ≈ 20 on 2 cores).
-  // Measured with packages/cli/test/webgpu.test.ts, which checks the refusal.
-  unsupportedBackends: { webgpu: "on lavapipe its depth-8 networks do not train at He's scale where WASM's and the plain JS backend's do (not yet explained)" },
   work: {
     networks: (p) =>
       p.depths.flatMap((depth) =>

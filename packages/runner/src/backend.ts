@@ -12,6 +12,7 @@ import { patchWasmTransposedMatMul, WASM_TRANSPOSED_MATMUL_PATCH } from './wasm-
 import { activateWasmThreads } from './wasm-threads.js';
 import { locateWasmFile, WASM_BINARIES } from './wasm-files.js';
 import { openWebgpuDevice } from './webgpu.js';
+import { patchWebgpuMatMulBounds, WEBGPU_MATMUL_BOUNDS_PATCH } from './webgpu-matmul.js';
 
 export type Tf = typeof tf;
 
@@ -75,9 +76,13 @@ export const backendLoaders: Record<BackendName, BackendLoader> = {
     const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
     // The package registers its own factory on import when navigator.gpu exists; this one uses the chosen device.
     if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
-    tf.registerBackend('webgpu', () => new WebGPUBackend(device, info));
+    tf.registerBackend('webgpu', () => {
+      const backend = new WebGPUBackend(device, info);
+      patchWebgpuMatMulBounds(backend);
+      return backend;
+    });
     await activate('webgpu');
-    return { threads: 1, simd: false, patches: [], gpu: record };
+    return { threads: 1, simd: false, patches: [WEBGPU_MATMUL_BOUNDS_PATCH], gpu: record };
   },
   'tfjs-node-gpu': (request) => loadNative('@tensorflow/tfjs-node-gpu', request),
   'tfjs-node': (request) => loadNative('@tensorflow/tfjs-node', request),

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { BackendName } from './schemas.js';
 import { AxiomError, errorMessage } from './errors.js';
 import type { Tf } from './backend.js';
 import type { JsonObject, JsonValue } from './json.js';
@@ -229,11 +228,6 @@ export interface Experiment<S extends z.ZodType = z.ZodType> {
   findings?: Findings;
   bench?: BenchWorkload;
   work?: WorkEstimate<z.infer<S>>;
-  /**
-   * Backends the experiment is known not to compute correctly on yet, each with the reason: a run there is
-   * refused (exit 8) rather than returning numbers that differ from WASM's beyond the headline's tolerances.
-   */
-  unsupportedBackends?: Partial<Record<BackendName, string>>;
   /** Runs the sweep and returns the headline metrics computed from its units. */
   run(ctx: ExperimentContext<z.infer<S>>): Promise<JsonObject>;
 }

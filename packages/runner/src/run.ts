@@ -144,8 +144,6 @@ async function resolveRun(request: RunRequest): Promise<PreparedRun> {
   await host.sink.prepare();
   const pool = poolOf(request);
   const backend = await timed(phases, 'backendInit', () => initBackend(request.backend));
-  const unsupported = experiment.unsupportedBackends?.[backend.info.name];
-  if (unsupported !== undefined) throw new AxiomError('backendUnavailable', `${experiment.name} does not run on ${backend.info.name} yet: ${unsupported}`);
   backend.warnings.forEach((warning) => {
     warnings.push(warning);
     host.warn(warning);
