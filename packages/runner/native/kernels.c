@@ -30,12 +30,29 @@ static void pack(const float *src, int rows, int cols, float *dst, int ld) {
   }
 }
 
-/* dst [cols × ld] ← srcᵀ for src [rows × cols], zeros in the padding. */
+/* dst [cols × ld] ← srcᵀ for src [rows × cols], zeros in the padding: 4 × 4 blocks transposed in registers, the edges one by one. */
 static void pack_transposed(const float *src, int rows, int cols, float *dst, int ld) {
-  for (int j = 0; j < cols; j++) {
-    for (int r = 0; r < rows; r++) dst[j * ld + r] = src[r * cols + j];
-    for (int r = rows; r < ld; r++) dst[j * ld + r] = 0.0f;
+  int r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    int j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const float *block = src + r * cols + j;
+      const v128_t a0 = wasm_v128_load(block), a1 = wasm_v128_load(block + cols);
+      const v128_t a2 = wasm_v128_load(block + 2 * cols), a3 = wasm_v128_load(block + 3 * cols);
+      const v128_t low01 = wasm_i32x4_shuffle(a0, a1, 0, 4, 1, 5), high01 = wasm_i32x4_shuffle(a0, a1, 2, 6, 3, 7);
+      const v128_t low23 = wasm_i32x4_shuffle(a2, a3, 0, 4, 1, 5), high23 = wasm_i32x4_shuffle(a2, a3, 2, 6, 3, 7);
+      wasm_v128_store(dst + j * ld + r, wasm_i32x4_shuffle(low01, low23, 0, 1, 4, 5));
+      wasm_v128_store(dst + (j + 1) * ld + r, wasm_i32x4_shuffle(low01, low23, 2, 3, 6, 7));
+      wasm_v128_store(dst + (j + 2) * ld + r, wasm_i32x4_shuffle(high01, high23, 0, 1, 4, 5));
+      wasm_v128_store(dst + (j + 3) * ld + r, wasm_i32x4_shuffle(high01, high23, 2, 3, 6, 7));
+    }
+    for (; j < cols; j++)
+      for (int i = r; i < r + 4; i++) dst[j * ld + i] = src[i * cols + j];
   }
+  for (; r < rows; r++)
+    for (int j = 0; j < cols; j++) dst[j * ld + r] = src[r * cols + j];
+  for (int j = 0; j < cols; j++)
+    for (int i = rows; i < ld; i++) dst[j * ld + i] = 0.0f;
 }
 
 /* dy ⊙ act'(y) for 4 elements: ReLU's derivative is read from its output (1 where y > 0, else 0). */
