@@ -152,7 +152,8 @@ async function sweep(request: BackendRequest, name: string, quick: boolean, opti
     seed: { value: 1, source: 'cli', warnings: [] },
     backend: request,
     ...(!first && { pool: { workers: options.workers, launcher: poolWorker } }),
-    host: first ? { ...host, progress: ({ unitsDone }) => unitsDone > 0 && host.abort.abort() } : host,
+    // Stopped once a group is finished: that report names no unit (those inside a group count its fraction as units done).
+    host: first ? { ...host, progress: ({ unitsDone, unit }) => unit === undefined && unitsDone > 0 && host.abort.abort() } : host,
   });
   // A failed run's wall time is no measurement: the sweep must end ok, the first configuration with its unit done.
   const finished = first ? result.units.length > 0 && result.status !== 'failed' : result.status === 'ok';
