@@ -16,6 +16,7 @@ import { goldenCheckCommand, goldenUpdateCommand } from './golden-command.js';
 import { reproduceCommand } from './reproduce-command.js';
 import { addResultsCommands } from './results-commands.js';
 import { addBoincCommands } from './boinc-commands.js';
+import { POOL_COMMAND, poolWorkerLauncher } from './pool-launcher.js';
 import { runCommand, type RunCommandOptions } from './run-command.js';
 import { workerApi } from './worker-api.js';
 import { builtinExperiments } from '@axiom/experiments';
@@ -36,9 +37,8 @@ Exit codes:
 const SANDBOX_COMMAND = 'sandboxed-run';
 /** This very file (dist/main.js, or the bundle of an app version) started again as a fetched script's sandbox. */
 const sandbox: SelfLauncher = { entry: fileURLToPath(import.meta.url), args: [SANDBOX_COMMAND] };
-const POOL_COMMAND = 'pool-worker';
 /** This very file started again as a worker of a run's pool. */
-const poolWorker: SelfLauncher = { entry: fileURLToPath(import.meta.url), args: [POOL_COMMAND] };
+const poolWorker = poolWorkerLauncher(fileURLToPath(import.meta.url));
 
 function program(): Command {
   const axiom = new Command('axiom')

@@ -44,6 +44,12 @@ export function poolSize(requested: number, groups: number, freeBytes = freemem(
 
 export type PoolGroup = SweepGroup & { resume?: GroupInProgress };
 
+/** A pool worker's CPU seconds and peak resident memory so far. */
+export interface WorkerUsage {
+  cpuSeconds: number;
+  maxRssBytes: number;
+}
+
 /** What the pool needs from the run around it. */
 export interface PoolRun {
   launcher: SelfLauncher;
@@ -63,8 +69,8 @@ export interface PoolRun {
   groupDone(group: PoolGroup, results: UnitResult[], seconds: number): void;
   /** Units done in the groups in flight (a group's fraction times its units), with what they are. */
   progress(unitsInFlight: number, unit: string | undefined, detail?: string): void;
-  /** A worker's CPU seconds so far. */
-  cpu(worker: number, seconds: number): void;
+  /** What a worker has used so far. */
+  usage(worker: number, usage: WorkerUsage): void;
   log(message: string): void;
   childStarted?(pid: number): void;
 }
@@ -142,7 +148,7 @@ export async function runPool(run: PoolRun): Promise<'done' | 'stopped'> {
       return fail(new Error(`pool worker ${worker.index} sent a malformed message: ${describeZodError(parsed.error, fromPoolWorkerSchema)}`));
     const message = parsed.data;
     if ('cpuSeconds' in message) {
-      run.cpu(worker.index, message.cpuSeconds);
+      run.usage(worker.index, { cpuSeconds: message.cpuSeconds, maxRssBytes: message.maxRssBytes });
       worker.maxRssBytes = message.maxRssBytes;
     }
     switch (message.type) {

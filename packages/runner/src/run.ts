@@ -19,7 +19,7 @@ import { describeHost, WORKER_VERSION } from './host-info.js';
 import type { CheckpointStore, RunnerHost, SelfLauncher } from './host.js';
 import { canonicalJson, jsonObjectSchema, sha256Hex, type JsonObject } from './json.js';
 import { describeZodError, resolveParams, type ParamLayer } from './params.js';
-import { poolSize, runPool, type PoolGroup } from './pool.js';
+import { poolSize, runPool, type PoolGroup, type WorkerUsage } from './pool.js';
 import type { PoolStart } from './pool-protocol.js';
 import { deriveSeed, Rng } from './rng.js';
 import {
@@ -65,6 +65,11 @@ export interface RunOutcome {
   result: Result;
   location: string;
   exitCode: number;
+  /**
+   * Each pool worker's peak resident memory, when a pool trained the sweep (this process's pool, not those
+   * before a restart). Not in the result: memory is the host's business, like the bench's, not the science's.
+   */
+  poolPeakRssBytes?: number[];
 }
 
 type StopReason = 'interrupted' | 'deadline';
@@ -99,8 +104,8 @@ interface PreparedRun {
   phases: Record<string, number>;
   /** The pool the sweep may use (more than one worker requested, and the experiment can run in one). */
   pool: { workers: number; launcher: SelfLauncher; reference: string } | undefined;
-  /** CPU seconds of the pool's workers, by worker. */
-  poolCpu: Map<number, number>;
+  /** What the pool's workers used, by worker. */
+  poolUsage: Map<number, WorkerUsage>;
 }
 
 /** How the experiment's part of the run ended. */
@@ -166,7 +171,7 @@ async function resolveRun(request: RunRequest): Promise<PreparedRun> {
     clock,
     phases,
     pool,
-    poolCpu: new Map(),
+    poolUsage: new Map(),
   };
 }
 
@@ -348,7 +353,7 @@ async function executeRun(prepared: PreparedRun, restored: Checkpoint | undefine
       save: () => saveCheckpoint(),
       groupDone: finishGroup,
       progress: (unitsInFlight, unit, detail) => report(completed.length + unitsInFlight, unit, detail),
-      cpu: (worker, seconds) => void prepared.poolCpu.set(worker, seconds),
+      usage: (worker, usage) => void prepared.poolUsage.set(worker, usage),
       log: (message) => host.log(message),
       childStarted: host.childStarted?.bind(host),
     });
@@ -467,13 +472,14 @@ async function finishRun(prepared: PreparedRun, restored: Checkpoint | undefined
   } satisfies Result);
   const location = await host.sink.write(result);
   if (status === 'ok') await prepared.checkpoints?.clear();
-  return { result, location, exitCode: executed.exitCode };
+  const poolPeakRssBytes = [...prepared.poolUsage].sort(([a], [b]) => a - b).map(([, usage]) => usage.maxRssBytes);
+  return { result, location, exitCode: executed.exitCode, ...(poolPeakRssBytes.length > 0 && { poolPeakRssBytes }) };
 }
 
 /** Wall and CPU seconds of the run so far, including those of its pool's workers and of the processes before a restart. */
-function elapsedSince({ clock, poolCpu }: PreparedRun, restored: Checkpoint | undefined): { wall: number; cpu: number } {
+function elapsedSince({ clock, poolUsage }: PreparedRun, restored: Checkpoint | undefined): { wall: number; cpu: number } {
   const cpu = process.cpuUsage(clock.cpu);
-  const workers = [...poolCpu.values()].reduce((sum, seconds) => sum + seconds, 0);
+  const workers = [...poolUsage.values()].reduce((sum, usage) => sum + usage.cpuSeconds, 0);
   return {
     wall: (restored?.wallSeconds ?? 0) + (performance.now() - clock.wall) / 1000,
     cpu: (restored?.cpuSeconds ?? 0) + (cpu.user + cpu.system) / 1e6 + workers,

@@ -1,13 +1,17 @@
 /**
  * `npm run bench`: training throughput of the standard workloads on every backend that loads here
  * (WASM on 1 thread and on all cores), side by side in one run with the matmul limit and (when Debian's
- * python3-torch is installed) PyTorch on the same thread count; then each experiment's default sweep
- * beside a plain PyTorch version of it, again on the same thread count. Every axiom measurement runs in
- * its own process. WebGPU is timed on a hardware adapter; on a software one (lavapipe) it is checked for
- * correctness against WASM only, and the report says so. Writes bench-results/latest.{json,md}.
+ * python3-torch is installed) PyTorch on the same thread count; then each experiment's default sweep as
+ * `axiom run` runs it on all cores (a pool of one-thread WASM workers) and on one worker, beside plain
+ * PyTorch at its fastest on the same cores (1..N threads, or N one-thread processes splitting the
+ * configurations), with the ratio, the share of the GEMM limit reached and peak RSS per process. Every
+ * axiom measurement runs in its own process; every timed figure is the median of --runs runs. WebGPU is
+ * timed on a hardware adapter; on a software one (lavapipe) it is checked for correctness against WASM
+ * only, and the report says so. Writes bench-results/latest.{json,md}.
  *
- *   npm run bench [-- --seconds 3 --runs 3 --quick]     (--quick: the sweeps at their smoke presets, to check the
- *                                                       wiring; prints the tables without writing bench-results/)
+ *   npm run bench [-- --seconds 3 --runs 3 --quick --experiments a,b]
+ *     --quick: the sweeps at their smoke presets, to check the wiring; prints the tables without writing bench-results/
+ *     --experiments: only these experiments' sweeps and checkpoints (default: every built-in one)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
@@ -16,18 +20,26 @@ import { median } from 'simple-statistics';
 import { type BackendName, backendNames } from '@axiom/runner/host';
 import { builtinExperiments } from '@axiom/experiments';
 import { torchAvailable, torchWorkloads, versusPyTorch } from './pytorch.js';
-import { label, measureIn, threadsCell, type BenchTarget } from './measure-process.js';
+import { label, measureIn, repeatedRuns, threadsCell, type BenchTarget } from './measure-process.js';
 import { benchCheckpoints } from './checkpoints.js';
 import { benchSweeps } from './sweeps.js';
 import { webgpuColumn } from './webgpu.js';
 import { workloads } from './workloads.js';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '3' }, runs: { type: 'string', default: '3' }, quick: { type: 'boolean', default: false } },
+  options: {
+    seconds: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '3' },
+    quick: { type: 'boolean', default: false },
+    experiments: { type: 'string' },
+  },
 });
 const seconds = Number(values.seconds);
 const runs = Number(values.runs);
 const quick = values.quick;
+const experiments = values.experiments?.split(',') ?? [...builtinExperiments.keys()];
+const unknown = experiments.filter((name) => !builtinExperiments.has(name));
+if (unknown.length > 0) throw new Error(`--experiments: no built-in experiment ${unknown.join(', ')} (see axiom list)`);
 /** Thread counts measured: 1 and all cores. */
 const threadCounts = [...new Set([1, availableParallelism()])];
 
@@ -48,8 +60,7 @@ interface WorkloadMeasurement {
   tensorsLeaked: number;
 }
 
-/** `runs` measurements, less the failed ones (each reported). */
-const repeated = <T>(measure: () => T | undefined): T[] => Array.from({ length: runs }, measure).filter((m): m is T => m !== undefined);
+const repeated = <T>(measure: () => T | undefined): T[] => repeatedRuns(runs, measure);
 
 // WebGPU takes an adapter, not a thread count: its column is settled below.
 const available = backendNames.filter(
@@ -103,17 +114,17 @@ for (const workload of workloads) {
   }
 }
 
-// Plain JS runs a default sweep in hours: it is measured on the workloads only.
-const { rows: sweeps, torchSweeps } = benchSweeps(builtinExperiments.keys(), {
-  targets: targets.filter((target) => target.backend !== 'cpu'),
-  threadCounts,
+const { rows: sweeps, torchSweeps } = await benchSweeps(experiments, {
+  cores: availableParallelism(),
+  wasmMatmulPerThread: matmul[label({ backend: 'wasm', threads: 1 })],
   torch: torch !== undefined,
   quick,
+  runs,
   log,
 });
 
 // What checkpoints cost, on one WASM thread (a BOINC task's usual lot).
-const checkpoints = benchCheckpoints(builtinExperiments.keys(), { backend: 'wasm', threads: 1 }, quick, log);
+const checkpoints = benchCheckpoints(experiments, { backend: 'wasm', threads: 1 }, quick, log);
 
 function markdown(table: Array<Record<string, string | number>>): string {
   if (!table.length) return '';
@@ -134,9 +145,23 @@ const header = [
   ...(quick ? ['--quick: the sweeps ran at their smoke presets, to check the wiring; their timings mean little.'] : []),
   `${webgpu.note}.`,
 ].join('\n');
-const report = [header, '', markdown(rows), '', markdown(sweeps), '', markdown(checkpoints), ...(webgpu.rows.length ? ['', markdown(webgpu.rows)] : [])].join(
-  '\n',
-);
+const sweepNote = [
+  `Default sweeps, seed 1: axiom as \`axiom run\` runs them (all cores: a pool of one-thread WASM workers; and one worker), PyTorch on each way of using the same ${availableParallelism()} cores (N processes: their shares of the configurations side by side, from the first start to the last end).`,
+  `% of GEMM limit: the sweep's model FLOPs (the declared work model, 6·W per training example pass + 2·W per evaluation pass: an upper bound when runs stop early) / axiom's seconds / (tfjs matMul 1024² on one WASM thread × the workers computing).`,
+  `Seconds are medians of ${runs} runs; peak RSS is the largest over the runs, per process (the run's own and each pool worker's) and in total.`,
+].join('\n');
+const report = [
+  header,
+  '',
+  markdown(rows),
+  '',
+  sweepNote,
+  '',
+  markdown(sweeps),
+  '',
+  markdown(checkpoints),
+  ...(webgpu.rows.length ? ['', markdown(webgpu.rows)] : []),
+].join('\n');
 if (!quick) {
   // A wiring check leaves the measured tables (bench-results/latest.md is committed) alone.
   await mkdir('bench-results', { recursive: true });

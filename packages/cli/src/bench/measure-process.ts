@@ -33,3 +33,7 @@ export function measureIn<T>(target: BenchTarget, args: string[]): T | undefined
   }
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as T;
 }
+
+/** `runs` measurements, less the failed ones (each reported). */
+export const repeatedRuns = <T>(runs: number, measure: () => T | undefined): T[] =>
+  Array.from({ length: runs }, measure).filter((m): m is T => m !== undefined);

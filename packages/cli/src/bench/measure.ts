@@ -1,17 +1,20 @@
 /**
  * One measurement in a fresh process (so startup time, peak RSS and the WASM thread pool are its own):
  *   node measure.js <backend> <threads> matmul|<workload> [seconds]
- *   node measure.js <backend> <threads> sweep|configuration|checkpoint <experiment> [quick]
+ *   node measure.js <backend> <threads> sweep <experiment> <workers> [quick]
+ *   node measure.js <backend> <threads> configuration|checkpoint <experiment> [quick]
  *   node measure.js <backend> <threads> correctness <workload>
  * <backend> is a backend name, or webgpu@N for WebGPU adapter N. Prints one JSON line.
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { type BackendName, type BackendRequest, fileCheckpointStore, initBackend, memoryHost, runExperiment } from '@axiom/runner/host';
 import { Rng, standaloneSession } from '@axiom/runner';
 import { builtinExperiments, createMlp, evaluateLoss, trainClassifier, uploadDataset } from '@axiom/experiments';
+import { poolWorkerLauncher } from '../pool-launcher.js';
 import { trainingFlopsPerSample, workloads } from './workloads.js';
 
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
@@ -129,27 +132,41 @@ async function correctness(request: BackendRequest, name: string) {
   };
 }
 
+/** The CLI's entry point, which the pool starts again as its workers (dist/bench/ is beside dist/main.js). */
+const poolWorker = poolWorkerLauncher(fileURLToPath(new URL('../main.js', import.meta.url)));
+
 /**
- * An experiment's default sweep (quick: its smoke preset), seed 1, as `axiom run` runs it; or, `first`,
- * its first configuration alone (its bench declaration's `alone` parameters, the run stopped once that unit is done), for the time and
- * memory of one configuration.
+ * An experiment's default sweep (quick: its smoke preset), seed 1, as `axiom run` runs it: on `workers`
+ * processes of one WASM thread each when more than one (the CLI's pool), else in this process; or, `first`,
+ * its first configuration alone (its bench declaration's `alone` parameters, the run stopped once that unit
+ * is done), for the time and memory of one configuration.
  */
-async function sweep(request: BackendRequest, name: string, quick: boolean, first: boolean) {
+async function sweep(request: BackendRequest, name: string, quick: boolean, options: { first: true } | { first: false; workers: number }) {
   const host = memoryHost();
   const experiment = builtinExperiments.get(name)!;
-  const { result } = await runExperiment({
+  const { first } = options;
+  const { result, poolPeakRssBytes = [] } = await runExperiment({
     experiment,
     preset: quick ? 'smoke' : undefined,
     ...(first && { paramLayers: [{ origin: 'bench', values: experiment.bench?.alone ?? {} }] }),
     seed: { value: 1, source: 'cli', warnings: [] },
     backend: request,
-    host: first ? { ...host, progress: ({ unitsDone }) => unitsDone > 0 && host.abort.abort() } : host,
+    ...(!first && { pool: { workers: options.workers, launcher: poolWorker } }),
+    // Stopped once a group is finished: that report names no unit (those inside a group count its fraction as units done).
+    host: first ? { ...host, progress: ({ unitsDone, unit }) => unit === undefined && unitsDone > 0 && host.abort.abort() } : host,
   });
   // A failed run's wall time is no measurement: the sweep must end ok, the first configuration with its unit done.
   const finished = first ? result.units.length > 0 && result.status !== 'failed' : result.status === 'ok';
   if (!finished)
     throw new Error(`${name}: the run ended ${result.status} (${result.statusReason ?? 'no reason given'}) with ${result.units.length} unit(s) done`);
-  return { backend: result.backend.name, threads: result.backend.threads, units: result.units.length, timings: result.timings, peakRssMb: peakRssMb() };
+  return {
+    backend: result.backend.name,
+    threads: result.backend.threads,
+    units: result.units.length,
+    timings: result.timings,
+    peakRssMb: peakRssMb(),
+    workerPeakRssMb: poolPeakRssBytes.map((bytes) => bytes / 2 ** 20),
+  };
 }
 
 /** How often the checkpoint measurement takes one: often enough for many samples in a default sweep. */
@@ -201,15 +218,17 @@ const request: BackendRequest = {
 };
 try {
   const measured =
-    what === 'sweep' || what === 'configuration'
-      ? await sweep(request, rest[0]!, rest[1] === 'quick', what === 'configuration')
-      : what === 'checkpoint'
-        ? await checkpointCost(request, rest[0]!, rest[1] === 'quick')
-        : what === 'matmul'
-          ? await matmul(request, Number(rest[0] ?? 3))
-          : what === 'correctness'
-            ? await correctness(request, rest[0]!)
-            : await workload(request, what!, Number(rest[0] ?? 3));
+    what === 'sweep'
+      ? await sweep(request, rest[0]!, rest[2] === 'quick', { first: false, workers: Number(rest[1]) })
+      : what === 'configuration'
+        ? await sweep(request, rest[0]!, rest[1] === 'quick', { first: true })
+        : what === 'checkpoint'
+          ? await checkpointCost(request, rest[0]!, rest[1] === 'quick')
+          : what === 'matmul'
+            ? await matmul(request, Number(rest[0] ?? 3))
+            : what === 'correctness'
+              ? await correctness(request, rest[0]!)
+              : await workload(request, what!, Number(rest[0] ?? 3));
   console.log(JSON.stringify({ what, ...measured }));
 } catch (error) {
   // One line for the bench's report (e.g. a backend not installed here), not a stack trace.

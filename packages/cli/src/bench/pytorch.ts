@@ -2,7 +2,7 @@
  * The bench's PyTorch side: Debian's python3-torch at /usr/bin/python3 (the python3 on PATH may be
  * another install without torch), each measurement in its own process.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { experimentCatalogue } from '../list-command.js';
@@ -68,31 +68,76 @@ export function torchWorkloads(threadCounts: readonly number[], seconds: number)
   return result;
 }
 
-/** One line of pytorch_experiments.py: an experiment's sweep, written as a plain PyTorch loop over configurations. */
-export interface TorchSweep {
-  experiment: string;
-  wallSeconds: number;
+/** One line of pytorch_experiments.py: an experiment's sweep (or its shard), written as a plain PyTorch loop over configurations. */
+const torchSweepLineSchema = z.object({
+  experiment: z.string(),
+  wallSeconds: z.number(),
+  startedAt: z.number(),
+  finishedAt: z.number(),
+  threads: z.number(),
+  torch: z.string(),
+  configurations: z.number(),
+  steps: z.number(),
+  headline: z.unknown(),
+});
+type TorchSweepLine = z.infer<typeof torchSweepLineSchema>;
+
+/** How PyTorch runs a sweep on the cores: `processes` processes side by side, each on `threads` threads with its share of the configurations. */
+export interface TorchLayout {
   threads: number;
-  torch: string;
-  configurations: number;
-  steps: number;
-  headline: unknown;
+  processes: number;
 }
 
-/** The experiment's default sweep (`quick`: its smoke preset) in PyTorch; a failure is reported and yields undefined. */
-export function torchSweep(experiment: string, threads: number, quick: boolean): TorchSweep | undefined {
-  const args = [script('pytorch_experiments.py'), '--experiment', experiment, '--threads', String(threads), ...(quick ? ['--quick'] : [])];
-  // The parameters come from the experiments' declarations (`axiom list --json`), never copied into the script.
-  const child = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: SWEEP_TIMEOUT_MS, env: threadEnv(threads), input: JSON.stringify(experimentCatalogue()) });
-  if (child.status !== 0) {
-    log(
-      `PyTorch ${experiment} (threads=${threads}): failed (exit ${child.status ?? child.signal}): ${child.error?.message ?? child.stderr.trim().split('\n').at(-1)}`,
-    );
+export const layoutLabel = ({ threads, processes }: TorchLayout) =>
+  processes === 1 ? `${threads} thread${threads === 1 ? '' : 's'}` : `${processes} processes × ${threads} thread${threads === 1 ? '' : 's'}`;
+
+/** A sweep PyTorch ran: wall seconds from the first process's start to the last one's end, and each process's record. */
+export interface TorchSweep {
+  experiment: string;
+  layout: TorchLayout;
+  wallSeconds: number;
+  processes: TorchSweepLine[];
+}
+
+/** One pytorch_experiments.py process; resolves to its record, or to why it failed. */
+function torchSweepProcess(args: string[], threads: number): Promise<TorchSweepLine | string> {
+  return new Promise((resolve) => {
+    const child = spawn(PYTHON, args, { env: threadEnv(threads), timeout: SWEEP_TIMEOUT_MS });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', (error) => resolve(error.message));
+    child.on('close', (code, signal) => {
+      if (code !== 0) return resolve(`exit ${code ?? signal}: ${stderr.trim().split('\n').at(-1)}`);
+      resolve(torchSweepLineSchema.parse(JSON.parse(stdout.trim().split('\n').at(-1)!)));
+    });
+    // The parameters come from the experiments' declarations (`axiom list --json`), never copied into the script.
+    child.stdin.end(JSON.stringify(experimentCatalogue()));
+  });
+}
+
+/**
+ * The experiment's default sweep (`quick`: its smoke preset) in PyTorch on `layout`: with several processes,
+ * each runs the configurations of its shard (`--shard K/N`) and the sweep takes until the last one ends.
+ * A failure is reported and yields undefined.
+ */
+export async function torchSweep(experiment: string, layout: TorchLayout, quick: boolean): Promise<TorchSweep | undefined> {
+  const args = [script('pytorch_experiments.py'), '--experiment', experiment, '--threads', String(layout.threads), ...(quick ? ['--quick'] : [])];
+  const shards = Array.from({ length: layout.processes }, (_, index) =>
+    torchSweepProcess(layout.processes === 1 ? args : [...args, '--shard', `${index}/${layout.processes}`], layout.threads),
+  );
+  const outcomes = await Promise.all(shards);
+  const failure = outcomes.find((outcome) => typeof outcome === 'string');
+  if (failure !== undefined) {
+    log(`PyTorch ${experiment} (${layoutLabel(layout)}): failed (${failure})`);
     return undefined;
   }
-  const sweep = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as TorchSweep;
-  log(`PyTorch ${experiment} (threads=${threads}): ${sweep.wallSeconds.toFixed(1)} s, ${sweep.configurations} configurations, ${sweep.steps} steps`);
-  return sweep;
+  const processes = outcomes as TorchSweepLine[];
+  const wallSeconds = Math.max(...processes.map((p) => p.finishedAt)) - Math.min(...processes.map((p) => p.startedAt));
+  const configurations = processes.reduce((sum, p) => sum + p.configurations, 0);
+  log(`PyTorch ${experiment} (${layoutLabel(layout)}): ${wallSeconds.toFixed(1)} s, ${configurations} configurations`);
+  return { experiment, layout, wallSeconds, processes };
 }
 
 /** How an axiom figure compares with PyTorch's: its unit, its rounding, and which way is faster. */

@@ -4,11 +4,12 @@ as packages/experiments/src/<name>.ts: the same configurations, data sizes, widt
 optimizers, per-epoch evaluations and metrics. The synthetic data are drawn the same way, not bit-identically.
 The parameters are the experiments' own declarations, read as JSON on stdin, never copied here:
 
-    axiom list --json | python3 pytorch_experiments.py [--threads N] [--experiment NAME] [--quick]
+    axiom list --json | python3 pytorch_experiments.py [--threads N] [--experiment NAME [--shard K/N]] [--quick]
 
 prints one JSON line per experiment: wall seconds, threads, torch version, configurations, training steps
 and the headline results (to check the science matches). --quick runs each experiment's smoke preset
-(its declared `presets.smoke`), for a smoke check.
+(its declared `presets.smoke`), for a smoke check. --shard K/N runs only the configurations whose index
+(in the sweep's order) is ≡ K mod N: N such processes side by side time the sweep split over N cores.
 """
 import argparse
 import copy
@@ -112,6 +113,23 @@ def mean(values):
     return statistics.fmean(values) if values else None
 
 
+class Shard:
+    """The configurations one process runs (--shard K/N): those whose index in the sweep's order is ≡ K mod N.
+    Each experiment asks take() once per configuration, in order, and skips the ones that are not its own.
+    A shard's random draws then differ from the whole sweep's and its results are a part of the sweep's,
+    so it reports no headline: it is there to time the sweep split over N processes."""
+
+    def __init__(self, index=0, count=1):
+        self.index, self.count, self.next_configuration = index, count, 0
+        self.partial = count > 1
+
+    def take(self):
+        """Whether the sweep's next configuration is this shard's."""
+        mine = self.next_configuration % self.count == self.index
+        self.next_configuration += 1
+        return mine
+
+
 # ---------------------------------------------------------------- curriculum-learning
 
 
@@ -143,7 +161,7 @@ def level_order_agreement(epochs_by_level):
     return mean([1.0 if a < b else 0.5 if a == b else 0.0 for a, b in pairs])
 
 
-def curriculum_learning(p):
+def curriculum_learning(p, shard):
     levels = len(p.centre_scales)
     torch.manual_seed(0)  # one task and data set for every configuration
     centres = cluster_centres(p.input_dim, p.classes, p.clusters_per_class, p.separation)
@@ -157,6 +175,8 @@ def curriculum_learning(p):
     for ordering in p.orderings:
         for width in p.widths:
             for lr in p.learning_rates:
+                if not shard.take():
+                    continue
                 torch.manual_seed(width)  # the same initialisation for every ordering and learning rate at this width
                 model = mlp(p.input_dim, [width] * p.depth, p.classes)
                 optimizer = make_optimizer(p.optimizer, model, lr)
@@ -183,6 +203,8 @@ def curriculum_learning(p):
                     )
                 )
 
+    if shard.partial:
+        return len(results), steps, None
     by_ordering = {}
     for ordering in p.orderings:
         rows = [r for r in results if r["ordering"] == ordering]
@@ -219,7 +241,7 @@ def clean_first_rate(first_fit, corrupted):
     return ((clean < noisy).float().mean() + 0.5 * (clean == noisy).float().mean()).item()
 
 
-def memorization_dynamics(p):
+def memorization_dynamics(p, shard):
     results, steps = [], 0
     for replicate in range(p.replicates):
         # The task, clean data and initialisation depend on the replicate only: levels differ in their labels.
@@ -228,6 +250,8 @@ def memorization_dynamics(p):
         x_train, y_clean = sample_clusters(centres, p.classes, p.clusters_per_class, p.train_size)
         x_test, y_test = sample_clusters(centres, p.classes, p.clusters_per_class, p.test_size)
         for level in p.corruption_levels:
+            if not shard.take():
+                continue
             y_train, corrupted = corrupt_labels(y_clean, level, p.classes)
             torch.manual_seed(1000 + replicate)
             model = mlp(p.input_dim, p.hidden, p.classes)
@@ -257,6 +281,8 @@ def memorization_dynamics(p):
                 )
             )
 
+    if shard.partial:
+        return len(results), steps, None
     by_level = {}
     for level in p.corruption_levels:
         rows = [r for r in results if r["level"] == level]
@@ -315,7 +341,7 @@ def fit_power_law_with_offset(points, grid=200):
     return max((fit_power_law(points, lowest * step / grid) for step in range(grid)), key=lambda fit: fit["r2"])
 
 
-def micro_scaling_laws(p):
+def micro_scaling_laws(p, shard):
     # One teacher and one held-out set for every configuration; smaller training sets are prefixes of larger ones.
     torch.manual_seed(0)
     teacher_weights = torch.randn(p.teacher_hidden, p.input_dim) / math.sqrt(p.input_dim)
@@ -327,6 +353,8 @@ def micro_scaling_laws(p):
     configs = [("data", n, p.data_sweep_width) for n in p.train_sizes] + [("width", p.parameter_sweep_train_size, w) for w in p.widths]
     results, steps = [], 0
     for sweep, train_size, width in configs:
+        if not shard.take():
+            continue
         x_train, y_train = x_all[:train_size], y_all[:train_size]
         model = mlp(p.input_dim, [width] * p.depth, 1)
         optimizer = torch.optim.Adam(model.parameters(), lr=p.learning_rate)
@@ -343,6 +371,8 @@ def micro_scaling_laws(p):
         parameters = sum(t.numel() for t in model.parameters())
         results.append(dict(sweep=sweep, train_size=train_size, parameters=parameters, test_loss=best_test, steps_trained=evaluation * p.steps_per_evaluation))
 
+    if shard.partial:
+        return len(results), steps, None
     def points(sweep, x):
         return [(r[x], r["test_loss"]) for r in results if r["sweep"] == sweep and math.isfinite(r["test_loss"])]
 
@@ -387,12 +417,14 @@ def first_layer_gradient_norms(model, x, y, column_groups):
     return [gradient[:, columns].norm().item() for columns in column_groups]
 
 
-def feature_competition(p):
+def feature_competition(p, shard):
     strong = list(range(0, p.feature_dims))
     weak = list(range(p.feature_dims, 2 * p.feature_dims))
     results, steps = [], 0
     for width in p.widths:
         for replicate in range(p.replicates):
+            if not shard.take():
+                continue
             torch.manual_seed(replicate)  # the data depend on the replicate only: widths see the same examples
             x_train, y_train = sample_competing_features(p, p.train_size, strong, weak)
             x_test, y_test = sample_competing_features(p, p.test_size, strong, weak)
@@ -415,6 +447,8 @@ def feature_competition(p):
                 )
             )
 
+    if shard.partial:
+        return len(results), steps, None
     by_width = {}
     for width in p.widths:
         rows = [r for r in results if r["width"] == width]
@@ -450,7 +484,7 @@ def hidden_activations(model, x):
     return outputs
 
 
-def representation_alignment(p):
+def representation_alignment(p, shard):
     torch.manual_seed(0)  # one task and data set for every configuration; only the networks' seeds differ
     centres = cluster_centres(p.input_dim, p.classes, p.clusters_per_class, p.separation)
     x_train, y_train = sample_clusters(centres, p.classes, p.clusters_per_class, p.train_size)
@@ -463,6 +497,8 @@ def representation_alignment(p):
     results, steps = [], 0
     for width in p.widths:
         for _ in range(p.pairs):
+            if not shard.take():
+                continue
             networks = [mlp(p.input_dim, [width] * p.depth, p.classes) for _ in range(2)]
             cka_at_init = cka_by_layer(*networks)
             test_accuracy = [[], []]
@@ -473,6 +509,8 @@ def representation_alignment(p):
                     curve.append(accuracy(predict(model, x_test), y_test))
             results.append(dict(width=width, cka=cka_by_layer(*networks), cka_at_init=cka_at_init, test_accuracy=mean([curve[-1] for curve in test_accuracy])))
 
+    if shard.partial:
+        return len(results), steps, None
     by_width = {}
     for width in p.widths:
         rows = [r for r in results if r["width"] == width]
@@ -500,7 +538,7 @@ def k_step_table(rule, k):
     return torch.tensor(windows, dtype=torch.float32), torch.tensor(labels)
 
 
-def cellular_automata(p):
+def cellular_automata(p, shard):
     results, steps = [], 0
     round_visits = p.steps_per_check * p.batch_size
     for k in p.steps_ahead:
@@ -508,6 +546,8 @@ def cellular_automata(p):
             for rule in p.rules:
                 x, y = k_step_table(rule, k)
                 for _ in range(p.replicates):
+                    if not shard.take():
+                        continue
                     model = mlp(2 * k + 1, [width] * p.depth, 2)
                     optimizer = make_optimizer("adam", model, p.learning_rate)
                     steps_to_learn = None
@@ -520,6 +560,8 @@ def cellular_automata(p):
                             break
                     results.append(dict(rule=rule, k=k, width=width, learned=steps_to_learn is not None))
 
+    if shard.partial:
+        return len(results), steps, None
     def fraction_learned(where):
         return mean([1.0 if r["learned"] else 0.0 for r in results if where(r)])
 
@@ -560,13 +602,15 @@ def sharpness(scales, values):
     return dict(largest_jump_share=max(jumps) / rise, rise_by_midpoint=(at_middle - values[0]) / rise)
 
 
-def emergence(p):
+def emergence(p, shard):
     teachers = [(torch.randn(p.teacher_hidden, p.input_dim) / math.sqrt(p.input_dim), torch.randn(p.teacher_hidden) / math.sqrt(p.teacher_hidden * (0.5 - 1 / (2 * math.pi)))) for _ in range(p.parts)]
     x_train, y_train = sample_teacher_signs(teachers, p.input_dim, p.train_size)
     x_test, y_test = sample_teacher_signs(teachers, p.input_dim, p.test_size)
     results, steps = [], 0
     for width in p.widths:
         for _ in range(p.replicates):
+            if not shard.take():
+                continue
             model = mlp(p.input_dim, [width] * p.depth, p.parts)
             optimizer = make_optimizer("adam", model, p.learning_rate)
             for _ in range(p.epochs):
@@ -577,6 +621,8 @@ def emergence(p):
                     part_accuracy, exact_match = right.float().mean().item(), right.all(dim=1).float().mean().item()
             results.append(dict(width=width, part_accuracy=part_accuracy, exact_match=exact_match, predicted_exact_match=part_accuracy**p.parts))
 
+    if shard.partial:
+        return len(results), steps, None
     by_width = {}
     for width in p.widths:
         rows = [r for r in results if r["width"] == width]
@@ -599,7 +645,7 @@ def randomize_labels(y, fraction, classes):
     return noisy
 
 
-def random_label_memorization(p):
+def random_label_memorization(p, shard):
     results, steps = [], 0
     for replicate in range(p.replicates):
         # The task, inputs, true labels and initialisation depend on the replicate only: fractions differ in their training labels.
@@ -608,6 +654,8 @@ def random_label_memorization(p):
         x_train, y_true = sample_clusters(centres, p.classes, p.clusters_per_class, p.train_size)
         x_test, y_test = sample_clusters(centres, p.classes, p.clusters_per_class, p.test_size)
         for fraction in p.random_fractions:
+            if not shard.take():
+                continue
             y_train = randomize_labels(y_true, fraction, p.classes)
             torch.manual_seed(1000 + replicate)
             model = mlp(p.input_dim, p.hidden, p.classes)
@@ -635,6 +683,8 @@ def random_label_memorization(p):
                 )
             )
 
+    if shard.partial:
+        return len(results), steps, None
     by_fraction = {}
     for fraction in p.random_fractions:
         rows = [r for r in results if r["fraction"] == fraction]
@@ -673,7 +723,7 @@ def log2_slope_per_layer(values):
     return statistics.linear_regression(range(len(values)), [math.log2(v) for v in values]).slope
 
 
-def weight_init(p):
+def weight_init(p, shard):
     torch.manual_seed(0)  # one task and training set for every network
     centres = cluster_centres(p.input_dim, p.classes, p.clusters_per_class, p.separation)
     x_train, y_train = sample_clusters(centres, p.classes, p.clusters_per_class, p.train_size)
@@ -681,6 +731,8 @@ def weight_init(p):
     results, steps = [], 0
     for depth in p.depths:
         for gain in p.gains:
+            if not shard.take():
+                continue
             torch.manual_seed(depth)  # at one depth every gain scales the same He draw and visits the same order
             model = mlp(p.input_dim, [p.width] * depth, p.classes)
             with torch.no_grad():
@@ -702,6 +754,8 @@ def weight_init(p):
                 )
             )
 
+    if shard.partial:
+        return len(results), steps, None
     by_depth = {}
     for depth in p.depths:
         trainable = [r["gain"] for r in results if r["depth"] == depth and r["trained"]]
@@ -736,7 +790,7 @@ def barrier_height(positions, losses):
     return max(loss - ((1 - t) * losses[0] + t * losses[-1]) for t, loss in zip(positions, losses))
 
 
-def mode_connectivity(p):
+def mode_connectivity(p, shard):
     torch.manual_seed(0)  # one task and data set for every configuration; only the networks' seeds differ
     centres = cluster_centres(p.input_dim, p.classes, p.clusters_per_class, p.separation)
     x_train, y_train = sample_clusters(centres, p.classes, p.clusters_per_class, p.train_size)
@@ -751,6 +805,8 @@ def mode_connectivity(p):
     results, steps = [], 0
     for width in p.widths:
         for _ in range(p.pairs):
+            if not shard.take():
+                continue
             ends = []
             for _ in range(2):  # the two end points, from different seeds
                 model = mlp(p.input_dim, [width] * p.depth, p.classes)
@@ -773,6 +829,8 @@ def mode_connectivity(p):
             curve_loss, curve_accuracy = profile(lambda t: bezier(t, start, middle, end))
             results.append(dict(width=width, linear=barrier_height(positions, line_loss), curve=barrier_height(positions, curve_loss), line_middle=min(line_accuracy)))
 
+    if shard.partial:
+        return len(results), steps, None
     by_width = {}
     for width in p.widths:
         rows = [r for r in results if r["width"] == width]
@@ -792,16 +850,19 @@ def width_for_target(widths, accuracies, target):
     return next((width for width, value in zip(widths, accuracies) if value >= target), None)
 
 
-def random_features(p):
+def random_features(p, shard):
     torch.manual_seed(0)  # one task and data set for every configuration
     centres = cluster_centres(p.input_dim, p.classes, p.clusters_per_class, p.separation)
     x_train, y_train = sample_clusters(centres, p.classes, p.clusters_per_class, p.train_size)
     x_test, y_test = sample_clusters(centres, p.classes, p.clusters_per_class, p.test_size)
 
-    accuracies, steps = {}, 0
+    accuracies, configurations, steps = {}, 0, 0
     for model_kind in ("random-features", "fully-trained"):
         accuracies[model_kind] = []
         for width in p.widths:
+            if not shard.take():
+                continue
+            configurations += 1
             torch.manual_seed(width)  # the same initial weights for both models at this width
             model = mlp(p.input_dim, [width], p.classes)
             # Random features: the hidden layer keeps its random initial weights; only the readout trains.
@@ -812,6 +873,8 @@ def random_features(p):
                 test_accuracy = accuracy(predict(model, x_test), y_test)
             accuracies[model_kind].append(test_accuracy)
 
+    if shard.partial:
+        return configurations, steps, None
     target = p.target_fraction * accuracies["fully-trained"][-1]
     by_width = {
         str(width): dict(random_features_accuracy=accuracies["random-features"][i], fully_trained_accuracy=accuracies["fully-trained"][i])
@@ -823,7 +886,7 @@ def random_features(p):
         random_features_width_for_target=width_for_target(p.widths, accuracies["random-features"], target),
         fully_trained_width_for_target=width_for_target(p.widths, accuracies["fully-trained"], target),
     )
-    return 2 * len(p.widths), steps, headline
+    return configurations, steps, headline
 
 
 # ---------------------------------------------------------------- double-descent
@@ -845,7 +908,7 @@ def most_prominent_peak(values):
     return best
 
 
-def double_descent(p):
+def double_descent(p, shard):
     # One training set and test set for every width; the noisy run's labels are corrupted once.
     torch.manual_seed(0)
     centres = cluster_centres(p.input_dim, p.classes, p.clusters_per_class, p.separation)
@@ -861,6 +924,8 @@ def double_descent(p):
     results, steps = [], 0
     for width in p.widths:
         for run in ("clean", "noisy"):
+            if not shard.take():
+                continue
             y_train = labels[run]
             model = mlp(p.input_dim, [width], p.classes)
             optimizer = torch.optim.Adam(model.parameters(), lr=p.learning_rate)
@@ -875,6 +940,8 @@ def double_descent(p):
             parameters = sum(t.numel() for t in model.parameters())
             results.append(dict(width=width, run=run, parameters=parameters, train_error=train_error, test_error=test_error, test_loss=test_loss))
 
+    if shard.partial:
+        return len(results), steps, None
     headline = dict(threshold_parameters=p.train_size * p.classes)
     for run in ("clean", "noisy"):
         rows = [r for r in results if r["run"] == run]
@@ -945,7 +1012,7 @@ def simple_noise_scale(model, x, y, batch_sizes, draws):
     return trace / gradient_squared if gradient_squared > 0 else None
 
 
-def critical_batch_size(p):
+def critical_batch_size(p, shard):
     torch.manual_seed(0)  # one task and training set; the loss is tracked on its first loss_set_size examples
     centres = cluster_centres(p.input_dim, p.classes, p.clusters_per_class, p.separation)
     x_train, y_train = sample_clusters(centres, p.classes, p.clusters_per_class, p.train_size)
@@ -959,6 +1026,8 @@ def critical_batch_size(p):
 
     by_batch, steps = {}, 0
     for batch in p.batch_sizes + [p.train_size]:
+        if not shard.take():
+            continue
         # One network per learning rate, all seeing the same batches; the loss is evaluated on a geometric
         # schedule and every rate stops once the fastest reaches the target (or all have diverged).
         models = [copy.deepcopy(initial) for _ in p.learning_rates]
@@ -996,6 +1065,8 @@ def critical_batch_size(p):
             else dict(steps_to_target=None)
         )
 
+    if shard.partial:
+        return len(by_batch) * len(p.learning_rates), steps, None
     fit = fit_steps_tradeoff([(b, by_batch[b]["steps_to_target"]) for b in p.batch_sizes if by_batch[b]["steps_to_target"] is not None])
     at_target = [by_batch[b].get("noise_scale_at_target") for b in p.batch_sizes]
     at_target = [v for v in at_target if v is not None and v > 0]
@@ -1007,7 +1078,7 @@ def critical_batch_size(p):
         simple_noise_scale_at_init=at_init,
         simple_noise_scale_at_target=math.exp(statistics.fmean([math.log(v) for v in at_target])) if at_target else None,
     )
-    return len(p.batch_sizes + [p.train_size]) * len(p.learning_rates), steps, headline
+    return len(by_batch) * len(p.learning_rates), steps, headline
 
 
 # ---------------------------------------------------------------- lottery-ticket
@@ -1052,10 +1123,12 @@ def train_masked(model, masks, x, y, p):
     return steps
 
 
-def lottery_ticket(p):
+def lottery_ticket(p, shard):
     steps = 0
     curves = []
     for _ in range(p.replicates):  # each replicate its own task, data and initialisation
+        if not shard.take():
+            continue
         centres = cluster_centres(p.input_dim, p.classes, p.clusters_per_class, p.separation)
         x_train, y_train = sample_clusters(centres, p.classes, p.clusters_per_class, p.train_size)
         x_test, y_test = sample_clusters(centres, p.classes, p.clusters_per_class, p.test_size)
@@ -1081,8 +1154,10 @@ def lottery_ticket(p):
             kept = sum(mask.sum().item() for mask in masks) / sum(mask.numel() for mask in masks)
             rows.append(dict(weights_kept=kept, ticket=ticket_accuracy, reinit=reinit_accuracy, random_mask=random_accuracy, dense=dense))
         curves.append(rows)
+    if shard.partial:
+        return len(curves) * (1 + 3 * p.rounds), steps, None
     by_round = [{field: mean([rows[r][field] for rows in curves]) for field in curves[0][r]} for r in range(p.rounds)]
-    return p.replicates * (1 + 3 * p.rounds), steps, dict(sparsest=by_round[-1], by_round=by_round)
+    return len(curves) * (1 + 3 * p.rounds), steps, dict(sparsest=by_round[-1], by_round=by_round)
 
 
 # ---------------------------------------------------------------- optimizer-comparison
@@ -1110,7 +1185,7 @@ def optimizer_comparison_task(name, p):
     return sets, classes, F.cross_entropy, lambda model, x, y: 1 - accuracy(predict(model, x), y)
 
 
-def optimizer_comparison(p):
+def optimizer_comparison(p, shard):
     # Every optimizer and learning rate of a task trains from replicate r's initial weights in replicate r's visit order.
     torch.manual_seed(0)
     factors = sorted(set(p.learning_rate_factors) | {1})
@@ -1121,6 +1196,8 @@ def optimizer_comparison(p):
         orders = [[torch.randperm(len(train[0])) for _ in range(p.epochs)] for _ in range(p.replicates)]
         tuned[task] = {}
         for name in p.optimizers:
+            if not shard.take():
+                continue
             grid = []
             for factor in factors:
                 lr = p.default_learning_rates[name] * factor
@@ -1139,13 +1216,15 @@ def optimizer_comparison(p):
                 grid.append((mean([v if math.isfinite(v) else math.inf for v in validation_scores]), lr, mean(test_scores)))
             _, lr, test_score = min(grid)
             tuned[task][name] = dict(learning_rate=lr, test=test_score)
+    if shard.partial:
+        return configurations, steps, None
     return configurations, steps, tuned
 
 
 # ---------------------------------------------------------------- grokking
 
 
-def grokking(p):
+def grokking(p, shard):
     # Every pair (a, b) mod p as concatenated one-hot codes, labelled (a + b) mod p; replicate r's split and
     # initialisation are shared by every weight decay. Full-batch AdamW, accuracies measured every few steps.
     torch.manual_seed(0)
@@ -1158,6 +1237,8 @@ def grokking(p):
         train, validation = order[:train_rows], order[train_rows:]
         initial = mlp(2 * p.modulus, [p.hidden], p.modulus).state_dict()
         for weight_decay in (p.weight_decay, 0.0):  # the finding, and the control without decay
+            if not shard.take():
+                continue
             model = mlp(2 * p.modulus, [p.hidden], p.modulus)
             model.load_state_dict(initial)
             optimizer = torch.optim.AdamW(model.parameters(), lr=p.learning_rate, weight_decay=weight_decay, eps=1e-7)
@@ -1175,6 +1256,8 @@ def grokking(p):
             configurations += 1
             delay = None if None in reached.values() else reached["validation"] - reached["train"]
             delays.setdefault(str(weight_decay), []).append(dict(delay_steps=delay, **reached))
+    if shard.partial:
+        return configurations, steps, None
     return configurations, steps, delays
 
 
@@ -1207,7 +1290,7 @@ def binned_information(activations, labels, low, high, bins):
     return h_t, h_t + entropy(labels) - entropy(states * 2 + labels)
 
 
-def information_bottleneck(p):
+def information_bottleneck(p, shard):
     torch.manual_seed(0)
     x, y = bit_patterns(p.bits, p.teacher_hidden)
     order = torch.randperm(len(x))
@@ -1219,6 +1302,8 @@ def information_bottleneck(p):
     results, steps = [], 0
     for activation in ("tanh", "relu"):
         for _ in range(p.replicates):
+            if not shard.take():
+                continue
             layers, width = [], p.bits
             for h in p.hidden:
                 layers += [he_uniform(nn.Linear(width, h)), nn.Tanh() if activation == "tanh" else nn.ReLU()]
@@ -1258,6 +1343,8 @@ def information_bottleneck(p):
                 late_compression[name] = mean(compressions)
             results.append(dict(activation=activation, late_compression=late_compression, test_accuracy=accuracy(predict(model, x[order[len(train_rows) :]]), y[order[len(train_rows) :]])))
 
+    if shard.partial:
+        return len(results), steps, None
     headline = {
         activation: dict(
             {name: mean([r["late_compression"][name] for r in results if r["activation"] == activation]) for name, _, _ in estimators},
@@ -1292,6 +1379,14 @@ EXPERIMENTS = {
 }
 
 
+def shard_of(text):
+    """--shard K/N: shard K (0-based) of N."""
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit() and int(index) < int(count)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not K/N with 0 <= K < N")
+    return Shard(int(index), int(count))
+
+
 def snake_case(name):
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
@@ -1309,17 +1404,22 @@ if __name__ == "__main__":
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--experiment", choices=list(EXPERIMENTS), help="run only this one (default: every one)")
     parser.add_argument("--quick", action="store_true", help="each experiment's smoke preset, for a smoke check")
+    parser.add_argument("--shard", type=shard_of, default=Shard(), metavar="K/N", help="run only the configurations whose index is ≡ K mod N (one of N processes)")
     args = parser.parse_args()
     declarations = {declaration["name"]: declaration for declaration in json.load(sys.stdin)}
     torch.set_num_threads(args.threads)
+    if args.shard.partial and not args.experiment:
+        sys.exit("--shard splits one experiment's sweep: give --experiment")
     for name in [args.experiment] if args.experiment else EXPERIMENTS:
         if name not in declarations:
             sys.exit(f"{name}: not among the declared experiments on stdin (axiom list --json)")
         params = declared_params(declarations[name], args.quick)
-        start = time.perf_counter()
-        configurations, steps, headline = EXPERIMENTS[name](params)
+        started_at, start = time.time(), time.perf_counter()
+        configurations, steps, headline = EXPERIMENTS[name](params, args.shard)
         seconds = time.perf_counter() - start
+        # startedAt/finishedAt (epoch seconds): the bench times N shards side by side from the first start to the last end.
+        record = dict(experiment=name, wallSeconds=seconds, startedAt=started_at, finishedAt=started_at + seconds, threads=args.threads)
         print(
-            json.dumps(dict(experiment=name, wallSeconds=seconds, threads=args.threads, torch=torch.__version__, configurations=configurations, steps=steps, headline=headline)),
+            json.dumps(dict(record, torch=torch.__version__, configurations=configurations, steps=steps, headline=headline)),
             flush=True,
         )
