@@ -113,7 +113,7 @@ export default defineExperiment({
         // Train and test accuracy are tracked every epoch.
         evalPasses: (p.trainSize + p.testSize) * p.epochs,
       }),
-    flopsPerSecond: 9.3e7,
+    flopsPerSecond: 1.8e10,
   },
   async run(ctx) {
     const p: Params = ctx.params;

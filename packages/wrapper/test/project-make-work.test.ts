@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { workunitSchema } from '@axiom/runner/host';
-import { estimateCost, makeWork, modelFlops, recordSeeds, reserveSeeds } from '@axiom/wrapper';
+import { builtinExperiments } from '@axiom/experiments';
+import { estimateCost, makeWork, modelFlops, recordSeeds, REFERENCE_FPOPS, reserveSeeds } from '@axiom/wrapper';
 
 const scratch = () => mkdtemp(join(tmpdir(), 'axiom-project-'));
 const ledgerLines = async (path: string) => (await readFile(path, 'utf8')).split('\n').filter(Boolean).map(Number);
@@ -101,10 +102,13 @@ describe('the cost model', () => {
     expect(modelFlops('memorization-dynamics', 'smoke', { epochs: 30 })).toBeCloseTo(2 * smoke, -3);
     expect(modelFlops('memorization-dynamics', 'smoke', { corruptionLevels: [0, 0.2, 0.4, 0.6] })).toBeCloseTo(2 * smoke, -3);
     expect(modelFlops('feature-competition', 'smoke', { widths: [64] })).toBeLessThan(modelFlops('feature-competition', 'smoke', { widths: [64, 128] }));
-    // Each experiment's full sweep costs more than its smoke run, and its estimate and bounds follow.
-    for (const name of ['memorization-dynamics', 'feature-competition', 'curriculum-learning', 'representation-alignment', 'micro-scaling-laws']) {
+    // Each experiment's full sweep costs more than its smoke run by the FLOPs between them at its declared
+    // rate (the same start-up in both), and its bounds follow.
+    for (const [name, experiment] of builtinExperiments) {
       const [smokeCost, fullCost] = [estimateCost(name, 'smoke', undefined), estimateCost(name, undefined, undefined)];
-      expect(fullCost.fpopsEstimate, name).toBeGreaterThan(10 * smokeCost.fpopsEstimate);
+      const extraFlops = modelFlops(name, undefined, undefined) - modelFlops(name, 'smoke', undefined);
+      expect(extraFlops, name).toBeGreaterThan(0);
+      expect(fullCost.fpopsEstimate - smokeCost.fpopsEstimate, name).toBeCloseTo((extraFlops / experiment.work!.flopsPerSecond) * REFERENCE_FPOPS, -2);
       expect(fullCost.fpopsBound).toBe(20 * fullCost.fpopsEstimate);
       expect(fullCost.memoryBoundBytes).toBeGreaterThanOrEqual(smokeCost.memoryBoundBytes);
     }
