@@ -140,7 +140,7 @@ export default defineExperiment({
           }),
         ),
       ),
-    flopsPerSecond: 8.5e9,
+    flopsPerSecond: 3.3e8,
   },
   async run(ctx) {
     const p: Params = ctx.params;

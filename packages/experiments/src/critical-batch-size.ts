@@ -221,7 +221,7 @@ export default defineExperiment({
           evalPasses: evaluationSteps(stepBudget(p, batchSize), p.evaluationGrowth).length * p.lossSetSize,
         }),
       ),
-    flopsPerSecond: 9.7e10,
+    flopsPerSecond: 3.4e9,
   },
   async run(ctx) {
     const p: Params = ctx.params;

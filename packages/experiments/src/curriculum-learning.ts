@@ -156,7 +156,7 @@ export default defineExperiment({
           evalPasses: p.testSize * p.epochs,
         }),
       ),
-    flopsPerSecond: 9.5e9,
+    flopsPerSecond: 4.7e8,
   },
   async run(ctx) {
     const p: Params = ctx.params;

@@ -185,7 +185,7 @@ export default defineExperiment({
           evalPasses: p.testSize * p.epochs,
         }),
       ),
-    flopsPerSecond: 3.9e9,
+    flopsPerSecond: 1.4e8,
   },
   async run(ctx) {
     const p: Params = ctx.params;

@@ -103,7 +103,7 @@ export default defineExperiment({
           evalPasses: p.testSize * p.epochs,
         }),
       ),
-    flopsPerSecond: 9.7e9,
+    flopsPerSecond: 1.3e8,
   },
   async run(ctx) {
     const p: Params = ctx.params;

@@ -152,7 +152,7 @@ export default defineExperiment({
         evalPasses: 3 * 2 ** p.bits * (p.evaluations + 1),
       });
     },
-    flopsPerSecond: 8.1e8,
+    flopsPerSecond: 8.3e7,
   },
   async run(ctx) {
     const p: Params = ctx.params;

@@ -113,7 +113,7 @@ export default defineExperiment({
         // Train and test accuracy are tracked every epoch.
         evalPasses: (p.trainSize + p.testSize) * p.epochs,
       }),
-    flopsPerSecond: 1.8e10,
+    flopsPerSecond: 9.3e7,
   },
   async run(ctx) {
     const p: Params = ctx.params;

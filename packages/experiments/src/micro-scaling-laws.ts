@@ -134,7 +134,7 @@ export default defineExperiment({
       });
       return [...p.trainSizes.map(() => network(p.dataSweepWidth)), ...p.widths.map(network)];
     },
-    flopsPerSecond: 4.2e10,
+    flopsPerSecond: 1.0e8,
   },
   async run(ctx) {
     const p: Params = ctx.params;

@@ -127,7 +127,7 @@ export default defineExperiment({
           evalPasses: p.testSize * p.epochs + p.trainSize,
         })),
       ),
-    flopsPerSecond: 6.7e9,
+    flopsPerSecond: 4.1e8,
   },
   async run(ctx) {
     const p: Params = ctx.params;

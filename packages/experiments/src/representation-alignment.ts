@@ -105,7 +105,7 @@ export default defineExperiment({
           evalPasses: p.testSize * p.epochs,
         }),
       ),
-    flopsPerSecond: 1.5e10,
+    flopsPerSecond: 5.3e8,
   },
   async run(ctx) {
     const p: Params = ctx.params;

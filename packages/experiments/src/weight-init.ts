@@ -142,7 +142,7 @@ export default defineExperiment({
           evalPasses: p.trainSize * (p.epochs + 1) + p.probeSize,
         }),
       ),
-    flopsPerSecond: 1.3e10,
+    flopsPerSecond: 1.5e8,
   },
   async run(ctx) {
     const p: Params = ctx.params;

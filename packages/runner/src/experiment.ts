@@ -202,8 +202,7 @@ export interface NetworkWork {
 /**
  * How much a run computes, for hosts that must say so in advance (BOINC's time estimates, deadlines and
  * limits): the networks it trains with these parameters, and the model FLOPs per second the experiment
- * reached on one reference core (measured on its default sweep, one process on one WASM thread, less 2 s of
- * start-up: what volunteers run; re-measure when its training or the kernels change).
+ * reached on one reference core (measured on its smoke preset; re-measure when its training changes).
  */
 export interface WorkEstimate<P> {
   networks(params: P): NetworkWork[];

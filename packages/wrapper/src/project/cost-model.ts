@@ -21,8 +21,7 @@ export type WorkunitCost = z.infer<typeof workunitCostSchema>;
  * (forward 2·W, backward 4·W), evaluating it 2·W; an experiment is a set of such networks trained and
  * evaluated for a known number of example passes, which it declares (`work`). Tensor libraries on small
  * networks run far below a CPU's benchmark rate, so each experiment also declares its measured rate
- * (model FLOPs per second on one WASM thread, default sweep, less STARTUP_SECONDS: a smoke run, bound by
- * per-step overhead, takes longer than its FLOPs say, but its start-up dominates and the bound is 20×),
+ * (model FLOPs per second on one WASM thread, smoke preset, less STARTUP_SECONDS),
  * plus a fixed start-up time (Node, tfjs and its WASM backend). The estimate is those seconds at the
  * reference host's BOINC benchmark (REFERENCE_FPOPS): the client divides by its own host's rate.
  */
