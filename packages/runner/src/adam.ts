@@ -67,8 +67,15 @@ export function registerAdamKernel(): void {
 export function adamStep(inputs: AdamStepInputs): AdamStep {
   const { variable, gradient, first, second, firstCorrection, secondCorrection, negatedRates, retention } = inputs;
   const epsilon = tf.backend().epsilon();
+  // The kernel reads every tensor as laid out here (anything else, e.g. a broadcast gradient, takes the ops).
   const native =
     tf.getKernel(ADAM_STEP, tf.getBackend()) &&
+    [gradient, first, second].every((tensor) => tf.util.arraysEqual(tensor.shape, variable.shape)) &&
+    [variable, gradient, first, second, firstCorrection, secondCorrection, negatedRates, ...(retention ? [retention] : [])].every(
+      (tensor) => tensor.dtype === 'float32',
+    ) &&
+    firstCorrection.size === 1 &&
+    secondCorrection.size === 1 &&
     perLeadingAxis(negatedRates, variable) &&
     (!retention || (perLeadingAxis(retention, variable) && tf.util.arraysEqual(retention.shape, negatedRates.shape)));
   if (native) {

@@ -22,9 +22,24 @@ interface StackedDenseAttrs {
   relu: boolean;
 }
 
-/** [members, rows, in, out] of a layer, and x's member stride (0 when every member shares it). */
-function dimensions(x: TensorInfo, weight: TensorInfo): { members: number; rows: number; inputs: number; units: number; xStride: number } {
+/**
+ * [members, rows, in, out] of a layer, and x's member stride (0 when every member shares it). Shapes that do not
+ * make a stacked layer are refused on every backend alike, and before native code could read past a tensor.
+ */
+function dimensions(x: TensorInfo, weight: TensorInfo, bias: TensorInfo): { members: number; rows: number; inputs: number; units: number; xStride: number } {
   const [members, inputs, units] = weight.shape as [number, number, number];
+  const fits =
+    weight.shape.length === 3 &&
+    (x.shape.length === 2 || (x.shape.length === 3 && x.shape[0] === members)) &&
+    x.shape.at(-1) === inputs &&
+    tf.util.arraysEqual(bias.shape, [members, 1, units]) &&
+    [x, weight, bias].every((tensor) => tensor.dtype === 'float32');
+  if (!fits) {
+    throw new Error(
+      `stackedDense: x [${x.shape.join(', ')}], W [${weight.shape.join(', ')}] and b [${bias.shape.join(', ')}] are not a stacked layer ` +
+        '(float32 x [rows, in] or [M, rows, in], W [M, in, out], b [M, 1, out])',
+    );
+  }
   const rows = x.shape.at(-2)!;
   return { members, rows, inputs, units, xStride: x.shape.length === 3 ? rows * inputs : 0 };
 }
@@ -38,7 +53,7 @@ const padded = (n: number) => Math.ceil(n / 8) * 8;
 
 const wasmKernels: Record<string, KernelFunc> = {
   [FORWARD]: kernel(({ x, weight, bias }, backend, relu) => {
-    const { members, rows, inputs, units, xStride } = dimensions(x!, weight!);
+    const { members, rows, inputs, units, xStride } = dimensions(x!, weight!, bias!);
     return callNative(backend, [x!, weight!, bias!], [[members, rows, units]], (inputs + 1) * padded(units), (kernels, [xAt, wAt, bAt, yAt, scratchAt]) =>
       kernels.dense_forward(xAt!, xStride, wAt!, bAt!, yAt!, members, rows, inputs, units, relu, scratchAt!),
     )[0]!;
@@ -101,6 +116,7 @@ export function registerStackedDenseKernels(): void {
  * x [rows, in] (shared) or [M, rows, in]; W [M, in, out]; b [M, 1, out] → [M, rows, out].
  */
 export function stackedDense(x: Tensor2D | Tensor3D, weight: Tensor3D, bias: Tensor3D, activation: StackedDenseActivation): Tensor3D {
+  dimensions(x, weight, bias);
   if (tf.getKernel(FORWARD, tf.getBackend())) {
     return tf.engine().runKernel<Tensor3D>(FORWARD, { x, weight, bias }, { relu: activation === 'relu' });
   }

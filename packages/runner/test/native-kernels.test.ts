@@ -99,6 +99,20 @@ describe('stacked dense kernel', () => {
     });
   });
 
+  it('refuses shapes that are not a stacked layer, on WASM as on the plain JS backend', async () => {
+    for (const backend of ['wasm', 'cpu'] as const) {
+      const { tf } = await initBackend({ forced: backend, threads: 1 });
+      const layer = (x: number[], w: number[], b: number[]) => () =>
+        tf.tidy(() => stackedDense(tf.zeros(x) as Tensor3D, tf.zeros(w) as Tensor3D, tf.zeros(b) as Tensor3D, 'relu'));
+      // One member's inputs for a stack of 3 would have the kernel read two members past them.
+      expect(layer([1, 4, 2], [3, 2, 5], [3, 1, 5]), backend).toThrow('stackedDense: x [1, 4, 2], W [3, 2, 5] and b [3, 1, 5] are not a stacked layer');
+      expect(layer([4, 3], [3, 2, 5], [3, 1, 5]), backend).toThrow('are not a stacked layer');
+      expect(layer([4, 2], [3, 2, 5], [3, 5]), backend).toThrow('are not a stacked layer');
+      expect(layer([4, 2], [3, 2, 5], [3, 1, 5]), backend).not.toThrow();
+    }
+    await initBackend({ forced: 'wasm', threads: 1 });
+  });
+
   it('writes nothing outside its outputs and scratch (it shares the backend memory)', () => {
     const memory = new WebAssembly.Memory({ initial: 2 });
     const kernels = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(KERNELS_WASM, 'base64')), { env: { memory } }).exports as Record<
