@@ -15,9 +15,9 @@ const workunit = {
   experiment: 'memorization-dynamics',
   seed: 987654321,
   preset: 'smoke',
-  // Long enough (~10 s idle) that a quit, taking up to ~2 s to arrive, lands mid-run even on a fast machine.
-  // Stacked: all four levels train as one group, so a quit lands inside its training.
-  params: { corruptionLevels: [0, 0.2, 0.4, 0.6], epochs: 120 },
+  // Long enough (~15 s idle with the native kernels; 120 epochs took 4.5 s) that a quit, taking up to ~2 s to arrive,
+  // lands mid-run even on a fast machine. Stacked: all four levels train as one group, so a quit lands inside its training.
+  params: { corruptionLevels: [0, 0.2, 0.4, 0.6], epochs: 480 },
 };
 /** The client's checkpoint period: a checkpoint inside training every second. */
 const init = { checkpoint_period: 1 };
@@ -118,7 +118,7 @@ describe('axiom worker in a BOINC slot', () => {
 
 describe('axiom worker given several CPUs (the mt plan class)', () => {
   // Four groups (one per ordering, stacking off): the task's two CPUs train two at a time, one worker process each.
-  const sweep = { experiment: 'curriculum-learning', seed: 424242, preset: 'smoke', params: { stacking: 'off', epochs: 60 } }; // long enough that a suspend lands before the sweep ends on a busy machine
+  const sweep = { experiment: 'curriculum-learning', seed: 424242, preset: 'smoke', params: { stacking: 'off', epochs: 240 } }; // long enough that a suspend lands before the sweep ends on a busy machine
 
   it('suspend pauses every pool worker; quit keeps each group in training; restarted on 1 CPU it resumes to the uninterrupted digest', async () => {
     const slot = await makeSlot(sweep, { checkpoint_period: 1, ncpus: 2 });

@@ -13,9 +13,10 @@ const workunit = (seed: number) => ({
   experiment: 'memorization-dynamics',
   seed,
   preset: 'smoke',
-  // Long enough (~12 s idle) that a quit, which takes the client and the worker ~3 s to pass on, lands mid-run.
+  // Long enough (~20 s idle with the native kernels) that a quit, which takes the client and the worker ~3 s to pass on,
+  // lands mid-run.
   // Unstacked: a checkpoint after every unit, so a stopped client finds finished units to resume from.
-  params: { corruptionLevels: [0, 0.2, 0.4, 0.6], epochs: 150, stacking: 'off' },
+  params: { corruptionLevels: [0, 0.2, 0.4, 0.6], epochs: 600, stacking: 'off' },
 });
 const TIMEOUT = 240_000;
 

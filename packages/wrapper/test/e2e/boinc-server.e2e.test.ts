@@ -234,10 +234,11 @@ describe.skipIf(!runnable)('a real BOINC server, its daemons and two real client
       ].join('\n'),
     );
     await project.tool('bin/update_versions', ['--noconfirm']);
-    // One workunit, one replica, long enough (~10 s idle) that the wrapper reports progress and checkpoints on the way.
+    // One workunit, one replica, long enough (~15 s idle with the native kernels) that the wrapper reports progress and
+    // checkpoints on the way.
     const name = 'axiom_wrapped_s4404';
     const workunit = join(project.root, 'axiom', `${name}.json`);
-    await writeFile(workunit, JSON.stringify({ experiment: 'memorization-dynamics', seed: 4404, preset: 'smoke', params: { epochs: 150 } }));
+    await writeFile(workunit, JSON.stringify({ experiment: 'memorization-dynamics', seed: 4404, preset: 'smoke', params: { epochs: 600 } }));
     await project.tool('bin/stage_file', ['--copy', workunit]);
     const inputTemplate = (await readdir(join(project.root, 'templates'))).find((file) => file.startsWith('axiom_in_'))!;
     await project.tool('bin/create_work', [
