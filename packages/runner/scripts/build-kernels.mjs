@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const source = new URL('../native/kernels.c', import.meta.url).pathname;
 const target = new URL('../src/native-kernels-wasm.ts', import.meta.url).pathname;
@@ -35,7 +36,7 @@ export function compileKernels() {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const clang = execFileSync('clang', ['--version'], { encoding: 'utf8' }).split('\n')[0];
   const modules = Object.entries(compileKernels()).map(([name, base64]) => `export const ${name} =\n  '${base64}';`);
   writeFileSync(

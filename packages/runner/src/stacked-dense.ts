@@ -116,10 +116,11 @@ export function registerStackedDenseKernels(): void {
  * x [rows, in] (shared) or [M, rows, in]; W [M, in, out]; b [M, 1, out] → [M, rows, out].
  */
 export function stackedDense(x: Tensor2D | Tensor3D, weight: Tensor3D, bias: Tensor3D, activation: StackedDenseActivation): Tensor3D {
-  dimensions(x, weight, bias);
+  // The native kernel checks the shapes itself (a direct runKernel must not read past a tensor either).
   if (tf.getKernel(FORWARD, tf.getBackend())) {
     return tf.engine().runKernel<Tensor3D>(FORWARD, { x, weight, bias }, { relu: activation === 'relu' });
   }
+  dimensions(x, weight, bias);
   const preActivation: Tensor3D = tf.add(tf.matMul(x, weight), bias);
   return activation === 'relu' ? tf.relu(preActivation) : preActivation;
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BatchMatMulAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { WasmBackendLike } from './native-kernels.js';
 
 /**
  * tfjs-backend-wasm 4.22 runs BatchMatMul and _FusedMatMul through XNNPACK only when neither operand is
@@ -13,13 +14,6 @@ import type { BatchMatMulAttrs, KernelConfig, KernelFunc, TensorInfo } from '@te
 export const WASM_TRANSPOSED_MATMUL_PATCH = 'wasm-transposed-matmul (transpose, then XNNPACK; batched products one batch at a time)';
 const PATCHED_FOR_TFJS = '4.22.0';
 const PATCHED_KERNELS = [tf.BatchMatMul, tf._FusedMatMul] as const;
-
-interface WasmBackendLike {
-  disposeData(dataId: object): boolean;
-  makeOutput(shape: number[], dtype: TensorInfo['dtype']): TensorInfo;
-  /** A view of the tensor's data in the WASM heap; stale once the heap grows, so take it just before use. */
-  typedArrayFromHeap(tensor: TensorInfo): Float32Array;
-}
 
 function transposeLastTwo(x: TensorInfo, backend: WasmBackendLike, transposeKernel: KernelFunc): TensorInfo {
   const rank = x.shape.length;

@@ -88,8 +88,11 @@ export interface TorchLayout {
   processes: number;
 }
 
+/** `count noun`, in the plural (`nouns`, default noun + s) unless the count is 1. */
+export const plural = (count: number, noun: string, nouns = `${noun}s`) => `${count} ${count === 1 ? noun : nouns}`;
+
 export const layoutLabel = ({ threads, processes }: TorchLayout) =>
-  processes === 1 ? `${threads} thread${threads === 1 ? '' : 's'}` : `${processes} processes × ${threads} thread${threads === 1 ? '' : 's'}`;
+  processes === 1 ? plural(threads, 'thread') : `${plural(processes, 'process', 'processes')} × ${plural(threads, 'thread')}`;
 
 /** A sweep PyTorch ran: wall seconds from the first process's start to the last one's end, and each process's record. */
 export interface TorchSweep {

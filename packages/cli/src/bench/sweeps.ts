@@ -9,7 +9,7 @@ import type { Result } from '@axiom/runner/host';
 import { builtinExperiments } from '@axiom/experiments';
 import { modelFlops } from '@axiom/wrapper';
 import { measureIn, repeatedRuns } from './measure-process.js';
-import { layoutLabel, torchSweep, type TorchLayout, type TorchSweep } from './pytorch.js';
+import { layoutLabel, plural, torchSweep, type TorchLayout, type TorchSweep } from './pytorch.js';
 
 export interface SweepOptions {
   /** The cores: axiom's pool has as many workers, PyTorch as many threads or processes. */
@@ -55,7 +55,6 @@ export function fastest(seconds: ReadonlyMap<string, number>): { label: string; 
  */
 export const gemmShare = (flops: number, seconds: number, gflopsPerThread: number, workers: number) => flops / seconds / 1e9 / (gflopsPerThread * workers);
 
-const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
 const round = (value: number, digits: number) => Number(value.toFixed(digits));
 const megabytes = (values: number[]) => values.map((value) => Math.round(value)).join('/');
 
