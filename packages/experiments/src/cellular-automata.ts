@@ -38,6 +38,9 @@ const params = z.strictObject({
 });
 type Params = z.infer<typeof params>;
 
+/** Networks of one k and width have one shape, so they train in one stack. */
+const stackOf = ({ k, width }: { k: number; width: number }) => `k=${k}/width=${width}`;
+
 // Data.
 
 /** The next state of each inner cell of a row under an elementary rule: bit 4l + 2c + r of the Wolfram code. */
@@ -125,10 +128,7 @@ export default defineExperiment({
     },
   },
   bench: stackedBenchWorkload,
-  // Model FLOPs per second on one WASM thread: the smoke preset's 1.4e9 model FLOPs in 4.4 s of the run's own CPU
-  // time (its timings.cpuSeconds, start-up excluded; the machine was shared, so wall time meant little). Networks
-  // that learn the rule stop, most within a fraction of maxSteps, the budget counted here: the estimate is an
-  // upper one (default sweep: 2.7e10 model FLOPs counted, ~25 CPU seconds taken).
+  // Rates on one WASM thread, fitted to the smoke preset and the default sweep: `npm run bench -- --work-rates`.
   work: {
     networks: (p) =>
       p.stepsAhead.flatMap((k) =>
@@ -137,10 +137,13 @@ export default defineExperiment({
             layers: [2 * k + 1, ...repeat(p.depth, width), 2],
             trainPasses: p.maxSteps * p.batchSize,
             evalPasses: Math.ceil(p.maxSteps / p.stepsPerCheck) * 2 ** (2 * k + 1),
+            steps: p.maxSteps,
+            stack: stackOf({ k, width }),
           }),
         ),
       ),
-    flopsPerSecond: 3.3e8,
+    flopsPerSecond: 2.8e10,
+    secondsPerStep: 5.2e-4,
   },
   async run(ctx) {
     const p: Params = ctx.params;
@@ -149,66 +152,61 @@ export default defineExperiment({
     const units = gridUnits({ k: p.stepsAhead, width: p.widths, rule: p.rules, replicate: replicates });
 
     // Networks of one k and width have one shape: every rule and replicate of it trains in one stack.
-    const { results, stackedGroups } = await stackedSweep(
-      ctx,
-      units,
-      ({ k, width }) => `k=${k}/width=${width}`,
-      async (group, session) => {
-        const { k, width } = group[0]!.config;
-        // Data: the whole truth table of k steps of each member's rule.
-        const train = uploadStackedDataset(
+    const { results, stackedGroups } = await stackedSweep(ctx, units, stackOf, async (group, session) => {
+      const { k, width } = group[0]!.config;
+      // Data: the whole truth table of k steps of each member's rule.
+      const train = uploadStackedDataset(
+        tf,
+        group.map(({ config: { rule } }) => kStepTable(rule, k)),
+      );
+      const windows = Int32Array.from({ length: train.sources[0]!.size }, (_, i) => i);
+
+      // Model: an MLP with ReLU hidden layers and two logits (the cell's state), one per unit.
+      const model = createStackedMlp(
+        tf,
+        group.map((unit) => unit.rng('init')),
+        { inputDim: 2 * k + 1, hidden: repeat(p.depth, width), outputDim: 2 },
+      );
+
+      // Training: minibatches over reshuffled passes through the windows, whatever their number, for at
+      // most maxSteps steps; every stepsPerCheck steps every window is checked, and a network that gets
+      // them all right has learned the rule and stops (records survive a restart).
+      const members = session.record('members', () => group.map(() => ({ windowAccuracy: [] as number[], stepsToLearn: null as number | null })));
+      try {
+        await trainStacked({
           tf,
-          group.map(({ config: { rule } }) => kStepTable(rule, k)),
-        );
-        const windows = Int32Array.from({ length: train.sources[0]!.size }, (_, i) => i);
+          model,
+          train,
+          members: group.map((unit) => ({
+            learningRate: p.learningRate,
+            shuffle: permutationStream(unit.rng('order'), windows, p.stepsPerCheck * p.batchSize),
+          })),
+          epochs: Math.ceil(p.maxSteps / p.stepsPerCheck),
+          batchSize: p.batchSize,
+          optimizer: 'adam',
+          session,
+          onEpoch: async (check, training) => {
+            const predictions = await predictStackedClasses(tf, model, train.x);
+            return members.map((member, m) => {
+              if (!training[m]) return undefined;
+              const windowAccuracy = accuracy(predictions[m]!, train.sources[m]!.y);
+              member.windowAccuracy.push(windowAccuracy);
+              if (windowAccuracy < 1) return undefined;
+              member.stepsToLearn = check * p.stepsPerCheck;
+              return 'stop';
+            });
+          },
+        });
+      } finally {
+        [model, train].forEach((disposable) => disposable.dispose());
+      }
 
-        // Model: an MLP with ReLU hidden layers and two logits (the cell's state), one per unit.
-        const model = createStackedMlp(
-          tf,
-          group.map((unit) => unit.rng('init')),
-          { inputDim: 2 * k + 1, hidden: repeat(p.depth, width), outputDim: 2 },
-        );
-
-        // Training: minibatches over reshuffled passes through the windows, whatever their number, for at
-        // most maxSteps steps; every stepsPerCheck steps every window is checked, and a network that gets
-        // them all right has learned the rule and stops (records survive a restart).
-        const members = session.record('members', () => group.map(() => ({ windowAccuracy: [] as number[], stepsToLearn: null as number | null })));
-        try {
-          await trainStacked({
-            tf,
-            model,
-            train,
-            members: group.map((unit) => ({
-              learningRate: p.learningRate,
-              shuffle: permutationStream(unit.rng('order'), windows, p.stepsPerCheck * p.batchSize),
-            })),
-            epochs: Math.ceil(p.maxSteps / p.stepsPerCheck),
-            batchSize: p.batchSize,
-            optimizer: 'adam',
-            session,
-            onEpoch: async (check, training) => {
-              const predictions = await predictStackedClasses(tf, model, train.x);
-              return members.map((member, m) => {
-                if (!training[m]) return undefined;
-                const windowAccuracy = accuracy(predictions[m]!, train.sources[m]!.y);
-                member.windowAccuracy.push(windowAccuracy);
-                if (windowAccuracy < 1) return undefined;
-                member.stepsToLearn = check * p.stepsPerCheck;
-                return 'stop';
-              });
-            },
-          });
-        } finally {
-          [model, train].forEach((disposable) => disposable.dispose());
-        }
-
-        // Metrics, per unit.
-        return members.map(({ windowAccuracy, stepsToLearn }) => ({
-          metrics: { learned: stepsToLearn !== null, stepsToLearn, finalWindowAccuracy: windowAccuracy.at(-1)! },
-          curves: { windowAccuracy },
-        }));
-      },
-    );
+      // Metrics, per unit.
+      return members.map(({ windowAccuracy, stepsToLearn }) => ({
+        metrics: { learned: stepsToLearn !== null, stepsToLearn, finalWindowAccuracy: windowAccuracy.at(-1)! },
+        curves: { windowAccuracy },
+      }));
+    });
 
     // Headline: the fraction of replicates that learned, per rule, k and width; then summaries by k,
     // and over k > 1 against k = 1.

@@ -61,6 +61,9 @@ const params = z.strictObject({
 });
 type Params = z.infer<typeof params>;
 
+/** One stack per batch size: its learning rates train together. */
+const stackOf = ({ batchSize }: { batchSize: number }) => `batch=${batchSize}`;
+
 /** A batch size's step budget. */
 export const stepBudget = (p: Pick<Params, 'maxSteps' | 'maxExamples'>, batchSize: number) => Math.min(p.maxSteps, Math.ceil(p.maxExamples / batchSize));
 
@@ -209,9 +212,7 @@ export default defineExperiment({
     ],
   },
   bench: stackedBenchWorkload,
-  // Model FLOPs per second on one WASM thread: the smoke preset's 2.98e10 budgeted model FLOPs in 10.8 s less 2 s
-  // start-up (on a shared host, load ≈ 20 on 2 cores). Training stops at the target long before the budget (about
-  // 1/7 of it on the smoke preset, 1/15 on the defaults), so this rate is per budgeted FLOP and the estimate an upper one.
+  // Rates on one WASM thread, fitted to the smoke preset and the default sweep: `npm run bench -- --work-rates`.
   work: {
     networks: (p) =>
       [...p.batchSizes, p.trainSize].flatMap((batchSize) =>
@@ -219,9 +220,12 @@ export default defineExperiment({
           layers: [p.inputDim, ...p.hidden, p.classes],
           trainPasses: stepBudget(p, batchSize) * batchSize,
           evalPasses: evaluationSteps(stepBudget(p, batchSize), p.evaluationGrowth).length * p.lossSetSize,
+          steps: stepBudget(p, batchSize),
+          stack: stackOf({ batchSize }),
         }),
       ),
-    flopsPerSecond: 3.4e9,
+    flopsPerSecond: 2.8e10,
+    secondsPerStep: 0,
   },
   async run(ctx) {
     const p: Params = ctx.params;
@@ -253,75 +257,70 @@ export default defineExperiment({
     // Training: one stack per batch size, one member per learning rate; the loss is evaluated on a
     // geometric schedule of steps, and the stack stops once any member reaches the target (the batch
     // size's steps are its fastest rate's) or every member has diverged.
-    const { results, stackedGroups } = await stackedSweep(
-      ctx,
-      units,
-      ({ batchSize }) => `batch=${batchSize}`,
-      async (group, session) => {
-        const batchSize = group[0]!.config.batchSize;
-        const schedule = evaluationSteps(stepBudget(p, batchSize), p.evaluationGrowth);
-        const model = createStackedMlp(
+    const { results, stackedGroups } = await stackedSweep(ctx, units, stackOf, async (group, session) => {
+      const batchSize = group[0]!.config.batchSize;
+      const schedule = evaluationSteps(stepBudget(p, batchSize), p.evaluationGrowth);
+      const model = createStackedMlp(
+        tf,
+        group.map(() => ctx.rng('init')),
+        shape,
+      );
+      const search = session.record('search', () => ({
+        losses: group.map(() => [] as Array<number | null>),
+        winner: -1,
+        noiseScaleAtTarget: null as number | null,
+      }));
+      try {
+        const [initialLoss] = await evaluateStackedLoss(tf, model, lossSet, 'cross-entropy');
+        // Round r trains from schedule[r − 2] (or 0) to schedule[r − 1] steps; every learning rate sees the same batches.
+        const rounds = (round: number) => schedule[round - 1]! - (schedule[round - 2] ?? 0);
+        const members = group.map((unit) => {
+          const nextBatch = permutationStream(ctx.rng('batch', batchSize, 'order'), allRows, batchSize);
+          const shuffle = (round: number) => {
+            const visits = new Int32Array(rounds(round) * batchSize);
+            for (let step = 0; step < rounds(round); step++) visits.set(nextBatch(), step * batchSize);
+            return visits;
+          };
+          return { learningRate: unit.config.learningRate, shuffle };
+        });
+        const curve = (m: number) => [[0, initialLoss!] as const, ...search.losses[m]!.map((loss, i) => [schedule[i]!, loss ?? Infinity] as const)];
+        await trainStacked({
           tf,
-          group.map(() => ctx.rng('init')),
-          shape,
-        );
-        const search = session.record('search', () => ({
-          losses: group.map(() => [] as Array<number | null>),
-          winner: -1,
-          noiseScaleAtTarget: null as number | null,
+          model,
+          train,
+          members,
+          epochs: schedule.length,
+          batchSize,
+          optimizer: 'sgd',
+          session,
+          onEpoch: async (_round, training) => {
+            const losses = await evaluateStackedLoss(tf, model, lossSet, 'cross-entropy');
+            group.forEach((_, m) => training[m] && search.losses[m]!.push(finiteOrNull(losses[m]!)));
+            const reached = group.flatMap((_, m) => (training[m] && losses[m]! <= p.targetLoss ? [m] : []));
+            if (reached.length > 0) {
+              const steps = (m: number) => stepsToTarget(curve(m), p.targetLoss)!;
+              search.winner = reached.reduce((best, m) => (steps(m) < steps(best) ? m : best));
+              // Metrics where the target is reached: the winner's gradient noise scale.
+              const estimate = await noiseScaleOf(copyStackedMembers(tf, model, [search.winner]), ctx.rng('batch', batchSize, 'noise-scale-at-target'));
+              search.noiseScaleAtTarget = estimate.simpleNoiseScale;
+              return group.map(() => 'stop' as const);
+            }
+            return group.map((_, m) => (Number.isFinite(losses[m]!) ? undefined : 'stop'));
+          },
+        });
+        return group.map((_, m) => ({
+          metrics: {
+            stepsToTarget: stepsToTarget(curve(m), p.targetLoss),
+            reachedFirst: m === search.winner,
+            simpleNoiseScaleAtTarget: m === search.winner ? search.noiseScaleAtTarget : null,
+            stepsTrained: schedule[search.losses[m]!.length - 1] ?? 0,
+          },
+          curves: { trainLoss: search.losses[m]!, trainLossAtStep: schedule.slice(0, search.losses[m]!.length) },
         }));
-        try {
-          const [initialLoss] = await evaluateStackedLoss(tf, model, lossSet, 'cross-entropy');
-          // Round r trains from schedule[r − 2] (or 0) to schedule[r − 1] steps; every learning rate sees the same batches.
-          const rounds = (round: number) => schedule[round - 1]! - (schedule[round - 2] ?? 0);
-          const members = group.map((unit) => {
-            const nextBatch = permutationStream(ctx.rng('batch', batchSize, 'order'), allRows, batchSize);
-            const shuffle = (round: number) => {
-              const visits = new Int32Array(rounds(round) * batchSize);
-              for (let step = 0; step < rounds(round); step++) visits.set(nextBatch(), step * batchSize);
-              return visits;
-            };
-            return { learningRate: unit.config.learningRate, shuffle };
-          });
-          const curve = (m: number) => [[0, initialLoss!] as const, ...search.losses[m]!.map((loss, i) => [schedule[i]!, loss ?? Infinity] as const)];
-          await trainStacked({
-            tf,
-            model,
-            train,
-            members,
-            epochs: schedule.length,
-            batchSize,
-            optimizer: 'sgd',
-            session,
-            onEpoch: async (_round, training) => {
-              const losses = await evaluateStackedLoss(tf, model, lossSet, 'cross-entropy');
-              group.forEach((_, m) => training[m] && search.losses[m]!.push(finiteOrNull(losses[m]!)));
-              const reached = group.flatMap((_, m) => (training[m] && losses[m]! <= p.targetLoss ? [m] : []));
-              if (reached.length > 0) {
-                const steps = (m: number) => stepsToTarget(curve(m), p.targetLoss)!;
-                search.winner = reached.reduce((best, m) => (steps(m) < steps(best) ? m : best));
-                // Metrics where the target is reached: the winner's gradient noise scale.
-                const estimate = await noiseScaleOf(copyStackedMembers(tf, model, [search.winner]), ctx.rng('batch', batchSize, 'noise-scale-at-target'));
-                search.noiseScaleAtTarget = estimate.simpleNoiseScale;
-                return group.map(() => 'stop' as const);
-              }
-              return group.map((_, m) => (Number.isFinite(losses[m]!) ? undefined : 'stop'));
-            },
-          });
-          return group.map((_, m) => ({
-            metrics: {
-              stepsToTarget: stepsToTarget(curve(m), p.targetLoss),
-              reachedFirst: m === search.winner,
-              simpleNoiseScaleAtTarget: m === search.winner ? search.noiseScaleAtTarget : null,
-              stepsTrained: schedule[search.losses[m]!.length - 1] ?? 0,
-            },
-            curves: { trainLoss: search.losses[m]!, trainLossAtStep: schedule.slice(0, search.losses[m]!.length) },
-          }));
-        } finally {
-          model.dispose();
-        }
-      },
-    );
+      } finally {
+        model.dispose();
+      }
+    });
     [train, lossSet.x, lossSet.targets].forEach((disposable) => disposable.dispose());
 
     // Headline: per batch size its fastest learning rate's steps; the fit over the minibatch sizes.

@@ -12,7 +12,18 @@ import { max, min } from 'simple-statistics';
 import { z } from 'zod';
 import { clusterTask, sampleLeveledClusters } from './lib/data.js';
 import { createStackedMlp, predictStackedClasses, trainStacked } from './lib/stacked.js';
-import { gridUnits, meanOfArrays, meanOfNumbers, metricsWhere, stackedBenchWorkload, stackedSweep, stackingParam, repeat } from './lib/sweep.js';
+import {
+  epochSteps,
+  gridUnits,
+  meanOfArrays,
+  meanOfNumbers,
+  metricsWhere,
+  repeat,
+  stackByWidth,
+  stackedBenchWorkload,
+  stackedSweep,
+  stackingParam,
+} from './lib/sweep.js';
 import { FEW_PREDICTIONS_FLIP } from './lib/tolerances.js';
 import { fitRecord, meanEpoch, recordFits } from './lib/tracking.js';
 import { accuracy, permutationStream, uploadDataset } from './lib/train.js';
@@ -146,7 +157,7 @@ export default defineExperiment({
     },
   },
   bench: stackedBenchWorkload,
-  // Model FLOPs per second on one WASM thread: the smoke preset's 1.4e9 model FLOPs in 5.1 s less 2 s start-up.
+  // Rates on one WASM thread, fitted to the smoke preset and the default sweep: `npm run bench -- --work-rates`.
   work: {
     networks: (p) =>
       p.widths.flatMap((width) =>
@@ -154,9 +165,12 @@ export default defineExperiment({
           layers: [p.inputDim, ...repeat(p.depth, width), p.classes],
           trainPasses: p.trainSize * p.epochs,
           evalPasses: p.testSize * p.epochs,
+          steps: epochSteps(p.trainSize, p.batchSize, p.epochs),
+          stack: stackByWidth({ width }),
         }),
       ),
-    flopsPerSecond: 4.7e8,
+    flopsPerSecond: 2.8e10,
+    secondsPerStep: 3.0e-3,
   },
   async run(ctx) {
     const p: Params = ctx.params;
@@ -165,83 +179,78 @@ export default defineExperiment({
     const units = gridUnits({ ordering: p.orderings, width: p.widths, learningRate: p.learningRates });
 
     // Every ordering and learning rate at one width trains in one stack.
-    const { results, stackedGroups } = await stackedSweep(
-      ctx,
-      units,
-      ({ width }) => `width=${width}`,
-      async (group, session) => {
-        const { width } = group[0]!.config;
-        // Data: one task and data set for every unit, so orderings differ only in the order of visits.
-        const dataRng = ctx.rng('data');
-        const task = clusterTask(dataRng, p);
-        const trainSource = sampleLeveledClusters(dataRng, task, p.trainSize, p.centreScales);
-        const testSource = sampleLeveledClusters(dataRng, task, p.testSize, p.centreScales);
-        const train = uploadDataset(tf, trainSource.data);
-        const test = uploadDataset(tf, testSource.data);
+    const { results, stackedGroups } = await stackedSweep(ctx, units, stackByWidth, async (group, session) => {
+      const { width } = group[0]!.config;
+      // Data: one task and data set for every unit, so orderings differ only in the order of visits.
+      const dataRng = ctx.rng('data');
+      const task = clusterTask(dataRng, p);
+      const trainSource = sampleLeveledClusters(dataRng, task, p.trainSize, p.centreScales);
+      const testSource = sampleLeveledClusters(dataRng, task, p.testSize, p.centreScales);
+      const train = uploadDataset(tf, trainSource.data);
+      const test = uploadDataset(tf, testSource.data);
 
-        // Model: the same initialisation for every ordering and learning rate at this width.
-        const shape = { inputDim: p.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: p.classes };
-        const model = createStackedMlp(
+      // Model: the same initialisation for every ordering and learning rate at this width.
+      const shape = { inputDim: p.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: p.classes };
+      const model = createStackedMlp(
+        tf,
+        group.map(() => ctx.rng('init', width)),
+        shape,
+      );
+
+      // Training, evaluating every level after each epoch and tracking when each training example is learned
+      // (records survive a restart).
+      const members = session.record('members', () =>
+        group.map(() => ({
+          fits: fitRecord(trainSource.data.size),
+          testAccuracy: [] as number[],
+          testAccuracyByLevel: Array.from({ length: levels }, () => [] as number[]),
+        })),
+      );
+      try {
+        await trainStacked({
           tf,
-          group.map(() => ctx.rng('init', width)),
-          shape,
-        );
-
-        // Training, evaluating every level after each epoch and tracking when each training example is learned
-        // (records survive a restart).
-        const members = session.record('members', () =>
-          group.map(() => ({
-            fits: fitRecord(trainSource.data.size),
-            testAccuracy: [] as number[],
-            testAccuracyByLevel: Array.from({ length: levels }, () => [] as number[]),
+          model,
+          train,
+          members: group.map((unit) => ({
+            learningRate: unit.config.learningRate,
+            shuffle: epochOrder(unit.config.ordering, unit.rng('order'), trainSource.level, p),
           })),
-        );
-        try {
-          await trainStacked({
-            tf,
-            model,
-            train,
-            members: group.map((unit) => ({
-              learningRate: unit.config.learningRate,
-              shuffle: epochOrder(unit.config.ordering, unit.rng('order'), trainSource.level, p),
-            })),
-            epochs: p.epochs,
-            batchSize: p.batchSize,
-            optimizer: p.optimizer,
-            session,
-            onEpoch: async (epoch) => {
-              const trainPredictions = await predictStackedClasses(tf, model, train.x);
-              const testPredictions = await predictStackedClasses(tf, model, test.x);
-              members.forEach(({ fits, testAccuracy, testAccuracyByLevel }, m) => {
-                recordFits(fits, trainSource.data.y, epoch, trainPredictions[m]!);
-                const predicted = testPredictions[m]!;
-                testAccuracy.push(accuracy(predicted, test.source.y));
-                testAccuracyByLevel.forEach((curve, level) => curve.push(accuracy(predicted, test.source.y, (i) => testSource.level[i] === level)));
-              });
-            },
-          });
-        } finally {
-          [model, train, test].forEach((disposable) => disposable.dispose());
-        }
-
-        // Metrics, per unit.
-        return members.map(({ fits, testAccuracy, testAccuracyByLevel }) => {
-          const crossing = testAccuracy.findIndex((value) => value >= p.accuracyThreshold);
-          return {
-            metrics: {
-              finalTestAccuracy: testAccuracy.at(-1)!,
-              finalTestAccuracyByLevel: testAccuracyByLevel.map((curve) => curve.at(-1)!),
-              shortBudgetTestAccuracy: testAccuracy[Math.min(p.shortBudget, p.epochs) - 1]!,
-              epochsToThreshold: crossing === -1 ? null : crossing + 1,
-              meanLearnedEpochByLevel: Array.from({ length: levels }, (_, level) =>
-                meanEpoch(fits.learnedSince, (i) => trainSource.level[i] === level, p.epochs + 1),
-              ),
-            },
-            curves: { testAccuracy, testAccuracyByLevel },
-          };
+          epochs: p.epochs,
+          batchSize: p.batchSize,
+          optimizer: p.optimizer,
+          session,
+          onEpoch: async (epoch) => {
+            const trainPredictions = await predictStackedClasses(tf, model, train.x);
+            const testPredictions = await predictStackedClasses(tf, model, test.x);
+            members.forEach(({ fits, testAccuracy, testAccuracyByLevel }, m) => {
+              recordFits(fits, trainSource.data.y, epoch, trainPredictions[m]!);
+              const predicted = testPredictions[m]!;
+              testAccuracy.push(accuracy(predicted, test.source.y));
+              testAccuracyByLevel.forEach((curve, level) => curve.push(accuracy(predicted, test.source.y, (i) => testSource.level[i] === level)));
+            });
+          },
         });
-      },
-    );
+      } finally {
+        [model, train, test].forEach((disposable) => disposable.dispose());
+      }
+
+      // Metrics, per unit.
+      return members.map(({ fits, testAccuracy, testAccuracyByLevel }) => {
+        const crossing = testAccuracy.findIndex((value) => value >= p.accuracyThreshold);
+        return {
+          metrics: {
+            finalTestAccuracy: testAccuracy.at(-1)!,
+            finalTestAccuracyByLevel: testAccuracyByLevel.map((curve) => curve.at(-1)!),
+            shortBudgetTestAccuracy: testAccuracy[Math.min(p.shortBudget, p.epochs) - 1]!,
+            epochsToThreshold: crossing === -1 ? null : crossing + 1,
+            meanLearnedEpochByLevel: Array.from({ length: levels }, (_, level) =>
+              meanEpoch(fits.learnedSince, (i) => trainSource.level[i] === level, p.epochs + 1),
+            ),
+          },
+          curves: { testAccuracy, testAccuracyByLevel },
+        };
+      });
+    });
 
     // Headline: per ordering, averaged over widths and learning rates.
     const byOrdering = Object.fromEntries(

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { clusterTask, corruptLabels, sampleClusters } from './lib/data.js';
 import { parameterCount } from './lib/mlp.js';
 import { createStackedMlp, evaluateStackedLoss, predictStackedClasses, trainStacked, uploadStackedDataset } from './lib/stacked.js';
-import { gridUnits, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
+import { epochSteps, gridUnits, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
 import { FEW_PREDICTIONS_FLIP, SAME_VERDICT } from './lib/tolerances.js';
 import { accuracy } from './lib/train.js';
 
@@ -91,6 +91,9 @@ export function widthBands(widths: readonly number[], ratio: number): Map<number
   }
   return bandOf;
 }
+
+/** A band's widths train in one stack, zero-padded to its widest. */
+const stackOf = (bandOf: Map<number, number>, width: number) => `band=${bandOf.get(width)}`;
 
 export default defineExperiment({
   name: 'double-descent',
@@ -173,12 +176,13 @@ export default defineExperiment({
           trainPasses: p.trainSize * p.epochs,
           // Train and test sets every `evaluateEvery` epochs, and at the end.
           evalPasses: (p.trainSize + p.testSize) * Math.ceil(p.epochs / p.evaluateEvery),
+          steps: epochSteps(p.trainSize, p.batchSize, p.epochs),
+          stack: stackOf(widthBands(p.widths, p.bandRatio), width),
         })),
       ),
-    // Model FLOPs per second on one WASM thread: the smoke preset's 3.6e9 model FLOPs (unpadded widths) in 5.6 s less
-    // 2 s start-up. The machine was oversubscribed (load ~20 on 2 vCPUs), so the 5.6 s is the mean CPU time (user) of
-    // two smoke runs, 4.8 s and 6.4 s, standing in for one idle core's wall time.
-    flopsPerSecond: 1e9,
+    // Fitted to the smoke preset and the default sweep on one WASM thread: `npm run bench -- --work-rates`.
+    flopsPerSecond: 2.8e10,
+    secondsPerStep: 1.5e-3,
   },
   async run(ctx) {
     const p: Params = ctx.params;
@@ -199,7 +203,7 @@ export default defineExperiment({
     const { results, stackedGroups } = await stackedSweep(
       ctx,
       units,
-      ({ width }) => `band=${bandOf.get(width)}`,
+      ({ width }) => stackOf(bandOf, width),
       async (group, session) => {
         const widest = Math.max(...group.map((unit) => unit.config.width));
         const train = uploadStackedDataset(

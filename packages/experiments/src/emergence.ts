@@ -17,7 +17,7 @@ import { mean } from 'simple-statistics';
 import { z } from 'zod';
 import { sampleTeacherSigns, teacherTask, type RegressionDataset } from './lib/data.js';
 import { createStackedMlp, trainStacked, type StackedMlp } from './lib/stacked.js';
-import { metricsWhere, repeat, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
+import { epochSteps, metricsWhere, repeat, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
 import { FEW_PREDICTIONS_FLIP, SAME_VERDICT } from './lib/tolerances.js';
 import { readBatches, sliceRows, uploadRegressionDataset, type TrainingSet } from './lib/train.js';
 
@@ -47,6 +47,9 @@ const params = z.strictObject({
     .describe('with stacking, widths up to this train in one stack, zero-padded to the widest of them (padded units stay exactly zero); 0: each width alone'),
 });
 type Params = z.infer<typeof params>;
+
+/** Narrow widths train in one stack, zero-padded to the widest of them; wider ones each in their own. */
+const stackOf = (p: Pick<Params, 'padWidthsUpTo'>, width: number) => (width <= p.padWidthsUpTo ? `width≤${p.padWidthsUpTo}` : `width=${width}`);
 
 // Metrics.
 
@@ -173,8 +176,7 @@ export default defineExperiment({
     },
   },
   bench: stackedBenchWorkload,
-  // Model FLOPs per second on one WASM thread: the smoke preset's 1.6e8 model FLOPs in 1.2 s of the run's own CPU
-  // time (its timings.cpuSeconds, start-up excluded; the machine was shared, so wall time meant little).
+  // Rates on one WASM thread, fitted to the smoke preset and the default sweep: `npm run bench -- --work-rates`.
   work: {
     networks: (p) =>
       p.widths.flatMap((width) =>
@@ -183,9 +185,12 @@ export default defineExperiment({
           trainPasses: p.trainSize * p.epochs,
           // Test answers are scored after every epoch.
           evalPasses: p.testSize * p.epochs,
+          steps: epochSteps(p.trainSize, p.batchSize, p.epochs),
+          stack: stackOf(p, width),
         }),
       ),
-    flopsPerSecond: 1.4e8,
+    flopsPerSecond: 2.8e10,
+    secondsPerStep: 1.2e-3,
   },
   async run(ctx) {
     const p: Params = ctx.params;
@@ -201,66 +206,70 @@ export default defineExperiment({
 
     // Widths train in one stack each; the narrow ones together, zero-padded to the widest of them (at those
     // widths a step costs the same whatever the width).
-    const stackOf = ({ width }: { width: number }) => (width <= p.padWidthsUpTo ? `width≤${p.padWidthsUpTo}` : `width=${width}`);
-    const { results, stackedGroups } = await stackedSweep(ctx, units, stackOf, async (group, session) => {
-      const train = uploadRegressionDataset(tf, trainData);
-      const test = uploadRegressionDataset(tf, testData);
+    const { results, stackedGroups } = await stackedSweep(
+      ctx,
+      units,
+      ({ width }) => stackOf(p, width),
+      async (group, session) => {
+        const train = uploadRegressionDataset(tf, trainData);
+        const test = uploadRegressionDataset(tf, testData);
 
-      // Model: a ReLU MLP with one logit per part.
-      const memberHidden = group.map((unit) => repeat(p.depth, unit.config.width));
-      const model = createStackedMlp(
-        tf,
-        group.map((unit) => unit.rng('init')),
-        { inputDim: p.inputDim, hidden: repeat(p.depth, Math.max(...group.map((unit) => unit.config.width))), outputDim: p.parts },
-        memberHidden,
-      );
-
-      // Training: each part's own yes/no loss (sigmoid cross-entropy), averaged over parts; after every epoch
-      // the test answers are scored (records survive a restart).
-      const members = session.record('members', () =>
-        group.map(() => ({
-          curves: { partAccuracy: [] as number[], exactMatchAccuracy: [] as number[], logLikelihood: [] as number[] },
-          latest: null as AnswerScores | null,
-        })),
-      );
-      try {
-        await trainStacked({
+        // Model: a ReLU MLP with one logit per part.
+        const memberHidden = group.map((unit) => repeat(p.depth, unit.config.width));
+        const model = createStackedMlp(
           tf,
-          model,
-          train,
-          members: group.map((unit) => ({ learningRate: p.learningRate, shuffle: unit.rng('shuffle') })),
-          epochs: p.epochs,
-          batchSize: p.batchSize,
-          optimizer: 'adam',
-          loss: 'binary-cross-entropy',
-          session,
-          onEpoch: async () => {
-            const logits = await stackedLogits(tf, model, test.x);
-            members.forEach((member, m) => {
-              const scores = scoreAnswers(logits[m]!, testData.targets, p.parts);
-              member.curves.partAccuracy.push(scores.partAccuracy);
-              member.curves.exactMatchAccuracy.push(scores.exactMatch);
-              member.curves.logLikelihood.push(scores.logLikelihood);
-              member.latest = scores;
-            });
-          },
-        });
-      } finally {
-        [model, train, test].forEach((disposable) => disposable.dispose());
-      }
+          group.map((unit) => unit.rng('init')),
+          { inputDim: p.inputDim, hidden: repeat(p.depth, Math.max(...group.map((unit) => unit.config.width))), outputDim: p.parts },
+          memberHidden,
+        );
 
-      // Metrics, per unit: the scores after the last epoch.
-      return members.map(({ curves, latest }) => ({
-        metrics: {
-          partAccuracy: latest!.partAccuracy,
-          exactMatch: latest!.exactMatch,
-          predictedExactMatch: latest!.partAccuracy ** p.parts,
-          logLikelihood: latest!.logLikelihood,
-          partAccuracies: latest!.partAccuracies,
-        },
-        curves,
-      }));
-    });
+        // Training: each part's own yes/no loss (sigmoid cross-entropy), averaged over parts; after every epoch
+        // the test answers are scored (records survive a restart).
+        const members = session.record('members', () =>
+          group.map(() => ({
+            curves: { partAccuracy: [] as number[], exactMatchAccuracy: [] as number[], logLikelihood: [] as number[] },
+            latest: null as AnswerScores | null,
+          })),
+        );
+        try {
+          await trainStacked({
+            tf,
+            model,
+            train,
+            members: group.map((unit) => ({ learningRate: p.learningRate, shuffle: unit.rng('shuffle') })),
+            epochs: p.epochs,
+            batchSize: p.batchSize,
+            optimizer: 'adam',
+            loss: 'binary-cross-entropy',
+            session,
+            onEpoch: async () => {
+              const logits = await stackedLogits(tf, model, test.x);
+              members.forEach((member, m) => {
+                const scores = scoreAnswers(logits[m]!, testData.targets, p.parts);
+                member.curves.partAccuracy.push(scores.partAccuracy);
+                member.curves.exactMatchAccuracy.push(scores.exactMatch);
+                member.curves.logLikelihood.push(scores.logLikelihood);
+                member.latest = scores;
+              });
+            },
+          });
+        } finally {
+          [model, train, test].forEach((disposable) => disposable.dispose());
+        }
+
+        // Metrics, per unit: the scores after the last epoch.
+        return members.map(({ curves, latest }) => ({
+          metrics: {
+            partAccuracy: latest!.partAccuracy,
+            exactMatch: latest!.exactMatch,
+            predictedExactMatch: latest!.partAccuracy ** p.parts,
+            logLikelihood: latest!.logLikelihood,
+            partAccuracies: latest!.partAccuracies,
+          },
+          curves,
+        }));
+      },
+    );
 
     // Headline: per width, averaged over replicates; then how sharply each metric rises across widths.
     const byWidth: Record<string, Record<'partAccuracy' | 'exactMatch' | 'predictedExactMatch' | 'logLikelihood', number>> = {};

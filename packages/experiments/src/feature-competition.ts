@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { featureColumns, sampleCompetingFeatures, shuffleColumns, type Dataset, type FeatureColumns } from './lib/data.js';
 import { firstLayerGradientNorms } from './lib/probes.js';
 import { createStackedMlp, predictStackedClasses, trainStacked, uploadStackedDataset, type StackedDataset } from './lib/stacked.js';
-import { finiteOrNull, gridUnits, meanOfNumbers, stackedBenchWorkload, stackedSweep, stackingParam, repeat } from './lib/sweep.js';
+import { epochSteps, finiteOrNull, gridUnits, meanOfNumbers, repeat, stackByWidth, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
 import { FEW_PREDICTIONS_FLIP, SAME_VERDICT } from './lib/tolerances.js';
 import { accuracy } from './lib/train.js';
 
@@ -93,7 +93,7 @@ export default defineExperiment({
     },
   },
   bench: stackedBenchWorkload,
-  // Model FLOPs per second on one WASM thread: the smoke preset's 8.5e8 model FLOPs in 8.7 s less 2 s start-up.
+  // Rates on one WASM thread, fitted to the smoke preset and the default sweep: `npm run bench -- --work-rates`.
   work: {
     networks: (p) =>
       p.widths.flatMap((width) =>
@@ -101,9 +101,12 @@ export default defineExperiment({
           layers: [2 * p.featureDims + p.noiseDims, ...repeat(p.depth, width), 2],
           trainPasses: p.trainSize * p.epochs,
           evalPasses: p.testSize * p.epochs,
+          steps: epochSteps(p.trainSize, p.batchSize, p.epochs),
+          stack: stackByWidth({ width }),
         }),
       ),
-    flopsPerSecond: 1.3e8,
+    flopsPerSecond: 2.1e10,
+    secondsPerStep: 3.9e-3,
   },
   async run(ctx) {
     const p: Params = ctx.params;
@@ -112,91 +115,86 @@ export default defineExperiment({
     const units = gridUnits({ width: p.widths, replicate: Array.from({ length: p.replicates }, (_, replicate) => replicate), training: trainings });
 
     // Networks of one width train together; each keeps its own data, initialisation and shuffle.
-    const { results, stackedGroups } = await stackedSweep(
-      ctx,
-      units,
-      ({ width }) => `width=${width}`,
-      async (group, session) => {
-        const { width } = group[0]!.config;
-        // Data: the data set depends on the replicate only, so widths are compared on the same examples.
-        // The control trains on the same examples with the strong feature shuffled across them.
-        const sources = group.map(({ config: { replicate, training } }) => {
-          const dataRng = ctx.rng('replicate', replicate, 'data');
-          const examples = sampleCompetingFeatures(dataRng, p, p.trainSize);
-          const test = sampleCompetingFeatures(dataRng, p, p.testSize);
-          const train = training === 'strong-removed' ? shuffleColumns(ctx.rng('replicate', replicate, 'remove-strong'), examples, columns.strong) : examples;
-          return { train, test, ...destroyFeatures(ctx.rng('replicate', replicate, 'destroy'), test, columns) };
-        });
-        const upload = (part: keyof (typeof sources)[number]) =>
-          uploadStackedDataset(
-            tf,
-            sources.map((source) => source[part]),
-          );
-        const [train, test, withoutStrong, withoutWeak] = [upload('train'), upload('test'), upload('withoutStrong'), upload('withoutWeak')];
-
-        // Model: an MLP with ReLU hidden layers and two logits, one per unit.
-        const inputDim = sources[0]!.train.inputDim;
-        const model = createStackedMlp(
+    const { results, stackedGroups } = await stackedSweep(ctx, units, stackByWidth, async (group, session) => {
+      const { width } = group[0]!.config;
+      // Data: the data set depends on the replicate only, so widths are compared on the same examples.
+      // The control trains on the same examples with the strong feature shuffled across them.
+      const sources = group.map(({ config: { replicate, training } }) => {
+        const dataRng = ctx.rng('replicate', replicate, 'data');
+        const examples = sampleCompetingFeatures(dataRng, p, p.trainSize);
+        const test = sampleCompetingFeatures(dataRng, p, p.testSize);
+        const train = training === 'strong-removed' ? shuffleColumns(ctx.rng('replicate', replicate, 'remove-strong'), examples, columns.strong) : examples;
+        return { train, test, ...destroyFeatures(ctx.rng('replicate', replicate, 'destroy'), test, columns) };
+      });
+      const upload = (part: keyof (typeof sources)[number]) =>
+        uploadStackedDataset(
           tf,
-          group.map((unit) => unit.rng('init')),
-          { inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: 2 },
+          sources.map((source) => source[part]),
         );
-        const testAccuracyOf = async (data: StackedDataset) =>
-          (await predictStackedClasses(tf, model, data.x)).map((predicted, m) => accuracy(predicted, data.sources[m]!.y));
+      const [train, test, withoutStrong, withoutWeak] = [upload('train'), upload('test'), upload('withoutStrong'), upload('withoutWeak')];
 
-        // Training, probing after every epoch how hard the loss pulls on the weights reading each feature
-        // (records survive a restart).
-        const curves = session.record('curves', () =>
-          group.map(() => ({
-            gradientNormStrong: [] as number[],
-            gradientNormWeak: [] as number[],
-            gradientRatio: [] as Array<number | null>,
-            testAccuracy: [] as number[],
-          })),
-        );
-        let accuracyStrongDestroyed: number[] = [];
-        let accuracyWeakDestroyed: number[] = [];
-        try {
-          await trainStacked({
-            tf,
-            model,
-            train,
-            members: group.map((unit) => ({ learningRate: p.learningRate, shuffle: unit.rng('shuffle') })),
-            epochs: p.epochs,
-            batchSize: p.batchSize,
-            optimizer: p.optimizer,
-            session,
-            onEpoch: async () => {
-              const norms = await firstLayerGradientNorms(tf, model, train, 'cross-entropy', [columns.strong, columns.weak]);
-              const accuracies = await testAccuracyOf(test);
-              curves.forEach((memberCurves, m) => {
-                const [strong, weak] = norms[m] as [number, number];
-                memberCurves.gradientNormStrong.push(strong);
-                memberCurves.gradientNormWeak.push(weak);
-                memberCurves.gradientRatio.push(finiteOrNull(strong / weak));
-                memberCurves.testAccuracy.push(accuracies[m]!);
-              });
-            },
-          });
-          accuracyStrongDestroyed = await testAccuracyOf(withoutStrong);
-          accuracyWeakDestroyed = await testAccuracyOf(withoutWeak);
-        } finally {
-          [model, train, test, withoutStrong, withoutWeak].forEach((disposable) => disposable.dispose());
-        }
+      // Model: an MLP with ReLU hidden layers and two logits, one per unit.
+      const inputDim = sources[0]!.train.inputDim;
+      const model = createStackedMlp(
+        tf,
+        group.map((unit) => unit.rng('init')),
+        { inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: 2 },
+      );
+      const testAccuracyOf = async (data: StackedDataset) =>
+        (await predictStackedClasses(tf, model, data.x)).map((predicted, m) => accuracy(predicted, data.sources[m]!.y));
 
-        // Metrics, per unit.
-        return curves.map((memberCurves, m) => ({
-          metrics: {
-            testAccuracy: memberCurves.testAccuracy.at(-1)!,
-            accuracyStrongDestroyed: accuracyStrongDestroyed[m]!,
-            accuracyWeakDestroyed: accuracyWeakDestroyed[m]!,
-            meanGradientRatio: meanOfNumbers(memberCurves.gradientRatio),
-            finalGradientRatio: memberCurves.gradientRatio.at(-1)!,
+      // Training, probing after every epoch how hard the loss pulls on the weights reading each feature
+      // (records survive a restart).
+      const curves = session.record('curves', () =>
+        group.map(() => ({
+          gradientNormStrong: [] as number[],
+          gradientNormWeak: [] as number[],
+          gradientRatio: [] as Array<number | null>,
+          testAccuracy: [] as number[],
+        })),
+      );
+      let accuracyStrongDestroyed: number[] = [];
+      let accuracyWeakDestroyed: number[] = [];
+      try {
+        await trainStacked({
+          tf,
+          model,
+          train,
+          members: group.map((unit) => ({ learningRate: p.learningRate, shuffle: unit.rng('shuffle') })),
+          epochs: p.epochs,
+          batchSize: p.batchSize,
+          optimizer: p.optimizer,
+          session,
+          onEpoch: async () => {
+            const norms = await firstLayerGradientNorms(tf, model, train, 'cross-entropy', [columns.strong, columns.weak]);
+            const accuracies = await testAccuracyOf(test);
+            curves.forEach((memberCurves, m) => {
+              const [strong, weak] = norms[m] as [number, number];
+              memberCurves.gradientNormStrong.push(strong);
+              memberCurves.gradientNormWeak.push(weak);
+              memberCurves.gradientRatio.push(finiteOrNull(strong / weak));
+              memberCurves.testAccuracy.push(accuracies[m]!);
+            });
           },
-          curves: memberCurves,
-        }));
-      },
-    );
+        });
+        accuracyStrongDestroyed = await testAccuracyOf(withoutStrong);
+        accuracyWeakDestroyed = await testAccuracyOf(withoutWeak);
+      } finally {
+        [model, train, test, withoutStrong, withoutWeak].forEach((disposable) => disposable.dispose());
+      }
+
+      // Metrics, per unit.
+      return curves.map((memberCurves, m) => ({
+        metrics: {
+          testAccuracy: memberCurves.testAccuracy.at(-1)!,
+          accuracyStrongDestroyed: accuracyStrongDestroyed[m]!,
+          accuracyWeakDestroyed: accuracyWeakDestroyed[m]!,
+          meanGradientRatio: meanOfNumbers(memberCurves.gradientRatio),
+          finalGradientRatio: memberCurves.gradientRatio.at(-1)!,
+        },
+        curves: memberCurves,
+      }));
+    });
 
     // Headline: per width, averaged over replicates.
     const byWidth = Object.fromEntries(

@@ -38,6 +38,9 @@ const params = z.strictObject({
 });
 type Params = z.infer<typeof params>;
 
+/** Every network has one shape, so all train in one stack. */
+const stackOf = (p: Pick<Params, 'modulus'>) => `p=${p.modulus}`;
+
 /** The first step at which a curve measured every `interval` steps reaches `threshold`, or null if it never does. */
 export function firstStepReaching(curve: readonly number[], threshold: number, interval: number): number | null {
   const index = curve.findIndex((value) => value >= threshold);
@@ -100,9 +103,12 @@ export default defineExperiment({
         layers: [2 * p.modulus, p.hidden, p.modulus],
         trainPasses: Math.round(p.trainFraction * p.modulus ** 2) * p.steps,
         evalPasses: p.modulus ** 2 * Math.ceil(p.steps / p.stepsPerEvaluation),
+        steps: p.steps,
+        stack: stackOf(p),
       }),
-    // Model FLOPs per second on one WASM thread: the smoke preset's 8.8e8 model FLOPs in 3.6 s less 2 s start-up.
-    flopsPerSecond: 5.4e8,
+    // Fitted to the smoke preset and the default sweep on one WASM thread: `npm run bench -- --work-rates`.
+    flopsPerSecond: 2.2e10,
+    secondsPerStep: 3.4e-3,
   },
   async run(ctx) {
     const p: Params = ctx.params;
@@ -113,7 +119,7 @@ export default defineExperiment({
     const { results, stackedGroups } = await stackedSweep(
       ctx,
       units,
-      () => `p=${p.modulus}`,
+      () => stackOf(p),
       async (group, session) => {
         // Data: replicate r's random split of all pairs; every weight decay trains on the same split.
         const all = modularAddition(p.modulus);

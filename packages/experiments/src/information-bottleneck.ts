@@ -20,7 +20,7 @@ import { binnedInformation, binnedStates, rangeOf, type BinRange } from './lib/i
 import type { Activation } from './lib/mlp.js';
 import { assignValues, readValues } from './lib/optimizer.js';
 import { createStackedMlp, predictStackedClasses, trainStacked, uploadStackedDataset, type StackedMlp } from './lib/stacked.js';
-import { gridUnits, metricsWhere, repeat, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
+import { epochSteps, gridUnits, metricsWhere, repeat, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
 import { SAME_VERDICT } from './lib/tolerances.js';
 import { accuracy } from './lib/train.js';
 
@@ -139,20 +139,23 @@ export default defineExperiment({
     },
   },
   bench: stackedBenchWorkload,
-  // Model FLOPs per second on one WASM thread: the smoke preset's 4.0e8 model FLOPs in 6.1 s of process CPU time
-  // less 1.3 s start-up (a run of almost nothing), measured on a machine too loaded (load 20 on 2 cores) for wall
-  // time. Low because the networks are tiny (dispatch-bound) and the binning runs in JS.
+  // Rates on one WASM thread, fitted to the smoke preset and the default sweep: `npm run bench -- --work-rates`.
   work: {
     networks: (p) => {
       const trainSize = Math.round(p.trainFraction * 2 ** p.bits);
-      return repeat(ACTIVATIONS.length * p.replicates, {
-        layers: [p.bits, ...p.hidden, 2],
-        trainPasses: trainSize * p.epochs,
-        // Every evaluation: accuracy on every pattern, then the hidden layers on every pattern, twice (the run's range, then the bins).
-        evalPasses: 3 * 2 ** p.bits * (p.evaluations + 1),
-      });
+      return ACTIVATIONS.flatMap((activation) =>
+        repeat(p.replicates, {
+          layers: [p.bits, ...p.hidden, 2],
+          trainPasses: trainSize * p.epochs,
+          // Every evaluation: accuracy on every pattern, then the hidden layers on every pattern, twice (the run's range, then the bins).
+          evalPasses: 3 * 2 ** p.bits * (p.evaluations + 1),
+          steps: epochSteps(trainSize, p.batchSize, p.epochs),
+          stack: activation,
+        }),
+      );
     },
-    flopsPerSecond: 8.3e7,
+    flopsPerSecond: 1.1e9,
+    secondsPerStep: 2.2e-3,
   },
   async run(ctx) {
     const p: Params = ctx.params;

@@ -16,7 +16,7 @@ import { clusterTask, sampleClusters } from './lib/data.js';
 import { layerSizes } from './lib/mlp.js';
 import { sessionPart } from './lib/session.js';
 import { createStackedMlp, predictStackedClasses, trainStacked, uploadStackedDataset } from './lib/stacked.js';
-import { repeat, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
+import { epochSteps, repeat, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
 import { FEW_PREDICTIONS_FLIP, SAME_VERDICT } from './lib/tolerances.js';
 import { accuracy } from './lib/train.js';
 
@@ -136,14 +136,19 @@ export default defineExperiment({
   bench: stackedBenchWorkload,
   work: {
     networks: (p) =>
-      repeat(p.replicates * (1 + ARMS.length * p.rounds), {
-        layers: [p.inputDim, ...p.hidden, p.classes],
-        trainPasses: p.trainSize * p.epochs,
-        evalPasses: p.testSize,
-      }),
-    // Model FLOPs per second on one WASM thread: the smoke preset's 6.15e8 model FLOPs in 3.0 s (two runs) less 2 s
-    // start-up; CPU (user + sys), not wall, seconds: 7 agents shared the machine's 2 cores when it was measured.
-    flopsPerSecond: 6e8,
+      // Round 0 trains the dense networks, each later round the three arms: a stack per round, one after another.
+      Array.from({ length: p.rounds + 1 }, (_, round) =>
+        repeat(p.replicates * (round === 0 ? 1 : ARMS.length), {
+          layers: [p.inputDim, ...p.hidden, p.classes],
+          trainPasses: p.trainSize * p.epochs,
+          evalPasses: p.testSize,
+          steps: epochSteps(p.trainSize, p.batchSize, p.epochs),
+          stack: `round=${round}`,
+        }),
+      ).flat(),
+    // Fitted to the smoke preset and the default sweep on one WASM thread: `npm run bench -- --work-rates`.
+    flopsPerSecond: 2.8e10,
+    secondsPerStep: 3.2e-3,
   },
   async run(ctx) {
     const p: Params = ctx.params;

@@ -11,7 +11,7 @@ import { mean } from 'simple-statistics';
 import { z } from 'zod';
 import { corruptLabels, replicateClusterData } from './lib/data.js';
 import { createStackedMlp, predictStackedClasses, trainStacked, uploadStackedDataset } from './lib/stacked.js';
-import { meanOfNumbers, metricsWhere, stackedBenchWorkload, stackedSweep, stackingParam, repeat } from './lib/sweep.js';
+import { epochSteps, meanOfNumbers, metricsWhere, repeat, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
 import { FEW_PREDICTIONS_FLIP, SAME_VERDICT } from './lib/tolerances.js';
 import { fitRecord, medianEpoch, recordFits } from './lib/tracking.js';
 import { accuracy } from './lib/train.js';
@@ -33,6 +33,9 @@ const params = z.strictObject({
   stacking: stackingParam,
 });
 type Params = z.infer<typeof params>;
+
+/** Every network has one shape, so all train in one stack. */
+const stackOf = (p: Pick<Params, 'hidden'>) => `hidden=${p.hidden.join('x')}`;
 
 /** Before the first epoch: no predictions yet. */
 const noPredictions: Int32Array = new Int32Array(0);
@@ -104,7 +107,7 @@ export default defineExperiment({
     },
   },
   bench: stackedBenchWorkload,
-  // Model FLOPs per second on one WASM thread: the smoke preset's 7.0e8 model FLOPs in 9.5 s less 2 s start-up.
+  // Rates on one WASM thread, fitted to the smoke preset and the default sweep: `npm run bench -- --work-rates`.
   work: {
     networks: (p) =>
       repeat(p.corruptionLevels.length * p.replicates, {
@@ -112,8 +115,11 @@ export default defineExperiment({
         trainPasses: p.trainSize * p.epochs,
         // Train and test accuracy are tracked every epoch.
         evalPasses: (p.trainSize + p.testSize) * p.epochs,
+        steps: epochSteps(p.trainSize, p.batchSize, p.epochs),
+        stack: stackOf(p),
       }),
-    flopsPerSecond: 9.3e7,
+    flopsPerSecond: 2.4e10,
+    secondsPerStep: 5.2e-3,
   },
   async run(ctx) {
     const p: Params = ctx.params;
@@ -126,7 +132,7 @@ export default defineExperiment({
     const { results, stackedGroups } = await stackedSweep(
       ctx,
       units,
-      () => `hidden=${p.hidden.join('x')}`,
+      () => stackOf(p),
       async (group, session) => {
         // Data: the task, clean data and initialisation depend on the replicate only, so corruption
         // levels differ in their labels and nothing else.

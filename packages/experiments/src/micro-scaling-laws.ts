@@ -59,6 +59,10 @@ const params = z.strictObject({
 });
 type Params = z.infer<typeof params>;
 
+/** Narrow widths of the parameter sweep train in one stack, zero-padded to the widest of them; the data sweep's width and wider ones each in their own. */
+const stackOf = (p: Pick<Params, 'padWidthsUpTo' | 'dataSweepWidth'>, width: number) =>
+  width <= p.padWidthsUpTo && width !== p.dataSweepWidth ? `width≤${p.padWidthsUpTo}` : `width=${width}`;
+
 /**
  * A unit's visits: only its own training set, the first `trainSize` rows of its group's (nested) set,
  * reshuffled every pass, `perRound` at a time.
@@ -123,18 +127,20 @@ export default defineExperiment({
     },
   },
   bench: stackedBenchWorkload,
-  // Model FLOPs per second on one WASM thread: the smoke preset's 1.5e9 model FLOPs in 16.4 s less 2 s start-up.
-  // Early stopping may end a unit sooner: maxSteps is the budget, so the estimate is an upper one.
+  // Rates on one WASM thread, fitted to the smoke preset and the default sweep: `npm run bench -- --work-rates`.
   work: {
     networks: (p) => {
       const network = (width: number) => ({
         layers: [p.inputDim, ...repeat(p.depth, width), 1],
         trainPasses: p.maxSteps * p.batchSize,
         evalPasses: Math.ceil(p.maxSteps / p.stepsPerEvaluation) * p.validationSize,
+        steps: p.maxSteps,
+        stack: stackOf(p, width),
       });
       return [...p.trainSizes.map(() => network(p.dataSweepWidth)), ...p.widths.map(network)];
     },
-    flopsPerSecond: 1.0e8,
+    flopsPerSecond: 2.8e10,
+    secondsPerStep: 2.5e-4,
   },
   async run(ctx) {
     const p: Params = ctx.params;
@@ -146,79 +152,83 @@ export default defineExperiment({
 
     // Units of one width (the data sweep, and its width in the parameter sweep) train in one stack, and so
     // do the narrow widths, zero-padded: at those widths a step costs the same whatever the width.
-    const stackOf = ({ width }: { width: number }) => (width <= p.padWidthsUpTo && width !== p.dataSweepWidth ? `width≤${p.padWidthsUpTo}` : `width=${width}`);
-    const { results, stackedGroups } = await stackedSweep(ctx, units, stackOf, async (group, session) => {
-      const width = Math.max(...group.map((unit) => unit.config.width));
-      const memberHidden = group.map((unit) => Array<number>(p.depth).fill(unit.config.width));
-      // Data: one teacher and one held-out set for every unit; smaller training sets are prefixes of
-      // larger ones, so the group's largest holds every member's, each visiting only its own prefix.
-      const teacher = teacherTask(ctx.rng('teacher'), { inputDim: p.inputDim, hidden: p.teacherHidden });
-      const heldOutRng = ctx.rng('held-out');
-      const validation = uploadRegressionDataset(tf, sampleTeacher(heldOutRng, teacher, p.validationSize, p.labelNoise));
-      const test = uploadRegressionDataset(tf, sampleTeacher(heldOutRng, teacher, p.testSize));
-      const largest = Math.max(...group.map((unit) => unit.config.trainSize));
-      const train = uploadRegressionDataset(tf, sampleTeacher(ctx.rng('train'), teacher, largest, p.labelNoise));
+    const { results, stackedGroups } = await stackedSweep(
+      ctx,
+      units,
+      ({ width }) => stackOf(p, width),
+      async (group, session) => {
+        const width = Math.max(...group.map((unit) => unit.config.width));
+        const memberHidden = group.map((unit) => Array<number>(p.depth).fill(unit.config.width));
+        // Data: one teacher and one held-out set for every unit; smaller training sets are prefixes of
+        // larger ones, so the group's largest holds every member's, each visiting only its own prefix.
+        const teacher = teacherTask(ctx.rng('teacher'), { inputDim: p.inputDim, hidden: p.teacherHidden });
+        const heldOutRng = ctx.rng('held-out');
+        const validation = uploadRegressionDataset(tf, sampleTeacher(heldOutRng, teacher, p.validationSize, p.labelNoise));
+        const test = uploadRegressionDataset(tf, sampleTeacher(heldOutRng, teacher, p.testSize));
+        const largest = Math.max(...group.map((unit) => unit.config.trainSize));
+        const train = uploadRegressionDataset(tf, sampleTeacher(ctx.rng('train'), teacher, largest, p.labelNoise));
 
-      // Model: a ReLU MLP with one linear output per unit.
-      const shape = { inputDim: p.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: 1 };
-      const model = createStackedMlp(
-        tf,
-        group.map((unit) => unit.rng('init')),
-        shape,
-        memberHidden,
-      );
-
-      // Training in rounds of `stepsPerEvaluation` steps over reshuffled epochs, with early stopping
-      // per unit; the test loss is the one at the best validation loss (records survive a restart).
-      const members = session.record('members', () =>
-        group.map(() => ({
-          curves: { validationLoss: [] as Array<number | null>, testLoss: [] as Array<number | null> },
-          best: { round: 0, validationLoss: Infinity, testLoss: Infinity },
-        })),
-      );
-      try {
-        await trainStacked({
+        // Model: a ReLU MLP with one linear output per unit.
+        const shape = { inputDim: p.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: 1 };
+        const model = createStackedMlp(
           tf,
-          model,
-          train,
-          members: group.map((unit) => ({
-            learningRate: p.learningRate,
-            shuffle: prefixVisits(unit.rng('order'), unit.config.trainSize, p.stepsPerEvaluation * p.batchSize),
-          })),
-          epochs: Math.ceil(p.maxSteps / p.stepsPerEvaluation),
-          batchSize: p.batchSize,
-          optimizer: 'adam',
-          loss: 'mse',
-          session,
-          onEpoch: async (round, training) => {
-            const validationLosses = await evaluateStackedLoss(tf, model, validation, 'mse');
-            const testLosses = await evaluateStackedLoss(tf, model, test, 'mse');
-            return members.map((member, m) => {
-              if (!training[m]) return undefined;
-              const [validationLoss, testLoss] = [validationLosses[m]!, testLosses[m]!];
-              member.curves.validationLoss.push(finiteOrNull(validationLoss));
-              member.curves.testLoss.push(finiteOrNull(testLoss));
-              if (validationLoss < member.best.validationLoss) member.best = { round, validationLoss, testLoss };
-              return round - member.best.round >= p.patience ? 'stop' : undefined;
-            });
-          },
-        });
-      } finally {
-        [model, train, validation, test].forEach((disposable) => disposable.dispose());
-      }
+          group.map((unit) => unit.rng('init')),
+          shape,
+          memberHidden,
+        );
 
-      // Metrics, per unit.
-      return members.map(({ curves, best }, m) => ({
-        metrics: {
-          testLoss: finiteOrNull(best.testLoss), // infinite only if training diverged from the start
-          validationLoss: finiteOrNull(best.validationLoss),
-          bestStep: best.round * p.stepsPerEvaluation,
-          stepsTrained: curves.testLoss.length * p.stepsPerEvaluation,
-          parameterCount: parameterCount({ ...shape, hidden: memberHidden[m]! }),
-        },
-        curves,
-      }));
-    });
+        // Training in rounds of `stepsPerEvaluation` steps over reshuffled epochs, with early stopping
+        // per unit; the test loss is the one at the best validation loss (records survive a restart).
+        const members = session.record('members', () =>
+          group.map(() => ({
+            curves: { validationLoss: [] as Array<number | null>, testLoss: [] as Array<number | null> },
+            best: { round: 0, validationLoss: Infinity, testLoss: Infinity },
+          })),
+        );
+        try {
+          await trainStacked({
+            tf,
+            model,
+            train,
+            members: group.map((unit) => ({
+              learningRate: p.learningRate,
+              shuffle: prefixVisits(unit.rng('order'), unit.config.trainSize, p.stepsPerEvaluation * p.batchSize),
+            })),
+            epochs: Math.ceil(p.maxSteps / p.stepsPerEvaluation),
+            batchSize: p.batchSize,
+            optimizer: 'adam',
+            loss: 'mse',
+            session,
+            onEpoch: async (round, training) => {
+              const validationLosses = await evaluateStackedLoss(tf, model, validation, 'mse');
+              const testLosses = await evaluateStackedLoss(tf, model, test, 'mse');
+              return members.map((member, m) => {
+                if (!training[m]) return undefined;
+                const [validationLoss, testLoss] = [validationLosses[m]!, testLosses[m]!];
+                member.curves.validationLoss.push(finiteOrNull(validationLoss));
+                member.curves.testLoss.push(finiteOrNull(testLoss));
+                if (validationLoss < member.best.validationLoss) member.best = { round, validationLoss, testLoss };
+                return round - member.best.round >= p.patience ? 'stop' : undefined;
+              });
+            },
+          });
+        } finally {
+          [model, train, validation, test].forEach((disposable) => disposable.dispose());
+        }
+
+        // Metrics, per unit.
+        return members.map(({ curves, best }, m) => ({
+          metrics: {
+            testLoss: finiteOrNull(best.testLoss), // infinite only if training diverged from the start
+            validationLoss: finiteOrNull(best.validationLoss),
+            bestStep: best.round * p.stepsPerEvaluation,
+            stepsTrained: curves.testLoss.length * p.stepsPerEvaluation,
+            parameterCount: parameterCount({ ...shape, hidden: memberHidden[m]! }),
+          },
+          curves,
+        }));
+      },
+    );
 
     // Headline: power-law fits of test loss against training-set size and against parameter count.
     const points = (sweep: string, x: (unit: UnitResult) => number) =>

@@ -17,7 +17,7 @@ import { clusterTask, sampleClusters } from './lib/data.js';
 import { assignValues, createOptimizer, readValues } from './lib/optimizer.js';
 import { sessionPart } from './lib/session.js';
 import { createStackedMlp, memberLosses, perMember, trainStacked } from './lib/stacked.js';
-import { gridUnits, metricsWhere, repeat, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
+import { epochSteps, gridUnits, metricsWhere, repeat, stackByWidth, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
 import { FEW_PREDICTIONS_FLIP, SAME_VERDICT } from './lib/tolerances.js';
 import { accuracy, runEpochs, uploadDataset, type DeviceDataset } from './lib/train.js';
 
@@ -204,14 +204,27 @@ export default defineExperiment({
     networks: (p) =>
       p.widths.flatMap((width) => {
         const layers = [p.inputDim, ...repeat(p.depth, width), p.classes];
-        const endPoint = { layers, trainPasses: p.trainSize * p.epochs, evalPasses: 0 };
-        // Each curve trains one network at a time (plus the weights' mix) and evaluates both paths at every point.
-        const curve = { layers, trainPasses: p.trainSize * p.curveEpochs, evalPasses: 2 * p.pathPoints * (p.trainSize + p.testSize) };
+        const endPoint = {
+          layers,
+          trainPasses: p.trainSize * p.epochs,
+          evalPasses: 0,
+          steps: epochSteps(p.trainSize, p.batchSize, p.epochs),
+          stack: `${stackByWidth({ width })}/end-points`,
+        };
+        // Each curve trains one network at a time (plus the weights' mix) and evaluates both paths at every point;
+        // a width's curves train together once its end points are trained.
+        const curve = {
+          layers,
+          trainPasses: p.trainSize * p.curveEpochs,
+          evalPasses: 2 * p.pathPoints * (p.trainSize + p.testSize),
+          steps: epochSteps(p.trainSize, p.batchSize, p.curveEpochs),
+          stack: `${stackByWidth({ width })}/curves`,
+        };
         return [...repeat(2 * p.pairs, endPoint), ...repeat(p.pairs, curve)];
       }),
-    // Model FLOPs per second on one WASM thread: the smoke preset's 1.12e9 model FLOPs in 3.6 s (mean of two runs) less
-    // 2 s start-up; CPU (user + sys), not wall, seconds: 7 agents shared the machine's 2 cores when it was measured.
-    flopsPerSecond: 7e8,
+    // Fitted to the smoke preset and the default sweep on one WASM thread: `npm run bench -- --work-rates`.
+    flopsPerSecond: 2.8e10,
+    secondsPerStep: 3.5e-3,
   },
   async run(ctx) {
     const p: Params = ctx.params;
@@ -221,122 +234,117 @@ export default defineExperiment({
     const endPointShare = (2 * p.epochs) / (2 * p.epochs + p.curveEpochs);
 
     // Every network of one width trains in one stack: both end points of each pair, then every pair's curve.
-    const { results, stackedGroups } = await stackedSweep(
-      ctx,
-      units,
-      ({ width }) => `width=${width}`,
-      async (group, session) => {
-        const { width } = group[0]!.config;
-        // Data: one task and data set for every unit; only the networks' seeds differ.
-        const dataRng = ctx.rng('data');
-        const task = clusterTask(dataRng, p);
-        const train = uploadDataset(tf, sampleClusters(dataRng, task, p.trainSize));
-        const test = uploadDataset(tf, sampleClusters(dataRng, task, p.testSize));
+    const { results, stackedGroups } = await stackedSweep(ctx, units, stackByWidth, async (group, session) => {
+      const { width } = group[0]!.config;
+      // Data: one task and data set for every unit; only the networks' seeds differ.
+      const dataRng = ctx.rng('data');
+      const task = clusterTask(dataRng, p);
+      const train = uploadDataset(tf, sampleClusters(dataRng, task, p.trainSize));
+      const test = uploadDataset(tf, sampleClusters(dataRng, task, p.testSize));
 
-        // Model: two end-point networks per pair (members 2i and 2i + 1), each with its own initialisation and shuffle.
-        const endPoints = group.flatMap((unit) => ['a', 'b'].map((name) => ({ unit, name })));
-        const shape = { inputDim: p.inputDim, hidden: repeat(p.depth, width), outputDim: p.classes };
-        const model = createStackedMlp(
-          tf,
-          endPoints.map(({ unit, name }) => unit.rng('init', name)),
-          shape,
+      // Model: two end-point networks per pair (members 2i and 2i + 1), each with its own initialisation and shuffle.
+      const endPoints = group.flatMap((unit) => ['a', 'b'].map((name) => ({ unit, name })));
+      const shape = { inputDim: p.inputDim, hidden: repeat(p.depth, width), outputDim: p.classes };
+      const model = createStackedMlp(
+        tf,
+        endPoints.map(({ unit, name }) => unit.rng('init', name)),
+        shape,
+      );
+      const endShuffles = endPoints.map(({ unit, name }) => unit.rng('shuffle', name));
+      const curveShuffles = group.map((unit) => unit.rng('curve', 'shuffle'));
+      const curvePositions = group.map((unit) => unit.rng('curve', 't'));
+      // The trained end points, kept so that a restart inside the curves' training (which skips the end
+      // points' finished loop) starts from them.
+      const trained = session.record('endPoints', () => ({ weights: [] as Float32Array[] }));
+      const pairIndex = (first: number) =>
+        tf.tensor1d(
+          group.map((_, i) => 2 * i + first),
+          'int32',
         );
-        const endShuffles = endPoints.map(({ unit, name }) => unit.rng('shuffle', name));
-        const curveShuffles = group.map((unit) => unit.rng('curve', 'shuffle'));
-        const curvePositions = group.map((unit) => unit.rng('curve', 't'));
-        // The trained end points, kept so that a restart inside the curves' training (which skips the end
-        // points' finished loop) starts from them.
-        const trained = session.record('endPoints', () => ({ weights: [] as Float32Array[] }));
-        const pairIndex = (first: number) =>
-          tf.tensor1d(
-            group.map((_, i) => 2 * i + first),
-            'int32',
+      const [startIndex, endIndex] = [pairIndex(0), pairIndex(1)];
+      let middle: Variable[] = [];
+      let starts: Tensor[] = [];
+      let ends: Tensor[] = [];
+      try {
+        // Training, 1: the end points.
+        await trainStacked({
+          tf,
+          model,
+          train,
+          members: endShuffles.map((shuffle) => ({ learningRate: p.learningRate, shuffle })),
+          epochs: p.epochs,
+          batchSize: p.batchSize,
+          optimizer: 'adam',
+          // Progress: the end points' share of the group's epochs (two networks per pair, one curve).
+          session: sessionPart(session, 0, endPointShare),
+        });
+        if (trained.weights.length === 0) trained.weights.push(...(await Promise.all(model.variables.map(readValues))));
+        else model.variables.forEach((variable, i) => assignValues(tf, variable, trained.weights[i]!));
+
+        // Training, 2: each pair's curve, its middle point starting halfway along the line (Garipov et al.).
+        starts = model.variables.map((variable) => tf.gather(variable, startIndex));
+        ends = model.variables.map((variable) => tf.gather(variable, endIndex));
+        middle = starts.map((start, i) => tf.tidy(() => tf.variable(tf.mul(tf.add(start, ends[i]!), 0.5), true)));
+        await trainCurves({
+          tf,
+          starts,
+          ends,
+          middle,
+          train,
+          shuffles: curveShuffles,
+          positions: curvePositions,
+          p,
+          session: sessionPart(session, endPointShare, 1),
+        });
+
+        // Metrics: training loss and test accuracy at each t along the line and along the curve.
+        const line: Evaluation[][] = [];
+        const curve: Evaluation[][] = [];
+        for (const t of positions) {
+          line.push(
+            await evaluateNetworks(
+              tf,
+              tf.tidy(() => starts.map((start, i) => tf.add(tf.mul(1 - t, start), tf.mul(t, ends[i]!)))),
+              train,
+              test,
+            ),
           );
-        const [startIndex, endIndex] = [pairIndex(0), pairIndex(1)];
-        let middle: Variable[] = [];
-        let starts: Tensor[] = [];
-        let ends: Tensor[] = [];
-        try {
-          // Training, 1: the end points.
-          await trainStacked({
-            tf,
-            model,
-            train,
-            members: endShuffles.map((shuffle) => ({ learningRate: p.learningRate, shuffle })),
-            epochs: p.epochs,
-            batchSize: p.batchSize,
-            optimizer: 'adam',
-            // Progress: the end points' share of the group's epochs (two networks per pair, one curve).
-            session: sessionPart(session, 0, endPointShare),
-          });
-          if (trained.weights.length === 0) trained.weights.push(...(await Promise.all(model.variables.map(readValues))));
-          else model.variables.forEach((variable, i) => assignValues(tf, variable, trained.weights[i]!));
-
-          // Training, 2: each pair's curve, its middle point starting halfway along the line (Garipov et al.).
-          starts = model.variables.map((variable) => tf.gather(variable, startIndex));
-          ends = model.variables.map((variable) => tf.gather(variable, endIndex));
-          middle = starts.map((start, i) => tf.tidy(() => tf.variable(tf.mul(tf.add(start, ends[i]!), 0.5), true)));
-          await trainCurves({
-            tf,
-            starts,
-            ends,
-            middle,
-            train,
-            shuffles: curveShuffles,
-            positions: curvePositions,
-            p,
-            session: sessionPart(session, endPointShare, 1),
-          });
-
-          // Metrics: training loss and test accuracy at each t along the line and along the curve.
-          const line: Evaluation[][] = [];
-          const curve: Evaluation[][] = [];
-          for (const t of positions) {
-            line.push(
-              await evaluateNetworks(
-                tf,
-                tf.tidy(() => starts.map((start, i) => tf.add(tf.mul(1 - t, start), tf.mul(t, ends[i]!)))),
-                train,
-                test,
-              ),
-            );
-            curve.push(
-              await evaluateNetworks(
-                tf,
-                tf.tidy(() => middle.map((point, i) => bezier(tf, t, starts[i]!, point, ends[i]!))),
-                train,
-                test,
-              ),
-            );
-          }
-          const halfway = positions.indexOf(0.5);
-          return group.map((_, i) => {
-            const profile = (path: Evaluation[][], field: keyof Evaluation) => path.map((point) => point[i]![field]);
-            const curves = {
-              lineTrainLoss: profile(line, 'trainLoss'),
-              curveTrainLoss: profile(curve, 'trainLoss'),
-              lineTestAccuracy: profile(line, 'testAccuracy'),
-              curveTestAccuracy: profile(curve, 'testAccuracy'),
-            };
-            return {
-              metrics: {
-                linearBarrier: barrierHeight(positions, curves.lineTrainLoss),
-                curveBarrier: barrierHeight(positions, curves.curveTrainLoss),
-                endPointTrainLoss: [curves.lineTrainLoss[0]!, curves.lineTrainLoss.at(-1)!],
-                endPointTestAccuracy: [curves.lineTestAccuracy[0]!, curves.lineTestAccuracy.at(-1)!],
-                // Halfway along each path (t = 0.5 when it is one of the points, else the lowest along it).
-                linearMiddleTestAccuracy: halfway >= 0 ? curves.lineTestAccuracy[halfway]! : Math.min(...curves.lineTestAccuracy),
-                curveMiddleTestAccuracy: halfway >= 0 ? curves.curveTestAccuracy[halfway]! : Math.min(...curves.curveTestAccuracy),
-              },
-              curves: { t: positions, ...curves },
-            };
-          });
-        } finally {
-          [model, train, test].forEach((disposable) => disposable.dispose());
-          [startIndex, endIndex, ...starts, ...ends, ...middle].forEach((tensor) => tensor.dispose());
+          curve.push(
+            await evaluateNetworks(
+              tf,
+              tf.tidy(() => middle.map((point, i) => bezier(tf, t, starts[i]!, point, ends[i]!))),
+              train,
+              test,
+            ),
+          );
         }
-      },
-    );
+        const halfway = positions.indexOf(0.5);
+        return group.map((_, i) => {
+          const profile = (path: Evaluation[][], field: keyof Evaluation) => path.map((point) => point[i]![field]);
+          const curves = {
+            lineTrainLoss: profile(line, 'trainLoss'),
+            curveTrainLoss: profile(curve, 'trainLoss'),
+            lineTestAccuracy: profile(line, 'testAccuracy'),
+            curveTestAccuracy: profile(curve, 'testAccuracy'),
+          };
+          return {
+            metrics: {
+              linearBarrier: barrierHeight(positions, curves.lineTrainLoss),
+              curveBarrier: barrierHeight(positions, curves.curveTrainLoss),
+              endPointTrainLoss: [curves.lineTrainLoss[0]!, curves.lineTrainLoss.at(-1)!],
+              endPointTestAccuracy: [curves.lineTestAccuracy[0]!, curves.lineTestAccuracy.at(-1)!],
+              // Halfway along each path (t = 0.5 when it is one of the points, else the lowest along it).
+              linearMiddleTestAccuracy: halfway >= 0 ? curves.lineTestAccuracy[halfway]! : Math.min(...curves.lineTestAccuracy),
+              curveMiddleTestAccuracy: halfway >= 0 ? curves.curveTestAccuracy[halfway]! : Math.min(...curves.curveTestAccuracy),
+            },
+            curves: { t: positions, ...curves },
+          };
+        });
+      } finally {
+        [model, train, test].forEach((disposable) => disposable.dispose());
+        [startIndex, endIndex, ...starts, ...ends, ...middle].forEach((tensor) => tensor.dispose());
+      }
+    });
 
     // Headline: per width, barrier heights averaged over pairs.
     const byWidth = Object.fromEntries(

@@ -18,7 +18,7 @@ import { clusterTask, sampleClusters, sampleTeacher, teacherTask } from './lib/d
 import { optimizerKinds, type OptimizerKind } from './lib/optimizer.js';
 import { createStackedMlp, evaluateStackedLoss, predictStackedClasses, trainStacked, type StackedData, type StackedMlp } from './lib/stacked.js';
 import { summarize } from './lib/statistics.js';
-import { finiteOrNull, gridUnits, repeat, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
+import { epochSteps, finiteOrNull, gridUnits, repeat, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
 import { FEW_PREDICTIONS_FLIP, SAME_VERDICT } from './lib/tolerances.js';
 import { accuracy, uploadDataset, uploadRegressionDataset, type DeviceDataset, type LossKind } from './lib/train.js';
 
@@ -56,6 +56,9 @@ const params = z.strictObject({
 });
 type Params = z.infer<typeof params>;
 type TaskName = Params['tasks'][number];
+
+/** One stack per task and optimizer (an optimizer's kind is the stack's): its rates and replicates train together. */
+const stackOf = ({ task, optimizer }: { task: string; optimizer: string }) => `${task}/${optimizer}`;
 
 // Data: each task's train, validation and test sets, drawn once per run; every optimizer sees the same.
 /** The tasks' fixed settings: inputs, outputs, and the cluster task behind each classification. */
@@ -231,16 +234,20 @@ export default defineExperiment({
   work: {
     networks: (p) =>
       p.tasks.flatMap((task) =>
-        repeat(p.optimizers.length * new Set([...p.learningRateFactors, 1]).size * p.replicates, {
-          layers: [TASKS[task].inputDim, ...p.hidden, TASKS[task].outputDim],
-          trainPasses: trainSizeOf(task, p) * p.epochs,
-          // The validation loss after every epoch; validation and test scores at the end.
-          evalPasses: p.validationSize * (p.epochs + 1) + p.testSize,
-        }),
+        p.optimizers.flatMap((optimizer) =>
+          repeat(new Set([...p.learningRateFactors, 1]).size * p.replicates, {
+            layers: [TASKS[task].inputDim, ...p.hidden, TASKS[task].outputDim],
+            trainPasses: trainSizeOf(task, p) * p.epochs,
+            // The validation loss after every epoch; validation and test scores at the end.
+            evalPasses: p.validationSize * (p.epochs + 1) + p.testSize,
+            steps: epochSteps(trainSizeOf(task, p), p.batchSize, p.epochs),
+            stack: stackOf({ task, optimizer }),
+          }),
+        ),
       ),
-    // Model FLOPs per second on one WASM thread: the smoke preset's 1.9e9 model FLOPs in 3.8 s less 2 s start-up
-    // (CPU seconds: the shared machine's wall clock was several times longer). The default sweep reaches ~4.6e9.
-    flopsPerSecond: 1.0e9,
+    // Fitted to the smoke preset and the default sweep on one WASM thread: `npm run bench -- --work-rates`.
+    flopsPerSecond: 2.8e10,
+    secondsPerStep: 2.9e-3,
   },
   async run(ctx) {
     const p: Params = ctx.params;
@@ -253,7 +260,7 @@ export default defineExperiment({
     const { results, stackedGroups } = await stackedSweep(
       ctx,
       units,
-      (config) => `${config.task}/${config.optimizer}`,
+      (config) => stackOf(config),
       async (group, session) => {
         const { task, optimizer } = group[0]!.config;
         const data = taskData(tf, task, ctx.rng(task, 'data'), p);

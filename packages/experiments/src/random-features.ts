@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { clusterTask, sampleClusters } from './lib/data.js';
 import { layerSizes, type MlpShape } from './lib/mlp.js';
 import { createStackedMlp, predictStackedClasses, trainStacked, uploadStackedDataset } from './lib/stacked.js';
-import { gridUnits, repeat, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
+import { epochSteps, gridUnits, repeat, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
 import { FEW_PREDICTIONS_FLIP, SAME_VERDICT } from './lib/tolerances.js';
 import { accuracy } from './lib/train.js';
 
@@ -46,6 +46,10 @@ type Params = z.infer<typeof params>;
 /** The two models compared at each width: `random-features` trains the readout only; `fully-trained` every layer. */
 const MODELS = ['random-features', 'fully-trained'] as const;
 type Model = (typeof MODELS)[number];
+
+/** Each model's narrow widths train in one stack, zero-padded to the widest of them; wider ones each in their own. */
+const stackOf = (p: Pick<Params, 'padWidthsUpTo'>, model: Model, width: number) =>
+  `${model}/${width <= p.padWidthsUpTo ? `width≤${p.padWidthsUpTo}` : `width=${width}`}`;
 
 /** The hidden layer (layer 0) keeps its initial random weights in the random-feature model. */
 const frozenLayersOf = (model: Model): number[] => (model === 'random-features' ? [0] : []);
@@ -115,19 +119,21 @@ export default defineExperiment({
     scalars: [{ label: 'target', fields: { targetAccuracy: 'accuracy', widthRatio: 'width ratio (random / trained)' } }],
   },
   bench: stackedBenchWorkload,
-  // Model FLOPs per second on one WASM thread: the smoke preset's 5.6e8 model FLOPs in 2.65 s of process CPU time
-  // less 1.3 s start-up (a run of almost nothing), measured on a machine too loaded (load 20 on 2 cores) for wall time.
+  // Rates on one WASM thread, fitted to the smoke preset and the default sweep: `npm run bench -- --work-rates`.
   work: {
     networks: (p) =>
-      MODELS.flatMap(() =>
+      MODELS.flatMap((model) =>
         p.widths.map((width) => ({
           layers: [p.inputDim, width, p.classes],
           trainPasses: p.trainSize * p.epochs,
           // Test accuracy is tracked every epoch, train accuracy at the end.
           evalPasses: p.testSize * p.epochs + p.trainSize,
+          steps: epochSteps(p.trainSize, p.batchSize, p.epochs),
+          stack: stackOf(p, model, width),
         })),
       ),
-    flopsPerSecond: 4.1e8,
+    flopsPerSecond: 2.8e10,
+    secondsPerStep: 8.2e-4,
   },
   async run(ctx) {
     const p: Params = ctx.params;
@@ -141,59 +147,62 @@ export default defineExperiment({
     const testData = sampleClusters(dataRng, task, p.testSize);
 
     // Each model trains in its own stacks (freezing applies to a whole stack): narrow widths together, zero-padded.
-    const stackOf = ({ model, width }: { model: Model; width: number }) =>
-      `${model}/${width <= p.padWidthsUpTo ? `width≤${p.padWidthsUpTo}` : `width=${width}`}`;
-    const { results, stackedGroups } = await stackedSweep(ctx, units, stackOf, async (group, session) => {
-      const model = group[0]!.config.model;
-      const frozenLayers = frozenLayersOf(model);
-      const train = uploadStackedDataset(tf, repeat(group.length, trainData));
-      const test = uploadStackedDataset(tf, repeat(group.length, testData));
+    const { results, stackedGroups } = await stackedSweep(
+      ctx,
+      units,
+      ({ model, width }) => stackOf(p, model, width),
+      async (group, session) => {
+        const model = group[0]!.config.model;
+        const frozenLayers = frozenLayersOf(model);
+        const train = uploadStackedDataset(tf, repeat(group.length, trainData));
+        const test = uploadStackedDataset(tf, repeat(group.length, testData));
 
-      // Model: one hidden ReLU layer and a linear readout. Both models draw the same initial weights at
-      // a width, so the random features are exactly the fully trained network's starting hidden layer.
-      const width = Math.max(...group.map((unit) => unit.config.width));
-      const shape = { inputDim: p.inputDim, hidden: [width], outputDim: p.classes };
-      const network = createStackedMlp(
-        tf,
-        group.map((unit) => ctx.rng('width', unit.config.width, 'init')),
-        shape,
-        group.map((unit) => [unit.config.width]),
-      );
-
-      // Training: the same Adam steps and visit order for both models; test accuracy after every epoch.
-      const curves = session.record('curves', () => group.map(() => ({ testAccuracy: [] as number[] })));
-      let trainAccuracy: number[] = [];
-      try {
-        await trainStacked({
+        // Model: one hidden ReLU layer and a linear readout. Both models draw the same initial weights at
+        // a width, so the random features are exactly the fully trained network's starting hidden layer.
+        const width = Math.max(...group.map((unit) => unit.config.width));
+        const shape = { inputDim: p.inputDim, hidden: [width], outputDim: p.classes };
+        const network = createStackedMlp(
           tf,
-          model: network,
-          train,
-          members: group.map((unit) => ({ learningRate: p.learningRate, shuffle: ctx.rng('width', unit.config.width, 'shuffle') })),
-          frozenLayers,
-          epochs: p.epochs,
-          batchSize: p.batchSize,
-          optimizer: 'adam',
-          session,
-          onEpoch: async () => {
-            const predictions = await predictStackedClasses(tf, network, test.x);
-            predictions.forEach((predicted, m) => curves[m]!.testAccuracy.push(accuracy(predicted, testData.y)));
-          },
-        });
-        trainAccuracy = (await predictStackedClasses(tf, network, train.x)).map((predicted) => accuracy(predicted, trainData.y));
-      } finally {
-        [network, train, test].forEach((disposable) => disposable.dispose());
-      }
+          group.map((unit) => ctx.rng('width', unit.config.width, 'init')),
+          shape,
+          group.map((unit) => [unit.config.width]),
+        );
 
-      // Metrics, per unit.
-      return group.map((unit, m) => ({
-        metrics: {
-          testAccuracy: curves[m]!.testAccuracy.at(-1)!,
-          trainAccuracy: trainAccuracy[m]!,
-          trainedParameters: trainedParameterCount({ ...shape, hidden: [unit.config.width] }, frozenLayers),
-        },
-        curves: curves[m]!,
-      }));
-    });
+        // Training: the same Adam steps and visit order for both models; test accuracy after every epoch.
+        const curves = session.record('curves', () => group.map(() => ({ testAccuracy: [] as number[] })));
+        let trainAccuracy: number[] = [];
+        try {
+          await trainStacked({
+            tf,
+            model: network,
+            train,
+            members: group.map((unit) => ({ learningRate: p.learningRate, shuffle: ctx.rng('width', unit.config.width, 'shuffle') })),
+            frozenLayers,
+            epochs: p.epochs,
+            batchSize: p.batchSize,
+            optimizer: 'adam',
+            session,
+            onEpoch: async () => {
+              const predictions = await predictStackedClasses(tf, network, test.x);
+              predictions.forEach((predicted, m) => curves[m]!.testAccuracy.push(accuracy(predicted, testData.y)));
+            },
+          });
+          trainAccuracy = (await predictStackedClasses(tf, network, train.x)).map((predicted) => accuracy(predicted, trainData.y));
+        } finally {
+          [network, train, test].forEach((disposable) => disposable.dispose());
+        }
+
+        // Metrics, per unit.
+        return group.map((unit, m) => ({
+          metrics: {
+            testAccuracy: curves[m]!.testAccuracy.at(-1)!,
+            trainAccuracy: trainAccuracy[m]!,
+            trainedParameters: trainedParameterCount({ ...shape, hidden: [unit.config.width] }, frozenLayers),
+          },
+          curves: curves[m]!,
+        }));
+      },
+    );
 
     // Headline: both accuracy-vs-width curves, and the width each model needs for the target accuracy.
     const accuracies = (model: Model) => {

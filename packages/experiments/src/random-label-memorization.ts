@@ -15,7 +15,7 @@ import { mean } from 'simple-statistics';
 import { z } from 'zod';
 import { replicateClusterData } from './lib/data.js';
 import { createStackedMlp, predictStackedClasses, trainStacked, uploadStackedDataset } from './lib/stacked.js';
-import { meanOfNumbers, metricsWhere, repeat, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
+import { epochSteps, meanOfNumbers, metricsWhere, repeat, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
 import { FEW_PREDICTIONS_FLIP, SAME_VERDICT } from './lib/tolerances.js';
 import { fitRecord, medianEpoch, recordFits } from './lib/tracking.js';
 import { accuracy } from './lib/train.js';
@@ -43,6 +43,9 @@ const params = z.strictObject({
   stacking: stackingParam,
 });
 type Params = z.infer<typeof params>;
+
+/** Every network has one shape, so all train in one stack. */
+const stackOf = (p: Pick<Params, 'hidden'>) => `hidden=${p.hidden.join('x')}`;
 
 /** The first epoch (1-based) at which `curve` reaches `threshold`; null if it never does. */
 export function epochsToReach(curve: readonly number[], threshold: number): number | null {
@@ -120,12 +123,12 @@ export default defineExperiment({
         trainPasses: p.trainSize * p.maxEpochs,
         // Train and test accuracy are tracked every epoch.
         evalPasses: (p.trainSize + p.testSize) * p.maxEpochs,
+        steps: epochSteps(p.trainSize, p.batchSize, p.maxEpochs),
+        stack: stackOf(p),
       }),
-    // Model FLOPs per second on one WASM thread: the smoke preset's 4.3e9 budgeted model FLOPs in 1.3 s, the runner's
-    // own time for the run (axiom golden check, 1 thread); the machine was oversubscribed (load ~18 on 2 vCPUs), so
-    // whole-process wall times less 2 s start-up were unusable (its CPU time gave 2.6 s less 2 s, a rate twice this).
-    // Its networks fit, and stop, at about a quarter of maxEpochs, as the default sweep's do, so the rate holds for the budget.
-    flopsPerSecond: 3.3e9,
+    // Fitted to the smoke preset and the default sweep on one WASM thread: `npm run bench -- --work-rates`.
+    flopsPerSecond: 2.8e10,
+    secondsPerStep: 6.2e-4,
   },
   async run(ctx) {
     const p: Params = ctx.params;
@@ -138,7 +141,7 @@ export default defineExperiment({
     const { results, stackedGroups } = await stackedSweep(
       ctx,
       units,
-      () => `hidden=${p.hidden.join('x')}`,
+      () => stackOf(p),
       async (group, session) => {
         // Data: the task, inputs, true labels and initialisation depend on the replicate only, so the
         // fractions differ in their training labels and nothing else. Test labels are always the true ones.

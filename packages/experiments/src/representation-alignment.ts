@@ -14,7 +14,18 @@ import { z } from 'zod';
 import { linearCka } from './lib/cka.js';
 import { clusterTask, sampleClusters } from './lib/data.js';
 import { createStackedMlp, predictStackedClasses, trainStacked, type StackedMlp } from './lib/stacked.js';
-import { gridUnits, meanOfArrays, meanOfNumbers, metricsWhere, stackedBenchWorkload, stackedSweep, stackingParam, repeat } from './lib/sweep.js';
+import {
+  epochSteps,
+  gridUnits,
+  meanOfArrays,
+  meanOfNumbers,
+  metricsWhere,
+  repeat,
+  stackByWidth,
+  stackedBenchWorkload,
+  stackedSweep,
+  stackingParam,
+} from './lib/sweep.js';
 import { SAME_VERDICT } from './lib/tolerances.js';
 import { accuracy, uploadDataset } from './lib/train.js';
 
@@ -95,7 +106,7 @@ export default defineExperiment({
     },
   },
   bench: stackedBenchWorkload,
-  // Model FLOPs per second on one WASM thread: the smoke preset's 4.4e9 model FLOPs in 10.2 s less 2 s start-up.
+  // Rates on one WASM thread, fitted to the smoke preset and the default sweep: `npm run bench -- --work-rates`.
   work: {
     networks: (p) =>
       p.widths.flatMap((width) =>
@@ -103,9 +114,12 @@ export default defineExperiment({
           layers: [p.inputDim, ...repeat(p.depth, width), p.classes],
           trainPasses: p.trainSize * p.epochs,
           evalPasses: p.testSize * p.epochs,
+          steps: epochSteps(p.trainSize, p.batchSize, p.epochs),
+          stack: stackByWidth({ width }),
         }),
       ),
-    flopsPerSecond: 5.3e8,
+    flopsPerSecond: 2.8e10,
+    secondsPerStep: 5.1e-3,
   },
   async run(ctx) {
     const p: Params = ctx.params;
@@ -113,56 +127,51 @@ export default defineExperiment({
     const units = gridUnits({ width: p.widths, pair: Array.from({ length: p.pairs }, (_, pair) => pair) });
 
     // Every network of one width trains in one stack: both networks of each pair, for every pair.
-    const { results, stackedGroups } = await stackedSweep(
-      ctx,
-      units,
-      ({ width }) => `width=${width}`,
-      async (group, session) => {
-        const { width } = group[0]!.config;
-        // Data: one task and data set for every unit; only the networks' seeds differ.
-        const dataRng = ctx.rng('data');
-        const task = clusterTask(dataRng, p);
-        const train = uploadDataset(tf, sampleClusters(dataRng, task, p.trainSize));
-        const test = uploadDataset(tf, sampleClusters(dataRng, task, p.testSize));
+    const { results, stackedGroups } = await stackedSweep(ctx, units, stackByWidth, async (group, session) => {
+      const { width } = group[0]!.config;
+      // Data: one task and data set for every unit; only the networks' seeds differ.
+      const dataRng = ctx.rng('data');
+      const task = clusterTask(dataRng, p);
+      const train = uploadDataset(tf, sampleClusters(dataRng, task, p.trainSize));
+      const test = uploadDataset(tf, sampleClusters(dataRng, task, p.testSize));
 
-        // Models: two networks per unit, each with its own initialisation and shuffle streams; a pair is members 2i and 2i + 1.
-        const networks = group.flatMap((unit) => ['a', 'b'].map((name) => ({ unit, name })));
-        const testAccuracy = session.record('testAccuracy', () => networks.map(() => [] as number[]));
-        const pairs = group.map((_, i) => [2 * i, 2 * i + 1] as const);
-        const shape = { inputDim: p.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: p.classes };
-        const model = createStackedMlp(
+      // Models: two networks per unit, each with its own initialisation and shuffle streams; a pair is members 2i and 2i + 1.
+      const networks = group.flatMap((unit) => ['a', 'b'].map((name) => ({ unit, name })));
+      const testAccuracy = session.record('testAccuracy', () => networks.map(() => [] as number[]));
+      const pairs = group.map((_, i) => [2 * i, 2 * i + 1] as const);
+      const shape = { inputDim: p.inputDim, hidden: Array<number>(p.depth).fill(width), outputDim: p.classes };
+      const model = createStackedMlp(
+        tf,
+        networks.map(({ unit, name }) => unit.rng('init', name)),
+        shape,
+      );
+      try {
+        const ckaAtInit = await hiddenLayerCka(tf, model, test.x, pairs);
+        await trainStacked({
           tf,
-          networks.map(({ unit, name }) => unit.rng('init', name)),
-          shape,
-        );
-        try {
-          const ckaAtInit = await hiddenLayerCka(tf, model, test.x, pairs);
-          await trainStacked({
-            tf,
-            model,
-            train,
-            members: networks.map(({ unit, name }) => ({ learningRate: p.learningRate, shuffle: unit.rng('shuffle', name) })),
-            epochs: p.epochs,
-            batchSize: p.batchSize,
-            optimizer: p.optimizer,
-            session,
-            onEpoch: async () =>
-              (await predictStackedClasses(tf, model, test.x)).forEach((predicted, m) => testAccuracy[m]!.push(accuracy(predicted, test.source.y))),
-          });
+          model,
+          train,
+          members: networks.map(({ unit, name }) => ({ learningRate: p.learningRate, shuffle: unit.rng('shuffle', name) })),
+          epochs: p.epochs,
+          batchSize: p.batchSize,
+          optimizer: p.optimizer,
+          session,
+          onEpoch: async () =>
+            (await predictStackedClasses(tf, model, test.x)).forEach((predicted, m) => testAccuracy[m]!.push(accuracy(predicted, test.source.y))),
+        });
 
-          // Metrics, per unit (pair).
-          const cka = await hiddenLayerCka(tf, model, test.x, pairs);
-          return pairs.map((pair, i) => {
-            return {
-              metrics: { ckaByLayer: cka[i]!, ckaAtInitByLayer: ckaAtInit[i]!, testAccuracy: pair.map((m) => testAccuracy[m]!.at(-1)!) },
-              curves: Object.fromEntries(pair.map((m) => [`testAccuracy/${networks[m]!.name}`, testAccuracy[m]!])),
-            };
-          });
-        } finally {
-          [model, train, test].forEach((disposable) => disposable.dispose());
-        }
-      },
-    );
+        // Metrics, per unit (pair).
+        const cka = await hiddenLayerCka(tf, model, test.x, pairs);
+        return pairs.map((pair, i) => {
+          return {
+            metrics: { ckaByLayer: cka[i]!, ckaAtInitByLayer: ckaAtInit[i]!, testAccuracy: pair.map((m) => testAccuracy[m]!.at(-1)!) },
+            curves: Object.fromEntries(pair.map((m) => [`testAccuracy/${networks[m]!.name}`, testAccuracy[m]!])),
+          };
+        });
+      } finally {
+        [model, train, test].forEach((disposable) => disposable.dispose());
+      }
+    });
 
     // Headline: per width, CKA per layer averaged over pairs, and over layers.
     const byWidth = Object.fromEntries(

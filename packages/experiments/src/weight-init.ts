@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { clusterTask, sampleClusters } from './lib/data.js';
 import { layerSignals } from './lib/probes.js';
 import { createStackedMlp, evaluateStackedLoss, predictStackedClasses, trainStacked } from './lib/stacked.js';
-import { finiteOrNull, gridUnits, repeat, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
+import { epochSteps, finiteOrNull, gridUnits, repeat, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
 import { SAME_VERDICT } from './lib/tolerances.js';
 import { accuracy, sliceRows, uploadDataset } from './lib/train.js';
 
@@ -42,6 +42,9 @@ const params = z.strictObject({
   stacking: stackingParam,
 });
 type Params = z.infer<typeof params>;
+
+/** Every gain of one depth trains in one stack. */
+const stackOf = ({ depth }: { depth: number }) => `depth=${depth}`;
 
 /** What each network records (and the headline reads back). */
 interface UnitMetrics {
@@ -130,8 +133,7 @@ export default defineExperiment({
     ],
   },
   bench: stackedBenchWorkload,
-  // Model FLOPs per second on one WASM thread: the smoke preset's 1.21e9 model FLOPs in 10.2 s less 2 s start-up
-  // (on a shared host, load ≈ 20 on 2 cores).
+  // Rates on one WASM thread, fitted to the smoke preset and the default sweep: `npm run bench -- --work-rates`.
   work: {
     networks: (p) =>
       p.depths.flatMap((depth) =>
@@ -140,9 +142,12 @@ export default defineExperiment({
           trainPasses: p.trainSize * p.epochs,
           // Training accuracy every epoch, the final loss, and the signals at init.
           evalPasses: p.trainSize * (p.epochs + 1) + p.probeSize,
+          steps: epochSteps(p.trainSize, p.batchSize, p.epochs),
+          stack: stackOf({ depth }),
         }),
       ),
-    flopsPerSecond: 1.5e8,
+    flopsPerSecond: 2.8e10,
+    secondsPerStep: 5.0e-3,
   },
   async run(ctx) {
     const p: Params = ctx.params;
@@ -160,66 +165,61 @@ export default defineExperiment({
     const chance = 1 / p.classes;
 
     // Networks of one depth train in one stack.
-    const { results, stackedGroups } = await stackedSweep(
-      ctx,
-      units,
-      ({ depth }) => `depth=${depth}`,
-      async (group, session) => {
-        const depth = group[0]!.config.depth;
-        // Model: at one depth, every gain scales the same He-uniform draw and visits examples in the same
-        // order, so gains differ in scale and nothing else.
-        const model = createStackedMlp(
+    const { results, stackedGroups } = await stackedSweep(ctx, units, stackOf, async (group, session) => {
+      const depth = group[0]!.config.depth;
+      // Model: at one depth, every gain scales the same He-uniform draw and visits examples in the same
+      // order, so gains differ in scale and nothing else.
+      const model = createStackedMlp(
+        tf,
+        group.map(() => ctx.rng('depth', depth, 'init')),
+        { inputDim: p.inputDim, hidden: repeat(depth, p.width), outputDim: p.classes },
+        undefined,
+        group.map((unit) => unit.config.gain),
+      );
+      try {
+        // Metrics at initialisation, each layer's forward and backward signal (after a restart the
+        // model is rebuilt from its seeds before training resumes, so this is still at init).
+        const atInit = await layerSignals(tf, model, probe, 'cross-entropy');
+        // Training: plain SGD, one learning rate, a fixed budget.
+        const curves = session.record('curves', () => group.map(() => ({ trainAccuracy: [] as number[] })));
+        await trainStacked({
           tf,
-          group.map(() => ctx.rng('depth', depth, 'init')),
-          { inputDim: p.inputDim, hidden: repeat(depth, p.width), outputDim: p.classes },
-          undefined,
-          group.map((unit) => unit.config.gain),
-        );
-        try {
-          // Metrics at initialisation, each layer's forward and backward signal (after a restart the
-          // model is rebuilt from its seeds before training resumes, so this is still at init).
-          const atInit = await layerSignals(tf, model, probe, 'cross-entropy');
-          // Training: plain SGD, one learning rate, a fixed budget.
-          const curves = session.record('curves', () => group.map(() => ({ trainAccuracy: [] as number[] })));
-          await trainStacked({
-            tf,
-            model,
-            train,
-            members: group.map(() => ({ learningRate: p.learningRate, shuffle: ctx.rng('depth', depth, 'shuffle') })),
-            epochs: p.epochs,
-            batchSize: p.batchSize,
-            optimizer: 'sgd',
-            session,
-            onEpoch: async () => {
-              const predictions = await predictStackedClasses(tf, model, train.x);
-              predictions.forEach((predicted, m) => curves[m]!.trainAccuracy.push(accuracy(predicted, train.source.y)));
+          model,
+          train,
+          members: group.map(() => ({ learningRate: p.learningRate, shuffle: ctx.rng('depth', depth, 'shuffle') })),
+          epochs: p.epochs,
+          batchSize: p.batchSize,
+          optimizer: 'sgd',
+          session,
+          onEpoch: async () => {
+            const predictions = await predictStackedClasses(tf, model, train.x);
+            predictions.forEach((predicted, m) => curves[m]!.trainAccuracy.push(accuracy(predicted, train.source.y)));
+          },
+        });
+        const finalLosses = await evaluateStackedLoss(tf, model, train, 'cross-entropy');
+        return group.map((_, m) => {
+          const { activationRms, gradientRms } = atInit[m]!;
+          // Slopes over the hidden layers, where each layer has the same fan-in.
+          const hidden = (values: number[]) => values.slice(0, depth);
+          const finalTrainAccuracy = curves[m]!.trainAccuracy.at(-1)!;
+          return {
+            metrics: {
+              finalTrainAccuracy,
+              finalTrainLoss: finiteOrNull(finalLosses[m]!),
+              trained: finalTrainAccuracy >= chance + p.trainedMargin,
+              activationSlope: log2SlopePerLayer(hidden(activationRms)),
+              // Read from the input side: positive when the gradient grows towards the output, i.e. vanishes towards the input.
+              gradientSlope: log2SlopePerLayer(hidden(gradientRms)),
+              activationRms: activationRms.map(finiteOrNull),
+              gradientRms: gradientRms.map(finiteOrNull),
             },
-          });
-          const finalLosses = await evaluateStackedLoss(tf, model, train, 'cross-entropy');
-          return group.map((_, m) => {
-            const { activationRms, gradientRms } = atInit[m]!;
-            // Slopes over the hidden layers, where each layer has the same fan-in.
-            const hidden = (values: number[]) => values.slice(0, depth);
-            const finalTrainAccuracy = curves[m]!.trainAccuracy.at(-1)!;
-            return {
-              metrics: {
-                finalTrainAccuracy,
-                finalTrainLoss: finiteOrNull(finalLosses[m]!),
-                trained: finalTrainAccuracy >= chance + p.trainedMargin,
-                activationSlope: log2SlopePerLayer(hidden(activationRms)),
-                // Read from the input side: positive when the gradient grows towards the output, i.e. vanishes towards the input.
-                gradientSlope: log2SlopePerLayer(hidden(gradientRms)),
-                activationRms: activationRms.map(finiteOrNull),
-                gradientRms: gradientRms.map(finiteOrNull),
-              },
-              curves: curves[m]!,
-            };
-          });
-        } finally {
-          model.dispose();
-        }
-      },
-    );
+            curves: curves[m]!,
+          };
+        });
+      } finally {
+        model.dispose();
+      }
+    });
     [train, probe.x, probe.targets].forEach((disposable) => disposable.dispose());
 
     // Headline: per depth, the window of gains that train; at the deepest depth, the signal profiles.

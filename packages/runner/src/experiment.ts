@@ -197,16 +197,26 @@ export interface NetworkWork {
   trainPasses: number;
   /** Examples it is evaluated on, counting each evaluation. */
   evalPasses: number;
+  /** Training steps it takes (batches, counting each epoch; for a run that may stop early, its budget). */
+  steps: number;
+  /**
+   * The stack it trains in (the key the experiment groups its sweep by): networks of one stack take their steps
+   * together, so a stack pays tfjs's per-step overhead once for all of them. With `stacking` off, each its own.
+   */
+  stack: string;
 }
 
 /**
  * How much a run computes, for hosts that must say so in advance (BOINC's time estimates, deadlines and
- * limits): the networks it trains with these parameters, and the model FLOPs per second the experiment
- * reached on one reference core (measured on its smoke preset; re-measure when its training changes).
+ * limits): the networks it trains with these parameters, and the two rates it reached on one reference core,
+ * both measured: the model FLOPs per second once the per-step overhead is set apart, and that overhead. Small
+ * networks spend most of their time on the overhead, large ones on the FLOPs, so one rate cannot serve both:
+ * the two are fitted to the smoke preset and the default sweep (re-measure when the experiment's training changes).
  */
 export interface WorkEstimate<P> {
   networks(params: P): NetworkWork[];
   flopsPerSecond: number;
+  secondsPerStep: number;
 }
 
 export interface Experiment<S extends z.ZodType = z.ZodType> {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { workunitSchema } from '@axiom/runner/host';
 import { builtinExperiments } from '@axiom/experiments';
-import { estimateCost, makeWork, modelFlops, recordSeeds, REFERENCE_FPOPS, reserveSeeds } from '@axiom/wrapper';
+import { estimateCost, makeWork, modelFlops, modelledWork, recordSeeds, REFERENCE_FPOPS, reserveSeeds } from '@axiom/wrapper';
 
 const scratch = () => mkdtemp(join(tmpdir(), 'axiom-project-'));
 const ledgerLines = async (path: string) => (await readFile(path, 'utf8')).split('\n').filter(Boolean).map(Number);
@@ -102,16 +102,29 @@ describe('the cost model', () => {
     expect(modelFlops('memorization-dynamics', 'smoke', { epochs: 30 })).toBeCloseTo(2 * smoke, -3);
     expect(modelFlops('memorization-dynamics', 'smoke', { corruptionLevels: [0, 0.2, 0.4, 0.6] })).toBeCloseTo(2 * smoke, -3);
     expect(modelFlops('feature-competition', 'smoke', { widths: [64] })).toBeLessThan(modelFlops('feature-competition', 'smoke', { widths: [64, 128] }));
-    // Each experiment's full sweep costs more than its smoke run by the FLOPs between them at its declared
-    // rate (the same start-up in both), and its bounds follow.
+    // Each experiment's full sweep costs more than its smoke run by the FLOPs and steps between them at its
+    // declared rates (the same start-up in both), and its bounds follow.
     for (const [name, experiment] of builtinExperiments) {
       const [smokeCost, fullCost] = [estimateCost(name, 'smoke', undefined), estimateCost(name, undefined, undefined)];
-      const extraFlops = modelFlops(name, undefined, undefined) - modelFlops(name, 'smoke', undefined);
-      expect(extraFlops, name).toBeGreaterThan(0);
-      expect(fullCost.fpopsEstimate - smokeCost.fpopsEstimate, name).toBeCloseTo((extraFlops / experiment.work!.flopsPerSecond) * REFERENCE_FPOPS, -2);
+      const [smokeWork, fullWork] = [modelledWork(name, 'smoke', undefined), modelledWork(name, undefined, undefined)];
+      expect(fullWork.flops, name).toBeGreaterThan(smokeWork.flops);
+      expect(fullWork.steps, name).toBeGreaterThanOrEqual(smokeWork.steps);
+      const { flopsPerSecond, secondsPerStep } = experiment.work!;
+      const extraSeconds = (fullWork.flops - smokeWork.flops) / flopsPerSecond + (fullWork.steps - smokeWork.steps) * secondsPerStep;
+      expect(fullCost.fpopsEstimate - smokeCost.fpopsEstimate, name).toBeCloseTo(extraSeconds * REFERENCE_FPOPS, -2);
       expect(fullCost.fpopsBound).toBe(20 * fullCost.fpopsEstimate);
       expect(fullCost.memoryBoundBytes).toBeGreaterThanOrEqual(smokeCost.memoryBoundBytes);
     }
+  });
+
+  it('counts a stack’s steps once for all its networks, and each network’s with stacking off', () => {
+    // memorization-dynamics trains every network in one stack: its steps are one network's, 4 epochs × 4 batches.
+    const sweep = { epochs: 4, trainSize: 100, batchSize: 32, corruptionLevels: [0, 0.5], replicates: 3 };
+    expect(modelledWork('memorization-dynamics', 'smoke', sweep).steps).toBe(16);
+    expect(modelledWork('memorization-dynamics', 'smoke', { ...sweep, stacking: 'off' }).steps).toBe(16 * 6);
+    // critical-batch-size stacks by batch size: one stack's steps per batch size, whatever the learning rates.
+    const byBatch = modelledWork('critical-batch-size', 'smoke', undefined).steps;
+    expect(modelledWork('critical-batch-size', 'smoke', { learningRates: [0.1, 0.3] }).steps).toBe(byBatch);
   });
 
   it('names an experiment it has no model for, and a misspelt parameter', () => {

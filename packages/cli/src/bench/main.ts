@@ -12,6 +12,8 @@
  *   npm run bench [-- --seconds 3 --runs 3 --quick --experiments a,b]
  *     --quick: the sweeps at their smoke presets, to check the wiring; prints the tables without writing bench-results/
  *     --experiments: only these experiments' sweeps and checkpoints (default: every built-in one)
+ *   npm run bench -- --work-rates [--runs 3 --experiments a,b]
+ *     only the cost model's rates (work-rates.ts), into bench-results/work-rates.md
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
@@ -24,6 +26,7 @@ import { label, measureIn, repeatedRuns, threadsCell, type BenchTarget } from '.
 import { benchCheckpoints } from './checkpoints.js';
 import { benchSweeps } from './sweeps.js';
 import { webgpuColumn } from './webgpu.js';
+import { measureWorkRates } from './work-rates.js';
 import { workloads } from './workloads.js';
 
 const { values } = parseArgs({
@@ -32,6 +35,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     quick: { type: 'boolean', default: false },
     experiments: { type: 'string' },
+    'work-rates': { type: 'boolean', default: false },
   },
 });
 const seconds = Number(values.seconds);
@@ -44,6 +48,16 @@ if (unknown.length > 0) throw new Error(`--experiments: no built-in experiment $
 const threadCounts = [...new Set([1, availableParallelism()])];
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+const machine = `${cpus()[0]?.model.trim()}, ${availableParallelism()} cores, Node ${process.version}`;
+
+if (values['work-rates']) {
+  const table = markdown(measureWorkRates(experiments, runs, log));
+  const report = `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}; CPU seconds, median of ${runs} runs, one worker on one WASM thread.\n\n${table}\n`;
+  await mkdir('bench-results', { recursive: true });
+  await writeFile('bench-results/work-rates.md', report);
+  process.stdout.write(report);
+  process.exit(0);
+}
 
 /** What axiom is measured on: WASM on each thread count, plain JS on its one thread, tfjs-node on all cores (its TensorFlow picks its own threads). */
 function targetsOf(backend: BackendName): BenchTarget[] {
@@ -136,7 +150,6 @@ function markdown(table: Array<Record<string, string | number>>): string {
   ].join('\n');
 }
 
-const machine = `${cpus()[0]?.model.trim()}, ${availableParallelism()} cores, Node ${process.version}`;
 const header = [
   `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}; median of ${runs} runs of ${seconds} s each.`,
   `Matmul limit: ${limits} GFLOP/s (${torch ? `PyTorch ${torch.version} sgemm 2048²` : 'best tfjs matMul 1024²'}); tfjs matMul 1024²: ${Object.entries(matmul)

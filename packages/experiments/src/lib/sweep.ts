@@ -42,6 +42,12 @@ export function repeat<T>(count: number, value: T): T[] {
 }
 
 /** Result JSON holds finite numbers only: a diverged loss or an undefined ratio is recorded as null. */
+/** The stack key of sweeps that train every configuration of one width together. */
+export const stackByWidth = ({ width }: { width: number }) => `width=${width}`;
+
+/** Steps of `epochs` passes over `rows` examples in batches of `batchSize` (a pass's last batch may be short), for work estimates. */
+export const epochSteps = (rows: number, batchSize: number, epochs: number) => Math.ceil(rows / batchSize) * epochs;
+
 export function finiteOrNull(value: number): number | null {
   return Number.isFinite(value) ? value : null;
 }

@@ -19,11 +19,12 @@ export type WorkunitCost = z.infer<typeof workunitCostSchema>;
 /**
  * The model. Training an MLP with W weights on one example costs about 6·W floating-point operations
  * (forward 2·W, backward 4·W), evaluating it 2·W; an experiment is a set of such networks trained and
- * evaluated for a known number of example passes, which it declares (`work`). Tensor libraries on small
- * networks run far below a CPU's benchmark rate, so each experiment also declares its measured rate
- * (model FLOPs per second on one WASM thread, smoke preset, less STARTUP_SECONDS),
- * plus a fixed start-up time (Node, tfjs and its WASM backend). The estimate is those seconds at the
- * reference host's BOINC benchmark (REFERENCE_FPOPS): the client divides by its own host's rate.
+ * evaluated for a known number of example passes and steps, which it declares (`work`). Tensor libraries
+ * run small networks far below a CPU's benchmark rate, and a step costs tfjs's dispatch of a few dozen ops
+ * whatever the size, so each experiment also declares two measured rates on one WASM thread: model FLOPs
+ * per second, and seconds per step of a stack (members of a stack step together). Its seconds are those plus
+ * a fixed start-up (Node, tfjs and its WASM backend). The estimate is those seconds at the reference host's
+ * BOINC benchmark (REFERENCE_FPOPS): the client divides by its own host's rate.
  */
 export const REFERENCE_FPOPS = 4e9;
 /** `axiom run` with nothing to train: loading Node, tfjs and the WASM backend, writing the result. */
@@ -42,23 +43,47 @@ const BASE_DISK_BYTES = 100 * 2 ** 20;
 
 const weightsOf = (layers: number[]) => layers.slice(1).reduce((sum, width, i) => sum + (layers[i]! + 1) * width, 0);
 
+interface DeclaredWork {
+  networks: NetworkWork[];
+  /** Whether networks of one declared stack train together (the experiments' `stacking` parameter). */
+  stacked: boolean;
+  flopsPerSecond: number;
+  secondsPerStep: number;
+}
+
 /** The networks one run of a built-in experiment trains, with these parameters. */
-function declaredWork(
-  experimentName: string,
-  preset: string | undefined,
-  overrides: JsonObject | undefined,
-): { networks: NetworkWork[]; flopsPerSecond: number } {
+function declaredWork(experimentName: string, preset: string | undefined, overrides: JsonObject | undefined): DeclaredWork {
   const experiment = builtinExperiments.get(experimentName);
   if (!experiment?.work) throw new AxiomError('unknownExperiment', `no work estimate for experiment "${experimentName}"`);
   const { params } = resolveParams(experiment.params, experiment.presets, preset, overrides ? [{ origin: '--params', values: overrides }] : []);
-  return { networks: experiment.work.networks(params), flopsPerSecond: experiment.work.flopsPerSecond };
+  const { work } = experiment;
+  return {
+    networks: work.networks(params),
+    stacked: (params as { stacking?: string }).stacking !== 'off',
+    flopsPerSecond: work.flopsPerSecond,
+    secondsPerStep: work.secondsPerStep,
+  };
 }
 
 const flopsOf = (networks: NetworkWork[]) => networks.reduce((sum, net) => sum + weightsOf(net.layers) * (6 * net.trainPasses + 2 * net.evalPasses), 0);
 
+/** Steps taken one after another: each stack takes as many as its longest-training network. */
+function sequentialSteps({ networks, stacked }: DeclaredWork): number {
+  if (!stacked) return networks.reduce((sum, net) => sum + net.steps, 0);
+  const stacks = new Map<string, number>();
+  for (const net of networks) stacks.set(net.stack, Math.max(stacks.get(net.stack) ?? 0, net.steps));
+  return [...stacks.values()].reduce((sum, steps) => sum + steps, 0);
+}
+
+/** What the model counts for one run of a built-in experiment with these parameters. */
+export function modelledWork(experimentName: string, preset: string | undefined, overrides: JsonObject | undefined): { flops: number; steps: number } {
+  const work = declaredWork(experimentName, preset, overrides);
+  return { flops: flopsOf(work.networks), steps: sequentialSteps(work) };
+}
+
 /** Model FLOPs of one run of a built-in experiment with these parameters. */
 export function modelFlops(experimentName: string, preset: string | undefined, overrides: JsonObject | undefined): number {
-  return flopsOf(declaredWork(experimentName, preset, overrides).networks);
+  return modelledWork(experimentName, preset, overrides).flops;
 }
 
 /** A declared cost (a fetched script's author says it: seconds on a reference core and peak memory) in BOINC's terms. */
@@ -72,11 +97,11 @@ export function costFromSeconds(seconds: number, memoryBytes: number): WorkunitC
   });
 }
 
-/** The cost of one workunit of a built-in experiment: the model's FLOPs at the experiment's measured rate, plus start-up. */
+/** The cost of one workunit of a built-in experiment: its FLOPs and steps at the experiment's measured rates, plus start-up. */
 export function estimateCost(experimentName: string, preset: string | undefined, overrides: JsonObject | undefined): WorkunitCost {
-  const { networks, flopsPerSecond } = declaredWork(experimentName, preset, overrides);
-  const seconds = STARTUP_SECONDS + flopsOf(networks) / flopsPerSecond;
+  const work = declaredWork(experimentName, preset, overrides);
+  const seconds = STARTUP_SECONDS + flopsOf(work.networks) / work.flopsPerSecond + sequentialSteps(work) * work.secondsPerStep;
   // A run trains its networks side by side (stacked), so all their weights are resident at once.
-  const weights = networks.reduce((sum, net) => sum + weightsOf(net.layers), 0);
+  const weights = work.networks.reduce((sum, net) => sum + weightsOf(net.layers), 0);
   return costFromSeconds(seconds, BASE_MEMORY_BYTES + BYTES_PER_WEIGHT * weights);
 }
