@@ -7,9 +7,15 @@
  * ranks the optimizers per task, with a 95% interval over replicates. Known result: once each is tuned, no
  * optimizer dominates across tasks, and tuned momentum SGD is competitive with the adaptive methods. Control,
  * in the same run: each optimizer at its untuned default learning rate (the grid's factor 1), and plain SGD.
- * Measured (default sweep, seeds 1–3): tuned, every optimizer's test score lies within the others' intervals on
- * every task and the per-task winner changes in 2 seeds of 3, but tuned Adam is the most consistent (regret
- * 0.009 ± 0.023 against momentum SGD's 0.075 ± 0.055); tuning halves the worst optimizer's regret (0.13 vs 0.29).
+ * "Dominates" is read with the paired intervals, not the ranks (see `leads`), and momentum SGD is competitive where it
+ * is tied with the best on every task. Measured (default sweep, seeds 1–3): tuned, the per-task winner changes in
+ * seeds 1 and 2; in seed 3 tuned Adam has the best mean on every task and on each is ahead of at least one other beyond
+ * the paired interval (of all three on clusters, of RMSProp on the other two), so it dominates there: none dominates in
+ * 2 seeds of 3 (as by rank; by the strictest reading, ahead of every other on every task, in 3 of 3). Tuned momentum
+ * SGD is tied with the best on teacher and few-examples in every seed, but behind it on clusters by 0.011–0.021 test
+ * error, beyond the interval, in every seed: competitive on 2 tasks of 3, not on all. Tuned Adam is the most
+ * consistent (regret 0.009 ± 0.023 against momentum SGD's 0.075 ± 0.055); tuning halves the worst optimizer's regret
+ * (0.13 vs 0.29); at default rates no optimizer dominates either (3 of 3).
  */
 import { defineExperiment, type Rng, type Tf } from '@axiom/runner';
 import { mean } from 'simple-statistics';
@@ -160,31 +166,48 @@ export function compareOnTask(points: Record<string, GridPoint>) {
 type TaskComparison = ReturnType<typeof compareOnTask>;
 
 /**
- * Across tasks: each optimizer's mean regret, the largest of them, the mean number of optimizers tied with
- * each task's best, and the smallest worst rank: 1 exactly when one optimizer is best on every task (it dominates).
+ * Whether an optimizer leads on a task: it has the best mean and is ahead of at least one other beyond the paired 95%
+ * interval. Dominating is leading on every task. Why this reading: a rank that ignores the intervals calls an
+ * optimizer dominant for coming first on every task by noise alone, all four within each other's intervals; the
+ * strictest reading, ahead of every other beyond its interval on every task, is so rarely met with a few replicates
+ * (t = 3.18 at 4) that "none dominates" would hold by lack of power. Leading asks for a first place that, against
+ * some rival on every task, the data cannot put down to noise; the tests show it finds the optimizer that dominates
+ * when the others' rates are absurd.
+ */
+const leads = (task: TaskComparison, name: string) => task.best === name && task.tiedWithBest < Object.keys(task.byOptimizer).length;
+
+/**
+ * Across tasks: each optimizer's mean regret, the largest of them, the mean number of optimizers tied with each
+ * task's best, per optimizer the tasks on which it is tied with the best, and the most tasks one optimizer leads
+ * (`leads`): all of them exactly when it dominates, then named in `dominant`. Also, descriptive only, the
+ * smallest worst rank: 1 when one optimizer has the best mean on every task, within the intervals or not.
  */
 export function compareAcrossTasks(tasks: readonly TaskComparison[]) {
   const names = Object.keys(tasks[0]!.byOptimizer);
   const regret = Object.fromEntries(names.map((name) => [name, meanOrNull(tasks.map((task) => task.byOptimizer[name]!.regret))]));
+  const tasksLed = Object.fromEntries(names.map((name) => [name, tasks.filter((task) => leads(task, name)).length]));
   return {
     regret,
     maxRegret: Object.values(regret).some((value) => value === null) ? null : Math.max(...(Object.values(regret) as number[])),
     tiedWithBest: mean(tasks.map((task) => task.tiedWithBest)),
+    tasksTiedWithBest: Object.fromEntries(names.map((name) => [name, tasks.filter((task) => task.byOptimizer[name]!.tiedWithBest).length])),
+    mostTasksLed: Math.max(...Object.values(tasksLed)),
+    dominant: names.find((name) => tasksLed[name] === tasks.length) ?? null,
     bestWorstRank: Math.min(...names.map((name) => Math.max(...tasks.map((task) => task.byOptimizer[name]!.rank)))),
   };
 }
 
 export default defineExperiment({
   name: 'optimizer-comparison',
-  version: '1.0.0',
+  version: '1.1.0',
   description: 'SGD, momentum, RMSProp, Adam with tuned learning rates: does any optimizer dominate across tasks?',
   params,
   presets: {
     smoke: { learningRateFactors: [0.3, 1, 3, 10], replicates: 2, trainSize: 256, validationSize: 200, testSize: 200, hidden: [32], epochs: 6 },
   },
   // Cross-backend tolerances, measured: WASM (1 thread) vs the plain JS backend, smoke preset, seeds 1–3: every
-  // test error, chosen learning rate, rank and verdict identical; test MSEs within 4.5e-7 relative, regrets within
-  // 2.1e-6 relative. Set for the real sweep's longer training, where a few predictions may flip (one flip moves
+  // test error, chosen learning rate, rank, tie, lead and verdict identical; test MSEs within 4.5e-7 relative, regrets
+  // within 1.6e-6 relative. Set for the real sweep's longer training, where a few predictions may flip (one flip moves
   // a mean error by 2.5e-4 and a regret by ~1e-3).
   headline: [
     { metric: 'byTask.clusters.tuned.byOptimizer.*.test', tolerance: FEW_PREDICTIONS_FLIP },
@@ -193,6 +216,8 @@ export default defineExperiment({
     { metric: 'byOptimizer.*.tunedRegret', tolerance: { absolute: 0.02, relative: 0 } },
     { metric: 'byOptimizer.*.untunedRegret', tolerance: { absolute: 0.02, relative: 0 } },
     { metric: 'noOptimizerDominates', tolerance: SAME_VERDICT },
+    { metric: 'noOptimizerDominatesAtDefaultRates', tolerance: SAME_VERDICT },
+    { metric: 'momentumCompetitive', tolerance: SAME_VERDICT },
   ],
   findings: {
     controls: [
@@ -203,7 +228,19 @@ export default defineExperiment({
         controlLabel: 'tuned Adam',
       },
       {
-        claim: 'tuned, no optimizer dominates: the best worst rank over the tasks (1: one optimizer best on every task)',
+        claim: 'tuned momentum SGD is competitive: tasks on which it is tied with the best (paired 95% interval)',
+        measure: 'tuned.tasksTiedWithBest.momentum',
+        control: 'untuned.tasksTiedWithBest.momentum',
+        controlLabel: 'at its default learning rate',
+      },
+      {
+        claim: 'tuned, no optimizer dominates: the most tasks one optimizer leads (best, and ahead of another beyond the paired 95% interval; dominating: all)',
+        measure: 'tuned.mostTasksLed',
+        control: 'untuned.mostTasksLed',
+        controlLabel: 'each optimizer at its default learning rate',
+      },
+      {
+        claim: 'descriptive, ignoring the intervals: the best worst rank over the tasks (1: one optimizer has the best mean on every task)',
         measure: 'tuned.bestWorstRank',
         control: 'untuned.bestWorstRank',
         controlLabel: 'each optimizer at its default learning rate',
@@ -227,6 +264,11 @@ export default defineExperiment({
       },
       axis: 'nominal',
       title: 'Each optimizer tuned: regret against the best per task, and its test score per task',
+    },
+    verdicts: {
+      noOptimizerDominates: 'tuned, no optimizer dominates: none leads on every task (best, and ahead of another beyond the paired 95% interval)',
+      momentumCompetitive: 'tuned momentum SGD is competitive: tied with the best on every task (paired 95% interval)',
+      noOptimizerDominatesAtDefaultRates: 'control, at default learning rates: no optimizer dominates (same definition)',
     },
     scalars: [{ label: 'tuned', fields: { 'tuned.tiedWithBest': 'optimizers tied with the best (per task, paired 95% interval)' } }],
   },
@@ -257,47 +299,42 @@ export default defineExperiment({
 
     // Training: one stack per task and optimizer (an optimizer's kind is the stack's); replicate r starts every
     // optimizer and rate from the same weights and visits the examples in the same order.
-    const { results, stackedGroups } = await stackedSweep(
-      ctx,
-      units,
-      (config) => stackOf(config),
-      async (group, session) => {
-        const { task, optimizer } = group[0]!.config;
-        const data = taskData(tf, task, ctx.rng(task, 'data'), p);
-        const model = createStackedMlp(
+    const { results, stackedGroups } = await stackedSweep(ctx, units, stackOf, async (group, session) => {
+      const { task, optimizer } = group[0]!.config;
+      const data = taskData(tf, task, ctx.rng(task, 'data'), p);
+      const model = createStackedMlp(
+        tf,
+        group.map((unit) => ctx.rng(task, 'replicate', unit.config.replicate, 'init')),
+        { inputDim: TASKS[task].inputDim, hidden: p.hidden, outputDim: TASKS[task].outputDim },
+      );
+      const validationLoss = session.record('validationLoss', () => group.map(() => [] as Array<number | null>));
+      try {
+        await trainStacked({
           tf,
-          group.map((unit) => ctx.rng(task, 'replicate', unit.config.replicate, 'init')),
-          { inputDim: TASKS[task].inputDim, hidden: p.hidden, outputDim: TASKS[task].outputDim },
-        );
-        const validationLoss = session.record('validationLoss', () => group.map(() => [] as Array<number | null>));
-        try {
-          await trainStacked({
-            tf,
-            model,
-            train: data.sets.train,
-            members: group.map((unit) => ({
-              learningRate: p.defaultLearningRates[optimizer] * unit.config.factor,
-              shuffle: ctx.rng(task, 'replicate', unit.config.replicate, 'order'),
-            })),
-            epochs: p.epochs,
-            batchSize: p.batchSize,
-            optimizer,
-            loss: data.loss,
-            session,
-            onEpoch: async () => {
-              (await evaluateStackedLoss(tf, model, data.sets.validation, data.loss)).forEach((loss, m) => validationLoss[m]!.push(finiteOrNull(loss)));
-            },
-          });
-          const [validation, test] = [await scores(tf, model, data, 'validation'), await scores(tf, model, data, 'test')];
-          return group.map((unit, m) => ({
-            metrics: { learningRate: p.defaultLearningRates[optimizer] * unit.config.factor, validationScore: validation[m]!, testScore: test[m]! },
-            curves: { validationLoss: validationLoss[m]! },
-          }));
-        } finally {
-          [model, ...Object.values(data.sets)].forEach((disposable) => disposable.dispose());
-        }
-      },
-    );
+          model,
+          train: data.sets.train,
+          members: group.map((unit) => ({
+            learningRate: p.defaultLearningRates[optimizer] * unit.config.factor,
+            shuffle: ctx.rng(task, 'replicate', unit.config.replicate, 'order'),
+          })),
+          epochs: p.epochs,
+          batchSize: p.batchSize,
+          optimizer,
+          loss: data.loss,
+          session,
+          onEpoch: async () => {
+            (await evaluateStackedLoss(tf, model, data.sets.validation, data.loss)).forEach((loss, m) => validationLoss[m]!.push(finiteOrNull(loss)));
+          },
+        });
+        const [validation, test] = [await scores(tf, model, data, 'validation'), await scores(tf, model, data, 'test')];
+        return group.map((unit, m) => ({
+          metrics: { learningRate: p.defaultLearningRates[optimizer] * unit.config.factor, validationScore: validation[m]!, testScore: test[m]! },
+          curves: { validationLoss: validationLoss[m]! },
+        }));
+      } finally {
+        [model, ...Object.values(data.sets)].forEach((disposable) => disposable.dispose());
+      }
+    });
 
     // Metrics: per task, each optimizer at its tuned rate (best mean validation score) and at its default one.
     const pointsOf = (task: string, optimizer: string) =>
@@ -334,7 +371,10 @@ export default defineExperiment({
       byOptimizer,
       tuned,
       untuned,
-      noOptimizerDominates: tuned.bestWorstRank > 1,
+      noOptimizerDominates: tuned.dominant === null,
+      // The control, by the same definition: each optimizer at its default learning rate.
+      noOptimizerDominatesAtDefaultRates: untuned.dominant === null,
+      momentumCompetitive: 'momentum' in tuned.tasksTiedWithBest ? tuned.tasksTiedWithBest.momentum === p.tasks.length : null,
     };
   },
 });

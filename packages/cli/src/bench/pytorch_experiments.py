@@ -908,14 +908,57 @@ def most_prominent_peak(values):
     return best
 
 
+def peak_summary(sizes, parameters, test_errors, train_errors, test_losses):
+    """Where one arm's test error peaks in one run (its most prominent peak), and its squared/cross-entropy loss's peak."""
+    peak, loss_peak = most_prominent_peak(test_errors), most_prominent_peak(test_losses)
+    return dict(
+        test_error=test_errors,
+        train_error=train_errors,
+        peak_size=sizes[peak[0]] if peak else None,
+        peak_parameters=parameters[peak[0]] if peak else None,
+        peak_prominence=peak[1] if peak else 0,
+        smallest_interpolating_size=next((size for size, error in zip(sizes, train_errors) if error == 0), None),
+        loss_peak_prominence=loss_peak[1] if loss_peak else 0,
+    )
+
+
 def double_descent(p, shard):
-    # One training set and test set for every width; the noisy run's labels are corrupted once.
+    # One training set and test set for every model; the noisy run's labels are corrupted once.
     torch.manual_seed(0)
     centres = cluster_centres(p.input_dim, p.classes, p.clusters_per_class, p.separation)
     x_train, y_clean = sample_clusters(centres, p.classes, p.clusters_per_class, p.train_size)
     x_test, y_test = sample_clusters(centres, p.classes, p.clusters_per_class, p.test_size)
     labels = dict(clean=y_clean, noisy=corrupt_labels(y_clean, p.label_noise, p.classes)[0])
+    headline = dict(threshold_parameters=p.train_size * p.classes, random_features={}, trained={})
 
+    # Random features (Belkin et al.): fixed random ReLU features, a readout fitted by minimum-norm least squares
+    # on one-hot targets, in float64 (gelsd: the least-squares fit below N = samples, the least-norm interpolant from it on).
+    feature_weights = torch.randn(max(p.feature_counts), p.input_dim, dtype=torch.float64) / math.sqrt(p.input_dim)
+    configurations = 0
+    for run in ("clean", "noisy"):
+        targets = F.one_hot(labels[run], p.classes).double()
+        rows = []
+        for features in p.feature_counts:
+            if not shard.take():
+                continue
+            configurations += 1
+            weights = feature_weights[:features]
+            train_features, test_features = torch.relu(x_train.double() @ weights.T), torch.relu(x_test.double() @ weights.T)
+            readout = torch.linalg.lstsq(train_features, targets, driver="gelsd").solution
+            test_outputs = test_features @ readout
+            rows.append(
+                dict(
+                    train_error=1 - accuracy((train_features @ readout).argmax(dim=1), labels[run]),
+                    test_error=1 - accuracy(test_outputs.argmax(dim=1), y_test),
+                    test_loss=F.mse_loss(test_outputs, F.one_hot(y_test, p.classes).double()).item(),
+                )
+            )
+        if not shard.partial:
+            headline["random_features"][run] = peak_summary(
+                p.feature_counts, [features * p.classes for features in p.feature_counts], *([r[k] for r in rows] for k in ("test_error", "train_error", "test_loss"))
+            )
+
+    # Fully trained networks (Nakkiran et al.): Adam, every epoch to the end, no early stopping or regularisation.
     def one_hot_mse(outputs, y):
         return F.mse_loss(outputs, F.one_hot(y, p.classes).float())
 
@@ -929,7 +972,7 @@ def double_descent(p, shard):
             y_train = labels[run]
             model = mlp(p.input_dim, [width], p.classes)
             optimizer = torch.optim.Adam(model.parameters(), lr=p.learning_rate)
-            # Every epoch to the end: no early stopping, no regularisation; errors every `evaluate_every` epochs.
+            # Errors every `evaluate_every` epochs.
             for epoch in range(1, p.epochs + 1):
                 steps += train_epoch(model, optimizer, x_train, y_train, torch.randperm(p.train_size), p.batch_size, loss_fn)
                 if epoch % p.evaluate_every == 0 or epoch == p.epochs:
@@ -941,21 +984,11 @@ def double_descent(p, shard):
             results.append(dict(width=width, run=run, parameters=parameters, train_error=train_error, test_error=test_error, test_loss=test_loss))
 
     if shard.partial:
-        return len(results), steps, None
-    headline = dict(threshold_parameters=p.train_size * p.classes)
+        return configurations + len(results), steps, None
     for run in ("clean", "noisy"):
         rows = [r for r in results if r["run"] == run]
-        test_errors = [r["test_error"] for r in rows]
-        peak = most_prominent_peak(test_errors)
-        headline[run] = dict(
-            test_error=test_errors,
-            train_error=[r["train_error"] for r in rows],
-            peak_width=p.widths[peak[0]] if peak else None,
-            peak_parameters=rows[peak[0]]["parameters"] if peak else None,
-            peak_prominence=peak[1] if peak else 0,
-            narrowest_interpolating_width=next((r["width"] for r in rows if r["train_error"] == 0), None),
-        )
-    return len(results), steps, headline
+        headline["trained"][run] = peak_summary(p.widths, *([r[k] for r in rows] for k in ("parameters", "test_error", "train_error", "test_loss")))
+    return configurations + len(results), steps, headline
 
 
 # ---------------------------------------------------------------- critical-batch-size
