@@ -18,6 +18,8 @@ export interface NativeKernels {
 export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: TensorInfo['dtype']): TensorInfo;
   disposeData(dataId: object): boolean;
+  /** One more reference to a tensor's data (disposeData drops one; the last frees it). */
+  incRef(dataId: object): void;
   /** A view of the tensor's data in the backend's heap; stale once that heap grows, so take it just before use. */
   typedArrayFromHeap(tensor: TensorInfo): Float32Array | Int32Array | Uint8Array;
   /** A tensor's byte address in the backend's memory. */

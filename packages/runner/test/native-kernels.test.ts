@@ -60,6 +60,44 @@ function gathers(tf: Tf, rng: Rng): number[][] {
   });
 }
 
+/** Slices contiguous and not, of ranks 1 to 4, float32 and int32; clones, and a clone that outlives its source. */
+function slicesAndClones(tf: Tf, rng: Rng): number[][] {
+  return tf.tidy(() => {
+    const data = tf.tensor(
+      Float32Array.from({ length: 3 * 4 * 5 * 2 }, () => rng.normal()),
+      [3, 4, 5, 2],
+    );
+    const source = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32');
+    const clone = tf.clone(source);
+    source.dispose();
+    return [
+      tf.slice(tf.reshape(data, [120]), 7, 50),
+      tf.slice(tf.reshape(data, [12, 10]), [3, 0], [5, -1]),
+      tf.slice(tf.reshape(data, [12, 10]), [2, 3], [4, 6]),
+      tf.slice(tf.reshape(data, [3, 4, 10]), [0, 1, 0], [-1, 2, -1]),
+      tf.slice(data, [1, 0, 2, 1], [2, 3, 2, 1]),
+      tf.slice(data, [0, 0, 0, 0], [3, 4, 0, 2]),
+      tf.slice(tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8], [4, 2], 'int32'), [1, 1], [3, 1]),
+      tf.clone(data),
+      clone,
+    ].map((tensor) => [...tensor.shape, ...Array.from(tensor.dataSync())]);
+  });
+}
+
+describe('copies on WASM', () => {
+  it('slices and clones as the plain JS backend does', async () => {
+    const { tf, info } = await initBackend({ forced: 'wasm', threads: 1 });
+    expect(info.patches.some((patch) => patch.startsWith('wasm-copies'))).toBe(true);
+    const before = tf.memory().numTensors;
+    const native = slicesAndClones(tf, new Rng(4));
+    expect(tf.memory().numTensors).toBe(before);
+    await initBackend({ forced: 'cpu' });
+    const reference = slicesAndClones(tf, new Rng(4));
+    await initBackend({ forced: 'wasm', threads: 1 });
+    expect(native).toEqual(reference);
+  });
+});
+
 describe('row gather on WASM', () => {
   it('gathers what the plain JS backend gathers, and refuses an index out of range as tfjs does', async () => {
     const { tf } = await initBackend({ forced: 'wasm', threads: 1 });
