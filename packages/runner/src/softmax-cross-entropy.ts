@@ -15,10 +15,27 @@ export const SOFTMAX_CROSS_ENTROPY_KERNEL_PATCH =
 const FORWARD = 'AxiomSoftmaxCrossEntropy';
 const BACKPROP = 'AxiomSoftmaxCrossEntropyBackprop';
 
+/** Whether the kernel reads these as laid out (float32 logits [M, rows, classes ≥ 1], targets the same or [rows, classes]). */
+function fits(targets: TensorInfo, logits: TensorInfo): boolean {
+  const [, rows, classes] = logits.shape;
+  return (
+    logits.shape.length === 3 &&
+    classes! > 0 &&
+    [targets, logits].every((tensor) => tensor.dtype === 'float32') &&
+    tf.util.arraysEqual(targets.shape, targets.shape.length === 3 ? logits.shape : [rows!, classes!])
+  );
+}
+
+// Each kernel refuses what it cannot read, as a direct runKernel must not read past a tensor either.
+const refuse = (what: string) => {
+  throw new Error(`stackedSoftmaxCrossEntropy: ${what}`);
+};
+
 const wasmKernels: Record<string, KernelFunc> = {
   // Outputs the losses [M] and the residual softmax − targets, which the gradient scales.
   [FORWARD]: ({ inputs, backend }) => {
     const { logits, targets } = inputs as Record<string, TensorInfo>;
+    if (!fits(targets!, logits!)) refuse(`targets [${targets!.shape.join(', ')}] and logits [${logits!.shape.join(', ')}] do not fit the kernel`);
     const [members, rows, classes] = logits!.shape as [number, number, number];
     const targetsStride = targets!.shape.length === 3 ? rows * classes : 0;
     return callNative(
@@ -33,6 +50,9 @@ const wasmKernels: Record<string, KernelFunc> = {
   [BACKPROP]: ({ inputs, backend }) => {
     const { dy, residual } = inputs as Record<string, TensorInfo>;
     const [members, rows, classes] = residual!.shape as [number, number, number];
+    if (residual!.shape.length !== 3 || [dy!, residual!].some((tensor) => tensor.dtype !== 'float32') || tf.util.sizeFromShape(dy!.shape) !== members) {
+      refuse(`dy [${dy!.shape.join(', ')}] and residual [${residual!.shape.join(', ')}] are not one float per member and float32 [M, rows, classes]`);
+    }
     return callNative(backend as unknown as WasmBackendLike, [dy!, residual!], [residual!.shape], 0, (kernels, [dyAt, residualAt, dxAt]) =>
       kernels.softmax_cross_entropy_backprop(dyAt!, residualAt!, dxAt!, members, rows, classes),
     )[0]!;
@@ -54,14 +74,8 @@ export function registerSoftmaxCrossEntropyKernels(): void {
  * smoothing, reduction none) and the mean over rows. Gradients flow to the logits only (targets are data).
  */
 export function stackedSoftmaxCrossEntropy(targets: Tensor2D | Tensor3D, logits: Tensor3D): Tensor1D {
-  const [members, rows, classes] = logits.shape;
-  // The kernel reads every tensor as laid out here (anything else takes the ops, which broadcast or refuse).
-  const native =
-    tf.getKernel(FORWARD, tf.getBackend()) &&
-    classes > 0 &&
-    [targets, logits].every((tensor) => tensor.dtype === 'float32') &&
-    tf.util.arraysEqual(targets.shape, targets.rank === 3 ? logits.shape : [rows, classes]);
-  if (native) {
+  // Anything the kernel does not read as laid out takes the ops, which broadcast or refuse.
+  if (tf.getKernel(FORWARD, tf.getBackend()) && fits(targets, logits)) {
     const loss = tf.customGrad((...args: Array<Tensor | GradSaveFunc>) => {
       const [x, save] = args as [Tensor, GradSaveFunc];
       const [losses, residual] = tf.engine().runKernel<Tensor[]>(FORWARD, { logits: x, targets });
@@ -70,6 +84,6 @@ export function stackedSoftmaxCrossEntropy(targets: Tensor2D | Tensor3D, logits:
     });
     return loss(logits) as Tensor1D;
   }
-  const perMember = targets.rank === 3 ? targets : tf.broadcastTo(targets, [members, rows, classes]);
+  const perMember = targets.rank === 3 ? targets : tf.broadcastTo(targets, logits.shape);
   return tf.mean(tf.losses.softmaxCrossEntropy(perMember, logits, undefined, 0, tf.Reduction.NONE), 1);
 }

@@ -155,6 +155,17 @@ describe('softmax cross-entropy kernel', () => {
       ),
     );
   });
+
+  it('refuses on WASM what its kernels cannot read; the entry leaves it to the ops', async () => {
+    const { tf } = await initBackend({ forced: 'wasm', threads: 1 });
+    const run = (name: string, inputs: Record<string, number[]>) => () =>
+      tf.tidy(() => tf.engine().runKernel(name, Object.fromEntries(Object.entries(inputs).map(([key, shape]) => [key, tf.zeros(shape)]))));
+    // Targets of one member for a stack of 3 would have the kernel read two members past them.
+    expect(run('AxiomSoftmaxCrossEntropy', { logits: [3, 4, 5], targets: [1, 4, 5] })).toThrow('do not fit the kernel');
+    expect(run('AxiomSoftmaxCrossEntropyBackprop', { dy: [2], residual: [3, 4, 5] })).toThrow('not one float per member');
+    // From the entry they take tfjs's ops, which refuse them as they did before the kernel.
+    expect(() => tf.tidy(() => stackedSoftmaxCrossEntropy(tf.zeros([1, 4, 5]) as Tensor3D, tf.zeros([3, 4, 5]) as Tensor3D))).toThrow('must match');
+  });
 });
 
 describe('row gather on WASM', () => {
