@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { clusterTask, sampleClusters } from './lib/data.js';
 import { assignValues, createOptimizer, readValues } from './lib/optimizer.js';
 import { sessionPart } from './lib/session.js';
-import { createStackedMlp, memberLosses, perMember, trainStacked } from './lib/stacked.js';
+import { createStackedMlp, memberLosses, trainStacked } from './lib/stacked.js';
 import { epochSteps, gridUnits, metricsWhere, repeat, stackByWidth, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
 import { FEW_PREDICTIONS_FLIP, SAME_VERDICT } from './lib/tolerances.js';
 import { accuracy, runEpochs, uploadDataset, type DeviceDataset } from './lib/train.js';
@@ -82,7 +82,7 @@ interface Evaluation {
 async function evaluateNetworks(tf: Tf, parameters: readonly Tensor[], train: DeviceDataset, test: DeviceDataset): Promise<Evaluation[]> {
   const members = parameters[0]!.shape[0];
   const [losses, predicted] = tf.tidy((): [Tensor, Tensor] => [
-    memberLosses(tf, 'cross-entropy', perMember(tf, train.targets, members), stackedLogits(tf, parameters, train.x)),
+    memberLosses(tf, 'cross-entropy', train.targets, stackedLogits(tf, parameters, train.x)),
     tf.argMax(stackedLogits(tf, parameters, test.x), 2),
   ]);
   try {

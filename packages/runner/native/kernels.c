@@ -12,8 +12,8 @@
  * activation (else none). Every sum runs in a fixed order, so results are the same on every machine.
  *
  * The module imports the WASM backend's own memory and works on tensors where they lie, so nothing is
- * copied; it keeps no data and no stack of its own there (the caller passes every buffer, scratch included,
- * allocated by the backend's malloc).
+ * copied; it keeps no data and no stack of its own there (the caller passes every buffer, scratch and tables
+ * included, allocated by the backend's malloc).
  */
 #include <wasm_simd128.h>
 
@@ -240,5 +240,108 @@ __attribute__((export_name("adam_update"))) void adam_update(const float *w, con
       m_out[i] = first;
       v_out[i] = second;
     }
+  }
+}
+
+/*
+ * expf and logf as musl computes them (ARM's optimized routines: a table and a polynomial in double), term for
+ * term: tfjs-backend-wasm's Exp and Log kernels are musl's, compiled by emscripten, so these give their results
+ * to the bit. The tables (musl's exp2f_data.c and logf_data.c, as tfjs's module has them) are the caller's,
+ * allocated in the backend's memory (MATH_TABLES in native-kernels.ts): this module must place no data of its
+ * own in a memory it imports, where instantiating it would write its data segments over the backend's.
+ */
+struct math_tables {
+  unsigned long long exp2[32]; /* the bits of 2^(i/32), less i << 47 */
+  struct {
+    double invc, logc;
+  } log[16];
+};
+
+static unsigned int float_bits(float x) { union { float f; unsigned int u; } v = {.f = x}; return v.u; }
+static float bits_float(unsigned int u) { union { unsigned int u; float f; } v = {.u = u}; return v.f; }
+static unsigned long long double_bits(double x) { union { double d; unsigned long long u; } v = {.d = x}; return v.u; }
+static double bits_double(unsigned long long u) { union { unsigned long long u; double d; } v = {.u = u}; return v.d; }
+
+static float exp_f32(float x, const struct math_tables *tables) {
+  const unsigned int abstop = (float_bits(x) >> 20) & 0x7ff;
+  if (abstop >= 0x42b) { /* |x| ≥ 88, or not finite */
+    if (float_bits(x) == 0xff800000u) return 0.0f;
+    if (abstop >= 0x7f8) return x + x;
+    if (x > 0x1.62e42ep6f) return __builtin_inff();
+    if (x < -0x1.9fe368p6f) return 0.0f;
+  }
+  /* x = k·ln2/32 + r; exp(x) = 2^(k/32) · exp(r), 2^(k/32) from the table, exp(r) a polynomial. */
+  const double z = 0x1.71547652b82fep5 * (double)x;
+  double kd = z + 0x1.8p52;
+  const unsigned long long ki = double_bits(kd);
+  kd -= 0x1.8p52;
+  const double r = z - kd;
+  const double s = bits_double(tables->exp2[ki % 32] + (ki << 47));
+  const double y = (0x1.c6af84b912394p-20 * r + 0x1.ebfce50fac4f3p-13) * (r * r) + (0x1.62e42ff0c52d6p-6 * r + 1.0);
+  return (float)(y * s);
+}
+
+static float log_f32(float x, const struct math_tables *tables) {
+  unsigned int ix = float_bits(x);
+  if (ix == 0x3f800000u) return 0.0f;
+  if (ix - 0x00800000u >= 0x7f800000u - 0x00800000u) { /* zero, subnormal, negative, or not finite */
+    if (ix * 2 == 0) return -__builtin_inff();
+    if (ix == 0x7f800000u) return x;
+    if ((ix & 0x80000000u) || ix * 2 >= 0xff000000u) return (x - x) / (x - x);
+    ix = float_bits(x * 0x1p23f) - (23u << 23);
+  }
+  /* x = 2^k · z, z in [0x1.66p-1, 0x1.66p0) (as musl's subnormal path leaves it); log(x) = k·ln2 + log(c) + log(z/c). */
+  const unsigned int tmp = ix - 0x3f330000u;
+  const int i = (tmp >> 19) % 16, k = (int)tmp >> 23;
+  const double z = (double)bits_float(ix - (tmp & 0xff800000u));
+  const double r = z * tables->log[i].invc - 1.0;
+  const double y0 = tables->log[i].logc + (double)k * 0x1.62e42fefa39efp-1;
+  const double r2 = r * r;
+  const double y = (-0x1.00ea348b88334p-2 * r2 + (0x1.5575b0be00b6ap-2 * r + -0x1.ffffef20a4123p-2)) * r2 + (y0 + r);
+  return (float)y;
+}
+
+/*
+ * Softmax cross-entropy of a stack of classifiers, as tfjs's ops compute softmaxCrossEntropy (no smoothing, no
+ * weights) and then the mean over rows, operation for operation in float32 (so the losses and gradients are the
+ * same to the bit): per row, lse = max + log Σ exp(x − max), each sum in order from 0; the loss is
+ * Σ −((x − lse)·y); losses[m] = (Σ over rows) / rows. `residual` ← exp(x − lse) − y, what the gradient
+ * scales (softmax_cross_entropy_backprop). Logits and residual [M, rows, classes] (classes ≥ 1); targets the same,
+ * or [rows, classes] shared by every member (member stride 0).
+ */
+EXPORT(softmax_cross_entropy)(const float *logits, const float *targets, int targets_member_stride, float *losses, float *residual, int members,
+                              int rows, int classes, const struct math_tables *tables) {
+  for (int m = 0; m < members; m++) {
+    float total = 0.0f;
+    for (int r = 0; r < rows; r++) {
+      const int at = (m * rows + r) * classes;
+      const float *x = logits + at, *y = targets + m * targets_member_stride + r * classes;
+      float max = x[0]; /* tfjs's Max: NaN wins, else the first of the largest */
+      for (int c = 1; c < classes; c++) max = x[c] != x[c] ? x[c] : (max < x[c] ? x[c] : max);
+      float sum = 0.0f;
+      for (int c = 0; c < classes; c++) sum += exp_f32(x[c] - max, tables);
+      const float lse = max + log_f32(sum, tables);
+      float cost = 0.0f;
+      for (int c = 0; c < classes; c++) {
+        const float log_probability = x[c] - lse;
+        cost += -(log_probability * y[c]);
+        residual[at + c] = exp_f32(log_probability, tables) - y[c];
+      }
+      total += cost;
+    }
+    losses[m] = total / (float)rows;
+  }
+}
+
+/* dlogits = (dy[m] / rows) · residual, the mean's gradient and then softmax cross-entropy's, as tfjs's ops compute them. */
+EXPORT(softmax_cross_entropy_backprop)(const float *dy, const float *residual, float *dlogits, int members, int rows, int classes) {
+  const int count = rows * classes;
+  for (int m = 0; m < members; m++) {
+    const float scale = dy[m] / (float)rows;
+    const v128_t scales = wasm_f32x4_splat(scale);
+    const int start = m * count, end = start + count;
+    int i = start;
+    for (; i + 4 <= end; i += 4) wasm_v128_store(dlogits + i, wasm_f32x4_mul(scales, wasm_v128_load(residual + i)));
+    for (; i < end; i++) dlogits[i] = scale * residual[i];
   }
 }

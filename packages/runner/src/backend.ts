@@ -7,7 +7,9 @@ import { AxiomError, errorMessage } from './errors.js';
 import { backendNames, type BackendInfo, type BackendName, type GpuAssignment, type GpuRecord, type RunWarning } from './schemas.js';
 import { ADAM_KERNEL_PATCH, registerAdamKernel } from './adam.js';
 import { patchWasmGatherRows, WASM_GATHER_ROWS_PATCH } from './gather-rows.js';
+import { registerSoftmaxCrossEntropyKernels, SOFTMAX_CROSS_ENTROPY_KERNEL_PATCH } from './softmax-cross-entropy.js';
 import { registerStackedDenseKernels, STACKED_DENSE_KERNEL_PATCH } from './stacked-dense.js';
+import { patchWasmCopies, WASM_COPIES_PATCH } from './wasm-copies.js';
 import { patchWasmTransposedMatMul, WASM_TRANSPOSED_MATMUL_PATCH } from './wasm-matmul.js';
 import { activateWasmThreads } from './wasm-threads.js';
 import { locateWasmFile, WASM_BINARIES } from './wasm-files.js';
@@ -93,13 +95,23 @@ export const backendLoaders: Record<BackendName, BackendLoader> = {
     if (binaries.every(([, path]) => path !== undefined)) wasm.setWasmPaths(Object.fromEntries(binaries));
     patchWasmTransposedMatMul();
     patchWasmGatherRows();
+    patchWasmCopies();
     registerStackedDenseKernels();
+    registerSoftmaxCrossEntropyKernels();
     registerAdamKernel();
     const threading = await activateWasmThreads(wasm, request.threads, () => activate('wasm'));
     return {
       threads: threading.threads,
       simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean,
-      patches: [WASM_TRANSPOSED_MATMUL_PATCH, WASM_GATHER_ROWS_PATCH, STACKED_DENSE_KERNEL_PATCH, ADAM_KERNEL_PATCH, ...threading.patches],
+      patches: [
+        WASM_TRANSPOSED_MATMUL_PATCH,
+        WASM_GATHER_ROWS_PATCH,
+        WASM_COPIES_PATCH,
+        STACKED_DENSE_KERNEL_PATCH,
+        SOFTMAX_CROSS_ENTROPY_KERNEL_PATCH,
+        ADAM_KERNEL_PATCH,
+        ...threading.patches,
+      ],
       warnings: threading.warnings,
     };
   },

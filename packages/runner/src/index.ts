@@ -31,4 +31,5 @@ export { type JsonObject, type JsonValue } from './json.js';
 export { deriveSeed, Rng } from './rng.js';
 export { type Snapshot, snapshotSchema, type UnitResult } from './schemas.js';
 export { standaloneSession } from './session.js';
+export { stackedSoftmaxCrossEntropy } from './softmax-cross-entropy.js';
 export { stackedDense, type StackedDenseActivation } from './stacked-dense.js';

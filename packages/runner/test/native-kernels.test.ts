@@ -2,8 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { Tensor, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
 import { initBackend } from '@axiom/runner/host';
-import { Rng, stackedDense, type StackedDenseActivation, type Tf } from '@axiom/runner';
+import { Rng, stackedDense, stackedSoftmaxCrossEntropy, type StackedDenseActivation, type Tf } from '@axiom/runner';
 import { KERNELS_WASM, KERNELS_WASM_SHARED_MEMORY } from '../src/native-kernels-wasm.js';
+import { MATH_TABLES } from '../src/native-kernels.js';
 
 // Shapes that exercise every path of the kernel: row counts around its tiles of 6 and 2 rows, column counts
 // around its 8-column panels and 4-lane vectors, shared and per-member inputs, one member and several.
@@ -59,6 +60,113 @@ function gathers(tf: Tf, rng: Rng): number[][] {
     ].map((tensor) => [...tensor.shape, ...Array.from(tensor.dataSync())]);
   });
 }
+
+/** Slices contiguous and not, of ranks 1 to 4, float32 and int32; clones, and a clone that outlives its source. */
+function slicesAndClones(tf: Tf, rng: Rng): number[][] {
+  return tf.tidy(() => {
+    const data = tf.tensor(
+      Float32Array.from({ length: 3 * 4 * 5 * 2 }, () => rng.normal()),
+      [3, 4, 5, 2],
+    );
+    const source = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32');
+    const clone = tf.clone(source);
+    source.dispose();
+    return [
+      tf.slice(tf.reshape(data, [120]), 7, 50),
+      tf.slice(tf.reshape(data, [12, 10]), [3, 0], [5, -1]),
+      tf.slice(tf.reshape(data, [12, 10]), [2, 3], [4, 6]),
+      tf.slice(tf.reshape(data, [3, 4, 10]), [0, 1, 0], [-1, 2, -1]),
+      tf.slice(data, [1, 0, 2, 1], [2, 3, 2, 1]),
+      tf.slice(data, [0, 0, 0, 0], [3, 4, 0, 2]),
+      tf.slice(tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8], [4, 2], 'int32'), [1, 1], [3, 1]),
+      tf.clone(data),
+      clone,
+    ].map((tensor) => [...tensor.shape, ...Array.from(tensor.dataSync())]);
+  });
+}
+
+describe('copies on WASM', () => {
+  it('slices and clones as the plain JS backend does', async () => {
+    const { tf, info } = await initBackend({ forced: 'wasm', threads: 1 });
+    expect(info.patches.some((patch) => patch.startsWith('wasm-copies'))).toBe(true);
+    const before = tf.memory().numTensors;
+    const native = slicesAndClones(tf, new Rng(4));
+    expect(tf.memory().numTensors).toBe(before);
+    await initBackend({ forced: 'cpu' });
+    const reference = slicesAndClones(tf, new Rng(4));
+    await initBackend({ forced: 'wasm', threads: 1 });
+    expect(native).toEqual(reference);
+  });
+});
+
+// Softmax cross-entropy: class counts around the kernel's 4 lanes and 1, shared and per-member targets, one-hot
+// and soft, logits large enough that exp underflows.
+const lossCases = [
+  { members: 3, rows: 7, classes: 10, shared: false, soft: false, scale: 3 },
+  { members: 2, rows: 16, classes: 2, shared: true, soft: true, scale: 0.5 },
+  { members: 4, rows: 5, classes: 23, shared: true, soft: false, scale: 60 },
+  { members: 1, rows: 9, classes: 1, shared: false, soft: false, scale: 1 },
+  { members: 2, rows: 33, classes: 5, shared: false, soft: true, scale: 120 },
+];
+
+/** Each case's member losses and the gradient of Σ dy·loss with respect to the logits (dy random per member). */
+function lossesAndGradients(tf: Tf, rng: Rng, loss: (targets: Tensor2D | Tensor3D, logits: Tensor3D) => Tensor): number[][][] {
+  return lossCases.map(({ members, rows, classes, shared, soft, scale }) =>
+    tf.tidy(() => {
+      const logits = tf.tensor3d(
+        Float32Array.from({ length: members * rows * classes }, () => rng.normal() * scale),
+        [members, rows, classes],
+      );
+      const targetRows = shared ? rows : members * rows;
+      const values = new Float32Array(targetRows * classes);
+      for (let row = 0; row < targetRows; row++) {
+        const weights = Array.from({ length: classes }, (_, c) => (soft ? Math.abs(rng.normal()) : Number(c === rng.int(classes))));
+        const total = weights.reduce((a, b) => a + b, 0) || 1;
+        weights.forEach((weight, c) => (values[row * classes + c] = weight / total));
+      }
+      const targets = tf.tensor(values, shared ? [rows, classes] : [members, rows, classes]) as Tensor2D | Tensor3D;
+      const dy = tf.tensor1d(Array.from({ length: members }, () => rng.normal()));
+      const gradient = tf.grad((x: Tensor) => tf.sum(tf.mul(loss(targets, x as Tensor3D), dy)))(logits);
+      return [loss(targets, logits), gradient].map((tensor) => Array.from(tensor.dataSync()));
+    }),
+  );
+}
+
+/** tfjs's own ops, as stackedSoftmaxCrossEntropy runs them off WASM. */
+const opsLoss = (tf: Tf) => (targets: Tensor2D | Tensor3D, logits: Tensor3D) =>
+  tf.mean(tf.losses.softmaxCrossEntropy(tf.broadcastTo(targets, logits.shape), logits, undefined, 0, tf.Reduction.NONE), 1);
+
+describe('softmax cross-entropy kernel', () => {
+  it('computes on WASM the losses and gradients of tfjs ops, to the bit on WASM and close to the plain JS backend, without leaks', async () => {
+    const { tf, info } = await initBackend({ forced: 'wasm', threads: 1 });
+    expect(info.patches.some((patch) => patch.startsWith('axiom-softmax-cross-entropy'))).toBe(true);
+    const before = tf.memory().numTensors;
+    const native = lossesAndGradients(tf, new Rng(6), stackedSoftmaxCrossEntropy);
+    expect(tf.memory().numTensors).toBe(before);
+    // musl's expf and logf, as tfjs's WASM Exp and Log: the same float32 bits.
+    expect(native).toEqual(lossesAndGradients(tf, new Rng(6), opsLoss(tf)));
+    await initBackend({ forced: 'cpu' });
+    expect(tf.getKernel('AxiomSoftmaxCrossEntropy', 'cpu')).toBeUndefined();
+    const reference = lossesAndGradients(tf, new Rng(6), stackedSoftmaxCrossEntropy);
+    await initBackend({ forced: 'wasm', threads: 1 });
+    reference.forEach((expected, i) =>
+      expected.forEach((values, output) =>
+        values.forEach((value, j) => expect(native[i]![output]![j], `case ${i}, output ${output} [${j}]`).toBeCloseTo(value, 4)),
+      ),
+    );
+  });
+
+  it('refuses on WASM what its kernels cannot read; the entry leaves it to the ops', async () => {
+    const { tf } = await initBackend({ forced: 'wasm', threads: 1 });
+    const run = (name: string, inputs: Record<string, number[]>) => () =>
+      tf.tidy(() => tf.engine().runKernel(name, Object.fromEntries(Object.entries(inputs).map(([key, shape]) => [key, tf.zeros(shape)]))));
+    // Targets of one member for a stack of 3 would have the kernel read two members past them.
+    expect(run('AxiomSoftmaxCrossEntropy', { logits: [3, 4, 5], targets: [1, 4, 5] })).toThrow('do not fit the kernel');
+    expect(run('AxiomSoftmaxCrossEntropyBackprop', { dy: [2], residual: [3, 4, 5] })).toThrow('not one float per member');
+    // From the entry they take tfjs's ops, which refuse them as they did before the kernel.
+    expect(() => tf.tidy(() => stackedSoftmaxCrossEntropy(tf.zeros([1, 4, 5]) as Tensor3D, tf.zeros([3, 4, 5]) as Tensor3D))).toThrow('must match');
+  });
+});
 
 describe('row gather on WASM', () => {
   it('gathers what the plain JS backend gathers, and refuses an index out of range as tfjs does', async () => {
@@ -131,13 +239,16 @@ describe('stacked dense kernel', () => {
       b: members * units,
       y: members * rows * units,
       dy: members * rows * units,
+      dyMembers: members,
+      targets: rows * units,
+      tables: MATH_TABLES.length * 2,
     };
     const outputs = { out: members * rows * Math.max(inputs, units) + members * inputs * units, scratch: 4096 };
     let next = 64;
     const at: Record<string, number> = {};
     for (const [name, size] of Object.entries({ ...sizes, ...outputs })) {
       at[name] = next;
-      next += size + 64;
+      next += size + 64 + (size % 2); // 8-byte aligned, for the tables
     }
     const SENTINEL = 12345.5;
     heap.fill(SENTINEL);
@@ -145,6 +256,7 @@ describe('stacked dense kernel', () => {
     // Rows 3, 0 and 6 of x (members·rows rows of `inputs` floats) to gather, and a row past its end.
     new Int32Array(memory.buffer).set([3, 0, 6], at.indices!);
     new Int32Array(memory.buffer).set([members * rows], at.badIndices!);
+    new BigUint64Array(memory.buffer, at.tables! * 4, MATH_TABLES.length).set(MATH_TABLES);
     const bytes = (name: string) => at[name]! * 4;
     const calls: Array<() => void> = [
       () => kernels.dense_forward!(bytes('x'), rows * inputs, bytes('w'), bytes('b'), bytes('out'), members, rows, inputs, units, 1, bytes('scratch')),
@@ -156,6 +268,9 @@ describe('stacked dense kernel', () => {
         expect(Array.from(heap.subarray(at.out!, at.out! + inputs))).toEqual(Array.from(heap.subarray(at.x! + 3 * inputs, at.x! + 4 * inputs)));
         expect(kernels.gather_rows!(bytes('x'), members * rows, inputs, bytes('badIndices'), 1, bytes('out'))).toBe(0);
       },
+      // Logits y, shared targets; losses then the residual in `out`, then the residual's gradient after them.
+      () => kernels.softmax_cross_entropy!(bytes('y'), bytes('targets'), 0, bytes('out'), bytes('out') + members * 4, members, rows, units, bytes('tables')),
+      () => kernels.softmax_cross_entropy_backprop!(bytes('dyMembers'), bytes('dy'), bytes('out'), members, rows, units),
     ];
     for (const call of calls) {
       const inputsBefore = Array.from(heap.subarray(0, at.out));
@@ -166,6 +281,18 @@ describe('stacked dense kernel', () => {
         after.every((value) => value === SENTINEL),
         'memory after the scratch',
       ).toBe(true);
+    }
+  });
+
+  it('writes nothing when instantiated: it keeps no data in the memory it imports, the backend’s', () => {
+    const variants = [
+      { base64: KERNELS_WASM, memory: new WebAssembly.Memory({ initial: 2 }) },
+      { base64: KERNELS_WASM_SHARED_MEMORY, memory: new WebAssembly.Memory({ initial: 2, maximum: 65536, shared: true }) },
+    ];
+    for (const { base64, memory } of variants) {
+      const heap = new Uint8Array(memory.buffer).fill(0xa5);
+      new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(base64, 'base64')), { env: { memory } });
+      expect(heap.every((byte) => byte === 0xa5)).toBe(true);
     }
   });
 

@@ -1,6 +1,6 @@
 import type { Tf } from '@axiom/runner';
 import type { Rank, Scalar, Tensor, Tensor3D } from '@tensorflow/tfjs-core';
-import { memberLosses, perMember, type StackedData, type StackedMlp } from './stacked.js';
+import { memberLosses, type StackedData, type StackedMlp } from './stacked.js';
 import { forEachBatch, sliceRows, type LossKind } from './train.js';
 
 /**
@@ -26,7 +26,7 @@ export async function firstLayerGradientNorms(
   try {
     forEachBatch(rows, batchSize, (start, size) => {
       const sum = tf.tidy(() => {
-        const targets = perMember(tf, sliceRows(tf, data.targets, start, size), model.members);
+        const targets = sliceRows(tf, data.targets, start, size);
         const batchLoss = (): Scalar => tf.sum(tf.mul(memberLosses(tf, loss, targets, model.logits(sliceRows(tf, data.x, start, size))), size / rows));
         const part = tf.variableGrads(batchLoss, [firstLayer]).grads[firstLayer.name]!;
         return gradient ? tf.add(gradient, part) : part;
@@ -69,10 +69,9 @@ export async function layerSignals(tf: Tf, model: StackedMlp, data: StackedData,
   const rms = (tensor: Tensor): Tensor => tf.sqrt(tf.mean(tf.square(tensor), [1, 2]));
   const norms = tf.tidy(() => {
     const shifts = model.weights.map((weight) => tf.zeros<Rank.R3>([model.members, rows, weight.shape[2]!]));
-    const targets = perMember(tf, data.targets, model.members);
     // Summed over examples (each member's mean loss times `rows`), so each row's gradient is its own example's.
     const totalLoss = (...shifted: Tensor[]): Scalar =>
-      tf.mul(tf.sum(memberLosses(tf, loss, targets, model.layers(data.x, shifted as Tensor3D[]).at(-1)!)), rows);
+      tf.mul(tf.sum(memberLosses(tf, loss, data.targets, model.layers(data.x, shifted as Tensor3D[]).at(-1)!)), rows);
     const gradients = tf.grads(totalLoss)(shifts);
     // [2, layers, M]: activation RMS, then gradient RMS.
     return tf.stack([tf.stack(model.layers(data.x).map(rms)), tf.stack(gradients.map(rms))]);

@@ -6,7 +6,7 @@
  * loss is summed with the others', so its gradients are its own: up to float summation order it
  * trains exactly as it would alone (createMlp + trainClassifier).
  */
-import { type Rng, snapshotSchema, stackedDense, type Tf } from '@axiom/runner';
+import { type Rng, snapshotSchema, stackedDense, stackedSoftmaxCrossEntropy, type Tf } from '@axiom/runner';
 import type { Rank, Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { Dataset } from './data.js';
@@ -140,13 +140,18 @@ function gatherRows(tf: Tf, data: Tensor2D | Tensor3D, indices: Tensor2D, offset
   return gathered as Tensor3D;
 }
 
-/** Each member's mean loss over its batch: [M]. Members' outputs never mix, so summing these keeps each member's gradient its own. */
-export function memberLosses(tf: Tf, kind: LossKind, targets: Tensor3D, outputs: Tensor3D): Tensor1D {
+/**
+ * Each member's mean loss over its batch: [M], against targets per member ([M, rows, k]) or shared ([rows, k]).
+ * Members' outputs never mix, so summing these keeps each member's gradient its own. Cross-entropy is one
+ * native call on WASM, which reads shared targets where they lie (broadcasting them was a Tile per batch).
+ */
+export function memberLosses(tf: Tf, kind: LossKind, targets: Tensor2D | Tensor3D, outputs: Tensor3D): Tensor1D {
+  if (kind === 'cross-entropy') return stackedSoftmaxCrossEntropy(targets, outputs);
   const none = tf.Reduction.NONE;
-  if (kind === 'binary-cross-entropy') return tf.mean(tf.losses.sigmoidCrossEntropy(targets, outputs, undefined, 0, none), [1, 2]);
+  const memberTargets = perMember(tf, targets, outputs.shape[0]);
   return kind === 'mse'
-    ? tf.mean(tf.losses.meanSquaredError(targets, outputs, undefined, none), [1, 2])
-    : tf.mean(tf.losses.softmaxCrossEntropy(targets, outputs, undefined, 0, none), 1);
+    ? tf.mean(tf.losses.meanSquaredError(memberTargets, outputs, undefined, none), [1, 2])
+    : tf.mean(tf.losses.sigmoidCrossEntropy(memberTargets, outputs, undefined, 0, none), [1, 2]);
 }
 
 /** One member of a stacked training run: what differs between networks trained together. */
@@ -362,8 +367,7 @@ export async function evaluateStackedLoss(tf: Tf, model: StackedMlp, data: Stack
     tf,
     rows,
     batchSize,
-    (start, size) =>
-      memberLosses(tf, loss, perMember(tf, sliceRows(tf, data.targets, start, size), model.members), model.logits(sliceRows(tf, data.x, start, size))),
+    (start, size) => memberLosses(tf, loss, sliceRows(tf, data.targets, start, size), model.logits(sliceRows(tf, data.x, start, size))),
     (values, _start, size) => values.forEach((value, m) => (totals[m]! += value * size)),
   );
   return totals.map((total) => total / rows);
