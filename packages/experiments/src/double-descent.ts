@@ -221,6 +221,8 @@ export default defineExperiment({
     { metric: 'trainedPeakSharperWithNoise', tolerance: SAME_VERDICT },
   ],
   findings: {
+    // The trained arm evaluates every `evaluateEvery` epochs and records which; the random-features arm has no curves.
+    curveAxis: { curve: 'epoch', label: 'epoch' },
     controls: [
       {
         claim: 'random features, noisy labels: trained parameters (features × classes) where test error peaks',
