@@ -57,6 +57,31 @@ describe('axiom run --workers', () => {
     uninterrupted = results[0];
   });
 
+  it('hands out the longest group first by the declared work, with the digest of one worker', async () => {
+    // feature-competition's smoke preset: two stacks, width=32 then width=128 in the sweep's order.
+    const dir = await scratch();
+    const args = (workers: number) => [
+      'run',
+      'feature-competition',
+      '--preset',
+      'smoke',
+      '--seed',
+      '3',
+      '--backend',
+      'wasm',
+      '--workers',
+      String(workers),
+      '--no-checkpoint',
+    ];
+    const [one, two] = [await axiom([...args(1), '--out', join(dir, 'one.json')]), await axiom([...args(2), '--out', join(dir, 'two.json')])];
+    expect([one.code, two.code], two.stderr).toEqual([0, 0]);
+    expect(two.stderr).toContain('groups handed out longest first, by the declared work: width=128, width=32');
+    expect(one.stderr).not.toContain('longest first');
+    const [alone, pooled] = [await readResult(join(dir, 'one.json')), await readResult(join(dir, 'two.json'))];
+    expect(pooled.timings.workers).toBe(2);
+    expect(pooled.digest).toBe(alone.digest);
+  });
+
   it('a killed worker fails the run naming its units; the checkpoint it leaves resumes to the same digest', async () => {
     const dir = await scratch();
     const checkpointPath = join(dir, 'run.ckpt');

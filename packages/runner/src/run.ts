@@ -36,6 +36,7 @@ import {
 } from './schemas.js';
 import type { ResolvedSeed } from './seed.js';
 import { GroupSession } from './session.js';
+import { longestFirst } from './work.js';
 
 export interface RunRequest {
   experiment: Experiment;
@@ -383,8 +384,16 @@ async function executeRun(prepared: PreparedRun, restored: Checkpoint | undefine
     if (sizing?.why) host.log(`${sizing.workers} worker(s): ${sizing.why}`);
     if (prepared.pool && sizing && sizing.workers > 1) {
       workers = sizing.workers;
-      // Groups caught inside training go first: they were in flight when the run stopped.
-      const resumed = groups.map((sweepGroup) => ({ ...sweepGroup, resume: inFlight.get(groupId(sweepGroup.group.map((unit) => unit.key))) }));
+      // Groups caught inside training go first: they were in flight when the run stopped. Then the longest.
+      const ordered = longestFirst(groups, experiment.work, prepared.params);
+      if (ordered.some((sweepGroup, index) => sweepGroup !== groups[index])) {
+        const keys = ordered.map((sweepGroup) => sweepGroup.key);
+        host.log(`groups handed out longest first, by the declared work: ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', …' : ''}`);
+      }
+      const resumed = ordered.map((sweepGroup) => ({
+        ...sweepGroup,
+        resume: inFlight.get(groupId(sweepGroup.group.map((unit) => unit.key))),
+      }));
       await trainOnPool([...resumed.filter((group) => group.resume), ...resumed.filter((group) => !group.resume)], prepared.pool);
     } else await trainHere(groups, runGroup);
     const position = new Map(units.map((unit, index) => [unit.key, index]));

@@ -1,5 +1,5 @@
 import { builtinExperiments } from '@axiom/experiments';
-import { AxiomError, resolveParams } from '@axiom/runner/host';
+import { AxiomError, networkFlops, resolveParams, stackSeconds, stacksOf, stackSteps, weightsOf } from '@axiom/runner/host';
 import { type JsonObject, type NetworkWork } from '@axiom/runner';
 import { z } from 'zod';
 
@@ -41,8 +41,6 @@ const BYTES_PER_WEIGHT = 64;
 /** The result cap (the output template's max_nbytes) plus the slot's checkpoints and logs. */
 const BASE_DISK_BYTES = 100 * 2 ** 20;
 
-const weightsOf = (layers: number[]) => layers.slice(1).reduce((sum, width, i) => sum + (layers[i]! + 1) * width, 0);
-
 interface DeclaredWork {
   networks: NetworkWork[];
   /** Whether networks of one declared stack train together (the experiments' `stacking` parameter). */
@@ -65,20 +63,13 @@ function declaredWork(experimentName: string, preset: string | undefined, overri
   };
 }
 
-const flopsOf = (networks: NetworkWork[]) => networks.reduce((sum, net) => sum + weightsOf(net.layers) * (6 * net.trainPasses + 2 * net.evalPasses), 0);
-
-/** Steps taken one after another: each stack takes as many as its longest-training network. */
-function sequentialSteps({ networks, stacked }: DeclaredWork): number {
-  if (!stacked) return networks.reduce((sum, net) => sum + net.steps, 0);
-  const stacks = new Map<string, number>();
-  for (const net of networks) stacks.set(net.stack, Math.max(stacks.get(net.stack) ?? 0, net.steps));
-  return [...stacks.values()].reduce((sum, steps) => sum + steps, 0);
-}
-
 /** What the model counts for one run of a built-in experiment with these parameters. */
 export function modelledWork(experimentName: string, preset: string | undefined, overrides: JsonObject | undefined): { flops: number; steps: number } {
   const work = declaredWork(experimentName, preset, overrides);
-  return { flops: flopsOf(work.networks), steps: sequentialSteps(work) };
+  return {
+    flops: work.networks.reduce((sum, network) => sum + networkFlops(network), 0),
+    steps: stacksOf(work.networks, work.stacked).reduce((sum, stack) => sum + stackSteps(stack), 0),
+  };
 }
 
 /** Model FLOPs of one run of a built-in experiment with these parameters. */
@@ -100,7 +91,8 @@ export function costFromSeconds(seconds: number, memoryBytes: number): WorkunitC
 /** The cost of one workunit of a built-in experiment: its FLOPs and steps at the experiment's measured rates, plus start-up. */
 export function estimateCost(experimentName: string, preset: string | undefined, overrides: JsonObject | undefined): WorkunitCost {
   const work = declaredWork(experimentName, preset, overrides);
-  const seconds = STARTUP_SECONDS + flopsOf(work.networks) / work.flopsPerSecond + sequentialSteps(work) * work.secondsPerStep;
+  // Stacks train one after another on the reference core.
+  const seconds = STARTUP_SECONDS + stacksOf(work.networks, work.stacked).reduce((sum, stack) => sum + stackSeconds(stack, work), 0);
   // A run trains its networks side by side (stacked), so all their weights are resident at once.
   const weights = work.networks.reduce((sum, net) => sum + weightsOf(net.layers), 0);
   return costFromSeconds(seconds, BASE_MEMORY_BYTES + BYTES_PER_WEIGHT * weights);
