@@ -18,7 +18,11 @@ export const networkFlops = (network: NetworkWork): number => weightsOf(network.
 export function stacksOf(networks: readonly NetworkWork[], stacked: boolean): NetworkWork[][] {
   if (!stacked) return networks.map((network) => [network]);
   const stacks = new Map<string, NetworkWork[]>();
-  for (const network of networks) stacks.set(network.stack, [...(stacks.get(network.stack) ?? []), network]);
+  for (const network of networks) {
+    const stack = stacks.get(network.stack);
+    if (stack) stack.push(network);
+    else stacks.set(network.stack, [network]);
+  }
   return [...stacks.values()];
 }
 
