@@ -97,7 +97,7 @@ describe('optimizer-comparison', () => {
     expect(m.untuned.regret.sgd).toBeGreaterThan(0.2);
 
     // Tuned RMSProp has the best mean on every task of the smoke run (best worst rank 1), but within the intervals of
-    // the others on all but one: by the intervals, no optimizer dominates, and momentum SGD is tied with the best everywhere.
+    // the others on all but one: by the intervals, no optimizer dominates, and momentum SGD keeps up with RMSProp or Adam everywhere.
     expect(m.tuned).toMatchObject({ bestWorstRank: 1, dominant: null, mostTasksLed: 1 });
     expect(result.metrics).toMatchObject({ noOptimizerDominates: true, momentumCompetitive: true });
   });
