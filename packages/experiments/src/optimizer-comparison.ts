@@ -5,17 +5,20 @@
  * MLP from the same initialisations and visit orders on several tasks, each optimizer with its learning rate
  * tuned on a validation set over a grid of multiples of its library default; the test score at the chosen rate
  * ranks the optimizers per task, with a 95% interval over replicates. Known result: once each is tuned, no
- * optimizer dominates across tasks, and tuned momentum SGD is competitive with the adaptive methods. Control,
- * in the same run: each optimizer at its untuned default learning rate (the grid's factor 1), and plain SGD.
- * "Dominates" is read with the paired intervals, not the ranks (see `leads`); momentum SGD is competitive where on
- * every task it is tied with or ahead of an adaptive method (see `keepsUpWithAdaptive`), and the strict reading,
- * tied with the best on every task, is reported beside it. The grid has eight points per decade (see
- * EIGHT_PER_DECADE: on a coarser one the ranking followed the grid's alignment). Measured (default sweep, seeds 1–3):
- * no optimizer dominates in 3 of 3 (the per-task winner changes in seeds 1 and 2; in seed 3 Adam has the best mean
- * everywhere but is ahead of another beyond the interval only on teacher); tuned momentum SGD keeps up with the
- * adaptive methods on every task in 3 of 3, and by the strict reading is tied with the best everywhere in 1 of 3
- * (behind Adam on few-examples in seed 1, behind plain SGD on teacher in seed 2). Tuned Adam is the most consistent:
- * tied with the best on every task in 3 of 3, regret 0.009 / 0.067 / 0 against momentum SGD's 0.107 / 0.093 / 0.136.
+ * optimizer dominates across tasks, and tuned momentum SGD is competitive with the adaptive methods.
+ * "Dominates" is read with the paired intervals, not the ranks (see `leads`). "Competitive" is a non-inferiority
+ * test: on every task, the paired 95% interval of momentum's gap to RMSProp or to Adam ends below a margin, 15% of
+ * that method's score (see `momentumAgainstAdaptive`). Controls, in the same run: each optimizer at its default
+ * learning rate (the grid's factor 1) for dominance, and momentum SGD at its default rate for competitiveness.
+ * The grid has eight points per decade from 0.1 to 316 × the default (see EIGHT_PER_DECADE: on a coarser one the
+ * ranking followed the grid's alignment, and momentum's best rate on teacher lies below its default).
+ * Measured (default sweep: 2784 networks; seeds 1–3, and 4–6 run afterwards to check the margin chosen on 1–3):
+ * no optimizer dominates in 3 of 3 and 3 of 3. Tuned momentum SGD is competitive in 3 of 3 and 3 of 3: within the
+ * margin of RMSProp on all 18 task-seeds, of Adam on clusters 6 of 6, few-examples 5 of 6 and teacher 1 of 6 (on
+ * teacher Adam is better by 0.5–25% of its MSE). At its default rate momentum SGD passes the same test in 1 of 3
+ * and 2 of 3: its default is near its best rate on teacher (0.3–4 ×), but 3–10× below it on the classification
+ * tasks, where it fails on few-examples in 3 of 6 seeds and on clusters in 1. Tuned Adam is the most consistent:
+ * regret against the best per task 0–0.017, against momentum SGD's 0.024–0.111.
  */
 import { defineExperiment, type Rng, type Tf } from '@axiom/runner';
 import { mean } from 'simple-statistics';
@@ -29,13 +32,15 @@ import { FEW_PREDICTIONS_FLIP, SAME_VERDICT } from './lib/tolerances.js';
 import { accuracy, uploadDataset, uploadRegressionDataset, type DeviceDataset, type LossKind } from './lib/train.js';
 
 /**
- * The tuning grid's factors, 10^(k/8) to three digits for k = 0…20. Eight per decade, not two: each optimizer's
- * best rate lies just under the rate at which it diverges, and there the test error moves by 0.02–0.05 per step
- * of ×1.33. On a half-decade grid (1, 3, 10, …) momentum SGD's best point was 3 and 10 was already past its edge,
- * while plain SGD's grid point 100 sat just under its own: measured on clusters, seeds 1–3, momentum at 7.5 scored
- * 0.257 / 0.231 / 0.187 test error against 0.274 / 0.242 / 0.204 at 3. The ranking was the grid's alignment.
+ * The tuning grid's factors, 10^(k/8) to three digits for k = −8…20: 0.1 to 316 × the default. Eight per decade,
+ * not two: each optimizer's best rate lies just under the rate at which it diverges, and there the test error moves
+ * by 0.02–0.05 per step of ×1.33. On a half-decade grid (1, 3, 10, …) momentum SGD's best point was 3 and 10 was
+ * already past its edge, while plain SGD's grid point 100 sat just under its own: measured on clusters, seeds 1–3,
+ * momentum at 7.5 scored 0.257 / 0.231 / 0.187 test error against 0.274 / 0.242 / 0.204 at 3. The ranking was the
+ * grid's alignment. Down to 0.1: on teacher, momentum's best rate is below its default (0.56–0.75 ×, seeds 1–3;
+ * its velocity steps about 10× plain SGD's, which is best near 5.6–7.5 ×), and a grid from 1 cut it off.
  */
-const EIGHT_PER_DECADE = Array.from({ length: 21 }, (_, k) => Number((10 ** (k / 8)).toPrecision(3)));
+const EIGHT_PER_DECADE = Array.from({ length: 29 }, (_, k) => Number((10 ** ((k - 8) / 8)).toPrecision(3)));
 
 // Parameters: the defaults are the real sweep.
 const params = z.strictObject({
@@ -59,9 +64,23 @@ const params = z.strictObject({
     .min(1)
     .default(EIGHT_PER_DECADE)
     .describe(
-      "the tuning grid: multiples of each optimizer's default learning rate, eight per decade from 1 to 316 (factor 1, the untuned control, is always trained)",
+      "the tuning grid: multiples of each optimizer's default learning rate, eight per decade from 0.1 to 316 (factor 1, the untuned control, is always trained)",
     ),
-  replicates: z.number().int().min(2).default(4).describe('initialisations and visit orders per configuration; intervals are over them'),
+  replicates: z
+    .number()
+    .int()
+    .min(2)
+    .default(8)
+    .describe(
+      'initialisations and visit orders per configuration; intervals are over them. 8, not 4: the paired gaps between tuned optimizers have a spread of 4–9% on classification and ~25% on teacher MSE, and at 4 (t = 3.18) the non-inferiority interval is wider than any margin worth the name',
+    ),
+  competitiveMargin: z
+    .number()
+    .positive()
+    .default(0.15)
+    .describe(
+      "non-inferiority margin for 'momentum SGD is competitive', as a fraction of the adaptive method's test score: the upper end of the paired 95% interval of momentum's gap must lie below it. 15%: a fifth of what not tuning costs plain SGD here (40–80%), and less than the gap between the two adaptive methods on teacher (35–47%)",
+    ),
   trainSize: z.number().int().min(10).default(512).describe('training examples of clusters and teacher'),
   fewExamples: z.number().int().min(2).default(100).describe('training examples of few-examples, in 200 dimensions'),
   validationSize: z.number().int().min(10).default(500).describe('held-out examples that choose each learning rate'),
@@ -200,35 +219,49 @@ const leads = (task: TaskComparison, name: string) => task.best === name && task
 const ADAPTIVE: readonly string[] = ['rmsprop', 'adam'] satisfies OptimizerKind[];
 
 /**
- * Whether an optimizer keeps up with the adaptive methods on a task: it is tied with or ahead of (paired 95%
- * interval) at least one of them, other than itself. Tuned momentum SGD is competitive when it keeps up on every
- * task: the claim is about momentum against the adaptive methods, not about coming first.
+ * An optimizer's test score against a rival's on one task, paired by replicate, as a fraction of the rival's mean:
+ * the mean gap and the upper end of its 95% interval (positive: worse than the rival). Null when either diverged
+ * in some replicate: a gap to a diverged run says nothing.
  */
-const keepsUpWithAdaptive = (task: TaskComparison, name: string) => {
-  const rivals = ADAPTIVE.filter((rival) => rival !== name && rival in task.byOptimizer);
-  return rivals.length > 0 && rivals.some((rival) => !task.byOptimizer[name]!.behind.includes(rival));
-};
+export function gapTo(mine: GridPoint, rival: GridPoint): { gap: number; gapHigh: number } | null {
+  const theirs = meanOrNull(rival.test);
+  if (mine.test.includes(null) || theirs === null || theirs <= 0) return null;
+  const { mean: gap, ci95 } = summarize(mine.test.map((value, r) => (value! - rival.test[r]!) / theirs));
+  return ci95 && { gap, gapHigh: ci95[1] };
+}
+
+/**
+ * Whether momentum SGD (at `momentum`) is competitive with the adaptive methods on one task: non-inferior, within
+ * `margin`, to at least one of them that never diverged, i.e. the upper end of the paired 95% interval of its gap
+ * lies below the margin. A non-inferiority test, not a tie: "not behind beyond the interval" would hold more easily
+ * the fewer the replicates, and for two diverged or useless runs. Against one adaptive method, not the better: the
+ * claim (Wilson et al., Choi et al., Schmidt et al.) is that momentum stands among the adaptive methods, not that
+ * it matches the best of them; its gap to each is reported beside the verdict.
+ */
+export function momentumAgainstAdaptive(momentum: GridPoint, adaptive: Record<string, GridPoint>, margin: number) {
+  const gaps = Object.fromEntries(Object.entries(adaptive).map(([name, point]) => [name, gapTo(momentum, point)]));
+  const withinMarginOf = Object.keys(gaps).filter((name) => (gaps[name]?.gapHigh ?? Infinity) < margin);
+  return { gaps, withinMarginOf, competitive: withinMarginOf.length > 0 };
+}
 
 /**
  * Across tasks: each optimizer's mean regret, the largest of them, the mean number of optimizers tied with each
- * task's best, per optimizer the tasks on which it is tied with the best and those on which it keeps up with the
- * adaptive methods (`keepsUpWithAdaptive`), and the most tasks one optimizer leads (`leads`): all of them exactly
- * when it dominates, then named in `dominant`. Also, descriptive only, the smallest worst rank: 1 when one
- * optimizer has the best mean on every task, within the intervals or not.
+ * task's best, per optimizer the tasks on which it is tied with the best, and the most tasks one optimizer leads
+ * (`leads`): all of them exactly when it dominates, then named in `dominant`. Also, descriptive only, the
+ * smallest worst rank: 1 when one optimizer has the best mean on every task, within the intervals or not.
  */
 export function compareAcrossTasks(tasks: readonly TaskComparison[]) {
   const names = Object.keys(tasks[0]!.byOptimizer);
   const regret = Object.fromEntries(names.map((name) => [name, meanOrNull(tasks.map((task) => task.byOptimizer[name]!.regret))]));
   const tasksLed = Object.fromEntries(names.map((name) => [name, tasks.filter((task) => leads(task, name)).length]));
-  const tasksWhere = (holds: (task: TaskComparison, name: string) => boolean) =>
-    Object.fromEntries(names.map((name) => [name, tasks.filter((task) => holds(task, name)).length]));
   return {
     regret,
     maxRegret: Object.values(regret).some((value) => value === null) ? null : Math.max(...(Object.values(regret) as number[])),
     tiedWithBest: mean(tasks.map((task) => task.tiedWithBest)),
-    tasksTiedWithBest: tasksWhere((task, name) => task.byOptimizer[name]!.tiedWithBest),
-    tasksKeepingUpWithAdaptive: tasksWhere(keepsUpWithAdaptive),
+    tasksTiedWithBest: Object.fromEntries(names.map((name) => [name, tasks.filter((task) => task.byOptimizer[name]!.tiedWithBest).length])),
     mostTasksLed: Math.max(...Object.values(tasksLed)),
+    // Where every optimizer diverged in some replicate nobody is behind anybody, so nobody leads there.
+    tasksEveryOptimizerDiverged: tasks.filter((task) => Object.values(task.byOptimizer).every((scores) => scores.test === null)).length,
     dominant: names.find((name) => tasksLed[name] === tasks.length) ?? null,
     bestWorstRank: Math.min(...names.map((name) => Math.max(...tasks.map((task) => task.byOptimizer[name]!.rank)))),
   };
@@ -236,7 +269,7 @@ export function compareAcrossTasks(tasks: readonly TaskComparison[]) {
 
 export default defineExperiment({
   name: 'optimizer-comparison',
-  version: '1.2.0',
+  version: '1.3.0',
   description: 'SGD, momentum, RMSProp, Adam with tuned learning rates: does any optimizer dominate across tasks?',
   params,
   presets: {
@@ -255,26 +288,21 @@ export default defineExperiment({
     { metric: 'noOptimizerDominates', tolerance: SAME_VERDICT },
     { metric: 'noOptimizerDominatesAtDefaultRates', tolerance: SAME_VERDICT },
     { metric: 'momentumCompetitive', tolerance: SAME_VERDICT },
-    { metric: 'momentumTiedWithBest', tolerance: SAME_VERDICT },
+    { metric: 'momentumCompetitiveAtDefaultRate', tolerance: SAME_VERDICT },
   ],
   findings: {
     controls: [
       {
-        claim: 'tuned momentum SGD is competitive: its test error or MSE above the best tuned optimizer’s, as a fraction (mean over tasks)',
+        claim:
+          'tuned momentum SGD is competitive: tasks on which it is non-inferior to RMSProp or Adam, tuned (the paired 95% interval of its gap ends below the margin)',
+        measure: 'momentum.tasksCompetitive',
+        control: 'momentum.tasksCompetitiveAtDefaultRate',
+        controlLabel: 'momentum SGD at its default learning rate',
+      },
+      {
+        claim: 'descriptive: test error or MSE above the best tuned optimizer’s, as a fraction (mean over tasks), of tuned momentum SGD',
         measure: 'tuned.regret.momentum',
         control: 'tuned.regret.adam',
-        controlLabel: 'tuned Adam',
-      },
-      {
-        claim: 'tuned momentum SGD is competitive: tasks on which it is tied with or ahead of RMSProp or Adam (paired 95% interval)',
-        measure: 'tuned.tasksKeepingUpWithAdaptive.momentum',
-        control: 'untuned.tasksKeepingUpWithAdaptive.sgd',
-        controlLabel: 'plain SGD at its default learning rate',
-      },
-      {
-        claim: 'the strict reading: tasks on which tuned momentum SGD is tied with the best (paired 95% interval)',
-        measure: 'tuned.tasksTiedWithBest.momentum',
-        control: 'tuned.tasksTiedWithBest.adam',
         controlLabel: 'tuned Adam',
       },
       {
@@ -311,11 +339,22 @@ export default defineExperiment({
     },
     verdicts: {
       noOptimizerDominates: 'tuned, no optimizer dominates: none leads on every task (best, and ahead of another beyond the paired 95% interval)',
-      momentumCompetitive: 'tuned momentum SGD is competitive: on every task tied with or ahead of an adaptive method, RMSProp or Adam (paired 95% interval)',
-      momentumTiedWithBest: 'strict reading: tuned momentum SGD is tied with the best on every task (paired 95% interval)',
+      momentumCompetitive:
+        'tuned momentum SGD is competitive: on every task non-inferior to RMSProp or Adam, tuned, within the margin (paired 95% interval of its gap)',
+      momentumCompetitiveAtDefaultRate: 'control, momentum SGD at its default learning rate: competitive by the same test',
       noOptimizerDominatesAtDefaultRates: 'control, at default learning rates: no optimizer dominates (same definition)',
     },
-    scalars: [{ label: 'tuned', fields: { 'tuned.tiedWithBest': 'optimizers tied with the best (per task, paired 95% interval)' } }],
+    scalars: [
+      { label: 'tuned', fields: { 'tuned.tiedWithBest': 'optimizers tied with the best (per task, paired 95% interval)' } },
+      {
+        label: 'tuned momentum SGD against tuned Adam: its gap, upper end of the paired 95% interval (fraction of Adam’s score)',
+        fields: Object.fromEntries(Object.keys(TASKS).map((task) => [`byTask.${task}.momentum.tuned.gaps.adam.gapHigh`, task])),
+      },
+      {
+        label: 'tuned momentum SGD against tuned RMSProp: the same',
+        fields: Object.fromEntries(Object.keys(TASKS).map((task) => [`byTask.${task}.momentum.tuned.gaps.rmsprop.gapHigh`, task])),
+      },
+    ],
   },
   bench: stackedBenchWorkload,
   work: {
@@ -391,13 +430,28 @@ export default defineExperiment({
           test: runs.map((m) => m.testScore as number | null),
         };
       });
+    const adaptive = p.optimizers.filter((optimizer) => ADAPTIVE.includes(optimizer));
     const perTask = p.tasks.map((task) => {
       const grids = Object.fromEntries(p.optimizers.map((optimizer) => [optimizer, pointsOf(task, optimizer)]));
       const pick = (choose: (grid: GridPoint[]) => GridPoint) => compareOnTask(Object.fromEntries(p.optimizers.map((o) => [o, choose(grids[o]!)])));
-      return { task, tuned: pick(tunedPoint), untuned: pick((grid) => grid[factors.indexOf(1)]!) };
+      const atDefaultRate = (grid: GridPoint[]) => grid[factors.indexOf(1)]!;
+      // Momentum SGD, tuned and (the control) at its default rate, against the tuned adaptive methods.
+      const tunedAdaptive = Object.fromEntries(adaptive.map((name) => [name, tunedPoint(grids[name]!)]));
+      const momentum =
+        grids.momentum && adaptive.length > 0
+          ? {
+              tuned: momentumAgainstAdaptive(tunedPoint(grids.momentum), tunedAdaptive, p.competitiveMargin),
+              atDefaultRate: momentumAgainstAdaptive(atDefaultRate(grids.momentum), tunedAdaptive, p.competitiveMargin),
+            }
+          : null;
+      return { task, tuned: pick(tunedPoint), untuned: pick(atDefaultRate), momentum };
     });
     const tuned = compareAcrossTasks(perTask.map((t) => t.tuned));
     const untuned = compareAcrossTasks(perTask.map((t) => t.untuned));
+    // Null when on some task every optimizer diverged: none could dominate there, and "none dominates" would be empty.
+    const noneDominates = (across: typeof tuned) => (across.tasksEveryOptimizerDiverged > 0 ? null : across.dominant === null);
+    const tasksCompetitive = (rate: 'tuned' | 'atDefaultRate') => perTask.filter((t) => t.momentum?.[rate].competitive).length;
+    const competitiveOnEveryTask = (rate: 'tuned' | 'atDefaultRate') => (perTask[0]!.momentum ? tasksCompetitive(rate) === p.tasks.length : null);
 
     // Headline: the ranking per task, and across tasks the optimizers' regrets, tuned and untuned.
     const byOptimizer = Object.fromEntries(
@@ -416,11 +470,14 @@ export default defineExperiment({
       byOptimizer,
       tuned,
       untuned,
-      noOptimizerDominates: tuned.dominant === null,
+      momentum: { margin: p.competitiveMargin, tasksCompetitive: tasksCompetitive('tuned'), tasksCompetitiveAtDefaultRate: tasksCompetitive('atDefaultRate') },
+      noOptimizerDominates: noneDominates(tuned),
       // The control, by the same definition: each optimizer at its default learning rate.
-      noOptimizerDominatesAtDefaultRates: untuned.dominant === null,
-      momentumCompetitive: 'momentum' in tuned.tasksKeepingUpWithAdaptive ? tuned.tasksKeepingUpWithAdaptive.momentum === p.tasks.length : null,
-      momentumTiedWithBest: 'momentum' in tuned.tasksTiedWithBest ? tuned.tasksTiedWithBest.momentum === p.tasks.length : null,
+      noOptimizerDominatesAtDefaultRates: noneDominates(untuned),
+      // Null without momentum SGD or an adaptive method in the sweep: nothing to compare.
+      momentumCompetitive: competitiveOnEveryTask('tuned'),
+      // The control: momentum SGD at its default rate, against the same tuned adaptive methods.
+      momentumCompetitiveAtDefaultRate: competitiveOnEveryTask('atDefaultRate'),
     };
   },
 });

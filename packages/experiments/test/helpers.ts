@@ -43,7 +43,9 @@ function expectCompleteDeclaration(experiment: Experiment, result: Result): void
   const axis = experiment.findings?.curveAxis;
   if (axis) {
     // A unit with no curves (e.g. double-descent's least-squares arm) has nothing to plot against the axis.
-    for (const unit of result.units.filter((unit) => Object.keys(unit.curves).length > 0)) {
+    const plotted = result.units.filter((unit) => Object.keys(unit.curves).length > 0);
+    expect(plotted.length, `${experiment.name} records curves to plot against ${axis.curve}`).toBeGreaterThan(0);
+    for (const unit of plotted) {
       const positions = unit.curves[axis.curve];
       const numbers = Array.isArray(positions) && positions.length > 0 && positions.every((position) => typeof position === 'number');
       expect(numbers, `${unit.key} records its curve axis, ${axis.curve}`).toBe(true);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareAcrossTasks, compareOnTask, tunedPoint, type GridPoint } from '../src/optimizer-comparison.js';
+import { compareAcrossTasks, compareOnTask, momentumAgainstAdaptive, tunedPoint, type GridPoint } from '../src/optimizer-comparison.js';
 import { runSmoke } from './helpers.js';
 
 const point = (learningRate: number, validation: Array<number | null>, test: Array<number | null> = validation): GridPoint => ({
@@ -56,20 +56,33 @@ describe('tuning and ranking', () => {
     expect(split.maxRegret).toBeCloseTo(0.5, 12);
   });
 
-  it('momentum keeps up with the adaptive methods on a task when it is behind at most one of them', () => {
-    const scores = { ahead: [0.1, 0.2, 0.3], behind: [0.2, 0.3, 0.4], noisy: [0.3, 0.1, 0.25] };
-    const task = (momentum: number[], rmsprop: number[], adam: number[]) =>
-      compareOnTask({ momentum: point(1, [0, 0, 0], momentum), rmsprop: point(1, [0, 0, 0], rmsprop), adam: point(1, [0, 0, 0], adam) });
-    // Behind Adam beyond the interval, tied with RMSProp: keeps up, though not tied with the best.
-    const behindAdamOnly = task(scores.behind, scores.noisy, scores.ahead);
-    expect(behindAdamOnly.byOptimizer.momentum!).toMatchObject({ behind: ['adam'], tiedWithBest: false });
-    const behindBoth = task(scores.behind, scores.ahead, scores.ahead);
-    expect(behindBoth.byOptimizer.momentum!.behind).toEqual(['rmsprop', 'adam']);
-    expect(compareAcrossTasks([behindAdamOnly, behindAdamOnly])).toMatchObject({
-      tasksKeepingUpWithAdaptive: { momentum: 2 },
-      tasksTiedWithBest: { momentum: 0 },
-    });
-    expect(compareAcrossTasks([behindAdamOnly, behindBoth]).tasksKeepingUpWithAdaptive.momentum).toBe(1);
+  it('where every optimizer diverged on a task, nobody is behind, so nobody leads there, and the run can tell', () => {
+    const diverged = compareOnTask({ a: point(1, [0, 0, 0], [0.1, null, 0.1]), b: point(1, [0, 0, 0], [null, 0.2, 0.2]) });
+    expect(Object.values(diverged.byOptimizer).map((scores) => scores.behind)).toEqual([[], []]);
+    expect(compareAcrossTasks([diverged])).toMatchObject({ mostTasksLed: 0, dominant: null, tasksEveryOptimizerDiverged: 1 });
+  });
+
+  it('momentum is competitive on a task when it is non-inferior, within the margin, to an adaptive method that did not diverge', () => {
+    const at = (test: Array<number | null>) => point(1, test, test);
+    const adam = at([0.2, 0.3, 0.25, 0.25]);
+    // 10% worse than Adam in every replicate: a steady gap inside a 15% margin, outside a 5% one.
+    const steady = at([0.22, 0.33, 0.275, 0.275]);
+    expect(momentumAgainstAdaptive(steady, { adam }, 0.15)).toMatchObject({ withinMarginOf: ['adam'], competitive: true });
+    expect(momentumAgainstAdaptive(steady, { adam }, 0.05).competitive).toBe(false);
+    // The same mean gap with a wide spread: not shown, where "not behind beyond the interval" would have called it a tie.
+    const noisy = at([0.3, 0.25, 0.2, 0.35]);
+    const noisyGap = momentumAgainstAdaptive(noisy, { adam }, 0.15).gaps.adam!;
+    expect(noisyGap.gap).toBeCloseTo(0.1, 12);
+    expect(noisyGap.gapHigh).toBeGreaterThan(0.15);
+    // Within the margin of RMSProp, far behind Adam: competitive, with both gaps reported.
+    const rmsprop = at([0.22, 0.33, 0.275, 0.275]);
+    const between = momentumAgainstAdaptive(steady, { rmsprop, adam: at([0.1, 0.15, 0.12, 0.12]) }, 0.15);
+    expect(between).toMatchObject({ withinMarginOf: ['rmsprop'], competitive: true });
+    expect(between.gaps.adam!.gap).toBeGreaterThan(1);
+    // A diverged momentum is never competitive, and a diverged rival vouches for nobody, even when both diverged.
+    expect(momentumAgainstAdaptive(at([0.2, null, 0.25, 0.25]), { adam }, 0.15)).toMatchObject({ gaps: { adam: null }, competitive: false });
+    expect(momentumAgainstAdaptive(steady, { adam: at([0.2, null, 0.25, 0.25]) }, 0.15).competitive).toBe(false);
+    expect(momentumAgainstAdaptive(at([null, null, 1, 1]), { adam: at([null, null, 1, 1]) }, 0.15).competitive).toBe(false);
   });
 });
 
@@ -97,9 +110,22 @@ describe('optimizer-comparison', () => {
     expect(m.untuned.regret.sgd).toBeGreaterThan(0.2);
 
     // Tuned RMSProp has the best mean on every task of the smoke run (best worst rank 1), but within the intervals of
-    // the others on all but one: by the intervals, no optimizer dominates, and momentum SGD keeps up with RMSProp or Adam everywhere.
+    // the others on all but one: by the intervals, no optimizer dominates.
     expect(m.tuned).toMatchObject({ bestWorstRank: 1, dominant: null, mostTasksLed: 1 });
-    expect(result.metrics).toMatchObject({ noOptimizerDominates: true, momentumCompetitive: true });
+    expect(result.metrics).toMatchObject({ noOptimizerDominates: true, momentumCompetitive: false });
+    // With 2 replicates (t = 12.7) no gap's interval is narrow enough to show non-inferiority: the verdict is false
+    // for want of evidence, not true by its absence.
+    expect(result.metrics).toMatchObject({ momentum: { tasksCompetitive: 0 } });
+  });
+
+  it('tuned momentum SGD is non-inferior to an adaptive method on the classification tasks; at its default rate it is not', async () => {
+    // The default sweep's 8 replicates on the smoke preset's short training. Teacher is not asserted: its test MSE's
+    // paired gaps spread ~25% between replicates (in the default sweep too), too wide for a smoke run to show anything.
+    const result = await runSmoke('optimizer-comparison', { replicates: 8 });
+    const byTask = result.metrics.byTask as Record<string, { momentum: Record<'tuned' | 'atDefaultRate', { competitive: boolean }> }>;
+    expect(byTask.clusters!.momentum).toMatchObject({ tuned: { competitive: true }, atDefaultRate: { competitive: false } });
+    expect(byTask['few-examples']!.momentum.tuned.competitive).toBe(true);
+    expect(result.metrics.momentumCompetitiveAtDefaultRate).toBe(false);
   });
 
   it('finds the optimizer that dominates when the others’ learning rates are absurd: every rate but Adam’s diverges', async () => {
@@ -109,6 +135,7 @@ describe('optimizer-comparison', () => {
       replicates: 4,
       defaultLearningRates: { sgd: absurd, momentum: absurd, rmsprop: absurd, adam: 0.001 },
     });
-    expect(result.metrics).toMatchObject({ tuned: { dominant: 'adam', mostTasksLed: 3 }, noOptimizerDominates: false, momentumTiedWithBest: false });
+    // Momentum diverged with RMSProp: being "tied" with a diverged method is no longer enough.
+    expect(result.metrics).toMatchObject({ tuned: { dominant: 'adam', mostTasksLed: 3 }, noOptimizerDominates: false, momentumCompetitive: false });
   });
 });
