@@ -93,8 +93,16 @@ const params = z.strictObject({
 type Params = z.infer<typeof params>;
 type TaskName = Params['tasks'][number];
 
-/** One stack per task and optimizer (an optimizer's kind is the stack's): its rates and replicates train together. */
-const stackOf = ({ task, optimizer }: { task: string; optimizer: string }) => `${task}/${optimizer}`;
+/**
+ * Replicates per stack. Stacks of all 8 replicates × 29 rates (232 networks) peaked at 448 / 428 MB in the pool's
+ * two workers (default sweep, seed 1); stacks of 4 at 298 / 302 MB, for a step's fixed cost paid twice. Members'
+ * results do not depend on it (the same seed gave the same metrics and curves for every unit).
+ */
+const REPLICATES_PER_STACK = 4;
+
+/** One stack per task, optimizer (an optimizer's kind is the stack's) and block of replicates: its rates train together. */
+const stackOf = ({ task, optimizer, replicate }: { task: string; optimizer: string; replicate: number }) =>
+  `${task}/${optimizer}/replicates ${Math.floor(replicate / REPLICATES_PER_STACK)}`;
 
 // Data: each task's train, validation and test sets, drawn once per run; every optimizer sees the same.
 /** The tasks' fixed settings: inputs, outputs, and the cluster task behind each classification. */
@@ -361,14 +369,16 @@ export default defineExperiment({
     networks: (p) =>
       p.tasks.flatMap((task) =>
         p.optimizers.flatMap((optimizer) =>
-          repeat(new Set([...p.learningRateFactors, 1]).size * p.replicates, {
-            layers: [TASKS[task].inputDim, ...p.hidden, TASKS[task].outputDim],
-            trainPasses: trainSizeOf(task, p) * p.epochs,
-            // The validation loss after every epoch; validation and test scores at the end.
-            evalPasses: p.validationSize * (p.epochs + 1) + p.testSize,
-            steps: epochSteps(trainSizeOf(task, p), p.batchSize, p.epochs),
-            stack: stackOf({ task, optimizer }),
-          }),
+          Array.from({ length: p.replicates }, (_, replicate) =>
+            repeat(new Set([...p.learningRateFactors, 1]).size, {
+              layers: [TASKS[task].inputDim, ...p.hidden, TASKS[task].outputDim],
+              trainPasses: trainSizeOf(task, p) * p.epochs,
+              // The validation loss after every epoch; validation and test scores at the end.
+              evalPasses: p.validationSize * (p.epochs + 1) + p.testSize,
+              steps: epochSteps(trainSizeOf(task, p), p.batchSize, p.epochs),
+              stack: stackOf({ task, optimizer, replicate }),
+            }),
+          ).flat(),
         ),
       ),
     // Fitted to the smoke preset and the default sweep on one WASM thread: `npm run bench -- --work-rates`.
@@ -381,8 +391,8 @@ export default defineExperiment({
     const factors = [...new Set([...p.learningRateFactors, 1])].sort((a, b) => a - b);
     const units = gridUnits({ task: p.tasks, optimizer: p.optimizers, factor: factors, replicate: Array.from({ length: p.replicates }, (_, r) => r) });
 
-    // Training: one stack per task and optimizer (an optimizer's kind is the stack's); replicate r starts every
-    // optimizer and rate from the same weights and visits the examples in the same order.
+    // Training: one stack per task, optimizer and block of replicates; replicate r starts every optimizer and rate
+    // from the same weights and visits the examples in the same order.
     const { results, stackedGroups } = await stackedSweep(ctx, units, stackOf, async (group, session) => {
       const { task, optimizer } = group[0]!.config;
       const data = taskData(tf, task, ctx.rng(task, 'data'), p);
