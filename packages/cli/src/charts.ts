@@ -39,6 +39,12 @@ const LEARNING_CURVE_NAME = /accuracy|loss/i;
 /** A layer's rows: data sets mix each seed's points with summaries and fitted lines, told apart by `kind`. */
 const only = (kind: string) => [{ filter: `datum.kind === '${kind}'` }];
 
+/**
+ * Beyond this many units a legend cannot name them, and a sort order naming thousands (optimizer-comparison's 2784)
+ * overflowed Vega's expression compiler: past it, each unit is one thin uncoloured line.
+ */
+const MAX_NAMED_UNITS = 40;
+
 const isNumberArray = (value: unknown): value is number[] => Array.isArray(value) && value.every((item) => typeof item === 'number');
 
 /**
@@ -62,32 +68,41 @@ function learningCurves(group: ConfigurationGroup, axis: CurveAxis | undefined):
     }
   }
   if (valuesBySeries.size === 0) return undefined;
+  const units = [...new Set([...valuesBySeries.values()].map((series) => series.unit))];
+  const named = units.length <= MAX_NAMED_UNITS;
+  // Unnamed lines need no band and no key: a unit's index keeps the embedded data small (2784 units: 14 → 6 MB).
+  const unitIndex = new Map(units.map((unit, index) => [unit, index]));
   const rows = [...valuesBySeries.values()].flatMap(({ curve, unit, positions, byPoint }) =>
     byPoint.flatMap((values, index) => {
       const position = positions ? positions[index] : index + 1;
       if (position === undefined) return [];
       const { mean, sd } = summarize(values);
-      return [{ curve, unit, position, mean, low: mean - (sd ?? 0), high: mean + (sd ?? 0) }];
+      return [named ? { curve, unit, position, mean, low: mean - (sd ?? 0), high: mean + (sd ?? 0) } : { curve, unit: unitIndex.get(unit)!, position, mean }];
     }),
   );
   const xTitle = axis?.label ?? 'epoch';
   const x = { field: 'position', type: 'quantitative', title: xTitle } as const;
-  const units = [...new Set([...valuesBySeries.values()].map((series) => series.unit))];
+  const y = { field: 'mean', type: 'quantitative', title: null } as const;
   const color = { field: 'unit', type: 'nominal', title: 'unit', sort: units } as const;
+  const mean = `Mean across ${group.replicates.length} seed(s) at each ${xTitle}`;
   return {
     kind: 'learning-curves',
     title: axis ? `Curves against ${axis.label}` : 'Learning curves',
-    caption: `Mean across ${group.replicates.length} seed(s) at each ${xTitle}; the band is ± one standard deviation across seeds.`,
+    caption: named
+      ? `${mean}; the band is ± one standard deviation across seeds.`
+      : `${mean}: ${units.length} units, too many to name or to band, so one thin line each (the sweep's spread).`,
     spec: {
       data: { values: rows },
       facet: { field: 'curve', type: 'nominal', title: null },
       columns: 3,
       spec: {
         ...PANEL,
-        layer: [
-          { mark: { type: 'area', opacity: 0.2 }, encoding: { x, y: { field: 'low', type: 'quantitative', title: null }, y2: { field: 'high' }, color } },
-          { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { x, y: { field: 'mean', type: 'quantitative', title: null }, color } },
-        ],
+        layer: named
+          ? [
+              { mark: { type: 'area', opacity: 0.2 }, encoding: { x, y: { field: 'low', type: 'quantitative', title: null }, y2: { field: 'high' }, color } },
+              { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { x, y, color } },
+            ]
+          : [{ mark: { type: 'line', strokeWidth: 0.5, opacity: 0.3 }, encoding: { x, y, detail: { field: 'unit', type: 'nominal' } } }],
       },
       resolve: { scale: { y: 'independent' } },
     },
