@@ -385,16 +385,20 @@ async function executeRun(prepared: PreparedRun, restored: Checkpoint | undefine
     if (prepared.pool && sizing && sizing.workers > 1) {
       workers = sizing.workers;
       // Groups caught inside training go first: they were in flight when the run stopped. Then the longest.
-      const ordered = longestFirst(groups, experiment.work, prepared.params);
-      if (ordered.some((sweepGroup, index) => sweepGroup !== groups[index])) {
-        const keys = ordered.map((sweepGroup) => sweepGroup.key);
-        host.log(`groups handed out longest first, by the declared work: ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', …' : ''}`);
-      }
-      const resumed = ordered.map((sweepGroup) => ({
+      const ordered = longestFirst(groups, experiment.work, prepared.params).map((sweepGroup) => ({
         ...sweepGroup,
         resume: inFlight.get(groupId(sweepGroup.group.map((unit) => unit.key))),
       }));
-      await trainOnPool([...resumed.filter((group) => group.resume), ...resumed.filter((group) => !group.resume)], prepared.pool);
+      const handedOut = [...ordered.filter((group) => group.resume), ...ordered.filter((group) => !group.resume)];
+      const reasons = [
+        handedOut.some((sweepGroup, index) => sweepGroup.key !== ordered[index]!.key) && 'resumed first',
+        ordered.some((sweepGroup, index) => sweepGroup.key !== groups[index]!.key) && 'longest first, by the declared work',
+      ].filter(Boolean);
+      if (reasons.length > 0) {
+        const keys = handedOut.map((sweepGroup) => sweepGroup.key);
+        host.log(`groups handed out ${reasons.join(', then ')}: ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', …' : ''}`);
+      }
+      await trainOnPool(handedOut, prepared.pool);
     } else await trainHere(groups, runGroup);
     const position = new Map(units.map((unit, index) => [unit.key, index]));
     return completed.sort((a, b) => position.get(a.key)! - position.get(b.key)!);
