@@ -8,6 +8,8 @@ import {
   groupId,
   groupLabel,
   groupUnits,
+  inParts,
+  partsOf,
   runSweepGroup,
   sweepUnitByUnit,
   withUnseededRandomnessForbidden,
@@ -36,7 +38,7 @@ import {
 } from './schemas.js';
 import type { ResolvedSeed } from './seed.js';
 import { GroupSession } from './session.js';
-import { longestFirst } from './work.js';
+import { LARGEST_GROUP_SHARE, longestFirst, stackParts } from './work.js';
 
 export interface RunRequest {
   experiment: Experiment;
@@ -372,7 +374,16 @@ async function executeRun(prepared: PreparedRun, restored: Checkpoint | undefine
     const keys = new Set(units.map((unit) => unit.key));
     if (keys.size !== units.length) throw new Error('sweep unit keys must be unique');
     unitsTotal = units.length;
-    const groups = pendingGroups(units, groupOf, restored?.units ?? [], completed);
+    const whole = groupUnits(units, groupOf);
+    const plan = experiment.work && stackParts(experiment.work, prepared.params);
+    for (const sweepGroup of whole) {
+      const parts = partsOf(plan, sweepGroup);
+      if (parts > 1)
+        host.log(
+          `stack ${sweepGroup.key} trains in ${parts} parts: its declared work is more than ${LARGEST_GROUP_SHARE * 100}% of the sweep's, so workers can share it`,
+        );
+    }
+    const groups = pendingGroups(inParts(whole, plan), restored?.units ?? [], completed);
     const pending = new Set(groups.map(({ group }) => groupId(group.map((unit) => unit.key))));
     for (const state of inFlight.values()) {
       if (!pending.has(groupId(state.units))) {
@@ -500,23 +511,18 @@ function elapsedSince({ clock, poolUsage }: PreparedRun, restored: Checkpoint | 
 }
 
 /**
- * The groups still to run, in order of each group's first unit; units the checkpoint finished go straight
- * to `completed` (after checking their configuration is this run's).
+ * The groups still to run, in the sweep's order; units the checkpoint finished go straight to `completed`
+ * (after checking their configuration is this run's).
  */
-function pendingGroups<C extends JsonObject>(
-  units: Array<SweepUnit<C>>,
-  groupOf: (unit: SweepUnit<C>) => string,
-  finished: readonly UnitResult[],
-  completed: UnitResult[],
-): Array<SweepGroup<C>> {
+function pendingGroups<C extends JsonObject>(groups: Array<SweepGroup<C>>, finished: readonly UnitResult[], completed: UnitResult[]): Array<SweepGroup<C>> {
   const prior = new Map(finished.map((unit) => [unit.key, unit]));
-  const pending = units.filter((unit) => {
+  const isPending = (unit: SweepUnit<C>) => {
     const saved = prior.get(unit.key);
     if (saved && canonicalJson(saved.config) !== canonicalJson(unit.config)) {
       throw new AxiomError('badCheckpoint', `checkpoint unit "${unit.key}" has a different configuration than this run's`);
     }
     if (saved) completed.push(saved);
     return !saved;
-  });
-  return groupUnits(pending, groupOf);
+  };
+  return groups.map(({ key, group }) => ({ key, group: group.filter(isPending) })).filter(({ group }) => group.length > 0);
 }
