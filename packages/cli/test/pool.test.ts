@@ -57,29 +57,44 @@ describe('axiom run --workers', () => {
     uninterrupted = results[0];
   });
 
+  // feature-competition's smoke preset: two stacks, width=32 then width=128 in the sweep's order; width=128, more than
+  // half the declared work, trains in two parts.
+  const FEATURES = ['run', 'feature-competition', '--preset', 'smoke', '--seed', '3', '--backend', 'wasm'];
+  let featuresDigest: string | undefined;
+
   it('hands out the longest group first by the declared work, with the digest of one worker', async () => {
-    // feature-competition's smoke preset: two stacks, width=32 then width=128 in the sweep's order.
     const dir = await scratch();
-    const args = (workers: number) => [
-      'run',
-      'feature-competition',
-      '--preset',
-      'smoke',
-      '--seed',
-      '3',
-      '--backend',
-      'wasm',
-      '--workers',
-      String(workers),
-      '--no-checkpoint',
-    ];
+    const args = (workers: number) => [...FEATURES, '--workers', String(workers), '--no-checkpoint'];
     const [one, two] = [await axiom([...args(1), '--out', join(dir, 'one.json')]), await axiom([...args(2), '--out', join(dir, 'two.json')])];
     expect([one.code, two.code], two.stderr).toEqual([0, 0]);
-    expect(two.stderr).toContain('groups handed out longest first, by the declared work: width=128, width=32');
+    expect(two.stderr).toContain('groups handed out longest first, by the declared work: width=128 (part 1 of 2), width=128 (part 2 of 2), width=32');
     expect(one.stderr).not.toContain('longest first');
+    // The same groups on one worker: a checkpoint names them whatever the worker count.
+    expect([one.stderr, two.stderr].map((stderr) => stderr.includes('stack width=128 trains in 2 parts'))).toEqual([true, true]);
     const [alone, pooled] = [await readResult(join(dir, 'one.json')), await readResult(join(dir, 'two.json'))];
     expect(pooled.timings.workers).toBe(2);
     expect(pooled.digest).toBe(alone.digest);
+    featuresDigest = alone.digest;
+  });
+
+  it('a group resumed inside training is handed out before the longest, and the log names that order', async () => {
+    // One worker trains in the sweep's order, so its checkpoint catches width=32, which the pool would hand out last.
+    const dir = await scratch();
+    const checkpointPath = join(dir, 'run.ckpt');
+    const out = join(dir, 'result.json');
+    const args = [...FEATURES, '--checkpoint', checkpointPath, '--checkpoint-period', '0', '--out', out];
+    const { finished } = await actInsideTraining([...args, '--workers', '1'], checkpointPath, 1, ({ child }) => child.kill('SIGINT'));
+    expect(finished.code, finished.stderr).toBe(ExitCode.interrupted);
+    const caught = (await readCheckpoint(checkpointPath))!.inProgress.flatMap((group) => group.units);
+    expect(caught.length > 0 && caught.every((key) => key.startsWith('width=32/')), caught.join(', ')).toBe(true);
+
+    const resumed = await axiom([...args, '--workers', '2']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain(
+      'groups handed out resumed first, then longest first, by the declared work: width=32, width=128 (part 1 of 2), width=128 (part 2 of 2)',
+    );
+    expect(resumed.stderr.match(/resumed inside training/g)).toHaveLength(1);
+    expect((await readResult(out)).digest).toBe(featuresDigest);
   });
 
   it('a killed worker fails the run naming its units; the checkpoint it leaves resumes to the same digest', async () => {

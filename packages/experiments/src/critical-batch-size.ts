@@ -226,6 +226,8 @@ export default defineExperiment({
       ),
     flopsPerSecond: 2.8e10,
     secondsPerStep: 0,
+    // A stack stops once any member (learning rate) reaches the target: its members' steps depend on one another.
+    keepStacksWhole: true,
   },
   async run(ctx) {
     const p: Params = ctx.params;

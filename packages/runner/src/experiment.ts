@@ -217,6 +217,11 @@ export interface WorkEstimate<P> {
   networks(params: P): NetworkWork[];
   flopsPerSecond: number;
   secondsPerStep: number;
+  /**
+   * True when a stack's members depend on one another (e.g. the stack stops once any member reaches a target):
+   * the runner then never splits a stack in parts, which it otherwise does to a stack of more than half the work.
+   */
+  keepStacksWhole?: boolean;
 }
 
 export interface Experiment<S extends z.ZodType = z.ZodType> {

@@ -33,6 +33,26 @@ export function groupUnits<C extends JsonObject>(units: Array<SweepUnit<C>>, gro
   return [...groups].map(([key, group]) => ({ key, group }));
 }
 
+/** Items dealt into `parts` interleaved parts: item i goes to part i mod `parts`. */
+export const interleave = <T>(items: readonly T[], parts: number): T[][] =>
+  Array.from({ length: parts }, (_, part) => items.filter((_, index) => index % parts === part));
+
+/** The key of a group's part (`part` from 0), e.g. `hidden=256x256 (part 1 of 2)`. */
+export const partKey = (key: string, part: number, parts: number): string => `${key} (part ${part + 1} of ${parts})`;
+
+/** The parts a plan (declared seconds of each part, by group key) splits a group into: never more than its units. */
+export const partsOf = (plan: ReadonlyMap<string, readonly number[]> | undefined, { key, group }: SweepGroup): number =>
+  Math.min(plan?.get(key)?.length ?? 1, group.length);
+
+/** The groups with those the plan splits dealt into interleaved parts, each keyed by `partKey`; the others as they are. */
+export function inParts<C extends JsonObject>(groups: Array<SweepGroup<C>>, plan: ReadonlyMap<string, readonly number[]> | undefined): Array<SweepGroup<C>> {
+  return groups.flatMap((sweepGroup) => {
+    const parts = partsOf(plan, sweepGroup);
+    if (parts === 1) return [sweepGroup];
+    return interleave(sweepGroup.group, parts).map((group, part) => ({ key: partKey(sweepGroup.key, part, parts), group }));
+  });
+}
+
 /** A group's identity in a checkpoint: its unit keys, in order. */
 export const groupId = (keys: readonly string[]): string => JSON.stringify(keys);
 

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { initBackend } from './backend.js';
 import { AxiomError, errorMessage, ExitCode } from './errors.js';
 import type { Experiment, ExperimentContext } from './experiment.js';
-import { groupId, groupUnits, runSweepGroup, sweepUnitByUnit, withUnseededRandomnessForbidden, YIELD_INTERVAL_MS, type SweepGroup } from './groups.js';
+import { groupId, groupUnits, inParts, runSweepGroup, sweepUnitByUnit, withUnseededRandomnessForbidden, YIELD_INTERVAL_MS, type SweepGroup } from './groups.js';
 import { canonicalJson, sha256Hex, type JsonObject } from './json.js';
 import { resolveParams } from './params.js';
 import { toPoolWorkerSchema, type FromPoolWorker, type PoolStart, type ToPoolWorker } from './pool-protocol.js';
@@ -11,6 +11,7 @@ import { deriveSeed, Rng } from './rng.js';
 import { defaultScriptCacheDir, resolveExperiment } from './script.js';
 import { GroupSession } from './session.js';
 import { throttled } from './throttle.js';
+import { stackParts } from './work.js';
 
 /** Thrown through the experiment when the worker has no more groups, or was stopped: its part of the run is over. */
 class WorkerEnds extends Error {
@@ -110,7 +111,12 @@ export async function servePoolWorker(builtins: ReadonlyMap<string, Experiment>)
     const progress = throttled((fraction: number, detail?: string) => post({ type: 'progress', fraction, detail }));
 
     const sweepGroups: ExperimentContext<unknown>['sweepGroups'] = async (units, groupOf, runGroup) => {
-      const groups = new Map(groupUnits(units, groupOf).map((sweepGroup) => [groupId(sweepGroup.group.map((unit) => unit.key)), sweepGroup]));
+      const groups = new Map(
+        inParts(groupUnits(units, groupOf), experiment.work && stackParts(experiment.work, params)).map((sweepGroup) => [
+          groupId(sweepGroup.group.map((unit) => unit.key)),
+          sweepGroup,
+        ]),
+      );
       for (;;) {
         await tick();
         post({ type: 'ready', ...usage() });

@@ -8,6 +8,8 @@ import {
   groupId,
   groupLabel,
   groupUnits,
+  inParts,
+  partsOf,
   runSweepGroup,
   sweepUnitByUnit,
   withUnseededRandomnessForbidden,
@@ -36,7 +38,7 @@ import {
 } from './schemas.js';
 import type { ResolvedSeed } from './seed.js';
 import { GroupSession } from './session.js';
-import { longestFirst } from './work.js';
+import { LARGEST_GROUP_SHARE, longestFirst, stackParts } from './work.js';
 
 export interface RunRequest {
   experiment: Experiment;
@@ -372,7 +374,16 @@ async function executeRun(prepared: PreparedRun, restored: Checkpoint | undefine
     const keys = new Set(units.map((unit) => unit.key));
     if (keys.size !== units.length) throw new Error('sweep unit keys must be unique');
     unitsTotal = units.length;
-    const groups = pendingGroups(units, groupOf, restored?.units ?? [], completed);
+    const whole = groupUnits(units, groupOf);
+    const plan = experiment.work && stackParts(experiment.work, prepared.params);
+    for (const sweepGroup of whole) {
+      const parts = partsOf(plan, sweepGroup);
+      if (parts > 1)
+        host.log(
+          `stack ${sweepGroup.key} trains in ${parts} parts: its declared work is more than ${LARGEST_GROUP_SHARE * 100}% of the sweep's, so workers can share it`,
+        );
+    }
+    const groups = pendingGroups(inParts(whole, plan), restored?.units ?? [], completed);
     const pending = new Set(groups.map(({ group }) => groupId(group.map((unit) => unit.key))));
     for (const state of inFlight.values()) {
       if (!pending.has(groupId(state.units))) {
@@ -385,16 +396,20 @@ async function executeRun(prepared: PreparedRun, restored: Checkpoint | undefine
     if (prepared.pool && sizing && sizing.workers > 1) {
       workers = sizing.workers;
       // Groups caught inside training go first: they were in flight when the run stopped. Then the longest.
-      const ordered = longestFirst(groups, experiment.work, prepared.params);
-      if (ordered.some((sweepGroup, index) => sweepGroup !== groups[index])) {
-        const keys = ordered.map((sweepGroup) => sweepGroup.key);
-        host.log(`groups handed out longest first, by the declared work: ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', …' : ''}`);
-      }
-      const resumed = ordered.map((sweepGroup) => ({
+      const ordered = longestFirst(groups, experiment.work, prepared.params).map((sweepGroup) => ({
         ...sweepGroup,
         resume: inFlight.get(groupId(sweepGroup.group.map((unit) => unit.key))),
       }));
-      await trainOnPool([...resumed.filter((group) => group.resume), ...resumed.filter((group) => !group.resume)], prepared.pool);
+      const handedOut = [...ordered.filter((group) => group.resume), ...ordered.filter((group) => !group.resume)];
+      const reasons = [
+        handedOut.some((sweepGroup, index) => sweepGroup.key !== ordered[index]!.key) && 'resumed first',
+        ordered.some((sweepGroup, index) => sweepGroup.key !== groups[index]!.key) && 'longest first, by the declared work',
+      ].filter(Boolean);
+      if (reasons.length > 0) {
+        const keys = handedOut.map((sweepGroup) => sweepGroup.key);
+        host.log(`groups handed out ${reasons.join(', then ')}: ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', …' : ''}`);
+      }
+      await trainOnPool(handedOut, prepared.pool);
     } else await trainHere(groups, runGroup);
     const position = new Map(units.map((unit, index) => [unit.key, index]));
     return completed.sort((a, b) => position.get(a.key)! - position.get(b.key)!);
@@ -496,23 +511,18 @@ function elapsedSince({ clock, poolUsage }: PreparedRun, restored: Checkpoint | 
 }
 
 /**
- * The groups still to run, in order of each group's first unit; units the checkpoint finished go straight
- * to `completed` (after checking their configuration is this run's).
+ * The groups still to run, in the sweep's order; units the checkpoint finished go straight to `completed`
+ * (after checking their configuration is this run's).
  */
-function pendingGroups<C extends JsonObject>(
-  units: Array<SweepUnit<C>>,
-  groupOf: (unit: SweepUnit<C>) => string,
-  finished: readonly UnitResult[],
-  completed: UnitResult[],
-): Array<SweepGroup<C>> {
+function pendingGroups<C extends JsonObject>(groups: Array<SweepGroup<C>>, finished: readonly UnitResult[], completed: UnitResult[]): Array<SweepGroup<C>> {
   const prior = new Map(finished.map((unit) => [unit.key, unit]));
-  const pending = units.filter((unit) => {
+  const isPending = (unit: SweepUnit<C>) => {
     const saved = prior.get(unit.key);
     if (saved && canonicalJson(saved.config) !== canonicalJson(unit.config)) {
       throw new AxiomError('badCheckpoint', `checkpoint unit "${unit.key}" has a different configuration than this run's`);
     }
     if (saved) completed.push(saved);
     return !saved;
-  });
-  return groupUnits(pending, groupOf);
+  };
+  return groups.map(({ key, group }) => ({ key, group: group.filter(isPending) })).filter(({ group }) => group.length > 0);
 }

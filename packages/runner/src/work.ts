@@ -1,4 +1,5 @@
 import type { NetworkWork, WorkEstimate } from './experiment.js';
+import { interleave, partKey } from './groups.js';
 
 /**
  * The work model an experiment declares (`WorkEstimate`), in seconds on one reference core: BOINC's estimates
@@ -34,13 +35,53 @@ export const stackSeconds = (stack: readonly NetworkWork[], rates: WorkRates): n
   stack.reduce((sum, network) => sum + networkFlops(network), 0) / rates.flopsPerSecond + stackSteps(stack) * rates.secondsPerStep;
 
 /**
+ * The largest share of a sweep's declared seconds one group may hold before it is split (`stackParts`). A half
+ * lets two workers share any sweep; a smaller share would balance more workers, but every part pays the stack's
+ * per-step overhead again (memorization-dynamics' one stack: 40% of its declared seconds are steps), so it would
+ * cost one and two workers more than it gains: four parts of that stack take longer on two workers than the
+ * stack whole, two parts nearly a third less.
+ */
+export const LARGEST_GROUP_SHARE = 1 / 2;
+
+/**
+ * How each declared stack trains, as the declared seconds of each of its parts (one: whole). A stack of more
+ * than `share` of the sweep's seconds is dealt into k interleaved parts (`interleave`), k the smallest that
+ * leaves each part at most `share` of the sweep's seconds, at most one network a part. Both sides count
+ * each part's per-step overhead, which a split adds: against the unsplit sweep, a stack whose steps alone
+ * exceed the share would be cut into single networks. None is split when the declaration keeps stacks whole.
+ * The plan depends on the parameters and the declaration
+ * only, never on the worker count or the host, so a checkpoint's groups are the same on any number of workers
+ * (the run and its pool workers each split with `inParts`).
+ */
+export function stackParts<P>(work: WorkEstimate<P>, params: P, share = LARGEST_GROUP_SHARE): Map<string, number[]> {
+  const stacks = stacksOf(work.networks(params), true);
+  const wholeSeconds = stacks.map((stack) => stackSeconds(stack, work));
+  const sweepSeconds = wholeSeconds.reduce((sum, seconds) => sum + seconds, 0);
+  return new Map(
+    stacks.map((stack, index) => {
+      const othersSeconds = sweepSeconds - wholeSeconds[index]!;
+      const tooLarge = (parts: number[]) => Math.max(...parts) > share * (othersSeconds + parts.reduce((sum, seconds) => sum + seconds, 0));
+      let parts = [wholeSeconds[index]!];
+      for (let count = 2; !work.keepStacksWhole && count <= stack.length && tooLarge(parts); count++)
+        parts = interleave(stack, count).map((part) => stackSeconds(part, work));
+      return [stack[0]!.stack, parts];
+    }),
+  );
+}
+
+/**
  * The pool's hand-out order: the groups longest first by the declared work (longest processing time first),
- * so that a long stack does not start last while the other workers sit idle. The sweep's order stays when
- * the declaration does not name every group (no `work`, or stacking off, where groups are single units).
+ * so that a long stack does not start last while the other workers sit idle; a stack's parts by their own
+ * seconds. The sweep's order stays when the declaration does not name every group (no `work`, or stacking
+ * off, where groups are single units).
  */
 export function longestFirst<G extends { key: string }, P>(groups: readonly G[], work: WorkEstimate<P> | undefined, params: P): G[] {
   if (!work) return [...groups];
-  const seconds = new Map(stacksOf(work.networks(params), true).map((stack) => [stack[0]!.stack, stackSeconds(stack, work)]));
+  const seconds = new Map(
+    [...stackParts(work, params)].flatMap(([stack, parts]) =>
+      parts.length === 1 ? [[stack, parts[0]!] as const] : parts.map((part, index) => [partKey(stack, index, parts.length), part] as const),
+    ),
+  );
   if (!groups.every((group) => seconds.has(group.key))) return [...groups];
   return [...groups].sort((a, b) => seconds.get(b.key)! - seconds.get(a.key)!);
 }

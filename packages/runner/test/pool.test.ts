@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { NetworkWork, WorkEstimate } from '../src/experiment.js';
 import { poolSize, WORKER_MEMORY_BUDGET_BYTES } from '../src/pool.js';
-import { longestFirst, stackSeconds } from '../src/work.js';
+import { groupUnits, inParts } from '../src/groups.js';
+import { LARGEST_GROUP_SHARE, longestFirst, stackParts, stackSeconds } from '../src/work.js';
 
 describe('poolSize', () => {
   const plenty = 64 * WORKER_MEMORY_BUDGET_BYTES;
@@ -37,5 +38,49 @@ describe('longestFirst', () => {
     expect(longestFirst(groups, undefined, null)).toEqual(groups);
     const units = [{ key: 'small/replicate=0' }, ...groups];
     expect(longestFirst(units, work, null)).toEqual(units);
+  });
+});
+
+describe('stackParts and inParts', () => {
+  const network = (stack: string, width: number): NetworkWork => ({ layers: [10, width, 2], trainPasses: 1e6, evalPasses: 0, steps: 100, stack });
+  // Two small stacks of two networks, and a large one of four: the large one holds most of the work.
+  const networks = [network('a', 8), network('a', 8), network('b', 8), network('b', 8), ...Array.from({ length: 4 }, () => network('large', 64))];
+  const work: WorkEstimate<null> = { networks: () => networks, flopsPerSecond: 1e9, secondsPerStep: 1e-3 };
+  const sweepSeconds = stackSeconds(networks, { ...work, secondsPerStep: 0 }) + 3 * 100 * work.secondsPerStep;
+
+  it("splits a stack of more than the share into the fewest parts that bring each under it, counting each part's steps", () => {
+    const plan = stackParts(work, null);
+    expect([...plan].map(([stack, parts]) => [stack, parts.length])).toEqual([
+      ['a', 1],
+      ['b', 1],
+      ['large', 2],
+    ]);
+    const [first, second] = plan.get('large')!;
+    // Two networks each, each part paying the stack's 100 steps.
+    expect([first, second]).toEqual([stackSeconds(networks.slice(4, 6), work), stackSeconds(networks.slice(4, 6), work)]);
+    expect(first! / (sweepSeconds + 100 * work.secondsPerStep)).toBeLessThanOrEqual(LARGEST_GROUP_SHARE);
+    // A smaller share takes more parts, never more than the stack's networks.
+    expect(stackParts(work, null, 1 / 4).get('large')).toHaveLength(4);
+    expect(stackParts(work, null, 1 / 8).get('large')).toHaveLength(4);
+    expect(stackParts(work, null, 1).get('large')).toHaveLength(1);
+  });
+
+  it('never splits stacks the declaration keeps whole', () => {
+    expect([...stackParts({ ...work, keepStacksWhole: true }, null).values()].map((parts) => parts.length)).toEqual([1, 1, 1]);
+  });
+
+  it('deals units into interleaved parts with readable keys, which longestFirst orders by their own seconds', () => {
+    const units = networks.map(({ stack }, index) => ({ key: `${stack}/${index}`, config: {} }));
+    const groups = inParts(
+      groupUnits(units, (unit) => unit.key.split('/')[0]!),
+      stackParts(work, null),
+    );
+    expect(groups.map(({ key, group }) => [key, group.map((unit) => unit.key)])).toEqual([
+      ['a', ['a/0', 'a/1']],
+      ['b', ['b/2', 'b/3']],
+      ['large (part 1 of 2)', ['large/4', 'large/6']],
+      ['large (part 2 of 2)', ['large/5', 'large/7']],
+    ]);
+    expect(longestFirst(groups, work, null).map(({ key }) => key)).toEqual(['large (part 1 of 2)', 'large (part 2 of 2)', 'a', 'b']);
   });
 });

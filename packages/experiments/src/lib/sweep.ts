@@ -66,7 +66,9 @@ export const stackedBenchWorkload: BenchWorkload = { alone: { stacking: 'off' },
 
 /**
  * Runs the sweep with `stacking`: units whose configs give one `shapeOf` key go to `runGroup`
- * together (with `off`, each alone). Also returns which unit keys trained together, for the headline.
+ * together (with `off`, each alone). Also returns which unit keys share a stack, for the headline: the
+ * runner may train a stack of more than half the declared work in parts (`stackParts`), which changes no
+ * member's results, so the stacks are named whole and the digest does not depend on the split.
  */
 export async function stackedSweep<C extends JsonObject>(
   ctx: ExperimentContext<{ stacking: Stacking }>,
@@ -75,7 +77,7 @@ export async function stackedSweep<C extends JsonObject>(
   runGroup: (group: Array<UnitContext<C>>, session: TrainingSession) => Promise<UnitOutput[]>,
 ): Promise<{ results: UnitResult[]; stackedGroups: string[][] }> {
   const groupOf = (unit: SweepUnit<C>) => (ctx.params.stacking === 'off' ? unit.key : shapeOf(unit.config));
-  // Which keys trained together, for the headline: the same grouping the sweep makes (first unit's order).
+  // Which keys share a stack, for the headline: the grouping the sweep makes before any split (first unit's order).
   const groups = new Map<string, string[]>();
   for (const unit of units) {
     const keys = groups.get(groupOf(unit));

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { memoryHost, runExperiment } from '@axiom/runner/host';
+import { type Experiment, type NetworkWork } from '@axiom/runner';
+import { builtinExperiments } from '@axiom/experiments';
+import { defaultGoldenPath, GOLDEN_SEED, readGoldenFile } from '../src/golden.js';
+
+/**
+ * A stack the runner splits in parts (more than half the sweep's declared work) must give every member the
+ * results it gets in the whole stack. Each experiment's smoke preset runs with a declaration in which its
+ * stack of the most units holds nearly all the work, so the runner splits that stack through its own code
+ * path (`stackParts`, `inParts`); the digest, which covers every unit's metrics and curves and the
+ * experiment's metrics (`stackedGroups` names the stacks, not the parts), must stay the golden one.
+ */
+
+/** The declaration with the stack of the most networks (the first such) weighing a million times its FLOPs and no per-step cost. */
+function dominatedByLargestStack(experiment: Experiment): Experiment {
+  const work = experiment.work!;
+  const networks = (params: unknown): NetworkWork[] => {
+    const declared = work.networks(params);
+    const sizes = new Map<string, number>();
+    for (const { stack } of declared) sizes.set(stack, (sizes.get(stack) ?? 0) + 1);
+    const largest = [...sizes].reduce((most, entry) => (entry[1] > most[1] ? entry : most))[0];
+    return declared.map((network) => (network.stack === largest ? { ...network, trainPasses: network.trainPasses * 1e6 } : network));
+  };
+  return { ...experiment, work: { ...work, networks, secondsPerStep: 0 } };
+}
+
+/** Experiments whose smoke run has no stack the runner may split, and why. */
+const KEPT_WHOLE = new Set([
+  // A stack stops once any member reaches the target loss: it declares its stacks whole.
+  'critical-batch-size',
+  // One unit in each stack at the smoke preset (one pair per width, one replicate per activation).
+  'representation-alignment',
+  'information-bottleneck',
+  // Declared stacks that are not the sweep's groups (rounds, end points and curves, inside one group per replicate set or width).
+  'lottery-ticket',
+  'mode-connectivity',
+]);
+
+describe('stacks split in parts', () => {
+  it.each([...builtinExperiments.keys()])('%s: a stack split in parts gives the golden digest', async (name) => {
+    const golden = (await readGoldenFile(defaultGoldenPath())).experiments[name]!;
+    const logged: string[] = [];
+    const host = { ...memoryHost(), log: (message: string) => void logged.push(message) };
+    const { result } = await runExperiment({
+      experiment: dominatedByLargestStack(builtinExperiments.get(name)!),
+      preset: 'smoke',
+      seed: { value: GOLDEN_SEED, source: 'cli', warnings: [] },
+      backend: { forced: 'wasm' },
+      host,
+    });
+    expect(result.status, result.statusReason).toBe('ok');
+    const split = logged.filter((message) => / trains in \d+ parts/.test(message));
+    expect(split, logged.join('\n')).toHaveLength(KEPT_WHOLE.has(name) ? 0 : 1);
+    expect(result.digest).toBe(golden.digest);
+  });
+});
