@@ -57,8 +57,7 @@ describe('axiom run --workers', () => {
     uninterrupted = results[0];
   });
 
-  // feature-competition's smoke preset: two stacks, width=32 then width=128 in the sweep's order; width=128, more than
-  // half the declared work, trains in two parts.
+  // feature-competition's smoke preset: two stacks, width=32 then width=128 in the sweep's order.
   const FEATURES = ['run', 'feature-competition', '--preset', 'smoke', '--seed', '3', '--backend', 'wasm'];
   let featuresDigest: string | undefined;
 
@@ -67,14 +66,28 @@ describe('axiom run --workers', () => {
     const args = (workers: number) => [...FEATURES, '--workers', String(workers), '--no-checkpoint'];
     const [one, two] = [await axiom([...args(1), '--out', join(dir, 'one.json')]), await axiom([...args(2), '--out', join(dir, 'two.json')])];
     expect([one.code, two.code], two.stderr).toEqual([0, 0]);
-    expect(two.stderr).toContain('groups handed out longest first, by the declared work: width=128 (part 1 of 2), width=128 (part 2 of 2), width=32');
+    expect(two.stderr).toContain('groups handed out longest first, by the declared work: width=128, width=32');
     expect(one.stderr).not.toContain('longest first');
-    // The same groups on one worker: a checkpoint names them whatever the worker count.
-    expect([one.stderr, two.stderr].map((stderr) => stderr.includes('stack width=128 trains in 2 parts'))).toEqual([true, true]);
     const [alone, pooled] = [await readResult(join(dir, 'one.json')), await readResult(join(dir, 'two.json'))];
     expect(pooled.timings.workers).toBe(2);
     expect(pooled.digest).toBe(alone.digest);
     featuresDigest = alone.digest;
+  });
+
+  it('splits a sweep that is one long stack in two parts on one worker and on two, with one digest', async () => {
+    // memorization-dynamics' smoke preset at 150 epochs: one stack of about 20 declared seconds, the whole sweep.
+    const dir = await scratch();
+    const args = (workers: number) => [
+      ...['run', 'memorization-dynamics', '--preset', 'smoke', '--params', '{"epochs":150}', '--seed', '5', '--backend', 'wasm'],
+      ...['--workers', String(workers), '--no-checkpoint', '--out', join(dir, `${workers}.json`)],
+    ];
+    const [one, two] = [await axiom(args(1)), await axiom(args(2))];
+    expect([one.code, two.code], `${one.stderr}\n${two.stderr}`).toEqual([0, 0]);
+    // The same groups on one worker: a checkpoint names them whatever the worker count.
+    expect([one.stderr, two.stderr].map((stderr) => stderr.includes('stack hidden=64x64 trains in 2 parts'))).toEqual([true, true]);
+    const [alone, pooled] = [await readResult(join(dir, '1.json')), await readResult(join(dir, '2.json'))];
+    expect(pooled.timings.workers).toBe(2);
+    expect(pooled.digest).toBe(alone.digest);
   });
 
   it('a group resumed inside training is handed out before the longest, and the log names that order', async () => {
@@ -90,9 +103,7 @@ describe('axiom run --workers', () => {
 
     const resumed = await axiom([...args, '--workers', '2']);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toContain(
-      'groups handed out resumed first, then longest first, by the declared work: width=32, width=128 (part 1 of 2), width=128 (part 2 of 2)',
-    );
+    expect(resumed.stderr).toContain('groups handed out resumed first, then longest first, by the declared work: width=32, width=128');
     expect(resumed.stderr.match(/resumed inside training/g)).toHaveLength(1);
     expect((await readResult(out)).digest).toBe(featuresDigest);
   });

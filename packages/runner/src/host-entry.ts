@@ -38,7 +38,7 @@ export {
   workunitSchema,
 } from './schemas.js';
 export { defaultScriptCacheDir, type ResolvedExperiment, resolveExperiment, type ScriptOptions, userCacheDir } from './script.js';
-export { networkFlops, stackSeconds, stacksOf, stackSteps, weightsOf } from './work.js';
+export { networkFlops, stackSeconds, stacksAsTrained, stacksOf, stackSteps, weightsOf } from './work.js';
 export { parseExplicitSeed, type ResolvedSeed, resolveSeed, workunitBodySchema, type WorkunitFile } from './seed.js';
 export { flushSpool, uploadOrSpoolResult } from './upload.js';
 export { shippedWasmFileName, WASM_BINARIES, WASM_THREADS_SCRIPTS, wasmPackageFile } from './wasm-files.js';

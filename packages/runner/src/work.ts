@@ -44,16 +44,24 @@ export const stackSeconds = (stack: readonly NetworkWork[], rates: WorkRates): n
 export const LARGEST_GROUP_SHARE = 1 / 2;
 
 /**
+ * The shortest part, in declared seconds, a stack is split into. A pool worker takes about 5 s to start (Node,
+ * tfjs, WASM); random-label-memorization's stack in two parts of about 4 s each gained nothing on two workers and
+ * cost 12–16% on one. Smoke presets stay whole.
+ */
+export const SHORTEST_PART_SECONDS = 10;
+
+/**
  * How each declared stack trains, as the declared seconds of each of its parts (one: whole). A stack of more
  * than `share` of the sweep's seconds is dealt into k interleaved parts (`interleave`), k the smallest that
  * leaves each part at most `share` of the sweep's seconds, at most one network a part. Both sides count
  * each part's per-step overhead, which a split adds: against the unsplit sweep, a stack whose steps alone
- * exceed the share would be cut into single networks. None is split when the declaration keeps stacks whole.
+ * exceed the share would be cut into single networks. No part is shorter than `shortestPart` declared seconds,
+ * and none is split when the declaration keeps stacks whole.
  * The plan depends on the parameters and the declaration
  * only, never on the worker count or the host, so a checkpoint's groups are the same on any number of workers
  * (the run and its pool workers each split with `inParts`).
  */
-export function stackParts<P>(work: WorkEstimate<P>, params: P, share = LARGEST_GROUP_SHARE): Map<string, number[]> {
+export function stackParts<P>(work: WorkEstimate<P>, params: P, share = LARGEST_GROUP_SHARE, shortestPart = SHORTEST_PART_SECONDS): Map<string, number[]> {
   const stacks = stacksOf(work.networks(params), true);
   const wholeSeconds = stacks.map((stack) => stackSeconds(stack, work));
   const sweepSeconds = wholeSeconds.reduce((sum, seconds) => sum + seconds, 0);
@@ -62,11 +70,25 @@ export function stackParts<P>(work: WorkEstimate<P>, params: P, share = LARGEST_
       const othersSeconds = sweepSeconds - wholeSeconds[index]!;
       const tooLarge = (parts: number[]) => Math.max(...parts) > share * (othersSeconds + parts.reduce((sum, seconds) => sum + seconds, 0));
       let parts = [wholeSeconds[index]!];
-      for (let count = 2; !work.keepStacksWhole && count <= stack.length && tooLarge(parts); count++)
-        parts = interleave(stack, count).map((part) => stackSeconds(part, work));
+      for (let count = 2; !work.keepStacksWhole && count <= stack.length && tooLarge(parts); count++) {
+        const split = interleave(stack, count).map((part) => stackSeconds(part, work));
+        if (Math.min(...split) < shortestPart) break;
+        parts = split;
+      }
       return [stack[0]!.stack, parts];
     }),
   );
+}
+
+/**
+ * The stacks as a run trains them: each split into the interleaved parts `stackParts` plans, or, with stacking
+ * off, each network alone. BOINC's cost model counts these, since every part pays its steps' overhead.
+ */
+export function stacksAsTrained<P>(work: WorkEstimate<P>, params: P, stacked: boolean): NetworkWork[][] {
+  const stacks = stacksOf(work.networks(params), stacked);
+  if (!stacked) return stacks;
+  const plan = stackParts(work, params);
+  return stacks.flatMap((stack) => interleave(stack, plan.get(stack[0]!.stack)!.length));
 }
 
 /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { NetworkWork, WorkEstimate } from '../src/experiment.js';
 import { poolSize, WORKER_MEMORY_BUDGET_BYTES } from '../src/pool.js';
 import { groupUnits, inParts } from '../src/groups.js';
-import { LARGEST_GROUP_SHARE, longestFirst, stackParts, stackSeconds } from '../src/work.js';
+import { LARGEST_GROUP_SHARE, longestFirst, SHORTEST_PART_SECONDS, stackParts, stackSeconds } from '../src/work.js';
 
 describe('poolSize', () => {
   const plenty = 64 * WORKER_MEMORY_BUDGET_BYTES;
@@ -59,10 +59,17 @@ describe('stackParts and inParts', () => {
     // Two networks each, each part paying the stack's 100 steps.
     expect([first, second]).toEqual([stackSeconds(networks.slice(4, 6), work), stackSeconds(networks.slice(4, 6), work)]);
     expect(first! / (sweepSeconds + 100 * work.secondsPerStep)).toBeLessThanOrEqual(LARGEST_GROUP_SHARE);
-    // A smaller share takes more parts, never more than the stack's networks.
-    expect(stackParts(work, null, 1 / 4).get('large')).toHaveLength(4);
-    expect(stackParts(work, null, 1 / 8).get('large')).toHaveLength(4);
+    // A smaller share takes more parts, never more than the stack's networks, nor parts shorter than the shortest.
+    expect(stackParts(work, null, 1 / 4, 0).get('large')).toHaveLength(4);
+    expect(stackParts(work, null, 1 / 8, 0).get('large')).toHaveLength(4);
+    expect(stackParts(work, null, 1 / 4)).toEqual(plan);
     expect(stackParts(work, null, 1).get('large')).toHaveLength(1);
+  });
+
+  it('never splits a stack into parts shorter than the shortest part: a worker’s start-up would eat the gain', () => {
+    const [part] = stackParts(work, null).get('large')!;
+    expect(part).toBeGreaterThanOrEqual(SHORTEST_PART_SECONDS);
+    expect(stackParts(work, null, LARGEST_GROUP_SHARE, part! + 1).get('large')).toHaveLength(1);
   });
 
   it('never splits stacks the declaration keeps whole', () => {

@@ -117,10 +117,13 @@ describe('the cost model', () => {
     }
   });
 
-  it('counts a stack’s steps once for all its networks, and each network’s with stacking off', () => {
+  it('counts a stack’s steps once for all its networks (once per part where the runner splits it), and each network’s with stacking off', () => {
     // memorization-dynamics trains every network in one stack: its steps are one network's, 4 epochs × 4 batches.
     const sweep = { epochs: 4, trainSize: 100, batchSize: 32, corruptionLevels: [0, 0.5], replicates: 3 };
     expect(modelledWork('memorization-dynamics', 'smoke', sweep).steps).toBe(16);
+    // Its default sweep's stack is the whole sweep, long enough for the runner to split in two parts (`stackParts`),
+    // and each part pays the steps: 80 epochs × 32 batches of 64 from 2000 examples, twice.
+    expect(modelledWork('memorization-dynamics', undefined, undefined).steps).toBe(2 * 80 * 32);
     expect(modelledWork('memorization-dynamics', 'smoke', { ...sweep, stacking: 'off' }).steps).toBe(16 * 6);
     // critical-batch-size stacks by batch size: one stack's steps per batch size, whatever the learning rates.
     const byBatch = modelledWork('critical-batch-size', 'smoke', undefined).steps;

@@ -1,5 +1,5 @@
 import { builtinExperiments } from '@axiom/experiments';
-import { AxiomError, networkFlops, resolveParams, stackSeconds, stacksOf, stackSteps, weightsOf } from '@axiom/runner/host';
+import { AxiomError, networkFlops, resolveParams, stackSeconds, stacksAsTrained, stackSteps, weightsOf } from '@axiom/runner/host';
 import { type JsonObject, type NetworkWork } from '@axiom/runner';
 import { z } from 'zod';
 
@@ -43,8 +43,8 @@ const BASE_DISK_BYTES = 100 * 2 ** 20;
 
 interface DeclaredWork {
   networks: NetworkWork[];
-  /** Whether networks of one declared stack train together (the experiments' `stacking` parameter). */
-  stacked: boolean;
+  /** The stacks as the run trains them: split in parts where the runner splits them, or each network alone with `stacking` off. */
+  stacks: NetworkWork[][];
   flopsPerSecond: number;
   secondsPerStep: number;
 }
@@ -57,7 +57,7 @@ function declaredWork(experimentName: string, preset: string | undefined, overri
   const { work } = experiment;
   return {
     networks: work.networks(params),
-    stacked: (params as { stacking?: string }).stacking !== 'off',
+    stacks: stacksAsTrained(work, params, (params as { stacking?: string }).stacking !== 'off'),
     flopsPerSecond: work.flopsPerSecond,
     secondsPerStep: work.secondsPerStep,
   };
@@ -68,7 +68,7 @@ export function modelledWork(experimentName: string, preset: string | undefined,
   const work = declaredWork(experimentName, preset, overrides);
   return {
     flops: work.networks.reduce((sum, network) => sum + networkFlops(network), 0),
-    steps: stacksOf(work.networks, work.stacked).reduce((sum, stack) => sum + stackSteps(stack), 0),
+    steps: work.stacks.reduce((sum, stack) => sum + stackSteps(stack), 0),
   };
 }
 
@@ -91,8 +91,8 @@ export function costFromSeconds(seconds: number, memoryBytes: number): WorkunitC
 /** The cost of one workunit of a built-in experiment: its FLOPs and steps at the experiment's measured rates, plus start-up. */
 export function estimateCost(experimentName: string, preset: string | undefined, overrides: JsonObject | undefined): WorkunitCost {
   const work = declaredWork(experimentName, preset, overrides);
-  // Stacks train one after another on the reference core.
-  const seconds = STARTUP_SECONDS + stacksOf(work.networks, work.stacked).reduce((sum, stack) => sum + stackSeconds(stack, work), 0);
+  // Stacks (and their parts) train one after another on the reference core.
+  const seconds = STARTUP_SECONDS + work.stacks.reduce((sum, stack) => sum + stackSeconds(stack, work), 0);
   // A run trains its networks side by side (stacked), so all their weights are resident at once.
   const weights = work.networks.reduce((sum, net) => sum + weightsOf(net.layers), 0);
   return costFromSeconds(seconds, BASE_MEMORY_BYTES + BYTES_PER_WEIGHT * weights);
