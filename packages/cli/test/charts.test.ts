@@ -8,7 +8,7 @@ import { runSmokeToFile } from './results-fixture.js';
 describe('learning curves', () => {
   it('draws a sweep of thousands of units as one thin line each, unnamed, where a legend would name them all', async () => {
     const { file, result } = await runSmokeToFile(await scratch(), 'optimizer-comparison', 1);
-    // The default sweep's size (2784 units), from the smoke run's 120 under new keys: naming them all in a
+    // The default sweep's size (2784 units), from the smoke run's units (96: one curve each) under new keys: naming them all in a
     // colour scale overflowed Vega's expression compiler.
     const copies = Math.ceil(2784 / result.units.length);
     const units = Array.from({ length: copies }, (_, copy) => result.units.map((unit) => ({ ...unit, key: `${unit.key}/copy=${copy}` }))).flat();

@@ -27,12 +27,12 @@ function dominatedByLargestStack(experiment: Experiment): Experiment {
 
 /** Experiments whose smoke run has no stack the runner may split, and why. */
 const KEPT_WHOLE = new Set([
-  // A stack stops once any member reaches the target loss: it declares its stacks whole.
+  // Declared whole (`keepStacksWhole`): a stack stops once any member reaches the target loss.
   'critical-batch-size',
   // One unit in each stack at the smoke preset (one pair per width, one replicate per activation).
   'representation-alignment',
   'information-bottleneck',
-  // Declared stacks that are not the sweep's groups (rounds, end points and curves, inside one group per replicate set or width).
+  // Declared whole: their declared stacks (rounds, end points and curves) are not the sweep's groups.
   'lottery-ticket',
   'mode-connectivity',
 ]);

@@ -7,18 +7,21 @@
  * ranks the optimizers per task, with a 95% interval over replicates. Known result: once each is tuned, no
  * optimizer dominates across tasks, and tuned momentum SGD is competitive with the adaptive methods.
  * "Dominates" is read with the paired intervals, not the ranks (see `leads`). "Competitive" is a non-inferiority
- * test: on every task, the paired 95% interval of momentum's gap to RMSProp or to Adam ends below a margin, 15% of
- * that method's score (see `momentumAgainstAdaptive`). Controls, in the same run: each optimizer at its default
- * learning rate (the grid's factor 1) for dominance, and momentum SGD at its default rate for competitiveness.
+ * test: on every task, tuned momentum SGD is within a margin of 15% of RMSProp's or Adam's test score, tuned, by the
+ * upper end of a paired 95% interval (see `againstAdaptive`). Controls, in the same run: each optimizer at its
+ * default learning rate (the grid's factor 1) for dominance; for competitiveness, momentum SGD at its default rate
+ * (does tuning matter?) and plain SGD at its default rate (can the test fail?).
  * The grid has eight points per decade from 0.1 to 316 × the default (see EIGHT_PER_DECADE: on a coarser one the
- * ranking followed the grid's alignment, and momentum's best rate on teacher lies below its default).
- * Measured (default sweep: 2784 networks; seeds 1–3, and 4–6 run afterwards to check the margin chosen on 1–3):
- * no optimizer dominates in 3 of 3 and 3 of 3. Tuned momentum SGD is competitive in 3 of 3 and 3 of 3: within the
- * margin of RMSProp on all 18 task-seeds, of Adam on clusters 6 of 6, few-examples 5 of 6 and teacher 1 of 6 (on
- * teacher Adam is better by 0.5–25% of its MSE). At its default rate momentum SGD passes the same test in 1 of 3
- * and 2 of 3: its default is near its best rate on teacher (0.3–4 ×), but 3–10× below it on the classification
- * tasks, where it fails on few-examples in 3 of 6 seeds and on clusters in 1. Tuned Adam is the most consistent:
- * regret against the best per task 0–0.017, against momentum SGD's 0.024–0.111.
+ * ranking followed the grid's alignment, and a grid from 1× cut off momentum's best rate on teacher).
+ * Measured (default sweep: 2784 networks; seeds 1–3, and 4–6 run afterwards to check the margin chosen on 1–3;
+ * each seed draws its own data sets, so the intervals are within a seed's data): no optimizer dominates in 3 of 3
+ * and 3 of 3. Tuned momentum SGD is competitive in 3 of 3 and 3 of 3: within the margin of RMSProp on all 18
+ * task-seeds, of Adam on clusters in 6 of 6, on few-examples in 5 of 6 and on teacher in 0 of 6, where Adam's
+ * mean test MSE is better than momentum's by 0.5–25% (per seed). Plain SGD at its default rate fails the test on
+ * every task of every seed. Momentum SGD at its default rate passes in 1 of 3 and 2 of 3: its default is within
+ * 0.3–4 × its best rate on teacher but 3–10× below it on the classification tasks, where it fails on few-examples
+ * in 3 of 6 seeds and on clusters in 1. Tuned Adam is the most consistent: its regret against the best, mean over
+ * tasks, is 0–0.017 per seed, momentum SGD's 0.024–0.111.
  */
 import { defineExperiment, type Rng, type Tf } from '@axiom/runner';
 import { mean } from 'simple-statistics';
@@ -79,7 +82,7 @@ const params = z.strictObject({
     .positive()
     .default(0.15)
     .describe(
-      "non-inferiority margin for 'momentum SGD is competitive', as a fraction of the adaptive method's test score: the upper end of the paired 95% interval of momentum's gap must lie below it. 15%: a fifth of what not tuning costs plain SGD here (40–80%), and less than the gap between the two adaptive methods on teacher (35–47%)",
+      "non-inferiority margin for 'momentum SGD is competitive', as a fraction of the adaptive method's test score: the upper end of the paired 95% interval of momentum − (1 + margin) × rival must lie below 0. 15%, chosen on seeds 1–3 and checked on 4–6: less than the gap between the two tuned adaptive methods on teacher (RMSProp's mean test MSE 11–47% above Adam's, seeds 1–6), and plain SGD at its default rate fails it on every task",
     ),
   trainSize: z.number().int().min(10).default(512).describe('training examples of clusters and teacher'),
   fewExamples: z.number().int().min(2).default(100).describe('training examples of few-examples, in 200 dimensions'),
@@ -227,29 +230,32 @@ const leads = (task: TaskComparison, name: string) => task.best === name && task
 const ADAPTIVE: readonly string[] = ['rmsprop', 'adam'] satisfies OptimizerKind[];
 
 /**
- * An optimizer's test score against a rival's on one task, paired by replicate, as a fraction of the rival's mean:
- * the mean gap and the upper end of its 95% interval (positive: worse than the rival). Null when either diverged
- * in some replicate: a gap to a diverged run says nothing.
+ * An optimizer's test scores against a rival's on one task, paired by replicate (the same initialisation and
+ * visit order): the gap of its mean, as a fraction of the rival's (descriptive), and whether it is non-inferior
+ * within `margin`: the upper end of the paired 95% t interval of mine − (1 + margin) × rival lies below 0, an
+ * exact test where a ratio of means would treat the rival's mean as known. Null when either diverged in some
+ * replicate: a gap to a diverged run says nothing.
  */
-export function gapTo(mine: GridPoint, rival: GridPoint): { gap: number; gapHigh: number } | null {
-  const theirs = meanOrNull(rival.test);
-  if (mine.test.includes(null) || theirs === null || theirs <= 0) return null;
-  const { mean: gap, ci95 } = summarize(mine.test.map((value, r) => (value! - rival.test[r]!) / theirs));
-  return ci95 && { gap, gapHigh: ci95[1] };
+export function compareWithRival(mine: GridPoint, rival: GridPoint, margin: number): { gap: number | null; withinMargin: boolean } | null {
+  if (mine.test.includes(null) || rival.test.includes(null)) return null;
+  const [ours, theirs] = [mine.test as number[], rival.test as number[]];
+  const upper = summarize(ours.map((value, r) => value - (1 + margin) * theirs[r]!)).ci95?.[1];
+  return { gap: mean(theirs) > 0 ? mean(ours) / mean(theirs) - 1 : null, withinMargin: upper !== undefined && upper < 0 };
 }
 
 /**
- * Whether momentum SGD (at `momentum`) is competitive with the adaptive methods on one task: non-inferior, within
- * `margin`, to at least one of them that never diverged, i.e. the upper end of the paired 95% interval of its gap
- * lies below the margin. A non-inferiority test, not a tie: "not behind beyond the interval" would hold more easily
- * the fewer the replicates, and for two diverged or useless runs. Against one adaptive method, not the better: the
- * claim (Wilson et al., Choi et al., Schmidt et al.) is that momentum stands among the adaptive methods, not that
- * it matches the best of them; its gap to each is reported beside the verdict.
+ * Whether an optimizer (at `point`) is competitive with the adaptive methods on one task: non-inferior, within
+ * `margin`, to at least one of them (`compareWithRival`). A non-inferiority test, not a tie: "not behind beyond
+ * the interval" would hold more easily the fewer the replicates, and for two diverged runs. Against one adaptive
+ * method, not the better: the claim (Wilson et al., Choi et al., Schmidt et al.) is that momentum stands among the
+ * adaptive methods; whether it is within the margin of the better one (by mean test score) is reported beside.
+ * Two one-sided tests at 2.5% each: a false pass has a chance of up to 5%.
  */
-export function momentumAgainstAdaptive(momentum: GridPoint, adaptive: Record<string, GridPoint>, margin: number) {
-  const gaps = Object.fromEntries(Object.entries(adaptive).map(([name, point]) => [name, gapTo(momentum, point)]));
-  const withinMarginOf = Object.keys(gaps).filter((name) => (gaps[name]?.gapHigh ?? Infinity) < margin);
-  return { gaps, withinMarginOf, competitive: withinMarginOf.length > 0 };
+export function againstAdaptive(point: GridPoint, adaptive: Record<string, GridPoint>, margin: number) {
+  const gaps = Object.fromEntries(Object.entries(adaptive).map(([name, rival]) => [name, compareWithRival(point, rival, margin)]));
+  const withinMarginOf = Object.keys(gaps).filter((name) => gaps[name]?.withinMargin);
+  const better = Object.keys(adaptive).sort((a, b) => orderScores(meanOrNull(adaptive[a]!.test), meanOrNull(adaptive[b]!.test)))[0];
+  return { gaps, withinMarginOf, competitive: withinMarginOf.length > 0, withinMarginOfBetter: better !== undefined && withinMarginOf.includes(better) };
 }
 
 /**
@@ -297,15 +303,28 @@ export default defineExperiment({
     { metric: 'noOptimizerDominatesAtDefaultRates', tolerance: SAME_VERDICT },
     { metric: 'momentumCompetitive', tolerance: SAME_VERDICT },
     { metric: 'momentumCompetitiveAtDefaultRate', tolerance: SAME_VERDICT },
+    { metric: 'sgdCompetitiveAtDefaultRate', tolerance: SAME_VERDICT },
   ],
   findings: {
     controls: [
       {
         claim:
           'tuned momentum SGD is competitive: tasks on which it is non-inferior to RMSProp or Adam, tuned (the paired 95% interval of its gap ends below the margin)',
-        measure: 'momentum.tasksCompetitive',
-        control: 'momentum.tasksCompetitiveAtDefaultRate',
+        measure: 'competitive.tasks.tunedMomentum',
+        control: 'competitive.tasks.momentumAtDefaultRate',
         controlLabel: 'momentum SGD at its default learning rate',
+      },
+      {
+        claim: 'the same test can fail: tasks on which it passes, tuned momentum SGD',
+        measure: 'competitive.tasks.tunedMomentum',
+        control: 'competitive.tasks.sgdAtDefaultRate',
+        controlLabel: 'plain SGD at its default learning rate',
+      },
+      {
+        claim: 'the stricter view, reported: tasks on which tuned momentum SGD is within the margin of the better adaptive method',
+        measure: 'competitive.tunedMomentumWithinMarginOfBetterAdaptive',
+        control: 'competitive.tasks.tunedMomentum',
+        controlLabel: 'within the margin of RMSProp or Adam (the verdict)',
       },
       {
         claim: 'descriptive: test error or MSE above the best tuned optimizer’s, as a fraction (mean over tasks), of tuned momentum SGD',
@@ -350,17 +369,18 @@ export default defineExperiment({
       momentumCompetitive:
         'tuned momentum SGD is competitive: on every task non-inferior to RMSProp or Adam, tuned, within the margin (paired 95% interval of its gap)',
       momentumCompetitiveAtDefaultRate: 'control, momentum SGD at its default learning rate: competitive by the same test',
+      sgdCompetitiveAtDefaultRate: 'control, plain SGD at its default learning rate: competitive by the same test',
       noOptimizerDominatesAtDefaultRates: 'control, at default learning rates: no optimizer dominates (same definition)',
     },
     scalars: [
       { label: 'tuned', fields: { 'tuned.tiedWithBest': 'optimizers tied with the best (per task, paired 95% interval)' } },
       {
-        label: 'tuned momentum SGD against tuned Adam: its gap, upper end of the paired 95% interval (fraction of Adam’s score)',
-        fields: Object.fromEntries(Object.keys(TASKS).map((task) => [`byTask.${task}.momentum.tuned.gaps.adam.gapHigh`, task])),
+        label: 'tuned momentum SGD against tuned Adam: its mean test score’s gap (fraction of Adam’s)',
+        fields: Object.fromEntries(Object.keys(TASKS).map((task) => [`byTask.${task}.competitive.tunedMomentum.gaps.adam.gap`, task])),
       },
       {
         label: 'tuned momentum SGD against tuned RMSProp: the same',
-        fields: Object.fromEntries(Object.keys(TASKS).map((task) => [`byTask.${task}.momentum.tuned.gaps.rmsprop.gapHigh`, task])),
+        fields: Object.fromEntries(Object.keys(TASKS).map((task) => [`byTask.${task}.competitive.tunedMomentum.gaps.rmsprop.gap`, task])),
       },
     ],
   },
@@ -381,7 +401,7 @@ export default defineExperiment({
           ).flat(),
         ),
       ),
-    // Fitted to the smoke preset and the default sweep on one WASM thread: `npm run bench -- --work-rates`.
+    // Fitted to the smoke preset and the default sweep (1.2.0's) on one WASM thread: `npm run bench -- --work-rates`.
     flopsPerSecond: 2.8e10,
     secondsPerStep: 2.9e-3,
   },
@@ -420,7 +440,12 @@ export default defineExperiment({
             (await evaluateStackedLoss(tf, model, data.sets.validation, data.loss)).forEach((loss, m) => validationLoss[m]!.push(finiteOrNull(loss)));
           },
         });
-        const [validation, test] = [await scores(tf, model, data, 'validation'), await scores(tf, model, data, 'test')];
+        // A network whose loss went non-finite has diverged: its scores are null, though a classification error
+        // (from its constant predictions) would still be a number.
+        const diverged = (m: number) => validationLoss[m]!.at(-1) === null;
+        const [validation, test] = [await scores(tf, model, data, 'validation'), await scores(tf, model, data, 'test')].map((set) =>
+          set.map((score, m) => (diverged(m) ? null : score)),
+        ) as [Array<number | null>, Array<number | null>];
         return group.map((unit, m) => ({
           metrics: { learningRate: p.defaultLearningRates[optimizer] * unit.config.factor, validationScore: validation[m]!, testScore: test[m]! },
           curves: { validationLoss: validationLoss[m]! },
@@ -445,23 +470,28 @@ export default defineExperiment({
       const grids = Object.fromEntries(p.optimizers.map((optimizer) => [optimizer, pointsOf(task, optimizer)]));
       const pick = (choose: (grid: GridPoint[]) => GridPoint) => compareOnTask(Object.fromEntries(p.optimizers.map((o) => [o, choose(grids[o]!)])));
       const atDefaultRate = (grid: GridPoint[]) => grid[factors.indexOf(1)]!;
-      // Momentum SGD, tuned and (the control) at its default rate, against the tuned adaptive methods.
+      // Against the tuned adaptive methods: tuned momentum SGD, and two controls at their default rates, momentum SGD
+      // (does tuning matter?) and plain SGD (can the test fail?). Null where the optimizer or the rivals are absent.
       const tunedAdaptive = Object.fromEntries(adaptive.map((name) => [name, tunedPoint(grids[name]!)]));
-      const momentum =
-        grids.momentum && adaptive.length > 0
-          ? {
-              tuned: momentumAgainstAdaptive(tunedPoint(grids.momentum), tunedAdaptive, p.competitiveMargin),
-              atDefaultRate: momentumAgainstAdaptive(atDefaultRate(grids.momentum), tunedAdaptive, p.competitiveMargin),
-            }
-          : null;
-      return { task, tuned: pick(tunedPoint), untuned: pick(atDefaultRate), momentum };
+      const competitiveAt = (optimizer: OptimizerKind, choose: (grid: GridPoint[]) => GridPoint) =>
+        grids[optimizer] && adaptive.length > 0 ? againstAdaptive(choose(grids[optimizer]), tunedAdaptive, p.competitiveMargin) : null;
+      const competitive = {
+        tunedMomentum: competitiveAt('momentum', tunedPoint),
+        momentumAtDefaultRate: competitiveAt('momentum', atDefaultRate),
+        sgdAtDefaultRate: competitiveAt('sgd', atDefaultRate),
+      };
+      return { task, tuned: pick(tunedPoint), untuned: pick(atDefaultRate), competitive };
     });
     const tuned = compareAcrossTasks(perTask.map((t) => t.tuned));
     const untuned = compareAcrossTasks(perTask.map((t) => t.untuned));
     // Null when on some task every optimizer diverged: none could dominate there, and "none dominates" would be empty.
     const noneDominates = (across: typeof tuned) => (across.tasksEveryOptimizerDiverged > 0 ? null : across.dominant === null);
-    const tasksCompetitive = (rate: 'tuned' | 'atDefaultRate') => perTask.filter((t) => t.momentum?.[rate].competitive).length;
-    const competitiveOnEveryTask = (rate: 'tuned' | 'atDefaultRate') => (perTask[0]!.momentum ? tasksCompetitive(rate) === p.tasks.length : null);
+    type Contender = keyof (typeof perTask)[number]['competitive'];
+    /** On how many tasks `contender` passes `holds`; null when it was not compared (absent from the sweep, or no rival). */
+    const tasksWhere = (contender: Contender, holds: (against: ReturnType<typeof againstAdaptive>) => boolean) =>
+      perTask[0]!.competitive[contender] ? perTask.filter((t) => holds(t.competitive[contender]!)).length : null;
+    const competitiveTasks = (contender: Contender) => tasksWhere(contender, (against) => against.competitive);
+    const onEveryTask = (tasks: number | null) => (tasks === null ? null : tasks === p.tasks.length);
 
     // Headline: the ranking per task, and across tasks the optimizers' regrets, tuned and untuned.
     const byOptimizer = Object.fromEntries(
@@ -480,14 +510,24 @@ export default defineExperiment({
       byOptimizer,
       tuned,
       untuned,
-      momentum: { margin: p.competitiveMargin, tasksCompetitive: tasksCompetitive('tuned'), tasksCompetitiveAtDefaultRate: tasksCompetitive('atDefaultRate') },
+      competitive: {
+        margin: p.competitiveMargin,
+        tasks: {
+          tunedMomentum: competitiveTasks('tunedMomentum'),
+          momentumAtDefaultRate: competitiveTasks('momentumAtDefaultRate'),
+          sgdAtDefaultRate: competitiveTasks('sgdAtDefaultRate'),
+        },
+        // The stricter view, reported, not claimed: within the margin of the better adaptive method.
+        tunedMomentumWithinMarginOfBetterAdaptive: tasksWhere('tunedMomentum', (against) => against.withinMarginOfBetter),
+      },
       noOptimizerDominates: noneDominates(tuned),
       // The control, by the same definition: each optimizer at its default learning rate.
       noOptimizerDominatesAtDefaultRates: noneDominates(untuned),
       // Null without momentum SGD or an adaptive method in the sweep: nothing to compare.
-      momentumCompetitive: competitiveOnEveryTask('tuned'),
-      // The control: momentum SGD at its default rate, against the same tuned adaptive methods.
-      momentumCompetitiveAtDefaultRate: competitiveOnEveryTask('atDefaultRate'),
+      momentumCompetitive: onEveryTask(competitiveTasks('tunedMomentum')),
+      // The controls, against the same tuned adaptive methods.
+      momentumCompetitiveAtDefaultRate: onEveryTask(competitiveTasks('momentumAtDefaultRate')),
+      sgdCompetitiveAtDefaultRate: onEveryTask(competitiveTasks('sgdAtDefaultRate')),
     };
   },
 });

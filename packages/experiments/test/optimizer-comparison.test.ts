@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareAcrossTasks, compareOnTask, momentumAgainstAdaptive, tunedPoint, type GridPoint } from '../src/optimizer-comparison.js';
+import { againstAdaptive, compareAcrossTasks, compareOnTask, compareWithRival, tunedPoint, type GridPoint } from '../src/optimizer-comparison.js';
 import { runSmoke } from './helpers.js';
 
 const point = (learningRate: number, validation: Array<number | null>, test: Array<number | null> = validation): GridPoint => ({
@@ -67,26 +67,26 @@ describe('tuning and ranking', () => {
     const adam = at([0.2, 0.3, 0.25, 0.25]);
     // 10% worse than Adam in every replicate: a steady gap inside a 15% margin, outside a 5% one.
     const steady = at([0.22, 0.33, 0.275, 0.275]);
-    expect(momentumAgainstAdaptive(steady, { adam }, 0.15)).toMatchObject({ withinMarginOf: ['adam'], competitive: true });
-    expect(momentumAgainstAdaptive(steady, { adam }, 0.05).competitive).toBe(false);
+    expect(compareWithRival(steady, adam, 0.15)!.gap).toBeCloseTo(0.1, 12);
+    expect(againstAdaptive(steady, { adam }, 0.15)).toMatchObject({ withinMarginOf: ['adam'], competitive: true, withinMarginOfBetter: true });
+    expect(againstAdaptive(steady, { adam }, 0.05).competitive).toBe(false);
     // The same mean gap with a wide spread: not shown, where "not behind beyond the interval" would have called it a tie.
     const noisy = at([0.3, 0.25, 0.2, 0.35]);
-    const noisyGap = momentumAgainstAdaptive(noisy, { adam }, 0.15).gaps.adam!;
-    expect(noisyGap.gap).toBeCloseTo(0.1, 12);
-    expect(noisyGap.gapHigh).toBeGreaterThan(0.15);
-    // Within the margin of RMSProp, far behind Adam: competitive, with both gaps reported.
+    expect(compareWithRival(noisy, adam, 0.15)).toMatchObject({ withinMargin: false });
+    expect(compareWithRival(noisy, adam, 0.15)!.gap).toBeCloseTo(0.1, 12);
+    // Within the margin of RMSProp, far behind Adam: competitive, not within the margin of the better method.
     const rmsprop = at([0.22, 0.33, 0.275, 0.275]);
-    const between = momentumAgainstAdaptive(steady, { rmsprop, adam: at([0.1, 0.15, 0.12, 0.12]) }, 0.15);
-    expect(between).toMatchObject({ withinMarginOf: ['rmsprop'], competitive: true });
+    const between = againstAdaptive(steady, { rmsprop, adam: at([0.1, 0.15, 0.12, 0.12]) }, 0.15);
+    expect(between).toMatchObject({ withinMarginOf: ['rmsprop'], competitive: true, withinMarginOfBetter: false });
     expect(between.gaps.adam!.gap).toBeGreaterThan(1);
+    // A rival with a score of 0 everywhere: nothing is within any margin of it but another 0.
+    expect(compareWithRival(at([0, 0, 0, 0]), at([0, 0, 0, 0]), 0.15)).toEqual({ gap: null, withinMargin: false });
     // A diverged momentum is never competitive, and a diverged rival vouches for nobody, even when both diverged.
-    expect(momentumAgainstAdaptive(at([0.2, null, 0.25, 0.25]), { adam }, 0.15)).toMatchObject({ gaps: { adam: null }, competitive: false });
-    expect(momentumAgainstAdaptive(steady, { adam: at([0.2, null, 0.25, 0.25]) }, 0.15).competitive).toBe(false);
-    expect(momentumAgainstAdaptive(at([null, null, 1, 1]), { adam: at([null, null, 1, 1]) }, 0.15).competitive).toBe(false);
+    expect(againstAdaptive(at([0.2, null, 0.25, 0.25]), { adam }, 0.15)).toMatchObject({ gaps: { adam: null }, competitive: false });
+    expect(againstAdaptive(steady, { adam: at([0.2, null, 0.25, 0.25]) }, 0.15).competitive).toBe(false);
+    expect(againstAdaptive(at([null, null, 1, 1]), { adam: at([null, null, 1, 1]) }, 0.15).competitive).toBe(false);
   });
 });
-
-type Comparison = { dominant: string | null; bestWorstRank: number; mostTasksLed: number; maxRegret: number; regret: Record<string, number> };
 
 describe('optimizer-comparison', () => {
   it('tuning each learning rate closes the gaps that default rates open, and momentum really accelerates SGD', async () => {
@@ -115,27 +115,34 @@ describe('optimizer-comparison', () => {
     expect(result.metrics).toMatchObject({ noOptimizerDominates: true, momentumCompetitive: false });
     // With 2 replicates (t = 12.7) no gap's interval is narrow enough to show non-inferiority: the verdict is false
     // for want of evidence, not true by its absence.
-    expect(result.metrics).toMatchObject({ momentum: { tasksCompetitive: 0 } });
+    expect(result.metrics).toMatchObject({ competitive: { tasks: { tunedMomentum: 0 } } });
   });
 
   it('tuned momentum SGD is non-inferior to an adaptive method on the classification tasks; at its default rate it is not', async () => {
     // The default sweep's 8 replicates on the smoke preset's short training. Teacher is not asserted: its test MSE's
     // paired gaps spread ~25% between replicates (in the default sweep too), too wide for a smoke run to show anything.
     const result = await runSmoke('optimizer-comparison', { replicates: 8 });
-    const byTask = result.metrics.byTask as Record<string, { momentum: Record<'tuned' | 'atDefaultRate', { competitive: boolean }> }>;
-    expect(byTask.clusters!.momentum).toMatchObject({ tuned: { competitive: true }, atDefaultRate: { competitive: false } });
-    expect(byTask['few-examples']!.momentum.tuned.competitive).toBe(true);
-    expect(result.metrics.momentumCompetitiveAtDefaultRate).toBe(false);
+    type Against = Record<'tunedMomentum' | 'momentumAtDefaultRate' | 'sgdAtDefaultRate', { competitive: boolean }>;
+    const byTask = result.metrics.byTask as Record<string, { competitive: Against }>;
+    expect(byTask.clusters!.competitive).toMatchObject({ tunedMomentum: { competitive: true }, momentumAtDefaultRate: { competitive: false } });
+    expect(byTask['few-examples']!.competitive.tunedMomentum.competitive).toBe(true);
+    // Plain SGD at its default rate is far behind everywhere: the test fails it on every task.
+    expect(Object.values(byTask).map((task) => task.competitive.sgdAtDefaultRate.competitive)).toEqual([false, false, false]);
+    expect(result.metrics).toMatchObject({ momentumCompetitiveAtDefaultRate: false, sgdCompetitiveAtDefaultRate: false });
   });
 
   it('finds the optimizer that dominates when the others’ learning rates are absurd: every rate but Adam’s diverges', async () => {
-    // The default sweep's 4 replicates: with the smoke run's 2 (t = 12.7) hardly any lead is beyond its interval.
+    // 4 replicates: with the smoke run's 2 (t = 12.7) hardly any lead is beyond its interval.
     const absurd = 1e4;
     const result = await runSmoke('optimizer-comparison', {
       replicates: 4,
       defaultLearningRates: { sgd: absurd, momentum: absurd, rmsprop: absurd, adam: 0.001 },
     });
-    // Momentum diverged with RMSProp: being "tied" with a diverged method is no longer enough.
     expect(result.metrics).toMatchObject({ tuned: { dominant: 'adam', mostTasksLed: 3 }, noOptimizerDominates: false, momentumCompetitive: false });
+    // Momentum diverged with RMSProp, on the classification tasks too, where a diverged network's error is still a
+    // number: its scores are null there, so RMSProp vouches for nothing and momentum is competitive nowhere.
+    const byTask = result.metrics.byTask as Record<string, { competitive: { tunedMomentum: { gaps: Record<string, unknown>; competitive: boolean } } }>;
+    for (const [task, { competitive }] of Object.entries(byTask))
+      expect(competitive.tunedMomentum, task).toMatchObject({ gaps: { rmsprop: null }, competitive: false });
   });
 });

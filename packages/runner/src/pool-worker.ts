@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { initBackend } from './backend.js';
 import { AxiomError, errorMessage, ExitCode } from './errors.js';
 import type { Experiment, ExperimentContext } from './experiment.js';
-import { groupId, groupUnits, inParts, runSweepGroup, sweepUnitByUnit, withUnseededRandomnessForbidden, YIELD_INTERVAL_MS, type SweepGroup } from './groups.js';
+import { runSweepGroup, sweepUnitByUnit, withUnseededRandomnessForbidden, YIELD_INTERVAL_MS, type SweepGroup } from './groups.js';
 import { canonicalJson, sha256Hex, type JsonObject } from './json.js';
 import { resolveParams } from './params.js';
 import { toPoolWorkerSchema, type FromPoolWorker, type PoolStart, type ToPoolWorker } from './pool-protocol.js';
@@ -11,7 +11,6 @@ import { deriveSeed, Rng } from './rng.js';
 import { defaultScriptCacheDir, resolveExperiment } from './script.js';
 import { GroupSession } from './session.js';
 import { throttled } from './throttle.js';
-import { stackParts } from './work.js';
 
 /** Thrown through the experiment when the worker has no more groups, or was stopped: its part of the run is over. */
 class WorkerEnds extends Error {
@@ -110,20 +109,17 @@ export async function servePoolWorker(builtins: ReadonlyMap<string, Experiment>)
     };
     const progress = throttled((fraction: number, detail?: string) => post({ type: 'progress', fraction, detail }));
 
-    const sweepGroups: ExperimentContext<unknown>['sweepGroups'] = async (units, groupOf, runGroup) => {
-      const groups = new Map(
-        inParts(groupUnits(units, groupOf), experiment.work && stackParts(experiment.work, params)).map((sweepGroup) => [
-          groupId(sweepGroup.group.map((unit) => unit.key)),
-          sweepGroup,
-        ]),
-      );
+    // The group is the run's: the units it names, whatever grouping (parts, a resumed checkpoint's) made it.
+    const sweepGroups: ExperimentContext<unknown>['sweepGroups'] = async (units, _groupOf, runGroup) => {
+      const unitsByKey = new Map(units.map((unit) => [unit.key, unit]));
       for (;;) {
         await tick();
         post({ type: 'ready', ...usage() });
         const assignment = await nextAssignment();
         if (assignment.type === 'finish') throw new WorkerEnds('finished');
-        const sweepGroup: SweepGroup<(typeof units)[number]['config']> | undefined = groups.get(groupId(assignment.units));
-        if (!sweepGroup || sweepGroup.key !== assignment.key) throw new Error(`the pool worker has no group "${assignment.key}" in its sweep`);
+        const group = assignment.units.map((key) => unitsByKey.get(key));
+        if (group.includes(undefined)) throw new Error(`the pool worker's sweep has no unit of group "${assignment.key}" (${assignment.units.join(', ')})`);
+        const sweepGroup: SweepGroup<(typeof units)[number]['config']> = { key: assignment.key, group: group as typeof units };
         session = new GroupSession(
           {
             tick,

@@ -53,7 +53,7 @@ export const SHORTEST_PART_SECONDS = 10;
 /**
  * How each declared stack trains, as the declared seconds of each of its parts (one: whole). A stack of more
  * than `share` of the sweep's seconds is dealt into k interleaved parts (`interleave`), k the smallest that
- * leaves each part at most `share` of the sweep's seconds, at most one network a part. Both sides count
+ * leaves each part at most `share` of the sweep's seconds, and at least one network in each part. Both sides count
  * each part's per-step overhead, which a split adds: against the unsplit sweep, a stack whose steps alone
  * exceed the share would be cut into single networks. No part is shorter than `shortestPart` declared seconds,
  * and none is split when the declaration keeps stacks whole.
