@@ -164,7 +164,8 @@ describe('bad input: one clear line, a distinct exit code, no partial file', () 
 
 describe('interruption and checkpoints', () => {
   // One stack of four networks, long enough (~10 s idle) that Ctrl-C at the first progress line naming an
-  // epoch (plain lines come every 5 s) lands inside its training.
+  // epoch (plain lines come every 5 s) lands inside its training. It trains in two parts of two (`stackParts`),
+  // one after the other on one worker, so the first checkpoint is taken inside the first part.
   const runArgs = (seed: number) => [
     'run',
     'memorization-dynamics',
@@ -174,6 +175,8 @@ describe('interruption and checkpoints', () => {
     String(seed),
     '--params',
     '{"corruptionLevels":[0,0.2,0.4,0.6],"epochs":150}',
+    '--workers',
+    '1',
   ];
   const args = runArgs(5);
 
@@ -198,7 +201,7 @@ describe('interruption and checkpoints', () => {
 
     const resumed = await axiom(command);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toMatch(/resuming from checkpoint at \d+\.\d%: 0 unit\(s\) done, inside training of 4 more/);
+    expect(resumed.stderr).toMatch(/resuming from checkpoint at \d+\.\d%: 0 unit\(s\) done, inside training of 2 more/);
     const result = await readResult(join(dir, 'r.json'));
     expect(result.timings.resumes).toBe(1);
     expect(result.digest).toBe((await readResult(join(dir, 'reference.json'))).digest);
