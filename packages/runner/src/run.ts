@@ -396,7 +396,7 @@ async function executeRun(prepared: PreparedRun, restored: Checkpoint | undefine
     if (prepared.pool && sizing && sizing.workers > 1) {
       workers = sizing.workers;
       // Groups caught inside training go first: they were in flight when the run stopped. Then the longest.
-      const ordered = longestFirst(groups, experiment.work, prepared.params).map((sweepGroup) => ({
+      const ordered = longestFirst(groups, plan).map((sweepGroup) => ({
         ...sweepGroup,
         resume: inFlight.get(groupId(sweepGroup.group.map((unit) => unit.key))),
       }));

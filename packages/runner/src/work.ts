@@ -56,10 +56,9 @@ export const SHORTEST_PART_SECONDS = 10;
  * leaves each part at most `share` of the sweep's seconds, and at least one network in each part. Both sides count
  * each part's per-step overhead, which a split adds: against the unsplit sweep, a stack whose steps alone
  * exceed the share would be cut into single networks. No part is shorter than `shortestPart` declared seconds,
- * and none is split when the declaration keeps stacks whole.
- * The plan depends on the parameters and the declaration
- * only, never on the worker count or the host, so a checkpoint's groups are the same on any number of workers
- * (the run and its pool workers each split with `inParts`).
+ * and none is split when the declaration keeps stacks whole. The plan depends on the parameters and the
+ * declaration only, never on the worker count or the host, so a checkpoint's groups are the same on any number
+ * of workers (the run splits with `inParts`, and hands each pool worker a group by its unit keys).
  */
 export function stackParts<P>(work: WorkEstimate<P>, params: P, share = LARGEST_GROUP_SHARE, shortestPart = SHORTEST_PART_SECONDS): Map<string, number[]> {
   const stacks = stacksOf(work.networks(params), true);
@@ -92,15 +91,15 @@ export function stacksAsTrained<P>(work: WorkEstimate<P>, params: P, stacked: bo
 }
 
 /**
- * The pool's hand-out order: the groups longest first by the declared work (longest processing time first),
- * so that a long stack does not start last while the other workers sit idle; a stack's parts by their own
- * seconds. The sweep's order stays when the declaration does not name every group (no `work`, or stacking
- * off, where groups are single units).
+ * The pool's hand-out order: the groups longest first by the declared work of the run's plan (`stackParts`;
+ * longest processing time first), so that a long stack does not start last while the other workers sit idle; a
+ * stack's parts by their own seconds. The sweep's order stays when there is no plan (no `work`) or the plan
+ * does not name every group (stacking off, where groups are single units).
  */
-export function longestFirst<G extends { key: string }, P>(groups: readonly G[], work: WorkEstimate<P> | undefined, params: P): G[] {
-  if (!work) return [...groups];
+export function longestFirst<G extends { key: string }>(groups: readonly G[], plan: ReadonlyMap<string, readonly number[]> | undefined): G[] {
+  if (!plan) return [...groups];
   const seconds = new Map(
-    [...stackParts(work, params)].flatMap(([stack, parts]) =>
+    [...plan].flatMap(([stack, parts]) =>
       parts.length === 1 ? [[stack, parts[0]!] as const] : parts.map((part, index) => [partKey(stack, index, parts.length), part] as const),
     ),
   );

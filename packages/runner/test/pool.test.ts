@@ -31,13 +31,13 @@ describe('longestFirst', () => {
 
   it('orders groups by the declared seconds of their stack, FLOPs and steps both counted', () => {
     expect(stackSeconds([networks[3]!], work)).toBeGreaterThan(stackSeconds(networks.slice(1, 3), work));
-    expect(longestFirst(groups, work, null).map((group) => group.key)).toEqual(['long', 'wide', 'small']);
+    expect(longestFirst(groups, stackParts(work, null)).map((group) => group.key)).toEqual(['long', 'wide', 'small']);
   });
 
   it('keeps the sweep order without a declaration, or when a group is not a declared stack (stacking off)', () => {
-    expect(longestFirst(groups, undefined, null)).toEqual(groups);
+    expect(longestFirst(groups, undefined)).toEqual(groups);
     const units = [{ key: 'small/replicate=0' }, ...groups];
-    expect(longestFirst(units, work, null)).toEqual(units);
+    expect(longestFirst(units, stackParts(work, null))).toEqual(units);
   });
 });
 
@@ -88,6 +88,6 @@ describe('stackParts and inParts', () => {
       ['large (part 1 of 2)', ['large/4', 'large/6']],
       ['large (part 2 of 2)', ['large/5', 'large/7']],
     ]);
-    expect(longestFirst(groups, work, null).map(({ key }) => key)).toEqual(['large (part 1 of 2)', 'large (part 2 of 2)', 'a', 'b']);
+    expect(longestFirst(groups, stackParts(work, null)).map(({ key }) => key)).toEqual(['large (part 1 of 2)', 'large (part 2 of 2)', 'a', 'b']);
   });
 });
