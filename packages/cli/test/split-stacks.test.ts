@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memoryHost, runExperiment } from '@axiom/runner/host';
+import { type Checkpoint, memoryHost, runExperiment } from '@axiom/runner/host';
 import { type Experiment, type NetworkWork } from '@axiom/runner';
 import { builtinExperiments } from '@axiom/experiments';
 import { defaultGoldenPath, GOLDEN_SEED, readGoldenFile } from '../src/golden.js';
@@ -54,4 +54,35 @@ describe('stacks split in parts', () => {
     expect(split, logged.join('\n')).toHaveLength(KEPT_WHOLE.has(name) ? 0 : 1);
     expect(result.digest).toBe(golden.digest);
   });
+});
+
+describe('a checkpoint taken under another plan', () => {
+  // memorization-dynamics' smoke preset: one stack of two networks, whole as declared, in two parts when dominated.
+  const name = 'memorization-dynamics';
+  const declared = builtinExperiments.get(name)!;
+  const run = (experiment: Experiment, host: ReturnType<typeof memoryHost>) =>
+    runExperiment({ experiment, preset: 'smoke', seed: { value: GOLDEN_SEED, source: 'cli', warnings: [] }, backend: { forced: 'wasm' }, host });
+
+  it.each([
+    { trained: 'whole', planned: 'in parts', before: declared, after: dominatedByLargestStack(declared), caught: 2 },
+    { trained: 'in parts', planned: 'whole', before: dominatedByLargestStack(declared), after: declared, caught: 1 },
+  ])(
+    'caught inside training of a stack $trained, resumes that group as it was under a plan $planned, to the golden digest',
+    async ({ before, after, caught }) => {
+      const stored: { checkpoint?: Checkpoint } = {};
+      const first = memoryHost(stored, { checkpointPeriodSeconds: 3600 });
+      first.progress = (update) => update.detail === 'epoch 3/15' && first.abort.abort();
+      expect((await run(before, first)).result.status).toBe('partial');
+      expect(stored.checkpoint!.inProgress.map((group) => group.units.length)).toEqual([caught]);
+
+      const logged: string[] = [];
+      const resumed = await run(after, { ...memoryHost(stored), log: (message: string) => void logged.push(message) });
+      expect(resumed.result.status, resumed.result.statusReason).toBe('ok');
+      expect(
+        logged.filter((message) => message.includes('they resume as that group')),
+        logged.join('\n'),
+      ).toHaveLength(1);
+      expect(resumed.result.digest).toBe((await readGoldenFile(defaultGoldenPath())).experiments[name]!.digest);
+    },
+  );
 });

@@ -1,5 +1,6 @@
 import type { ExperimentContext, SweepUnit, TrainingSession, UnitContext, UnitOutput } from './experiment.js';
 import type { JsonObject } from './json.js';
+import { AxiomError } from './errors.js';
 import { describeZodError } from './params.js';
 import { deriveSeed } from './rng.js';
 import { unitResultSchema, type UnitResult } from './schemas.js';
@@ -55,6 +56,41 @@ export function inParts<C extends JsonObject>(groups: Array<SweepGroup<C>>, plan
 
 /** A group's identity in a checkpoint: its unit keys, in order. */
 export const groupId = (keys: readonly string[]): string => JSON.stringify(keys);
+
+/**
+ * The groups a run trains: the plan's (`inParts`), except that each group a checkpoint caught in training and
+ * the plan does not have is kept as it was (`kept`, keyed `<stack> (as checkpointed)`), and the rest of its
+ * stack trains as planned. The plan can change under a checkpoint: a newer runner splits differently, or the
+ * declared rates are refitted. Keeping the group keeps its training; a member's results do not depend on which
+ * members of its stack train beside it. A group whose units are not all of one stack is not of this sweep.
+ */
+export function keepingGroupsInTraining<C extends JsonObject>(
+  whole: Array<SweepGroup<C>>,
+  plan: ReadonlyMap<string, readonly number[]> | undefined,
+  inTraining: ReadonlyArray<readonly string[]>,
+): { groups: Array<SweepGroup<C>>; kept: Array<SweepGroup<C>> } {
+  const planned = new Set(inParts(whole, plan).map(({ group }) => groupId(group.map((unit) => unit.key))));
+  const stackOf = new Map(whole.flatMap((sweepGroup) => sweepGroup.group.map((unit) => [unit.key, sweepGroup] as const)));
+  const keptByStack = new Map<SweepGroup<C>, Array<SweepGroup<C>>>();
+  const claimed = new Set<string>();
+  for (const keys of inTraining) {
+    if (planned.has(groupId(keys))) continue;
+    const stacks = new Set(keys.map((key) => stackOf.get(key)));
+    const stack = stacks.size === 1 ? [...stacks][0] : undefined;
+    if (!stack || new Set(keys).size !== keys.length || keys.some((key) => claimed.has(key))) {
+      throw new AxiomError('badCheckpoint', `checkpoint's group in training (${keys.join(', ')}) is not a group of this sweep`);
+    }
+    for (const key of keys) claimed.add(key);
+    const group = keys.map((key) => stack.group.find((unit) => unit.key === key)!);
+    keptByStack.set(stack, [...(keptByStack.get(stack) ?? []), { key: `${stack.key} (as checkpointed)`, group }]);
+  }
+  const groups = whole.flatMap((sweepGroup) => {
+    const kept = keptByStack.get(sweepGroup) ?? [];
+    const rest = sweepGroup.group.filter((unit) => !claimed.has(unit.key));
+    return [...kept, ...inParts(rest.length > 0 ? [{ key: sweepGroup.key, group: rest }] : [], plan)];
+  });
+  return { groups, kept: [...keptByStack.values()].flat() };
+}
 
 export const groupLabel = ({ key, group }: SweepGroup): string => (group.length === 1 ? group[0]!.key : `stack ${key} · ${group.length} runs`);
 

@@ -8,7 +8,7 @@ import {
   groupId,
   groupLabel,
   groupUnits,
-  inParts,
+  keepingGroupsInTraining,
   partsOf,
   runSweepGroup,
   sweepUnitByUnit,
@@ -383,11 +383,21 @@ async function executeRun(prepared: PreparedRun, restored: Checkpoint | undefine
           `stack ${sweepGroup.key} trains in ${parts} parts: its declared work is more than ${LARGEST_GROUP_SHARE * 100}% of the sweep's, so workers can share it`,
         );
     }
-    const groups = pendingGroups(inParts(whole, plan), restored?.units ?? [], completed);
+    const { groups: planned, kept } = keepingGroupsInTraining(
+      whole,
+      plan,
+      [...inFlight.values()].map((state) => state.units),
+    );
+    for (const { key, group } of kept) {
+      host.log(
+        `${key}: the checkpoint caught these ${group.length} unit(s) in training, in a group this run does not plan; they resume as that group, the rest of the stack as planned`,
+      );
+    }
+    const groups = pendingGroups(planned, restored?.units ?? [], completed);
     const pending = new Set(groups.map(({ group }) => groupId(group.map((unit) => unit.key))));
     for (const state of inFlight.values()) {
       if (!pending.has(groupId(state.units))) {
-        throw new AxiomError('badCheckpoint', `checkpoint's group in training (${state.units.join(', ')}) is not a group of this sweep`);
+        throw new AxiomError('badCheckpoint', `checkpoint's group in training (${state.units.join(', ')}) has units it also counts as finished`);
       }
     }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NetworkWork, WorkEstimate } from '../src/experiment.js';
 import { poolSize, WORKER_MEMORY_BUDGET_BYTES } from '../src/pool.js';
-import { groupUnits, inParts } from '../src/groups.js';
+import { groupUnits, inParts, keepingGroupsInTraining } from '../src/groups.js';
 import { LARGEST_GROUP_SHARE, longestFirst, SHORTEST_PART_SECONDS, stackParts, stackSeconds } from '../src/work.js';
 
 describe('poolSize', () => {
@@ -89,5 +89,31 @@ describe('stackParts and inParts', () => {
       ['large (part 2 of 2)', ['large/5', 'large/7']],
     ]);
     expect(longestFirst(groups, stackParts(work, null)).map(({ key }) => key)).toEqual(['large (part 1 of 2)', 'large (part 2 of 2)', 'a', 'b']);
+  });
+
+  it("keeps a checkpoint's group in training that the plan does not have, and plans the rest of its stack; refuses one across stacks", () => {
+    const units = networks.map(({ stack }, index) => ({ key: `${stack}/${index}`, config: {} }));
+    const whole = groupUnits(units, (unit) => unit.key.split('/')[0]!);
+    const plan = stackParts(work, null);
+    const keys = (groups: typeof whole) => groups.map(({ key, group }) => [key, group.map((unit) => unit.key)]);
+    // A planned group in training changes nothing.
+    expect(keepingGroupsInTraining(whole, plan, [['large/4', 'large/6']])).toEqual({ groups: inParts(whole, plan), kept: [] });
+    // Three of the large stack in training, as an earlier plan grouped them: the fourth trains alone.
+    const { groups, kept } = keepingGroupsInTraining(whole, plan, [['large/4', 'large/5', 'large/6']]);
+    expect(keys(groups)).toEqual([
+      ['a', ['a/0', 'a/1']],
+      ['b', ['b/2', 'b/3']],
+      ['large (as checkpointed)', ['large/4', 'large/5', 'large/6']],
+      ['large', ['large/7']],
+    ]);
+    expect(keys(kept)).toEqual([['large (as checkpointed)', ['large/4', 'large/5', 'large/6']]]);
+    for (const stray of [
+      ['a/0', 'b/2'],
+      ['large/4', 'gone/9'],
+      ['a/1', 'a/0', 'a/1'],
+    ]) {
+      expect(() => keepingGroupsInTraining(whole, plan, [stray])).toThrowError(/is not a group of this sweep/);
+    }
+    expect(() => keepingGroupsInTraining(whole, plan, [['large/4', 'large/5'], ['large/5']])).toThrowError(/large\/5\) is not a group/);
   });
 });
