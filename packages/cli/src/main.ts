@@ -61,7 +61,10 @@ function program(): Command {
     .option('--out <file>', 'where to write the result (default: results/<experiment>-seed<seed>-<time>.json)')
     .addOption(new Option('--backend <name>', 'force a TensorFlow.js backend').choices(backendNames))
     .option('--gpu <n|list>', 'compute on WebGPU adapter n (a software adapter is used only when named so); `list` prints the adapters and exits')
-    .option('--threads <n>', 'threads the backend may use (default: $AXIOM_THREADS, else all cores; on a machine busy with other work, 1 is faster)')
+    .option(
+      '--threads <n>',
+      'threads the backend may use when the sweep trains in one process (default: $AXIOM_THREADS, else all cores; on a machine busy with other work, 1 is faster)',
+    )
     .option('--workers <n>', "processes that train the sweep's groups side by side, on one thread each (default: all cores; fewer when memory is short)")
     .option('--sha256 <hex>', 'pin an experiment script given by URL to this hash')
     .option('--allow-unverified', 'run a script URL without a sha256 pin (recorded in the result)')

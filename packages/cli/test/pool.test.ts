@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Checkpoint, checkpointSchema, decodeCheckpoint, ExitCode, type Result, resultSchema } from '@axiom/runner/host';
+import { type Checkpoint, checkpointSchema, decodeCheckpoint, ExitCode, type Result, resultSchema, WASM_NODE_THREADS_PATCH } from '@axiom/runner/host';
 import { axiom, scratch, startAxiom } from './helpers.js';
 
 /**
@@ -48,13 +48,16 @@ describe('axiom run --workers', () => {
     const results: Result[] = [];
     for (const workers of [1, 2, 3]) {
       const out = join(dir, `workers-${workers}.json`);
-      const run = await axiom([...SWEEP, '--workers', String(workers), '--no-checkpoint', '--out', out]);
+      // Two threads asked for (the tests' default is one), which only a sweep trained in one process gets.
+      const run = await axiom([...SWEEP, '--workers', String(workers), '--no-checkpoint', '--out', out], { env: { AXIOM_THREADS: '2' } });
       expect(run.code, run.stderr).toBe(0);
       results.push(await readResult(out));
     }
     expect(results.map((result) => result.units.length)).toEqual([4, 4, 4]);
     expect(results.map((result) => result.timings.workers)).toEqual([undefined, 2, 3]);
     expect(new Set(results.map((result) => result.digest)).size).toBe(1);
+    // With a pool the run's own process only hands out groups: it brings up its backend on one thread, not on all cores.
+    expect(results.map((result) => result.backend.patches.includes(WASM_NODE_THREADS_PATCH))).toEqual([true, false, false]);
     uninterrupted = results[0];
   });
 

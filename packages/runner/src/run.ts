@@ -38,7 +38,7 @@ import {
 } from './schemas.js';
 import type { ResolvedSeed } from './seed.js';
 import { GroupSession } from './session.js';
-import { LARGEST_GROUP_SHARE, longestFirst, stackParts } from './work.js';
+import { LARGEST_GROUP_SHARE, longestFirst, stackParts, stacksAsTrained } from './work.js';
 
 export interface RunRequest {
   experiment: Experiment;
@@ -151,7 +151,11 @@ async function resolveRun(request: RunRequest): Promise<PreparedRun> {
   const paramsJson = JSON.parse(JSON.stringify(params)) as JsonObject;
   await host.sink.prepare();
   const pool = poolOf(request);
-  const backend = await timed(phases, 'backendInit', () => initBackend(request.backend));
+  // The pool's workers take the cores when the declaration plans more than one group: this process then only
+  // hands out groups, and its WASM threads would cost ~60 MB and their start-up for nothing (emergence's run
+  // process: 204 MB on two threads, 141 MB on one). A sweep of one group trains here, on the threads asked for.
+  const poolTrains = pool && experiment.work && stacksAsTrained(experiment.work, params).length > 1;
+  const backend = await timed(phases, 'backendInit', () => initBackend(poolTrains ? { ...request.backend, threads: 1 } : request.backend));
   backend.warnings.forEach((warning) => {
     warnings.push(warning);
     host.warn(warning);

@@ -80,10 +80,12 @@ export function stackParts<P>(work: WorkEstimate<P>, params: P, share = LARGEST_
 }
 
 /**
- * The stacks as a run trains them: each split into the interleaved parts `stackParts` plans, or, with stacking
- * off, each network alone. BOINC's cost model counts these, since every part pays its steps' overhead.
+ * The stacks as a run of these parameters trains them: each split into the interleaved parts `stackParts`
+ * plans, or, with stacking off (the experiments' `stacking` parameter), each network alone. BOINC's cost model
+ * counts these, since every part pays its steps' overhead; the run counts them to know whether a pool will train.
  */
-export function stacksAsTrained<P>(work: WorkEstimate<P>, params: P, stacked: boolean): NetworkWork[][] {
+export function stacksAsTrained<P>(work: WorkEstimate<P>, params: P): NetworkWork[][] {
+  const stacked = (params as { stacking?: string }).stacking !== 'off';
   const stacks = stacksOf(work.networks(params), stacked);
   if (!stacked) return stacks;
   const plan = stackParts(work, params);

@@ -57,7 +57,7 @@ function declaredWork(experimentName: string, preset: string | undefined, overri
   const { work } = experiment;
   return {
     networks: work.networks(params),
-    stacks: stacksAsTrained(work, params, (params as { stacking?: string }).stacking !== 'off'),
+    stacks: stacksAsTrained(work, params),
     flopsPerSecond: work.flopsPerSecond,
     secondsPerStep: work.secondsPerStep,
   };
