@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { analyzeCommand } from './analyze-command.js';
-import { reportCommand } from './report-command.js';
 import { uploadFlushCommand } from './upload-command.js';
 
 const PATHS_HELP = 'result files, or directories searched recursively for *.json';
@@ -25,6 +24,9 @@ export function addResultsCommands(axiom: Command): Command {
     .argument('<paths...>', PATHS_HELP)
     .requiredOption('-o, --out <file>', 'the HTML file to write')
     .action(async (paths: string[], options: { out: string }) => {
+      // Loaded here, not at start: its charting libraries (Vega) take about 0.35 s to load, which every
+      // other command, a pool worker and the BOINC app would pay at each start.
+      const { reportCommand } = await import('./report-command.js');
       process.exitCode = await reportCommand(paths, options);
     });
 

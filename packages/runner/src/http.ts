@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, errors as undiciErrors, interceptors, request, type Dispatcher } from 'undici';
+import type { Dispatcher, errors as UndiciErrors } from 'undici';
 import { errorMessage } from './errors.js';
 
 /** Limits for one HTTP exchange and its retries. Every field is a bound: nothing here can hang forever. */
@@ -72,7 +72,7 @@ function isTransient(error: unknown): boolean {
   return (error as Error).name === 'TimeoutError' || TRANSIENT_CODES.has((error as { code?: string }).code ?? '');
 }
 
-function describeNetworkError(error: unknown, policy: HttpPolicy): string {
+function describeNetworkError(error: unknown, policy: HttpPolicy, undiciErrors: typeof UndiciErrors): string {
   if (error instanceof undiciErrors.HeadersTimeoutError) return `no response within ${policy.headersTimeoutMs} ms (server stalled)`;
   if (error instanceof undiciErrors.BodyTimeoutError) return `body stalled for ${policy.bodyTimeoutMs} ms`;
   if (error instanceof undiciErrors.ConnectTimeoutError) return `could not connect within ${policy.connectTimeoutMs} ms`;
@@ -82,7 +82,7 @@ function describeNetworkError(error: unknown, policy: HttpPolicy): string {
 }
 
 /** Any failure of an exchange as an HttpError: a status the server answered with, or what went wrong on the way. */
-function httpErrorOf(url: string, error: unknown, policy: HttpPolicy): HttpError {
+function httpErrorOf(url: string, error: unknown, policy: HttpPolicy, undiciErrors: typeof UndiciErrors): HttpError {
   if (error instanceof HttpError) return error;
   const status = (error as { statusCode?: number }).statusCode;
   if (error instanceof undiciErrors.RequestRetryError && status !== undefined) {
@@ -90,7 +90,7 @@ function httpErrorOf(url: string, error: unknown, policy: HttpPolicy): HttpError
     if (status < 300) return new HttpError(url, `the body was cut short and could not be resumed (${error.message})`, true, status);
     return new HttpError(url, `HTTP ${status}`, status >= 500 || status === 429, status);
   }
-  return new HttpError(url, describeNetworkError(error, policy), isTransient(error));
+  return new HttpError(url, describeNetworkError(error, policy, undiciErrors), isTransient(error));
 }
 
 async function readCapped(body: Dispatcher.ResponseData['body'], url: string, maxBytes: number): Promise<Buffer> {
@@ -141,13 +141,15 @@ const exchangeTimeoutMs = (policy: HttpPolicy) => (policy.retries + 1) * policy.
  * cap. Throws HttpError naming the URL and the cause.
  */
 export async function httpRequest(url: string, options: HttpRequestOptions = {}, policy: HttpPolicy = defaultHttpPolicy): Promise<HttpResponse> {
+  // Loaded at the first exchange, not at start: undici takes ~0.1 s to load, which every run and pool worker would pay.
+  const { Agent, errors: undiciErrors, interceptors, request } = await import('undici');
   let attempts = 1;
   // undici's retry callback: decides whether and when the next attempt goes out (null: retry; an error: give up with it).
   const retry = (error: Error, { state }: { state: { counter: number } }, callback: (error: Error | null) => void) => {
     attempts = state.counter;
-    const failure = httpErrorOf(url, error, policy);
+    const failure = httpErrorOf(url, error, policy, undiciErrors);
     if (!failure.transient || state.counter > policy.retries || options.signal?.aborted) return callback(error);
-    const delay = retryAfterMs((error as undiciErrors.RequestRetryError).headers?.['retry-after'], policy) ?? backoffMs(state.counter - 1, policy);
+    const delay = retryAfterMs((error as UndiciErrors.RequestRetryError).headers?.['retry-after'], policy) ?? backoffMs(state.counter - 1, policy);
     options.onRetry?.(failure, delay, state.counter);
     attempts = state.counter + 1;
     sleep(delay, undefined, { signal: options.signal }).then(() => callback(null), callback);
@@ -174,7 +176,7 @@ export async function httpRequest(url: string, options: HttpRequestOptions = {},
     return { status: response.statusCode, headers: response.headers, body };
   } catch (error) {
     if (options.signal?.aborted) throw error;
-    const failure = httpErrorOf(url, error, policy);
+    const failure = httpErrorOf(url, error, policy, undiciErrors);
     if (attempts > 1) failure.message += ` (after ${attempts} attempts)`;
     throw failure;
   } finally {
