@@ -61,6 +61,20 @@ describe('axiom run --workers', () => {
     uninterrupted = results[0];
   });
 
+  it("a sweep of one group trains in the run's own process on the threads asked for, even where the declaration has more stacks", async () => {
+    // lottery-ticket declares a stack per pruning round, but one group trains them all.
+    const out = join(await scratch(), 'lottery.json');
+    const run = await axiom(
+      ['run', 'lottery-ticket', '--preset', 'smoke', '--seed', '1', '--backend', 'wasm', '--workers', '2', '--no-checkpoint', '--out', out],
+      {
+        env: { AXIOM_THREADS: '2' },
+      },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const result = await readResult(out);
+    expect([result.timings.workers, result.backend.threads, result.backend.patches.includes(WASM_NODE_THREADS_PATCH)]).toEqual([undefined, 2, true]);
+  });
+
   // feature-competition's smoke preset: two stacks, width=32 then width=128 in the sweep's order.
   const FEATURES = ['run', 'feature-competition', '--preset', 'smoke', '--seed', '3', '--backend', 'wasm'];
   let featuresDigest: string | undefined;

@@ -218,8 +218,10 @@ export interface WorkEstimate<P> {
   flopsPerSecond: number;
   secondsPerStep: number;
   /**
-   * True when a stack's members depend on one another (e.g. the stack stops once any member reaches a target):
-   * the runner then never splits a stack in parts, which it otherwise does to a stack of more than half the work.
+   * True when a stack's members depend on one another (e.g. the stack stops once any member reaches a target), or
+   * when the declared stacks are not the sweep's groups (lottery-ticket's are its rounds): the runner then never
+   * splits a stack in parts, which it otherwise does to a stack of more than half the work, never resumes part of
+   * one alone from a checkpoint, and does not plan a pool from the declared stacks.
    */
   keepStacksWhole?: boolean;
 }

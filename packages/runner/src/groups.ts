@@ -61,35 +61,47 @@ export const groupId = (keys: readonly string[]): string => JSON.stringify(keys)
  * The groups a run trains: the plan's (`inParts`), except that each group a checkpoint caught in training and
  * the plan does not have is kept as it was (`kept`, keyed `<stack> (as checkpointed)`), and the rest of its
  * stack trains as planned. The plan can change under a checkpoint: a newer runner splits differently, or the
- * declared rates are refitted. Keeping the group keeps its training; a member's results do not depend on which
- * members of its stack train beside it. A group whose units are not all of one stack is not of this sweep.
+ * declared rates are refitted. Keeping the group keeps its training: a member's results do not depend on which
+ * members of its stack train beside it, unless the stack's members depend on one another (`keepStacksWhole`,
+ * where no plan splits a stack, so such a group is refused). So is a group across stacks, or overlapping another.
  */
 export function keepingGroupsInTraining<C extends JsonObject>(
   whole: Array<SweepGroup<C>>,
   plan: ReadonlyMap<string, readonly number[]> | undefined,
   inTraining: ReadonlyArray<readonly string[]>,
+  { membersIndependent }: { membersIndependent: boolean },
 ): { groups: Array<SweepGroup<C>>; kept: Array<SweepGroup<C>> } {
   const planned = new Set(inParts(whole, plan).map(({ group }) => groupId(group.map((unit) => unit.key))));
   const stackOf = new Map(whole.flatMap((sweepGroup) => sweepGroup.group.map((unit) => [unit.key, sweepGroup] as const)));
-  const keptByStack = new Map<SweepGroup<C>, Array<SweepGroup<C>>>();
+  const notOfThisSweep = (keys: readonly string[], why: string) =>
+    new AxiomError('badCheckpoint', `checkpoint's group in training (${keys.join(', ')}) is not a group of this sweep: ${why}`);
   const claimed = new Set<string>();
+  for (const keys of inTraining) {
+    if (keys.some((key) => claimed.has(key)) || new Set(keys).size !== keys.length) throw notOfThisSweep(keys, 'a unit in it is in training twice');
+    for (const key of keys) claimed.add(key);
+  }
+  const keptByStack = new Map<SweepGroup<C>, Array<Array<SweepUnit<C>>>>();
+  const keptUnits = new Set<string>();
   for (const keys of inTraining) {
     if (planned.has(groupId(keys))) continue;
     const stacks = new Set(keys.map((key) => stackOf.get(key)));
     const stack = stacks.size === 1 ? [...stacks][0] : undefined;
-    if (!stack || new Set(keys).size !== keys.length || keys.some((key) => claimed.has(key))) {
-      throw new AxiomError('badCheckpoint', `checkpoint's group in training (${keys.join(', ')}) is not a group of this sweep`);
-    }
-    for (const key of keys) claimed.add(key);
-    const group = keys.map((key) => stack.group.find((unit) => unit.key === key)!);
-    keptByStack.set(stack, [...(keptByStack.get(stack) ?? []), { key: `${stack.key} (as checkpointed)`, group }]);
+    if (!stack) throw notOfThisSweep(keys, stacks.has(undefined) ? 'the sweep has no such unit' : 'its units are of different stacks');
+    if (!membersIndependent) throw notOfThisSweep(keys, 'the declaration keeps stacks whole, and this is part of one');
+    for (const key of keys) keptUnits.add(key);
+    keptByStack.set(stack, [...(keptByStack.get(stack) ?? []), keys.map((key) => stack.group.find((unit) => unit.key === key)!)]);
   }
+  const kept: Array<SweepGroup<C>> = [];
   const groups = whole.flatMap((sweepGroup) => {
-    const kept = keptByStack.get(sweepGroup) ?? [];
-    const rest = sweepGroup.group.filter((unit) => !claimed.has(unit.key));
-    return [...kept, ...inParts(rest.length > 0 ? [{ key: sweepGroup.key, group: rest }] : [], plan)];
+    const keptHere = (keptByStack.get(sweepGroup) ?? []).map((group, index, all) => ({
+      key: `${sweepGroup.key} (as checkpointed${all.length > 1 ? `, ${index + 1} of ${all.length}` : ''})`,
+      group,
+    }));
+    kept.push(...keptHere);
+    const rest = sweepGroup.group.filter((unit) => !keptUnits.has(unit.key));
+    return [...keptHere, ...inParts(rest.length > 0 ? [{ key: sweepGroup.key, group: rest }] : [], plan)];
   });
-  return { groups, kept: [...keptByStack.values()].flat() };
+  return { groups, kept };
 }
 
 export const groupLabel = ({ key, group }: SweepGroup): string => (group.length === 1 ? group[0]!.key : `stack ${key} · ${group.length} runs`);

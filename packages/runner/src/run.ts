@@ -107,6 +107,8 @@ interface PreparedRun {
   phases: Record<string, number>;
   /** The pool the sweep may use (more than one worker requested, and the experiment can run in one). */
   pool: { workers: number; launcher: SelfLauncher; reference: string } | undefined;
+  /** The declaration planned work for more than one pool worker, so this process brought its backend up on one thread. */
+  poolPlanned: boolean;
   /** What the pool's workers used, by worker. */
   poolUsage: Map<number, WorkerUsage>;
 }
@@ -154,8 +156,11 @@ async function resolveRun(request: RunRequest): Promise<PreparedRun> {
   // The pool's workers take the cores when the declaration plans more than one group: this process then only
   // hands out groups, and its WASM threads would cost ~60 MB and their start-up for nothing (emergence's run
   // process: 204 MB on two threads, 141 MB on one). A sweep of one group trains here, on the threads asked for.
-  const poolTrains = pool && experiment.work && stacksAsTrained(experiment.work, params).length > 1;
-  const backend = await timed(phases, 'backendInit', () => initBackend(poolTrains ? { ...request.backend, threads: 1 } : request.backend));
+  // A declaration that keeps its stacks whole may not name its sweep's groups (lottery-ticket's stacks are its
+  // rounds, which one group trains), so it keeps them too.
+  const work = experiment.work;
+  const poolPlanned = Boolean(pool && work && !work.keepStacksWhole && poolSize(pool.workers, stacksAsTrained(work, params).length).workers > 1);
+  const backend = await timed(phases, 'backendInit', () => initBackend(poolPlanned ? { ...request.backend, threads: 1 } : request.backend));
   backend.warnings.forEach((warning) => {
     warnings.push(warning);
     host.warn(warning);
@@ -178,6 +183,7 @@ async function resolveRun(request: RunRequest): Promise<PreparedRun> {
     clock,
     phases,
     pool,
+    poolPlanned,
     poolUsage: new Map(),
   };
 }
@@ -391,6 +397,8 @@ async function executeRun(prepared: PreparedRun, restored: Checkpoint | undefine
       whole,
       plan,
       [...inFlight.values()].map((state) => state.units),
+      // Without a declaration no plan splits, so a group the run does not have is not a plan's change.
+      { membersIndependent: Boolean(experiment.work && !experiment.work.keepStacksWhole) },
     );
     for (const { key, group } of kept) {
       host.log(
@@ -424,7 +432,12 @@ async function executeRun(prepared: PreparedRun, restored: Checkpoint | undefine
         host.log(`groups handed out ${reasons.join(', then ')}: ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', …' : ''}`);
       }
       await trainOnPool(handedOut, prepared.pool);
-    } else await trainHere(groups, runGroup);
+    } else {
+      if (prepared.poolPlanned && groups.length > 0) {
+        host.log(`${groups.length} group(s) left for ${sizing?.workers ?? 1} worker: they train in this process, on the one thread it took for a pool`);
+      }
+      await trainHere(groups, runGroup);
+    }
     const position = new Map(units.map((unit, index) => [unit.key, index]));
     return completed.sort((a, b) => position.get(a.key)! - position.get(b.key)!);
   };

@@ -44,9 +44,9 @@ export const stackSeconds = (stack: readonly NetworkWork[], rates: WorkRates): n
 export const LARGEST_GROUP_SHARE = 1 / 2;
 
 /**
- * The shortest part, in declared seconds, a stack is split into. A pool worker takes about 5 s to start (Node,
- * tfjs, WASM); random-label-memorization's stack in two parts of about 4 s each gained nothing on two workers and
- * cost 12–16% on one. Smoke presets stay whole.
+ * The shortest part, in declared seconds, a stack is split into: every part pays its stack's per-step overhead
+ * again. random-label-memorization's stack in two parts of about 4 s each gained nothing on two workers and cost
+ * 12–16% on one (2026-12-03, when a pool worker took seconds to start; about 1 s since). Smoke presets stay whole.
  */
 export const SHORTEST_PART_SECONDS = 10;
 
@@ -95,8 +95,9 @@ export function stacksAsTrained<P>(work: WorkEstimate<P>, params: P): NetworkWor
 /**
  * The pool's hand-out order: the groups longest first by the declared work of the run's plan (`stackParts`;
  * longest processing time first), so that a long stack does not start last while the other workers sit idle; a
- * stack's parts by their own seconds. The sweep's order stays when there is no plan (no `work`) or the plan
- * does not name every group (stacking off, where groups are single units).
+ * stack's parts by their own seconds. Groups the plan does not name come first, in the sweep's order: a group a
+ * checkpoint caught in training and the rest of its stack (`keepingGroupsInTraining`), or, with stacking off,
+ * every group (single units). Without a plan (no `work`) the sweep's order stays.
  */
 export function longestFirst<G extends { key: string }>(groups: readonly G[], plan: ReadonlyMap<string, readonly number[]> | undefined): G[] {
   if (!plan) return [...groups];
@@ -105,6 +106,6 @@ export function longestFirst<G extends { key: string }>(groups: readonly G[], pl
       parts.length === 1 ? [[stack, parts[0]!] as const] : parts.map((part, index) => [partKey(stack, index, parts.length), part] as const),
     ),
   );
-  if (!groups.every((group) => seconds.has(group.key))) return [...groups];
-  return [...groups].sort((a, b) => seconds.get(b.key)! - seconds.get(a.key)!);
+  const known = groups.filter((group) => seconds.has(group.key));
+  return [...groups.filter((group) => !seconds.has(group.key)), ...known.sort((a, b) => seconds.get(b.key)! - seconds.get(a.key)!)];
 }

@@ -34,10 +34,19 @@ describe('longestFirst', () => {
     expect(longestFirst(groups, stackParts(work, null)).map((group) => group.key)).toEqual(['long', 'wide', 'small']);
   });
 
-  it('keeps the sweep order without a declaration, or when a group is not a declared stack (stacking off)', () => {
+  it('keeps the sweep order without a declaration; hands out groups the plan does not name first, in the sweep order', () => {
     expect(longestFirst(groups, undefined)).toEqual(groups);
-    const units = [{ key: 'small/replicate=0' }, ...groups];
+    // Stacking off: every group is a unit.
+    const units = ['small/replicate=0', 'wide/replicate=0', 'wide/replicate=1', 'long/replicate=0'].map((key) => ({ key }));
     expect(longestFirst(units, stackParts(work, null))).toEqual(units);
+    const mixed = [{ key: 'small (as checkpointed)' }, ...groups, { key: 'wide/replicate=1' }];
+    expect(longestFirst(mixed, stackParts(work, null)).map((group) => group.key)).toEqual([
+      'small (as checkpointed)',
+      'wide/replicate=1',
+      'long',
+      'wide',
+      'small',
+    ]);
   });
 });
 
@@ -91,15 +100,16 @@ describe('stackParts and inParts', () => {
     expect(longestFirst(groups, stackParts(work, null)).map(({ key }) => key)).toEqual(['large (part 1 of 2)', 'large (part 2 of 2)', 'a', 'b']);
   });
 
-  it("keeps a checkpoint's group in training that the plan does not have, and plans the rest of its stack; refuses one across stacks", () => {
+  it("keeps a checkpoint's group in training that the plan does not have, and plans the rest of its stack; refuses what no plan makes", () => {
     const units = networks.map(({ stack }, index) => ({ key: `${stack}/${index}`, config: {} }));
     const whole = groupUnits(units, (unit) => unit.key.split('/')[0]!);
     const plan = stackParts(work, null);
+    const independent = { membersIndependent: true };
     const keys = (groups: typeof whole) => groups.map(({ key, group }) => [key, group.map((unit) => unit.key)]);
     // A planned group in training changes nothing.
-    expect(keepingGroupsInTraining(whole, plan, [['large/4', 'large/6']])).toEqual({ groups: inParts(whole, plan), kept: [] });
+    expect(keepingGroupsInTraining(whole, plan, [['large/4', 'large/6']], independent)).toEqual({ groups: inParts(whole, plan), kept: [] });
     // Three of the large stack in training, as an earlier plan grouped them: the fourth trains alone.
-    const { groups, kept } = keepingGroupsInTraining(whole, plan, [['large/4', 'large/5', 'large/6']]);
+    const { groups, kept } = keepingGroupsInTraining(whole, plan, [['large/4', 'large/5', 'large/6']], independent);
     expect(keys(groups)).toEqual([
       ['a', ['a/0', 'a/1']],
       ['b', ['b/2', 'b/3']],
@@ -107,13 +117,26 @@ describe('stackParts and inParts', () => {
       ['large', ['large/7']],
     ]);
     expect(keys(kept)).toEqual([['large (as checkpointed)', ['large/4', 'large/5', 'large/6']]]);
-    for (const stray of [
-      ['a/0', 'b/2'],
-      ['large/4', 'gone/9'],
-      ['a/1', 'a/0', 'a/1'],
-    ]) {
-      expect(() => keepingGroupsInTraining(whole, plan, [stray])).toThrowError(/is not a group of this sweep/);
-    }
-    expect(() => keepingGroupsInTraining(whole, plan, [['large/4', 'large/5'], ['large/5']])).toThrowError(/large\/5\) is not a group/);
+    // The plan does not name them, so they are handed out first; the planned groups still longest first.
+    expect(longestFirst(groups, plan).map(({ key }) => key)).toEqual(['large (as checkpointed)', 'large', 'a', 'b']);
+    // Two groups of a stack kept apart are numbered.
+    const two = keepingGroupsInTraining(whole, plan, [['large/4'], ['large/5', 'large/6']], independent);
+    expect(two.kept.map(({ key }) => key)).toEqual(['large (as checkpointed, 1 of 2)', 'large (as checkpointed, 2 of 2)']);
+    const refusals: Array<[string[][], RegExp]> = [
+      [[['a/0', 'b/2']], /of different stacks/],
+      [[['large/4', 'gone/9']], /has no such unit/],
+      [[['a/1', 'a/0', 'a/1']], /in training twice/],
+      // Overlapping a planned group in training.
+      [
+        [
+          ['large/4', 'large/6'],
+          ['large/6', 'large/7'],
+        ],
+        /\(large\/6, large\/7\) is not a group of this sweep: a unit in it is in training twice/,
+      ],
+    ];
+    for (const [inTraining, why] of refusals) expect(() => keepingGroupsInTraining(whole, plan, inTraining, independent)).toThrowError(why);
+    // Where a stack's members depend on one another, part of a stack is never resumed alone.
+    expect(() => keepingGroupsInTraining(whole, plan, [['large/4', 'large/5', 'large/6']], { membersIndependent: false })).toThrowError(/keeps stacks whole/);
   });
 });
