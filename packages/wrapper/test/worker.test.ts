@@ -214,7 +214,9 @@ describe('axiom worker with a fetched script', () => {
       });
 
   it('runs it in the sandbox: the result records it, and the sandbox’s CPU counts as the task’s', async () => {
-    const slot = await makeSlot(fetched, init);
+    // Three times the training: the suspend must take hold (the worker reads control messages once a second)
+    // well before the end. At 150 epochs a CI run once finished (5 s of CPU) before it did.
+    const slot = await makeSlot({ ...fetched, params: { ...fetched.params, epochs: 450 } }, init);
     const client = new SimulatedClient(slot.slotDir);
     await client.until((s) => s.fraction > 0.05);
     expect(processesIn(slot.slotDir)).toHaveLength(2); // the worker and the sandbox it started
