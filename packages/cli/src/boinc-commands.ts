@@ -5,6 +5,7 @@ import { builtinExperiments } from '@axiom/experiments';
 import {
   AxiomError,
   dawnPackageFiles,
+  hostKernelsForAppVersion,
   parseExplicitSeed,
   resolveParams,
   scriptRefSchema,
@@ -53,7 +54,8 @@ const COMMONJS_SHIMS = [
 ].join('\n');
 
 /** The worker as one ESM file; the native tfjs packages stay optional imports (absent in the app version). */
-async function bundleWorker(outfile: string): Promise<void> {
+/** Bundles the worker into `outfile`; `hostKernels` is the name the host kernels ship under beside it, if they do. */
+async function bundleWorker(outfile: string, hostKernels?: string): Promise<void> {
   await build({
     entryPoints: [MAIN_ENTRY],
     outfile,
@@ -63,6 +65,7 @@ async function bundleWorker(outfile: string): Promise<void> {
     target: 'node20',
     external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'playwright-core'],
     banner: { js: COMMONJS_SHIMS },
+    ...(hostKernels && { define: { AXIOM_SHIPPED_HOST_KERNELS: JSON.stringify(hostKernels) } }),
     logLevel: 'error',
   });
 }
@@ -165,13 +168,21 @@ export function addBoincCommands(axiom: Command): Command {
     .option('--app-version <major.minor>', 'the version directory name', '1.0')
     .requiredOption('-o, --out <dir>', 'the project directory (or any directory) to build apps/axiom/<version>/<platform> in')
     .action(async (options: { platform: string; planClass: AppVersionOptions['planClass']; node: 'host' | 'bundled'; appVersion: string; out: string }) => {
+      const hostKernels = hostKernelsForAppVersion(options.platform);
+      if ('missing' in hostKernels) {
+        process.stderr.write(`note: no host kernels in this app version: ${hostKernels.missing}. Its dense layers run in WASM (the same results, slower).\n`);
+      }
       const built = await buildAppVersion({
         outDir: options.out,
         platform: options.platform,
         planClass: options.planClass,
         version: options.appVersion,
-        bundleWorker,
-        siblingFiles: [...wasmFiles(), ...(options.planClass.startsWith('webgpu_') ? dawnPackageFiles(options.platform) : [])],
+        bundleWorker: (outfile) => bundleWorker(outfile, 'name' in hostKernels ? hostKernels.name : undefined),
+        siblingFiles: [
+          ...wasmFiles(),
+          ...('name' in hostKernels ? [hostKernels] : []),
+          ...(options.planClass.startsWith('webgpu_') ? dawnPackageFiles(options.platform) : []),
+        ],
         ...(options.node === 'bundled' && { nodeBinary: process.execPath }),
       });
       process.stdout.write(`app version: ${built.directory}\nfiles: ${built.files.join(', ')}\nwrapper mode job.xml: ${built.jobXmlPath}\n`);

@@ -286,6 +286,8 @@ describe('axiom boinc app-version', () => {
       expect(versionXml).toContain(`<physical_name>${file}</physical_name>`);
     }
     expect(versionXml).not.toMatch(/<physical_name>tfjs-backend/);
+    // The host kernels built here, for this platform, under a name that carries their hash.
+    expect(versionXml).toMatch(/<physical_name>axiom-host-kernels_[0-9a-f]{16}\.node<\/physical_name>/);
     const jobXml = await readFile(join(dir, 'project', 'wrapper', 'job.xml'), 'utf8');
     expect(jobXml).toMatch(/<application>axiom_launcher_1\.0__mt\.sh<\/application>\s*<command_line>worker --wrapped<\/command_line>/);
     expect(jobXml, 'the worker starts child processes').toContain('<multi_process/>');
@@ -301,6 +303,8 @@ describe('axiom boinc app-version', () => {
     // ncpus (the mt plan class's avg_ncpus) threads on the threaded build, recorded: its worker files ship beside the bundle.
     expect(result.backend.threads).toBe(2);
     expect(result.backend.patches).toContain(WASM_NODE_THREADS_PATCH);
+    expect(result.backend.patches, 'the bundle loads the host kernels shipped beside it').toContainEqual(expect.stringContaining('axiom-host-dense'));
+    expect(result.warnings).toEqual([]);
   });
 });
 

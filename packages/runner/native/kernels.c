@@ -1,15 +1,12 @@
 /*
  * Kernels of our own for tfjs's WASM backend, where its own cost more in calls and copies than in arithmetic.
  *
- * Stacked dense layers: for each of M networks, y = act(x·W + b) and the three gradients of it, each in one call. tfjs runs a layer as separate ops (a batched matMul that XNNPACK
- * takes one member at a time, rebuilding its operator and repacking the weights on every call, then the
- * bias add, then the activation) and its gradient as a dozen more; at these sizes the calls cost more
- * than the arithmetic. Plain C with WASM SIMD128 intrinsics, no libc: build with
- * packages/runner/scripts/build-kernels.mjs.
- *
- * Layouts are row-major and dense, as tfjs keeps them: x [M or 1, rows, in] (a member stride of 0
- * shares one x), W [M, in, out], b [M, out], y and dy [M, rows, out]. `relu` selects max(·, 0) as the
- * activation (else none). Every sum runs in a fixed order, so results are the same on every machine.
+ * Stacked dense layers (dense.h, shared with the build for the host CPU): y = act(x·W + b) and the three
+ * gradients of it, each in one call. tfjs runs a layer as separate ops (a batched matMul that XNNPACK takes one
+ * member at a time, rebuilding its operator and repacking the weights on every call, then the bias add, then
+ * the activation) and its gradient as a dozen more; at these sizes the calls cost more than the arithmetic.
+ * Plain C with WASM SIMD128, no libc: build with packages/runner/scripts/build-kernels.mjs. Every sum runs
+ * in a fixed order, so results are the same on every machine.
  *
  * The module imports the WASM backend's own memory and works on tensors where they lie, so nothing is
  * copied; it keeps no data and no stack of its own there (the caller passes every buffer, scratch and tables
@@ -19,18 +16,10 @@
 
 #define EXPORT(name) __attribute__((export_name(#name))) void name
 
-/* Columns of a tile: two vectors. Operands B are packed with rows padded to a multiple of it. */
-static int padded(int n) { return (n + 7) & ~7; }
+#define LANES 4
+#include "dense.h"
 
-/* dst [rows × ld] ← src [rows × cols], zeros in the padding. */
-static void pack(const float *src, int rows, int cols, float *dst, int ld) {
-  for (int r = 0; r < rows; r++) {
-    for (int j = 0; j < cols; j++) dst[r * ld + j] = src[r * cols + j];
-    for (int j = cols; j < ld; j++) dst[r * ld + j] = 0.0f;
-  }
-}
-
-/* dst [cols × ld] ← srcᵀ for src [rows × cols], zeros in the padding: 4 × 4 blocks transposed in registers, the edges one by one. */
+/* 4 × 4 blocks transposed in registers, the edges one by one. */
 static void pack_transposed(const float *src, int rows, int cols, float *dst, int ld) {
   int r = 0;
   for (; r + 4 <= rows; r += 4) {
@@ -55,123 +44,22 @@ static void pack_transposed(const float *src, int rows, int cols, float *dst, in
     for (int i = rows; i < ld; i++) dst[j * ld + i] = 0.0f;
 }
 
-/* dy ⊙ act'(y) for 4 elements: ReLU's derivative is read from its output (1 where y > 0, else 0). */
-static v128_t masked_gradient(const float *dy, const float *y, int relu) {
-  const v128_t gradient = wasm_v128_load(dy);
-  return relu ? wasm_v128_and(gradient, wasm_f32x4_gt(wasm_v128_load(y), wasm_f32x4_splat(0.0f))) : gradient;
-}
-
-static float masked_gradient_scalar(const float *dy, const float *y, int relu) { return (!relu || *y > 0.0f) ? *dy : 0.0f; }
-
-/* dst [rows × ld] ← dy ⊙ act'(y): the gradient at the pre-activation. */
-static void preactivation_gradient(const float *dy, const float *y, int rows, int cols, int relu, float *dst, int ld) {
-  for (int r = 0; r < rows; r++) {
-    const int at = r * cols;
-    int j = 0;
-    for (; j + 4 <= cols; j += 4) wasm_v128_store(dst + r * ld + j, masked_gradient(dy + at + j, y + at + j, relu));
-    for (; j < cols; j++) dst[r * ld + j] = masked_gradient_scalar(dy + at + j, y + at + j, relu);
-    for (; j < ld; j++) dst[r * ld + j] = 0.0f;
-  }
-}
-
-/* c[0..n) ← the first n (≤ 4) lanes of v; lane by lane, as the kernel may touch no memory it is not given. */
-static void store_lanes(float *c, v128_t v, int n) {
-  if (n > 0) c[0] = wasm_f32x4_extract_lane(v, 0);
-  if (n > 1) c[1] = wasm_f32x4_extract_lane(v, 1);
-  if (n > 2) c[2] = wasm_f32x4_extract_lane(v, 2);
-  if (n > 3) c[3] = wasm_f32x4_extract_lane(v, 3);
-}
-
-/* Stores one tile row's 8 sums (plus the bias, then ReLU) into its first `cols` columns. */
-static void store_row(float *c, v128_t low, v128_t high, int cols, const float *bias, int relu) {
-  if (bias) {
-    low = wasm_f32x4_add(low, wasm_v128_load(bias));
-    high = wasm_f32x4_add(high, wasm_v128_load(bias + 4));
-  }
-  if (relu) {
-    low = wasm_f32x4_max(low, wasm_f32x4_splat(0.0f));
-    high = wasm_f32x4_max(high, wasm_f32x4_splat(0.0f));
-  }
-  if (cols < 4) {
-    store_lanes(c, low, cols);
-    return;
-  }
-  wasm_v128_store(c, low);
-  if (cols == 8) wasm_v128_store(c + 4, high);
-  else store_lanes(c + 4, high, cols - 4);
-}
-
-/*
- * `n` (≤ TILE_ROWS) rows × 8 columns of C: sums over `depth` of A's rows (element (r, k) at a[r·ars + k·aks])
- * times the B panel's, then stored with the bias and ReLU. Inlined with n constant, the sums stay in registers.
- */
-#define TILE_ROWS 6
-static inline __attribute__((always_inline)) void tile(int n, const float *a, int ars, int aks, const float *panel, int ldb, int depth,
-                                                       float *c, int ldc, int cols, const float *bias, int relu) {
-  v128_t low[TILE_ROWS], high[TILE_ROWS];
-  for (int r = 0; r < n; r++) low[r] = high[r] = wasm_f32x4_splat(0.0f);
-  const float *row = panel;
-  for (int k = 0; k < depth; k++, row += ldb) {
-    const v128_t b0 = wasm_v128_load(row), b1 = wasm_v128_load(row + 4);
-    for (int r = 0; r < n; r++) {
-      const v128_t x = wasm_f32x4_splat(a[r * ars + k * aks]);
-      low[r] = wasm_f32x4_add(low[r], wasm_f32x4_mul(x, b0));
-      high[r] = wasm_f32x4_add(high[r], wasm_f32x4_mul(x, b1));
-    }
-  }
-  for (int r = 0; r < n; r++) store_row(c + r * ldc, low[r], high[r], cols, bias, relu);
-}
-
-/*
- * C [rows × cols] (row stride ldc) = A·B (+ bias, then ReLU), summing over `depth`. A's element (r, k) is
- * a[r·ars + k·aks], so A may be read transposed; B is packed [depth × ldb], ldb = padded(cols); the bias,
- * if any, is packed to ldb too. Each 8-column panel of B is reused by every tile of rows.
- */
-static void gemm(const float *a, int ars, int aks, const float *b, int ldb, float *c, int ldc, int rows, int cols, int depth,
-                 const float *bias, int relu) {
-  for (int j = 0; j < cols; j += 8) {
-    const int tile_cols = cols - j < 8 ? cols - j : 8;
-    const float *panel = b + j, *tile_bias = bias ? bias + j : 0;
-    int i = 0;
-    for (; i + TILE_ROWS <= rows; i += TILE_ROWS)
-      tile(TILE_ROWS, a + i * ars, ars, aks, panel, ldb, depth, c + i * ldc + j, ldc, tile_cols, tile_bias, relu);
-    for (; i + 2 <= rows; i += 2) tile(2, a + i * ars, ars, aks, panel, ldb, depth, c + i * ldc + j, ldc, tile_cols, tile_bias, relu);
-    if (i < rows) tile(1, a + i * ars, ars, aks, panel, ldb, depth, c + i * ldc + j, ldc, tile_cols, tile_bias, relu);
-  }
-}
-
-/* Scratch: (in + 1) · padded(out) floats. */
+/* Scratch: dense_forward_scratch(in, out) floats. */
 EXPORT(dense_forward)(const float *x, int x_member_stride, const float *w, const float *bias, float *y, int members, int rows, int in,
                       int out, int relu, float *scratch) {
-  const int ld = padded(out);
-  float *packed_w = scratch, *packed_bias = scratch + in * ld;
-  for (int m = 0; m < members; m++) {
-    pack(w + m * in * out, in, out, packed_w, ld);
-    pack(bias + m * out, 1, out, packed_bias, ld);
-    gemm(x + m * x_member_stride, in, 1, packed_w, ld, y + m * rows * out, out, rows, out, in, packed_bias, relu);
-  }
+  dense_forward_with(x, x_member_stride, w, bias, y, members, rows, in, out, relu, scratch);
 }
 
-/* dx = (dy ⊙ act'(y))·Wᵀ, [M, rows, in]. Scratch: rows · padded(out) + out · padded(in) floats. */
+/* Scratch: dense_backprop_input_scratch(rows, in, out) floats. */
 EXPORT(dense_backprop_input)(const float *dy, const float *y, const float *w, float *dx, int members, int rows, int in, int out,
                              int relu, float *scratch) {
-  const int ld_out = padded(out), ld_in = padded(in);
-  float *gradient = scratch, *transposed_w = scratch + rows * ld_out;
-  for (int m = 0; m < members; m++) {
-    preactivation_gradient(dy + m * rows * out, y + m * rows * out, rows, out, relu, gradient, ld_out);
-    pack_transposed(w + m * in * out, in, out, transposed_w, ld_in);
-    gemm(gradient, ld_out, 1, transposed_w, ld_in, dx + m * rows * in, in, rows, in, out, 0, 0);
-  }
+  dense_backprop_input_with(dy, y, w, dx, members, rows, in, out, relu, scratch);
 }
 
-/* dW = xᵀ·(dy ⊙ act'(y)), [M, in, out]. Scratch: rows · padded(out) floats. */
+/* Scratch: dense_backprop_filter_scratch(rows, out) floats. */
 EXPORT(dense_backprop_filter)(const float *dy, const float *y, const float *x, int x_member_stride, float *dw, int members, int rows,
                               int in, int out, int relu, float *scratch) {
-  const int ld = padded(out);
-  for (int m = 0; m < members; m++) {
-    preactivation_gradient(dy + m * rows * out, y + m * rows * out, rows, out, relu, scratch, ld);
-    gemm(x + m * x_member_stride, 1, in, scratch, ld, dw + m * in * out, out, in, out, rows, 0, 0);
-  }
+  dense_backprop_filter_with(dy, y, x, x_member_stride, dw, members, rows, in, out, relu, scratch);
 }
 
 /* db = Σ over rows of dy ⊙ act'(y), [M, out], each column's rows summed in order. */
@@ -182,7 +70,7 @@ EXPORT(dense_bias_grad)(const float *dy, const float *y, float *db, int members,
     for (int r = 0; r < rows; r++) {
       const int at = (m * rows + r) * out;
       int j = 0;
-      for (; j + 4 <= out; j += 4) wasm_v128_store(sums + j, wasm_f32x4_add(wasm_v128_load(sums + j), masked_gradient(dy + at + j, y + at + j, relu)));
+      for (; j + LANES <= out; j += LANES) store(sums + j, load(sums + j) + masked_gradient(dy + at + j, y + at + j, relu));
       for (; j < out; j++) sums[j] += masked_gradient_scalar(dy + at + j, y + at + j, relu);
     }
   }

@@ -11,7 +11,12 @@ import { pathToFileURL } from 'node:url';
 
 const source = new URL('../native/kernels.c', import.meta.url).pathname;
 const target = new URL('../src/native-kernels-wasm.ts', import.meta.url).pathname;
-const CLANG_FLAGS = ['--target=wasm32', '-O3', '-msimd128', '-mbulk-memory', '-nostdlib', '-fno-builtin', '-Wl,--no-entry', '-Wl,--import-memory'];
+// No stack: the module's stack would lie in the backend's memory at addresses the backend uses. With a stack of
+// size 0 at address 0, a function that spilled to it would trap (out of bounds) instead of writing there.
+const CLANG_FLAGS = [
+  ...['--target=wasm32', '-O3', '-msimd128', '-mbulk-memory', '-nostdlib', '-fno-builtin', '-ffp-contract=off'],
+  ...['-Wl,--no-entry', '-Wl,--import-memory', '-Wl,-z,stack-size=0', '-Wl,--global-base=0'],
+];
 // The WASM backend's memory is shared when it runs threads (its threaded build), plain otherwise; an
 // imported memory's kind must match, so there is one module for each. The maximum is wasm32's whole range,
 // so any maximum the backend's memory has fits.

@@ -8,7 +8,8 @@ import { backendNames, type BackendInfo, type BackendName, type GpuAssignment, t
 import { ADAM_KERNEL_PATCH, registerAdamKernel } from './adam.js';
 import { patchWasmGatherRows, WASM_GATHER_ROWS_PATCH } from './gather-rows.js';
 import { registerSoftmaxCrossEntropyKernels, SOFTMAX_CROSS_ENTROPY_KERNEL_PATCH } from './softmax-cross-entropy.js';
-import { registerStackedDenseKernels, STACKED_DENSE_KERNEL_PATCH } from './stacked-dense.js';
+import { hostDensePatch, registerStackedDenseKernels, STACKED_DENSE_KERNEL_PATCH } from './stacked-dense.js';
+import { loadHostKernels } from './host-kernels.js';
 import { patchWasmCopies, WASM_COPIES_PATCH } from './wasm-copies.js';
 import { patchWasmTransposedMatMul, WASM_TRANSPOSED_MATMUL_PATCH } from './wasm-matmul.js';
 import { activateWasmThreads } from './wasm-threads.js';
@@ -100,6 +101,7 @@ export const backendLoaders: Record<BackendName, BackendLoader> = {
     registerSoftmaxCrossEntropyKernels();
     registerAdamKernel();
     const threading = await activateWasmThreads(wasm, request.threads, () => activate('wasm'));
+    const host = loadHostKernels();
     return {
       threads: threading.threads,
       simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean,
@@ -108,11 +110,12 @@ export const backendLoaders: Record<BackendName, BackendLoader> = {
         WASM_GATHER_ROWS_PATCH,
         WASM_COPIES_PATCH,
         STACKED_DENSE_KERNEL_PATCH,
+        ...(host.loaded ? [hostDensePatch(host.kernels)] : []),
         SOFTMAX_CROSS_ENTROPY_KERNEL_PATCH,
         ADAM_KERNEL_PATCH,
         ...threading.patches,
       ],
-      warnings: threading.warnings,
+      warnings: [...threading.warnings, ...(!host.loaded && host.warning ? [host.warning] : [])],
     };
   },
   cpu: async () => {

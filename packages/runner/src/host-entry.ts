@@ -12,6 +12,7 @@ export { fileResultSink } from './file-host.js';
 export { writeJsonAtomic, writeJsonAtomicOrExplain } from './files.js';
 export { type CheckpointStore, type ProgressUpdate, type ResultSink, type SelfLauncher } from './host.js';
 export { WORKER_VERSION } from './host-info.js';
+export { hostKernelsForAppVersion } from './host-kernels.js';
 export { defaultHttpPolicy, type HttpPolicy, type HttpRequestOptions } from './http.js';
 export { canonicalJson, jsonObjectSchema, sha256Hex } from './json.js';
 export { memoryHost } from './memory-host.js';

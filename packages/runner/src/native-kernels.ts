@@ -65,9 +65,15 @@ interface Instance {
 }
 const instances = new WeakMap<WebAssembly.Memory, Instance>();
 
-function instanceOf(backend: WasmBackendLike): Instance {
+/** The WASM backend's memory: where every tensor lies. */
+export function wasmMemoryOf(backend: WasmBackendLike): WebAssembly.Memory {
   const memory = backend.wasm.wasmMemory ?? backend.wasm.asm.memory;
   if (!memory) throw new Error('the WASM backend exposes no memory for our native kernels');
+  return memory;
+}
+
+function instanceOf(backend: WasmBackendLike): Instance {
+  const memory = wasmMemoryOf(backend);
   let instance = instances.get(memory);
   if (!instance) {
     const shared = memory.buffer instanceof SharedArrayBuffer;

@@ -1,14 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelFunc, Tensor, Tensor2D, Tensor3D, TensorInfo } from '@tensorflow/tfjs-core';
-import { callNative, type WasmBackendLike } from './native-kernels.js';
+import { hostKernels, type HostKernels } from './host-kernels.js';
+import { callNative, wasmMemoryOf, type WasmBackendLike } from './native-kernels.js';
 
 /**
  * A stacked dense layer, y = act(x·W + b) for M networks at once (x [rows, in] shared by every member or
  * [M, rows, in], W [M, in, out], b [M, 1, out]), as one tfjs kernel with its gradients. On the WASM
- * backend it runs in `native/kernels.c` (one call forward, one per gradient; see there why); on
- * every other backend it is tfjs's matMul, add and relu, so their results are unchanged.
+ * backend it runs in `native/kernels.c` (one call forward, one per gradient; see there why), its three
+ * products in the host kernels where they load (the same bits, in this CPU's machine code); on every other
+ * backend it is tfjs's matMul, add and relu, so their results are unchanged.
  */
 export const STACKED_DENSE_KERNEL_PATCH = 'axiom-stacked-dense (stacked dense layers and their gradients in one WASM SIMD call each)';
+
+/** The patch a result records when the host kernels computed the products. */
+export const hostDensePatch = (kernels: HostKernels) =>
+  `axiom-host-dense (the stacked dense layers' products in this CPU's machine code, ${kernels.instructions}: the same bits as WASM)`;
 
 const FORWARD = 'AxiomStackedDense';
 const BACKPROP_INPUT = 'AxiomStackedDenseBackpropInput';
@@ -51,28 +57,44 @@ const kernel =
     body(inputs as Inputs, backend as unknown as WasmBackendLike, (attrs as unknown as StackedDenseAttrs).relu ? 1 : 0);
 const padded = (n: number) => Math.ceil(n / 8) * 8;
 
+/** The backend's whole memory, for the host kernels; taken after the outputs are made (making them may grow it). */
+const memoryOf = (backend: WasmBackendLike) => new Uint8Array(wasmMemoryOf(backend).buffer);
+
+// Each product runs in the host kernels where they load (they keep their own scratch), else in the WASM module with
+// scratch in the backend's heap; both take the same addresses and sizes, the host's the memory first.
 const wasmKernels: Record<string, KernelFunc> = {
   [FORWARD]: kernel(({ x, weight, bias }, backend, relu) => {
     const { members, rows, inputs, units, xStride } = dimensions(x!, weight!, bias!);
-    return callNative(backend, [x!, weight!, bias!], [[members, rows, units]], (inputs + 1) * padded(units), (kernels, [xAt, wAt, bAt, yAt, scratchAt]) =>
-      kernels.dense_forward(xAt!, xStride, wAt!, bAt!, yAt!, members, rows, inputs, units, relu, scratchAt!),
-    )[0]!;
+    const host = hostKernels();
+    const scratch = host ? 0 : (inputs + 1) * padded(units);
+    return callNative(backend, [x!, weight!, bias!], [[members, rows, units]], scratch, (kernels, [xAt, wAt, bAt, yAt, scratchAt]) => {
+      const args = [xAt!, xStride, wAt!, bAt!, yAt!, members, rows, inputs, units, relu];
+      if (host) host.denseForward(memoryOf(backend), ...args);
+      else kernels.dense_forward(...args, scratchAt!);
+    })[0]!;
   }),
   [BACKPROP_INPUT]: kernel(({ dy, y, weight }, backend, relu) => {
     const [members, inputs, units] = weight!.shape as [number, number, number];
     const rows = dy!.shape[1]!;
-    const scratch = rows * padded(units) + units * padded(inputs);
-    return callNative(backend, [dy!, y!, weight!], [[members, rows, inputs]], scratch, (kernels, [dyAt, yAt, wAt, dxAt, scratchAt]) =>
-      kernels.dense_backprop_input(dyAt!, yAt!, wAt!, dxAt!, members, rows, inputs, units, relu, scratchAt!),
-    )[0]!;
+    const host = hostKernels();
+    const scratch = host ? 0 : rows * padded(units) + units * padded(inputs);
+    return callNative(backend, [dy!, y!, weight!], [[members, rows, inputs]], scratch, (kernels, [dyAt, yAt, wAt, dxAt, scratchAt]) => {
+      const args = [dyAt!, yAt!, wAt!, dxAt!, members, rows, inputs, units, relu];
+      if (host) host.denseBackpropInput(memoryOf(backend), ...args);
+      else kernels.dense_backprop_input(...args, scratchAt!);
+    })[0]!;
   }),
   [BACKPROP_FILTER]: kernel(({ dy, y, x }, backend, relu) => {
     const [members, rows, units] = dy!.shape as [number, number, number];
     const inputs = x!.shape.at(-1)!;
     const xStride = x!.shape.length === 3 ? rows * inputs : 0;
-    return callNative(backend, [dy!, y!, x!], [[members, inputs, units]], rows * padded(units), (kernels, [dyAt, yAt, xAt, dwAt, scratchAt]) =>
-      kernels.dense_backprop_filter(dyAt!, yAt!, xAt!, xStride, dwAt!, members, rows, inputs, units, relu, scratchAt!),
-    )[0]!;
+    const host = hostKernels();
+    const scratch = host ? 0 : rows * padded(units);
+    return callNative(backend, [dy!, y!, x!], [[members, inputs, units]], scratch, (kernels, [dyAt, yAt, xAt, dwAt, scratchAt]) => {
+      const args = [dyAt!, yAt!, xAt!, xStride, dwAt!, members, rows, inputs, units, relu];
+      if (host) host.denseBackpropFilter(memoryOf(backend), ...args);
+      else kernels.dense_backprop_filter(...args, scratchAt!);
+    })[0]!;
   }),
   [BIAS_GRAD]: kernel(({ dy, y }, backend, relu) => {
     const [members, rows, units] = dy!.shape as [number, number, number];
