@@ -19,30 +19,80 @@ export function binOf(value: number, range: BinRange, bins: number): number {
 }
 
 /**
+ * Dense ids 0, 1, 2, … for integer keys, in the order they are first seen: a hash table in typed arrays, sized for
+ * `capacity` distinct keys. (A Map did the same at several times the cost, and this runs for every unit of every
+ * layer at every evaluation.)
+ */
+class FirstSeenIds {
+  private readonly keys: Float64Array;
+  private readonly ids: Int32Array;
+  /** The slot of each id given, so that `clear` empties only those. */
+  private readonly slots: Int32Array;
+  private readonly shift: number;
+  count = 0;
+
+  constructor(readonly capacity: number) {
+    const bits = Math.max(4, Math.ceil(Math.log2(2 * capacity + 1)));
+    this.keys = new Float64Array(2 ** bits);
+    this.ids = new Int32Array(2 ** bits).fill(-1);
+    this.slots = new Int32Array(capacity);
+    this.shift = 32 - bits;
+  }
+
+  /** Forgets every key: ids start again from 0. */
+  clear(): void {
+    for (let id = 0; id < this.count; id++) this.ids[this.slots[id]!] = -1;
+    this.count = 0;
+  }
+
+  /** The key's id, given the next one if it is new (at most `capacity` keys between clears). Keys are integers below 2^53. */
+  idOf(key: number): number {
+    const mask = this.ids.length - 1;
+    let slot = Math.imul((key >>> 0) ^ Math.imul((key / 4294967296) >>> 0, 0x85ebca6b), 0x9e3779b1) >>> this.shift;
+    for (;;) {
+      const id = this.ids[slot]!;
+      if (id === -1) {
+        this.keys[slot] = key;
+        this.ids[slot] = this.count;
+        this.slots[this.count] = slot;
+        return this.count++;
+      }
+      if (this.keys[slot] === key) return id;
+      slot = (slot + 1) & mask;
+    }
+  }
+}
+
+/** One table for every call (each is synchronous and done with it before the next), cleared, holding at least `capacity` keys. */
+let table: FirstSeenIds | undefined;
+function emptyTable(capacity: number): FirstSeenIds {
+  if (!table || table.capacity < capacity) table = new FirstSeenIds(capacity);
+  table.clear();
+  return table;
+}
+
+/**
  * Each row's binned state as a dense integer (equal rows, equal states): `activations` is row-major
- * [rows, units]. States are numbered unit by unit, so no code grows past the number of rows.
+ * [rows, units]. States are numbered unit by unit, in the order rows first reach them, so no code grows past
+ * the number of rows.
  */
 export function binnedStates(activations: ArrayLike<number>, rows: number, units: number, range: BinRange, bins: number): Int32Array {
   const states = new Int32Array(rows);
   for (let unit = 0; unit < units; unit++) {
-    const next = new Map<number, number>();
-    for (let row = 0; row < rows; row++) {
-      const key = states[row]! * bins + binOf(activations[row * units + unit]!, range, bins);
-      let state = next.get(key);
-      if (state === undefined) next.set(key, (state = next.size));
-      states[row] = state;
-    }
+    const next = emptyTable(rows);
+    for (let row = 0; row < rows; row++) states[row] = next.idOf(states[row]! * bins + binOf(activations[row * units + unit]!, range, bins));
   }
   return states;
 }
 
-/** Entropy in bits of the empirical distribution of the given symbols (each row equally likely). */
+/** Entropy in bits of the empirical distribution of the given integer symbols (each row equally likely), summed in the order symbols first occur. */
 export function entropyBits(symbols: ArrayLike<number>): number {
-  const counts = new Map<number, number>();
-  for (let i = 0; i < symbols.length; i++) counts.set(symbols[i]!, (counts.get(symbols[i]!) ?? 0) + 1);
+  const ids = emptyTable(symbols.length);
+  const counts = new Int32Array(symbols.length);
+  for (let i = 0; i < symbols.length; i++) counts[ids.idOf(symbols[i]!)]!++;
   let entropy = 0;
-  for (const count of counts.values()) {
-    const p = count / symbols.length;
+  for (let id = 0; id < ids.count; id++) {
+    const p = counts[id]! / symbols.length;
     entropy -= p * Math.log2(p);
   }
   return entropy;
@@ -50,7 +100,8 @@ export function entropyBits(symbols: ArrayLike<number>): number {
 
 /** I(X;T) and I(T;Y) in bits for a layer's binned states over inputs X (uniform) with labels Y (classes 0…k−1). */
 export function binnedInformation(states: Int32Array, labels: ArrayLike<number>, classes: number): { inputInformation: number; labelInformation: number } {
-  const joint = Int32Array.from(states, (state, row) => state * classes + labels[row]!);
+  const joint = new Int32Array(states.length);
+  for (let row = 0; row < states.length; row++) joint[row] = states[row]! * classes + labels[row]!;
   const stateEntropy = entropyBits(states);
   return { inputInformation: stateEntropy, labelInformation: stateEntropy + entropyBits(labels) - entropyBits(joint) };
 }
