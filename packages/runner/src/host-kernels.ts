@@ -8,7 +8,7 @@ import type { RunWarning } from './schemas.js';
 
 /**
  * The host kernels: native/host-kernels.c, the stacked dense layers' products in this CPU's machine code
- * (AVX2 where the CPU has it), built into a Node-API addon by `npm run build` where a C compiler is. They work on
+ * (AVX-512 or AVX2 where the CPU has them), built into a Node-API addon by `npm run build` where a C compiler is. They work on
  * tensors in the WASM backend's memory, as our WASM kernels do, and give the same bits (tested): a result's
  * digest does not depend on whether they ran. Each function takes the memory as a Uint8Array, then the byte
  * addresses and sizes the WASM kernel of the same name takes (without its scratch), and checks that every operand

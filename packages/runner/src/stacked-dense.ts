@@ -60,41 +60,63 @@ const padded = (n: number) => Math.ceil(n / 8) * 8;
 /** The backend's whole memory, for the host kernels; taken after the outputs are made (making them may grow it). */
 const memoryOf = (backend: WasmBackendLike) => new Uint8Array(wasmMemoryOf(backend).buffer);
 
-// Each product runs in the host kernels where they load (they keep their own scratch), else in the WASM module with
-// scratch in the backend's heap; both take the same addresses and sizes, the host's the memory first.
+/**
+ * One of the layer's products into a new `output`: in the host kernels where they load (they keep their own
+ * scratch), else in the WASM module with `scratch` floats of the backend's heap. Both take the same arguments, made
+ * by `args` from the inputs' and the output's addresses; the host's function takes the memory first.
+ */
+function product(
+  backend: WasmBackendLike,
+  inputs: TensorInfo[],
+  output: number[],
+  scratch: number,
+  names: { host: 'denseForward' | 'denseBackpropInput' | 'denseBackpropFilter'; wasm: 'dense_forward' | 'dense_backprop_input' | 'dense_backprop_filter' },
+  args: (addresses: number[]) => number[],
+): TensorInfo {
+  const host = hostKernels();
+  return callNative(backend, inputs, [output], host ? 0 : scratch, (kernels, addresses) => {
+    if (host) host[names.host](memoryOf(backend), ...args(addresses));
+    else kernels[names.wasm](...args(addresses), addresses.at(-1)!);
+  })[0]!;
+}
+
 const wasmKernels: Record<string, KernelFunc> = {
   [FORWARD]: kernel(({ x, weight, bias }, backend, relu) => {
     const { members, rows, inputs, units, xStride } = dimensions(x!, weight!, bias!);
-    const host = hostKernels();
-    const scratch = host ? 0 : (inputs + 1) * padded(units);
-    return callNative(backend, [x!, weight!, bias!], [[members, rows, units]], scratch, (kernels, [xAt, wAt, bAt, yAt, scratchAt]) => {
-      const args = [xAt!, xStride, wAt!, bAt!, yAt!, members, rows, inputs, units, relu];
-      if (host) host.denseForward(memoryOf(backend), ...args);
-      else kernels.dense_forward(...args, scratchAt!);
-    })[0]!;
+    return product(
+      backend,
+      [x!, weight!, bias!],
+      [members, rows, units],
+      (inputs + 1) * padded(units),
+      { host: 'denseForward', wasm: 'dense_forward' },
+      ([xAt, wAt, bAt, yAt]) => [xAt!, xStride, wAt!, bAt!, yAt!, members, rows, inputs, units, relu],
+    );
   }),
   [BACKPROP_INPUT]: kernel(({ dy, y, weight }, backend, relu) => {
     const [members, inputs, units] = weight!.shape as [number, number, number];
     const rows = dy!.shape[1]!;
-    const host = hostKernels();
-    const scratch = host ? 0 : rows * padded(units) + units * padded(inputs);
-    return callNative(backend, [dy!, y!, weight!], [[members, rows, inputs]], scratch, (kernels, [dyAt, yAt, wAt, dxAt, scratchAt]) => {
-      const args = [dyAt!, yAt!, wAt!, dxAt!, members, rows, inputs, units, relu];
-      if (host) host.denseBackpropInput(memoryOf(backend), ...args);
-      else kernels.dense_backprop_input(...args, scratchAt!);
-    })[0]!;
+    const scratch = rows * padded(units) + units * padded(inputs);
+    return product(
+      backend,
+      [dy!, y!, weight!],
+      [members, rows, inputs],
+      scratch,
+      { host: 'denseBackpropInput', wasm: 'dense_backprop_input' },
+      ([dyAt, yAt, wAt, dxAt]) => [dyAt!, yAt!, wAt!, dxAt!, members, rows, inputs, units, relu],
+    );
   }),
   [BACKPROP_FILTER]: kernel(({ dy, y, x }, backend, relu) => {
     const [members, rows, units] = dy!.shape as [number, number, number];
     const inputs = x!.shape.at(-1)!;
     const xStride = x!.shape.length === 3 ? rows * inputs : 0;
-    const host = hostKernels();
-    const scratch = host ? 0 : rows * padded(units);
-    return callNative(backend, [dy!, y!, x!], [[members, inputs, units]], scratch, (kernels, [dyAt, yAt, xAt, dwAt, scratchAt]) => {
-      const args = [dyAt!, yAt!, xAt!, xStride, dwAt!, members, rows, inputs, units, relu];
-      if (host) host.denseBackpropFilter(memoryOf(backend), ...args);
-      else kernels.dense_backprop_filter(...args, scratchAt!);
-    })[0]!;
+    return product(
+      backend,
+      [dy!, y!, x!],
+      [members, inputs, units],
+      rows * padded(units),
+      { host: 'denseBackpropFilter', wasm: 'dense_backprop_filter' },
+      ([dyAt, yAt, xAt, dwAt]) => [dyAt!, yAt!, xAt!, xStride, dwAt!, members, rows, inputs, units, relu],
+    );
   }),
   [BIAS_GRAD]: kernel(({ dy, y }, backend, relu) => {
     const [members, rows, units] = dy!.shape as [number, number, number];
