@@ -9,7 +9,7 @@
  * line between the same two networks. Known result: the curve's barrier is near zero, the line's is not,
  * and the line's shrinks as the networks widen.
  */
-import { defineExperiment, snapshotSchema, type Rng, type Tf, type TrainingSession } from '@axiom/runner';
+import { defineExperiment, snapshotSchema, stackedDense, type Rng, type Tf, type TrainingSession } from '@axiom/runner';
 import type { Tensor, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
 import { mean } from 'simple-statistics';
 import { z } from 'zod';
@@ -63,11 +63,11 @@ function bezier(tf: Tf, t: number | Tensor, start: Tensor, middle: Tensor, end: 
 }
 
 /** Logits of stacked networks given as every layer's weights [M, in, out] then biases [M, 1, out], inputs first (ReLU hidden layers). */
-function stackedLogits(tf: Tf, parameters: readonly Tensor[], x: Tensor2D | Tensor3D): Tensor3D {
-  let activation: Tensor = x;
+function stackedLogits(parameters: readonly Tensor[], x: Tensor2D | Tensor3D): Tensor3D {
+  let activation: Tensor2D | Tensor3D = x;
   for (let layer = 0; layer < parameters.length / 2; layer++) {
-    const preActivation = tf.add(tf.matMul(activation as Tensor3D, parameters[2 * layer] as Tensor3D), parameters[2 * layer + 1]!);
-    activation = 2 * layer + 2 === parameters.length ? preActivation : tf.relu(preActivation);
+    const last = 2 * layer + 2 === parameters.length;
+    activation = stackedDense(activation, parameters[2 * layer] as Tensor3D, parameters[2 * layer + 1] as Tensor3D, last ? 'linear' : 'relu');
   }
   return activation as Tensor3D;
 }
@@ -82,8 +82,8 @@ interface Evaluation {
 async function evaluateNetworks(tf: Tf, parameters: readonly Tensor[], train: DeviceDataset, test: DeviceDataset): Promise<Evaluation[]> {
   const members = parameters[0]!.shape[0];
   const [losses, predicted] = tf.tidy((): [Tensor, Tensor] => [
-    memberLosses(tf, 'cross-entropy', train.targets, stackedLogits(tf, parameters, train.x)),
-    tf.argMax(stackedLogits(tf, parameters, test.x), 2),
+    memberLosses(tf, 'cross-entropy', train.targets, stackedLogits(parameters, train.x)),
+    tf.argMax(stackedLogits(parameters, test.x), 2),
   ]);
   try {
     const [lossValues, predictions] = [await losses.data(), await predicted.data()];
@@ -135,7 +135,7 @@ async function trainCurves(options: {
           const [xs, ys] = [train.x, train.targets].map((data): Tensor => tf.gather(data, indices)) as [Tensor3D, Tensor3D];
           const { grads } = tf.variableGrads(() => {
             const onCurve = middle.map((point, i) => bezier(tf, t, starts[i]!, point, ends[i]!));
-            return tf.sum(memberLosses(tf, 'cross-entropy', ys, stackedLogits(tf, onCurve, xs)));
+            return tf.sum(memberLosses(tf, 'cross-entropy', ys, stackedLogits(onCurve, xs)));
           }, middle);
           optimizer.apply(
             middle.map((point) => grads[point.name]!),

@@ -73,6 +73,7 @@ export function keepingGroupsInTraining<C extends JsonObject>(
 ): { groups: Array<SweepGroup<C>>; kept: Array<SweepGroup<C>> } {
   const planned = new Set(inParts(whole, plan).map(({ group }) => groupId(group.map((unit) => unit.key))));
   const stackOf = new Map(whole.flatMap((sweepGroup) => sweepGroup.group.map((unit) => [unit.key, sweepGroup] as const)));
+  const unitOf = new Map(whole.flatMap((sweepGroup) => sweepGroup.group.map((unit) => [unit.key, unit] as const)));
   const notOfThisSweep = (keys: readonly string[], why: string) =>
     new AxiomError('badCheckpoint', `checkpoint's group in training (${keys.join(', ')}) is not a group of this sweep: ${why}`);
   const claimed = new Set<string>();
@@ -89,7 +90,7 @@ export function keepingGroupsInTraining<C extends JsonObject>(
     if (!stack) throw notOfThisSweep(keys, stacks.has(undefined) ? 'the sweep has no such unit' : 'its units are of different stacks');
     if (!membersIndependent) throw notOfThisSweep(keys, 'the declaration keeps stacks whole, and this is part of one');
     for (const key of keys) keptUnits.add(key);
-    keptByStack.set(stack, [...(keptByStack.get(stack) ?? []), keys.map((key) => stack.group.find((unit) => unit.key === key)!)]);
+    keptByStack.set(stack, [...(keptByStack.get(stack) ?? []), keys.map((key) => unitOf.get(key)!)]);
   }
   const kept: Array<SweepGroup<C>> = [];
   const groups = whole.flatMap((sweepGroup) => {
