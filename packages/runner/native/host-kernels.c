@@ -109,48 +109,57 @@ static napi_value finished(napi_env env, int status) {
   return 0;
 }
 
-#define F(at) ((float *)(heap + (at)))
-
-/* denseForward(memory, x, xStride, w, bias, y, members, rows, in, out, relu) */
-static napi_value dense_forward(napi_env env, napi_callback_info info) {
+/* One call: its variant, the memory, its integer arguments, and its layer's dimensions (checked). */
+struct call {
   const struct variant *variant;
   uint8_t *heap;
   size_t bytes;
-  int64_t v[10];
-  if (!read_arguments(env, info, 10, &variant, &heap, &bytes, v) || !dimensions_fit(env, v + 5) || !x_stride_fits(env, v[1], v[6], v[7])) return 0;
-  const int64_t members = v[5], rows = v[6], in = v[7], out = v[8];
-  if (!inside(env, bytes, v[0], count_of(v[1] ? members : 1, rows, in), "x") || !inside(env, bytes, v[2], count_of(members, in, out), "W") ||
-      !inside(env, bytes, v[3], count_of(members, 1, out), "b") || !inside(env, bytes, v[4], count_of(members, rows, out), "y"))
+  int64_t v[MAX_ARGUMENTS];
+  int64_t members, rows, in, out;
+};
+
+/* Reads a call of `count` integers whose members, rows, in and out start at `dimensions`; 0 after throwing. */
+static int begin(napi_env env, napi_callback_info info, size_t count, int dimensions, struct call *call) {
+  if (!read_arguments(env, info, count, &call->variant, &call->heap, &call->bytes, call->v) || !dimensions_fit(env, call->v + dimensions)) return 0;
+  call->members = call->v[dimensions];
+  call->rows = call->v[dimensions + 1];
+  call->in = call->v[dimensions + 2];
+  call->out = call->v[dimensions + 3];
+  return 1;
+}
+
+#define F(at) ((float *)(c.heap + (at)))
+
+/* denseForward(memory, x, xStride, w, bias, y, members, rows, in, out, relu) */
+static napi_value dense_forward(napi_env env, napi_callback_info info) {
+  struct call c;
+  if (!begin(env, info, 10, 5, &c) || !x_stride_fits(env, c.v[1], c.rows, c.in)) return 0;
+  if (!inside(env, c.bytes, c.v[0], count_of(c.v[1] ? c.members : 1, c.rows, c.in), "x") || !inside(env, c.bytes, c.v[2], count_of(c.members, c.in, c.out), "W") ||
+      !inside(env, c.bytes, c.v[3], count_of(c.members, 1, c.out), "b") || !inside(env, c.bytes, c.v[4], count_of(c.members, c.rows, c.out), "y"))
     return 0;
-  return finished(env, variant->forward(F(v[0]), (int)v[1], F(v[2]), F(v[3]), F(v[4]), (int)members, (int)rows, (int)in, (int)out, v[9] != 0));
+  return finished(env, c.variant->forward(F(c.v[0]), (int)c.v[1], F(c.v[2]), F(c.v[3]), F(c.v[4]), (int)c.members, (int)c.rows, (int)c.in, (int)c.out,
+                                          c.v[9] != 0));
 }
 
 /* denseBackpropInput(memory, dy, y, w, dx, members, rows, in, out, relu) */
 static napi_value dense_backprop_input(napi_env env, napi_callback_info info) {
-  const struct variant *variant;
-  uint8_t *heap;
-  size_t bytes;
-  int64_t v[9];
-  if (!read_arguments(env, info, 9, &variant, &heap, &bytes, v) || !dimensions_fit(env, v + 4)) return 0;
-  const int64_t members = v[4], rows = v[5], in = v[6], out = v[7];
-  if (!inside(env, bytes, v[0], count_of(members, rows, out), "dy") || !inside(env, bytes, v[1], count_of(members, rows, out), "y") ||
-      !inside(env, bytes, v[2], count_of(members, in, out), "W") || !inside(env, bytes, v[3], count_of(members, rows, in), "dx"))
+  struct call c;
+  if (!begin(env, info, 9, 4, &c)) return 0;
+  if (!inside(env, c.bytes, c.v[0], count_of(c.members, c.rows, c.out), "dy") || !inside(env, c.bytes, c.v[1], count_of(c.members, c.rows, c.out), "y") ||
+      !inside(env, c.bytes, c.v[2], count_of(c.members, c.in, c.out), "W") || !inside(env, c.bytes, c.v[3], count_of(c.members, c.rows, c.in), "dx"))
     return 0;
-  return finished(env, variant->backprop_input(F(v[0]), F(v[1]), F(v[2]), F(v[3]), (int)members, (int)rows, (int)in, (int)out, v[8] != 0));
+  return finished(env, c.variant->backprop_input(F(c.v[0]), F(c.v[1]), F(c.v[2]), F(c.v[3]), (int)c.members, (int)c.rows, (int)c.in, (int)c.out, c.v[8] != 0));
 }
 
 /* denseBackpropFilter(memory, dy, y, x, xStride, dw, members, rows, in, out, relu) */
 static napi_value dense_backprop_filter(napi_env env, napi_callback_info info) {
-  const struct variant *variant;
-  uint8_t *heap;
-  size_t bytes;
-  int64_t v[10];
-  if (!read_arguments(env, info, 10, &variant, &heap, &bytes, v) || !dimensions_fit(env, v + 5) || !x_stride_fits(env, v[3], v[6], v[7])) return 0;
-  const int64_t members = v[5], rows = v[6], in = v[7], out = v[8];
-  if (!inside(env, bytes, v[0], count_of(members, rows, out), "dy") || !inside(env, bytes, v[1], count_of(members, rows, out), "y") ||
-      !inside(env, bytes, v[2], count_of(v[3] ? members : 1, rows, in), "x") || !inside(env, bytes, v[4], count_of(members, in, out), "dW"))
+  struct call c;
+  if (!begin(env, info, 10, 5, &c) || !x_stride_fits(env, c.v[3], c.rows, c.in)) return 0;
+  if (!inside(env, c.bytes, c.v[0], count_of(c.members, c.rows, c.out), "dy") || !inside(env, c.bytes, c.v[1], count_of(c.members, c.rows, c.out), "y") ||
+      !inside(env, c.bytes, c.v[2], count_of(c.v[3] ? c.members : 1, c.rows, c.in), "x") || !inside(env, c.bytes, c.v[4], count_of(c.members, c.in, c.out), "dW"))
     return 0;
-  return finished(env, variant->backprop_filter(F(v[0]), F(v[1]), F(v[2]), (int)v[3], F(v[4]), (int)members, (int)rows, (int)in, (int)out, v[9] != 0));
+  return finished(env, c.variant->backprop_filter(F(c.v[0]), F(c.v[1]), F(c.v[2]), (int)c.v[3], F(c.v[4]), (int)c.members, (int)c.rows, (int)c.in, (int)c.out,
+                                                  c.v[9] != 0));
 }
 
 /* Sets denseForward, denseBackpropInput, denseBackpropFilter and instructions on `object`, for `variant`. */
