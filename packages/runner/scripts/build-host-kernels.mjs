@@ -1,15 +1,16 @@
 // Compiles the host kernels (native/host-kernels.c and native/host-dense.c: the stacked dense layers' products in
-// this CPU's machine code) into a Node-API addon, dist/axiom-host-kernels.node, with the system's C compiler
-// ($CC, else clang, else cc: clang's code for these loops measured 1.5× gcc 12's on AVX2) and the headers of the Node that runs this. Part of `npm run build`. Where either is missing,
-// or the platform is not one it builds for, it says so and builds nothing: the layers then run in WASM, with
-// the same results, about three times slower. On CI (CI=true) that is an error instead.
+// this CPU's machine code) into a Node-API addon, dist/axiom-host-kernels.node, with the system's C compiler ($CC,
+// else clang, else cc: clang's code for these loops measured 1.5× gcc 12's on AVX2) and the headers of the Node
+// that runs this. Part of `npm run build`. Where either is missing, the platform is not one it builds for, or the
+// compiler fails, it says so and leaves no addon (not even an older one, which would no longer match the source):
+// the layers then run in WASM, with the same results, about three times slower. On CI (CI=true) that is an error.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const native = fileURLToPath(new URL('../native/', import.meta.url));
-export const HOST_KERNELS_FILE = fileURLToPath(new URL('../dist/axiom-host-kernels.node', import.meta.url));
+const ADDON = fileURLToPath(new URL('../dist/axiom-host-kernels.node', import.meta.url));
 
 // No fused multiply-add (dense.h: the bits must be WASM's); position-independent, for a shared object.
 const FLAGS = ['-O3', '-std=c11', '-fPIC', '-ffp-contract=off', '-fno-fast-math', '-Wall', '-Wno-unused-function', '-Wno-psabi', '-Werror'];
@@ -39,7 +40,7 @@ function missing(compiler, headers) {
 }
 
 /** Builds the addon into `output`, or says why it cannot; throws if the compiler fails (its messages on stderr). */
-export function buildHostKernels(output = HOST_KERNELS_FILE, compiler = process.env.CC || (runs('clang') ? 'clang' : 'cc')) {
+export function buildHostKernels(output = ADDON, compiler = process.env.CC || (runs('clang') ? 'clang' : 'cc')) {
   const headers = join(dirname(process.execPath), '..', 'include', 'node');
   const reason = missing(compiler, headers);
   if (reason) return { built: false, reason };
@@ -72,6 +73,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
     outcome = { built: false, reason: `the compiler failed (${error.message.split('\n')[0]})` };
   }
   if (!outcome.built) {
+    rmSync(ADDON, { force: true });
     const message = `host kernels not built: ${outcome.reason}. The stacked dense layers will run in WASM (the same results, about 3× slower).`;
     if (process.env.CI === 'true') {
       console.error(`error: ${message}`);

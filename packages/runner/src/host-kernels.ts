@@ -27,13 +27,13 @@ export interface HostKernels extends HostProducts {
   variants: Record<string, HostProducts>;
 }
 
-export const HOST_KERNELS_FILE = 'axiom-host-kernels.node';
+const HOST_KERNELS_FILE = 'axiom-host-kernels.node';
 
 /**
  * `AXIOM_HOST_KERNELS=off` keeps the layers in WASM (to compare the two; the results are the same). Unset or `on`:
  * the host kernels where they load.
  */
-function wanted(env: NodeJS.ProcessEnv): boolean {
+export function hostKernelsWanted(env: NodeJS.ProcessEnv): boolean {
   const value = env.AXIOM_HOST_KERNELS ?? '';
   if (!['', 'on', 'off'].includes(value)) throw new AxiomError('usage', `AXIOM_HOST_KERNELS must be "on" or "off", got "${value}"`);
   return value !== 'off';
@@ -86,7 +86,7 @@ let state: HostKernelsState | undefined;
 export function loadHostKernels(env = process.env): HostKernelsState {
   if (state) return state;
   const path = addonPath();
-  if (!wanted(env)) state = { loaded: false, why: 'AXIOM_HOST_KERNELS=off' };
+  if (!hostKernelsWanted(env)) state = { loaded: false, why: 'AXIOM_HOST_KERNELS=off' };
   else if (!existsSync(path)) state = { loaded: false, why: `not built (${path})` };
   else {
     try {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '@axiom/runner/host';
 import { Rng } from '@axiom/runner';
-import { loadHostKernels, type HostKernels, type HostProducts } from '../src/host-kernels.js';
+import { hostKernelsWanted, loadHostKernels, type HostKernels, type HostProducts } from '../src/host-kernels.js';
 import { KERNELS_WASM } from '../src/native-kernels-wasm.js';
 
 /** The addon `npm run build` makes; this file checks it, so it must be there (CI installs the compiler). */
@@ -125,6 +125,11 @@ describe('host kernels', () => {
     expect(() => host.denseForward(new Float32Array(memory.buffer), 0, 0, 1024, 0, 4096, members, rows, inputs, units, 1)).toThrow('as a Uint8Array');
     expect(() => host.denseBackpropInput(memory, 0, 0, 0, end - 4, members, rows, inputs, units, 1)).toThrow('outside the memory or unaligned: dx');
     expect(() => host.denseBackpropFilter(memory, 0, 0, 0, 0, end - 4, members, rows, inputs, units, 1)).toThrow('outside the memory or unaligned: dW');
+  });
+
+  it('are on unless AXIOM_HOST_KERNELS=off; another value is a usage error naming it', () => {
+    expect([{}, { AXIOM_HOST_KERNELS: 'on' }, { AXIOM_HOST_KERNELS: 'off' }].map(hostKernelsWanted)).toEqual([true, true, false]);
+    expect(() => hostKernelsWanted({ AXIOM_HOST_KERNELS: 'no' })).toThrowError('AXIOM_HOST_KERNELS must be "on" or "off", got "no"');
   });
 
   it('serve the WASM backend’s stacked dense layers, and a result records them', async () => {
