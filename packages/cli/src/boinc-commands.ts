@@ -169,6 +169,7 @@ export function addBoincCommands(axiom: Command): Command {
     .requiredOption('-o, --out <dir>', 'the project directory (or any directory) to build apps/axiom/<version>/<platform> in')
     .action(async (options: { platform: string; planClass: AppVersionOptions['planClass']; node: 'host' | 'bundled'; appVersion: string; out: string }) => {
       const hostKernels = hostKernelsForAppVersion(options.platform);
+      const shipped = 'name' in hostKernels ? hostKernels : undefined;
       if ('missing' in hostKernels) {
         process.stderr.write(`note: no host kernels in this app version: ${hostKernels.missing}. Its dense layers run in WASM (the same results, slower).\n`);
       }
@@ -177,12 +178,8 @@ export function addBoincCommands(axiom: Command): Command {
         platform: options.platform,
         planClass: options.planClass,
         version: options.appVersion,
-        bundleWorker: (outfile) => bundleWorker(outfile, 'name' in hostKernels ? hostKernels.name : undefined),
-        siblingFiles: [
-          ...wasmFiles(),
-          ...('name' in hostKernels ? [hostKernels] : []),
-          ...(options.planClass.startsWith('webgpu_') ? dawnPackageFiles(options.platform) : []),
-        ],
+        bundleWorker: (outfile) => bundleWorker(outfile, shipped?.name),
+        siblingFiles: [...wasmFiles(), ...(shipped ? [shipped] : []), ...(options.planClass.startsWith('webgpu_') ? dawnPackageFiles(options.platform) : [])],
         ...(options.node === 'bundled' && { nodeBinary: process.execPath }),
       });
       process.stdout.write(`app version: ${built.directory}\nfiles: ${built.files.join(', ')}\nwrapper mode job.xml: ${built.jobXmlPath}\n`);

@@ -79,10 +79,15 @@ describe('the CI recipe in examples/ci', () => {
 describe('golden digests', () => {
   // XNNPACK splits a product's output tiles between threads without changing any element's summation
   // order, so the digests must not depend on the thread count (docs/reproducibility.md).
-  it.each([1, 2])(
-    'the committed golden file pins every built-in experiment at %i WASM thread(s) (this guards the science in CI)',
-    async (threads) => {
-      const check = await axiom(['golden', 'check'], { env: { AXIOM_THREADS: String(threads) } });
+  // The host kernels give the WASM kernels' bits: one check runs each (the dense layers' products in machine code,
+  // or in WASM with AXIOM_HOST_KERNELS=off), so both paths are held to the pinned digests.
+  it.each([
+    { threads: 1, hostKernels: 'off' },
+    { threads: 2, hostKernels: 'on' },
+  ])(
+    'the committed golden file pins every built-in experiment at $threads WASM thread(s), host kernels $hostKernels (this guards the science in CI)',
+    async ({ threads, hostKernels }) => {
+      const check = await axiom(['golden', 'check'], { env: { AXIOM_THREADS: String(threads), AXIOM_HOST_KERNELS: hostKernels } });
       expect(check.code, check.stdout + check.stderr).toBe(0);
       expect(check.stdout).toContain(`${builtinExperiments.size} experiment(s) reproduce their pinned digests`);
       const ran = check.stderr.split('\n').filter((line) => line.includes(`(wasm, ${threads} thread(s), `));

@@ -72,8 +72,8 @@ export function keepingGroupsInTraining<C extends JsonObject>(
   { membersIndependent }: { membersIndependent: boolean },
 ): { groups: Array<SweepGroup<C>>; kept: Array<SweepGroup<C>> } {
   const planned = new Set(inParts(whole, plan).map(({ group }) => groupId(group.map((unit) => unit.key))));
-  const stackOf = new Map(whole.flatMap((sweepGroup) => sweepGroup.group.map((unit) => [unit.key, sweepGroup] as const)));
-  const unitOf = new Map(whole.flatMap((sweepGroup) => sweepGroup.group.map((unit) => [unit.key, unit] as const)));
+  // Each unit of the sweep, by key, with its stack.
+  const placed = new Map(whole.flatMap((stack) => stack.group.map((unit) => [unit.key, { stack, unit }] as const)));
   const notOfThisSweep = (keys: readonly string[], why: string) =>
     new AxiomError('badCheckpoint', `checkpoint's group in training (${keys.join(', ')}) is not a group of this sweep: ${why}`);
   const claimed = new Set<string>();
@@ -85,12 +85,12 @@ export function keepingGroupsInTraining<C extends JsonObject>(
   const keptUnits = new Set<string>();
   for (const keys of inTraining) {
     if (planned.has(groupId(keys))) continue;
-    const stacks = new Set(keys.map((key) => stackOf.get(key)));
+    const stacks = new Set(keys.map((key) => placed.get(key)?.stack));
     const stack = stacks.size === 1 ? [...stacks][0] : undefined;
     if (!stack) throw notOfThisSweep(keys, stacks.has(undefined) ? 'the sweep has no such unit' : 'its units are of different stacks');
     if (!membersIndependent) throw notOfThisSweep(keys, 'the declaration keeps stacks whole, and this is part of one');
     for (const key of keys) keptUnits.add(key);
-    keptByStack.set(stack, [...(keptByStack.get(stack) ?? []), keys.map((key) => unitOf.get(key)!)]);
+    keptByStack.set(stack, [...(keptByStack.get(stack) ?? []), keys.map((key) => placed.get(key)!.unit)]);
   }
   const kept: Array<SweepGroup<C>> = [];
   const groups = whole.flatMap((sweepGroup) => {

@@ -57,8 +57,13 @@ const kernel =
     body(inputs as Inputs, backend as unknown as WasmBackendLike, (attrs as unknown as StackedDenseAttrs).relu ? 1 : 0);
 const padded = (n: number) => Math.ceil(n / 8) * 8;
 
-/** The backend's whole memory, for the host kernels; taken after the outputs are made (making them may grow it). */
-const memoryOf = (backend: WasmBackendLike) => new Uint8Array(wasmMemoryOf(backend).buffer);
+/** A view of the backend's whole memory, for the host kernels: made again only when the memory has grown (a new buffer). */
+let memoryView = new Uint8Array(0);
+function memoryOf(backend: WasmBackendLike): Uint8Array {
+  const { buffer } = wasmMemoryOf(backend);
+  if (memoryView.buffer !== buffer) memoryView = new Uint8Array(buffer);
+  return memoryView;
+}
 
 /**
  * One of the layer's products into a new `output`: in the host kernels where they load (they keep their own
@@ -75,6 +80,7 @@ function product(
 ): TensorInfo {
   const host = hostKernels();
   return callNative(backend, inputs, [output], host ? 0 : scratch, (kernels, addresses) => {
+    // The view is taken after the outputs are made: making them may grow the memory.
     if (host) host[names.host](memoryOf(backend), ...args(addresses));
     else kernels[names.wasm](...args(addresses), addresses.at(-1)!);
   })[0]!;
