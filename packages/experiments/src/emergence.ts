@@ -16,7 +16,7 @@ import { defineExperiment, type JsonObject, type Tf } from '@axiom/runner';
 import { mean } from 'simple-statistics';
 import { z } from 'zod';
 import { sampleTeacherSigns, teacherTask, type RegressionDataset } from './lib/data.js';
-import { createStackedMlp, trainStacked, type StackedMlp } from './lib/stacked.js';
+import { createStackedMlp, evaluateStackedLoss, trainStacked, type StackedMlp } from './lib/stacked.js';
 import { epochSteps, metricsWhere, repeat, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
 import { FEW_PREDICTIONS_FLIP, SAME_VERDICT } from './lib/tolerances.js';
 import { readBatches, sliceRows, uploadRegressionDataset, type TrainingSet } from './lib/train.js';
@@ -53,14 +53,12 @@ const stackOf = (p: Pick<Params, 'padWidthsUpTo'>, width: number) => (width <= p
 
 // Metrics.
 
-/** How a network's answers score: per part, all parts at once, and the log-likelihood of the whole correct answer. */
+/** How a network's answers score: per part and all parts at once. */
 export type AnswerScores = {
   /** Fraction of (example, part) pairs right. */
   partAccuracy: number;
   /** Fraction of examples with every part right. */
   exactMatch: number;
-  /** Mean over examples of Σ_parts log p(correct part), with p = sigmoid(±logit). */
-  logLikelihood: number;
   /** Each part's accuracy. */
   partAccuracies: number[];
 };
@@ -70,15 +68,11 @@ export function scoreAnswers(logits: ArrayLike<number>, targets: ArrayLike<numbe
   const rows = targets.length / parts;
   const partRight = new Array<number>(parts).fill(0);
   let exact = 0;
-  let logLikelihood = 0;
   for (let row = 0; row < rows; row++) {
     let allRight = true;
     for (let part = 0; part < parts; part++) {
       const logit = logits[row * parts + part]!;
-      const signed = targets[row * parts + part] === 1 ? logit : -logit;
-      // log sigmoid(s), computed stably: −log(1 + e^−s).
-      logLikelihood -= Math.max(-signed, 0) + Math.log1p(Math.exp(-Math.abs(signed)));
-      if (signed > 0) partRight[part]!++;
+      if (targets[row * parts + part] === 1 ? logit > 0 : logit < 0) partRight[part]!++;
       else allRight = false;
     }
     if (allRight) exact++;
@@ -86,7 +80,6 @@ export function scoreAnswers(logits: ArrayLike<number>, targets: ArrayLike<numbe
   return {
     partAccuracy: partRight.reduce((a, b) => a + b, 0) / (rows * parts),
     exactMatch: exact / rows,
-    logLikelihood: logLikelihood / rows,
     partAccuracies: partRight.map((right) => right / rows),
   };
 }
@@ -128,7 +121,7 @@ async function stackedLogits(tf: Tf, model: StackedMlp, x: TrainingSet['x'], bat
 
 export default defineExperiment({
   name: 'emergence',
-  version: '1.0.0',
+  version: '1.1.0',
   description: 'An answer of k parts: does exact match rise "emergently" with width while per-part accuracy rises smoothly, with exact ≈ per-part^k?',
   params,
   presets: {
@@ -228,7 +221,7 @@ export default defineExperiment({
         const members = session.record('members', () =>
           group.map(() => ({
             curves: { partAccuracy: [] as number[], exactMatchAccuracy: [] as number[], logLikelihood: [] as number[] },
-            latest: null as AnswerScores | null,
+            latest: null as (AnswerScores & { logLikelihood: number }) | null,
           })),
         );
         try {
@@ -244,8 +237,11 @@ export default defineExperiment({
             session,
             onEpoch: async () => {
               const logits = await stackedLogits(tf, model, test.x);
+              // The log-likelihood of the whole answer, Σ_parts log σ(±logit) averaged over examples, is −parts times
+              // the mean per-part loss (sigmoid cross-entropy, summed in double by the loss kernel).
+              const losses = await evaluateStackedLoss(tf, model, test, 'binary-cross-entropy');
               members.forEach((member, m) => {
-                const scores = scoreAnswers(logits[m]!, testData.targets, p.parts);
+                const scores = { ...scoreAnswers(logits[m]!, testData.targets, p.parts), logLikelihood: -p.parts * losses[m]! };
                 member.curves.partAccuracy.push(scores.partAccuracy);
                 member.curves.exactMatchAccuracy.push(scores.exactMatch);
                 member.curves.logLikelihood.push(scores.logLikelihood);

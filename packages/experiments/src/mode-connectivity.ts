@@ -9,7 +9,7 @@
  * line between the same two networks. Known result: the curve's barrier is near zero, the line's is not,
  * and the line's shrinks as the networks widen.
  */
-import { defineExperiment, snapshotSchema, stackedDense, type Rng, type Tf, type TrainingSession } from '@axiom/runner';
+import { defineExperiment, snapshotSchema, stackedDense, stackedWeightedSum, type Rng, type Tf, type TrainingSession } from '@axiom/runner';
 import type { Tensor, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
 import { mean } from 'simple-statistics';
 import { z } from 'zod';
@@ -56,10 +56,15 @@ export function barrierHeight(positions: readonly number[], losses: readonly num
   return Math.max(...losses.map((loss, i) => loss - ((1 - positions[i]!) * start + positions[i]! * end)));
 }
 
-/** Weights of the quadratic Bézier curve θ(t) = (1−t)²θ₁ + 2t(1−t)θ_c + t²θ₂; `t` is a number or one value per member, [M, 1, 1]. */
-function bezier(tf: Tf, t: number | Tensor, start: Tensor, middle: Tensor, end: Tensor): Tensor {
-  const rest = tf.sub(1, t);
-  return tf.addN([tf.mul(tf.square(rest), start), tf.mul(tf.mul(2, tf.mul(t, rest)), middle), tf.mul(tf.square(t), end)]);
+/** The quadratic Bézier curve's weights at `t` ([M, 1, 1], one per member): (1−t)², 2t(1−t) and t², for θ₁, θ_c and θ₂. */
+function bezierWeights(tf: Tf, t: Tensor3D): [Tensor3D, Tensor3D, Tensor3D] {
+  const rest = tf.sub<Tensor3D>(1, t);
+  return [tf.square(rest), tf.mul<Tensor3D>(2, tf.mul(t, rest)), tf.square(t)];
+}
+
+/** The network at weights `weights` of the curve θ(t) = (1−t)²θ₁ + 2t(1−t)θ_c + t²θ₂: every layer's parameters, [M, …] each. */
+function bezier(starts: readonly Tensor[], middle: readonly Tensor[], ends: readonly Tensor[], weights: [Tensor3D, Tensor3D, Tensor3D]): Tensor[] {
+  return middle.map((point, i) => stackedWeightedSum([starts[i]!, point, ends[i]!], weights));
 }
 
 /** Logits of stacked networks given as every layer's weights [M, in, out] then biases [M, 1, out], inputs first (ReLU hidden layers). */
@@ -133,10 +138,12 @@ async function trainCurves(options: {
           );
           // Shared data gathered with [M, B] indices: each curve's own batch, [M, B, k].
           const [xs, ys] = [train.x, train.targets].map((data): Tensor => tf.gather(data, indices)) as [Tensor3D, Tensor3D];
-          const { grads } = tf.variableGrads(() => {
-            const onCurve = middle.map((point, i) => bezier(tf, t, starts[i]!, point, ends[i]!));
-            return tf.sum(memberLosses(tf, 'cross-entropy', ys, stackedLogits(onCurve, xs)));
-          }, middle);
+          // The curve's weights at t do not depend on the middle point: computed once, off the gradient tape.
+          const weights = bezierWeights(tf, t);
+          const { grads } = tf.variableGrads(
+            () => tf.sum(memberLosses(tf, 'cross-entropy', ys, stackedLogits(bezier(starts, middle, ends, weights), xs))),
+            middle,
+          );
           optimizer.apply(
             middle.map((point) => grads[point.name]!),
             negatedRate,
@@ -314,7 +321,7 @@ export default defineExperiment({
           curve.push(
             await evaluateNetworks(
               tf,
-              tf.tidy(() => middle.map((point, i) => bezier(tf, t, starts[i]!, point, ends[i]!))),
+              tf.tidy(() => bezier(starts, middle, ends, bezierWeights(tf, tf.fill([group.length, 1, 1], t)))),
               train,
               test,
             ),

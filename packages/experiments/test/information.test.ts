@@ -15,6 +15,33 @@ describe('binned information', () => {
     expect(states[1]).not.toBe(states[0]);
   });
 
+  it('numbers states as renumbering after every unit would, also when keys must be renumbered on the way', () => {
+    // The reference: after each unit, rows renumbered densely by (state so far, bin), in the order rows first reach them.
+    const renumberedEachUnit = (values: Float64Array, rows: number, units: number, bins: number) => {
+      let states = new Array<number>(rows).fill(0);
+      for (let unit = 0; unit < units; unit++) {
+        const ids = new Map<string, number>();
+        states = states.map((state, row) => {
+          const key = `${state}/${binOf(values[row * units + unit]!, { low: 0, high: 1 }, bins)}`;
+          if (!ids.has(key)) ids.set(key, ids.size);
+          return ids.get(key)!;
+        });
+      }
+      return states;
+    };
+    let seed = 7;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    for (const [rows, units, bins] of [
+      [500, 10, 10000], // renumbered several times on the way
+      [300, 6, 3], // never
+      [64, 12, 2],
+    ] as const) {
+      // Coarse values, so that rows share states.
+      const values = Float64Array.from({ length: rows * units }, () => Math.floor(next() * 4) / 4);
+      expect(Array.from(binnedStates(values, rows, units, { low: 0, high: 1 }, bins))).toEqual(renumberedEachUnit(values, rows, units, bins));
+    }
+  });
+
   it('measures entropy in bits', () => {
     expect(entropyBits([0, 1, 2, 3])).toBe(2);
     expect(entropyBits([5, 5, 5])).toBe(0);
@@ -35,6 +62,8 @@ describe('binned information', () => {
     expect(bits(labels)).toEqual([1, 1]);
     // Two states independent of the label: one bit about X, none about Y.
     expect(bits([0, 1, 0, 1, 0, 0, 1, 1])).toEqual([1, 0]);
+    // States not numbered as binnedStates numbers them.
+    expect(() => bits([1, 0, 0, 0, 0, 0, 0, 0])).toThrow(/in the order rows first reach them/);
   });
 
   it('finds the range of values', () => {

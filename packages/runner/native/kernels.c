@@ -77,6 +77,30 @@ EXPORT(dense_bias_grad)(const float *dy, const float *y, float *db, int members,
 }
 
 /*
+ * out = Σ_k weights_k[m] · terms_k for each member m (terms [M, size], one weight per member and term), as tfjs's
+ * AddN over the Multiply of each term by its [M, 1, 1] weight computes it (to the bit): each product rounded, then
+ * summed in order from 0. Three terms.
+ */
+/* out[start, end) += term · weight, each product rounded before the sum. */
+static void add_weighted(float *out, const float *term, float weight, int start, int end) {
+  const v128_t splat = wasm_f32x4_splat(weight);
+  int i = start;
+  for (; i + 4 <= end; i += 4) wasm_v128_store(out + i, wasm_f32x4_add(wasm_v128_load(out + i), wasm_f32x4_mul(wasm_v128_load(term + i), splat)));
+  for (; i < end; i++) out[i] += term[i] * weight;
+}
+
+EXPORT(weighted_sum)(const float *w0, const float *x0, const float *w1, const float *x1, const float *w2, const float *x2, float *out, int members,
+                     int size) {
+  for (int m = 0; m < members; m++) {
+    const int start = m * size, end = start + size;
+    for (int i = start; i < end; i++) out[i] = 0.0f;
+    add_weighted(out, x0, w0[m], start, end);
+    add_weighted(out, x1, w1[m], start, end);
+    add_weighted(out, x2, w2[m], start, end);
+  }
+}
+
+/*
  * Gather of whole rows: out[i] = x[indices[i]] for rows of `width` floats, as tfjs's GatherV2 on axis 0
  * (which works element by element with strides; this copies rows). Returns the position of the first index
  * outside [0, rows), or -1 when all are in range (nothing is copied then).
@@ -231,5 +255,30 @@ EXPORT(softmax_cross_entropy_backprop)(const float *dy, const float *residual, f
     int i = start;
     for (; i + 4 <= end; i += 4) wasm_v128_store(dlogits + i, wasm_f32x4_mul(scales, wasm_v128_load(residual + i)));
     for (; i < end; i++) dlogits[i] = scale * residual[i];
+  }
+}
+
+/*
+ * Each member's mean sigmoid cross-entropy over its `count` outputs (rows × parts, each a yes/no answer): per
+ * output max(z, 0) − z·t + log(1 + e^−|z|), the form that neither overflows nor loses small losses, summed in
+ * double; `residual` ← σ(z) − t, the gradient per unit of the output's loss (sigmoid_cross_entropy's mean scales
+ * it: softmax_cross_entropy_backprop with rows = count, classes = 1). Logits and residual [M, count]; targets the
+ * same, or [count] shared by every member (member stride 0). With e = e^−|z| and its sum d = 1 + e (rounded),
+ * σ(z) is 1/d or e/d, and log(1 + e) is log d corrected by what the rounding lost, (e − (d − 1))/d: one division.
+ */
+EXPORT(sigmoid_cross_entropy)(const float *logits, const float *targets, int targets_member_stride, float *losses, float *residual, int members,
+                              int count, const struct math_tables *tables) {
+  for (int m = 0; m < members; m++) {
+    double total = 0.0;
+    for (int i = 0; i < count; i++) {
+      const int at = m * count + i;
+      const float z = logits[at], t = targets[m * targets_member_stride + i];
+      const float e = exp_f32(-__builtin_fabsf(z), tables);
+      const float d = 1.0f + e, inverse = 1.0f / d;
+      const float softplus = log_f32(d, tables) + (e - (d - 1.0f)) * inverse;
+      total += (double)(((z > 0.0f ? z : 0.0f) - z * t) + softplus);
+      residual[at] = (z >= 0.0f ? inverse : e * inverse) - t;
+    }
+    losses[m] = (float)(total / (double)count);
   }
 }

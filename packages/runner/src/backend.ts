@@ -7,10 +7,11 @@ import { AxiomError, errorMessage } from './errors.js';
 import { backendNames, type BackendInfo, type BackendName, type GpuAssignment, type GpuRecord, type RunWarning } from './schemas.js';
 import { ADAM_KERNEL_PATCH, registerAdamKernel } from './adam.js';
 import { patchWasmGatherRows, WASM_GATHER_ROWS_PATCH } from './gather-rows.js';
-import { registerSoftmaxCrossEntropyKernels, SOFTMAX_CROSS_ENTROPY_KERNEL_PATCH } from './softmax-cross-entropy.js';
+import { registerCrossEntropyKernels, SIGMOID_CROSS_ENTROPY_KERNEL_PATCH, SOFTMAX_CROSS_ENTROPY_KERNEL_PATCH } from './cross-entropy.js';
 import { hostDensePatch, registerStackedDenseKernels, STACKED_DENSE_KERNEL_PATCH } from './stacked-dense.js';
 import { loadHostKernels } from './host-kernels.js';
 import { patchWasmCopies, WASM_COPIES_PATCH } from './wasm-copies.js';
+import { registerWeightedSumKernel, WEIGHTED_SUM_KERNEL_PATCH } from './weighted-sum.js';
 import { patchWasmTransposedMatMul, WASM_TRANSPOSED_MATMUL_PATCH } from './wasm-matmul.js';
 import { activateWasmThreads } from './wasm-threads.js';
 import { locateWasmFile, WASM_BINARIES } from './wasm-files.js';
@@ -98,8 +99,9 @@ export const backendLoaders: Record<BackendName, BackendLoader> = {
     patchWasmGatherRows();
     patchWasmCopies();
     registerStackedDenseKernels();
-    registerSoftmaxCrossEntropyKernels();
+    registerCrossEntropyKernels();
     registerAdamKernel();
+    registerWeightedSumKernel();
     const threading = await activateWasmThreads(wasm, request.threads, () => activate('wasm'));
     const host = loadHostKernels();
     return {
@@ -112,7 +114,9 @@ export const backendLoaders: Record<BackendName, BackendLoader> = {
         STACKED_DENSE_KERNEL_PATCH,
         ...(host.loaded ? [hostDensePatch(host.kernels)] : []),
         SOFTMAX_CROSS_ENTROPY_KERNEL_PATCH,
+        SIGMOID_CROSS_ENTROPY_KERNEL_PATCH,
         ADAM_KERNEL_PATCH,
+        WEIGHTED_SUM_KERNEL_PATCH,
         ...threading.patches,
       ],
       warnings: [...threading.warnings, ...(!host.loaded && host.warning ? [host.warning] : [])],

@@ -31,5 +31,6 @@ export { type JsonObject, type JsonValue } from './json.js';
 export { deriveSeed, Rng } from './rng.js';
 export { type Snapshot, snapshotSchema, type UnitResult } from './schemas.js';
 export { standaloneSession } from './session.js';
-export { stackedSoftmaxCrossEntropy } from './softmax-cross-entropy.js';
+export { stackedSigmoidCrossEntropy, stackedSoftmaxCrossEntropy } from './cross-entropy.js';
 export { stackedDense, type StackedDenseActivation } from './stacked-dense.js';
+export { stackedWeightedSum } from './weighted-sum.js';

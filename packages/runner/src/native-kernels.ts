@@ -14,6 +14,8 @@ export interface NativeKernels {
   adam_update(...args: number[]): void;
   softmax_cross_entropy(...args: number[]): void;
   softmax_cross_entropy_backprop(...args: number[]): void;
+  weighted_sum(...args: number[]): void;
+  sigmoid_cross_entropy(...args: number[]): void;
 }
 
 /** The parts of tfjs-backend-wasm's backend a kernel uses. */

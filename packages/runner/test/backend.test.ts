@@ -35,7 +35,7 @@ describe('tfjs-core with what @tensorflow/tfjs adds to it', () => {
 });
 
 describe('backend selection', () => {
-  it('skips what the host lacks, says why, and lands on WASM with SIMD, the matmul, gather and copy patches, the stacked dense (in the host kernels), softmax cross-entropy and Adam kernels and a thread per core', async () => {
+  it('skips what the host lacks, says why, and lands on WASM with SIMD, the matmul, gather and copy patches, the stacked dense (in the host kernels), cross-entropy, Adam and weighted-sum kernels and a thread per core', async () => {
     const { info, warnings } = await initBackend({ threads: defaultThreadCount({}) }, withoutNative);
     expect(info.name).toBe('wasm');
     expect(info.simd).toBe(true);
@@ -48,7 +48,9 @@ describe('backend selection', () => {
       expect.stringContaining('axiom-stacked-dense'),
       expect.stringContaining('axiom-host-dense'),
       expect.stringContaining('axiom-softmax-cross-entropy'),
+      expect.stringContaining('axiom-sigmoid-cross-entropy'),
       expect.stringContaining('axiom-adam'),
+      expect.stringContaining('axiom-weighted-sum'),
       ...(threaded ? [expect.stringContaining('wasm-node-threads')] : []),
     ]);
     expect(info.skipped.map((s) => s.name)).toEqual(['webgpu', 'tfjs-node-gpu', 'tfjs-node']);

@@ -2,7 +2,15 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { Tensor, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
 import { initBackend } from '@axiom/runner/host';
-import { Rng, stackedDense, stackedSoftmaxCrossEntropy, type StackedDenseActivation, type Tf } from '@axiom/runner';
+import {
+  Rng,
+  stackedDense,
+  stackedSigmoidCrossEntropy,
+  stackedSoftmaxCrossEntropy,
+  stackedWeightedSum,
+  type StackedDenseActivation,
+  type Tf,
+} from '@axiom/runner';
 import { KERNELS_WASM, KERNELS_WASM_SHARED_MEMORY } from '../src/native-kernels-wasm.js';
 import { MATH_TABLES } from '../src/native-kernels.js';
 
@@ -109,8 +117,11 @@ const lossCases = [
   { members: 2, rows: 33, classes: 5, shared: false, soft: true, scale: 120 },
 ];
 
-/** Each case's member losses and the gradient of Σ dy·loss with respect to the logits (dy random per member). */
-function lossesAndGradients(tf: Tf, rng: Rng, loss: (targets: Tensor2D | Tensor3D, logits: Tensor3D) => Tensor): number[][][] {
+/**
+ * Each case's member losses and the gradient of Σ dy·loss with respect to the logits (dy random per member).
+ * Targets are distributions over the classes (softmax), or with `yesNo` a 0/1 answer per output (sigmoid).
+ */
+function lossesAndGradients(tf: Tf, rng: Rng, loss: (targets: Tensor2D | Tensor3D, logits: Tensor3D) => Tensor, yesNo = false): number[][][] {
   return lossCases.map(({ members, rows, classes, shared, soft, scale }) =>
     tf.tidy(() => {
       const logits = tf.tensor3d(
@@ -122,7 +133,7 @@ function lossesAndGradients(tf: Tf, rng: Rng, loss: (targets: Tensor2D | Tensor3
       for (let row = 0; row < targetRows; row++) {
         const weights = Array.from({ length: classes }, (_, c) => (soft ? Math.abs(rng.normal()) : Number(c === rng.int(classes))));
         const total = weights.reduce((a, b) => a + b, 0) || 1;
-        weights.forEach((weight, c) => (values[row * classes + c] = weight / total));
+        weights.forEach((weight, c) => (values[row * classes + c] = yesNo ? Number(rng.next() < 0.5) : weight / total));
       }
       const targets = tf.tensor(values, shared ? [rows, classes] : [members, rows, classes]) as Tensor2D | Tensor3D;
       const dy = tf.tensor1d(Array.from({ length: members }, () => rng.normal()));
@@ -162,9 +173,142 @@ describe('softmax cross-entropy kernel', () => {
       tf.tidy(() => tf.engine().runKernel(name, Object.fromEntries(Object.entries(inputs).map(([key, shape]) => [key, tf.zeros(shape)]))));
     // Targets of one member for a stack of 3 would have the kernel read two members past them.
     expect(run('AxiomSoftmaxCrossEntropy', { logits: [3, 4, 5], targets: [1, 4, 5] })).toThrow('do not fit the kernel');
-    expect(run('AxiomSoftmaxCrossEntropyBackprop', { dy: [2], residual: [3, 4, 5] })).toThrow('not one float per member');
+    expect(run('AxiomSigmoidCrossEntropy', { logits: [3, 4, 5], targets: [4, 4] })).toThrow('do not fit the kernel');
+    expect(run('AxiomCrossEntropyBackprop', { dy: [2], residual: [3, 4, 5] })).toThrow('not one float per member');
     // From the entry they take tfjs's ops, which refuse them as they did before the kernel.
     expect(() => tf.tidy(() => stackedSoftmaxCrossEntropy(tf.zeros([1, 4, 5]) as Tensor3D, tf.zeros([3, 4, 5]) as Tensor3D))).toThrow('must match');
+  });
+});
+
+/** tfjs's own ops, as stackedSigmoidCrossEntropy runs them off WASM. */
+const opsSigmoidLoss = (tf: Tf) => (targets: Tensor2D | Tensor3D, logits: Tensor3D) =>
+  tf.mean(tf.losses.sigmoidCrossEntropy(tf.broadcastTo(targets, logits.shape), logits, undefined, 0, tf.Reduction.NONE), [1, 2]);
+
+describe('sigmoid cross-entropy kernel', () => {
+  it('computes on WASM the losses and gradients of the ops to float32 precision, stable for large logits, without leaks', async () => {
+    const { tf, info } = await initBackend({ forced: 'wasm', threads: 1 });
+    expect(info.patches.some((patch) => patch.startsWith('axiom-sigmoid-cross-entropy'))).toBe(true);
+    const before = tf.memory().numTensors;
+    const native = lossesAndGradients(tf, new Rng(8), stackedSigmoidCrossEntropy, true);
+    expect(tf.memory().numTensors).toBe(before);
+    const ops = lossesAndGradients(tf, new Rng(8), opsSigmoidLoss(tf), true);
+    await initBackend({ forced: 'cpu' });
+    expect(tf.getKernel('AxiomSigmoidCrossEntropy', 'cpu')).toBeUndefined();
+    const reference = lossesAndGradients(tf, new Rng(8), stackedSigmoidCrossEntropy, true);
+    await initBackend({ forced: 'wasm', threads: 1 });
+    for (const expected of [ops, reference]) {
+      expected.forEach((outputs, i) =>
+        outputs.forEach((values, output) =>
+          values.forEach((value, j) => {
+            // Relative to the value, as losses reach hundreds at the large logits.
+            expect(Math.abs(native[i]![output]![j]! - value), `case ${i}, output ${output} [${j}]`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(value)));
+          }),
+        ),
+      );
+    }
+    // A confident right answer costs nothing and a confident wrong one its margin; the gradient is σ(z) − t over the count.
+    const [losses, gradient] = tf.tidy(() => {
+      const logits = tf.tensor3d([1000, -1000, 0, 30], [1, 2, 2]);
+      const targets = tf.tensor2d([1, 1, 1, 0], [2, 2]);
+      return [stackedSigmoidCrossEntropy(targets, logits), tf.grad((x: Tensor) => tf.sum(stackedSigmoidCrossEntropy(targets, x as Tensor3D)))(logits)].map(
+        (t) => Array.from(t.dataSync()),
+      );
+    });
+    expect(losses![0]).toBeCloseTo((0 + 1000 + Math.LN2 + 30) / 4, 3);
+    expect(gradient).toEqual([0, -0.25, -0.125, 0.25]);
+  });
+});
+
+describe('weighted sum kernel', () => {
+  /** Three terms [M, …] and their weights [M, 1, 1], the sum, and its gradients to every term and weight under a random dy. */
+  const sumAndGradients = (tf: Tf, rng: Rng, sum: (terms: [Tensor, Tensor, Tensor], weights: [Tensor3D, Tensor3D, Tensor3D]) => Tensor) =>
+    [
+      [2, 5, 7],
+      [3, 1, 13],
+      [1, 4, 4],
+    ].map((shape) =>
+      tf.tidy(() => {
+        const random = (dims: number[]) =>
+          tf.tensor(
+            Float32Array.from({ length: dims.reduce((a, b) => a * b) }, () => rng.normal()),
+            dims,
+          );
+        const terms = [random(shape), random(shape), random(shape)] as [Tensor, Tensor, Tensor];
+        // Exact zeros among the terms: the sum from 0 keeps AddN's signs of zero.
+        const zeroed = terms.map((term, k) => (k === 0 ? tf.mul(term, 0) : term)) as [Tensor, Tensor, Tensor];
+        const weights = [random([shape[0]!, 1, 1]), random([shape[0]!, 1, 1]), random([shape[0]!, 1, 1])] as [Tensor3D, Tensor3D, Tensor3D];
+        const dy = random(shape);
+        const gradients = tf.grads((...all: Tensor[]) =>
+          tf.sum(tf.mul(sum(all.slice(0, 3) as [Tensor, Tensor, Tensor], all.slice(3) as [Tensor3D, Tensor3D, Tensor3D]), dy)),
+        )([...zeroed, ...weights]);
+        return [sum(zeroed, weights), ...gradients].map((tensor) => Array.from(tensor.dataSync()));
+      }),
+    );
+  const opsSum = (tf: Tf) => (terms: [Tensor, Tensor, Tensor], weights: [Tensor3D, Tensor3D, Tensor3D]) =>
+    tf.addN(terms.map((term, k) => tf.mul(weights[k]!, term)));
+
+  it('gives on WASM the bits of tfjs ops (a Multiply per term, then AddN), and their gradients, without leaks', async () => {
+    const { tf, info } = await initBackend({ forced: 'wasm', threads: 1 });
+    expect(info.patches.some((patch) => patch.startsWith('axiom-weighted-sum'))).toBe(true);
+    const before = tf.memory().numTensors;
+    const native = sumAndGradients(tf, new Rng(4), stackedWeightedSum);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(native.flat(2).map((value) => Object.is(value, -0))).toEqual(
+      sumAndGradients(tf, new Rng(4), opsSum(tf))
+        .flat(2)
+        .map((value) => Object.is(value, -0)),
+    );
+    expect(native).toEqual(sumAndGradients(tf, new Rng(4), opsSum(tf)));
+    await initBackend({ forced: 'cpu' });
+    expect(sumAndGradients(tf, new Rng(4), stackedWeightedSum)).toEqual(sumAndGradients(tf, new Rng(4), opsSum(tf)));
+    await initBackend({ forced: 'wasm', threads: 1 });
+  });
+
+  it('refuses terms of different shapes or weights not one per member, on every backend', async () => {
+    for (const backend of ['wasm', 'cpu'] as const) {
+      const { tf } = await initBackend({ forced: backend, threads: 1 });
+      const sum = (shapes: number[][], weightShape: number[]) => () =>
+        tf.tidy(() =>
+          stackedWeightedSum(
+            shapes.map((shape) => tf.zeros(shape)) as [Tensor, Tensor, Tensor],
+            [0, 1, 2].map(() => tf.zeros(weightShape)) as [Tensor3D, Tensor3D, Tensor3D],
+          ),
+        );
+      expect(
+        sum(
+          [
+            [2, 3],
+            [2, 3],
+            [2, 4],
+          ],
+          [2, 1, 1],
+        ),
+        backend,
+      ).toThrow('stackedWeightedSum: terms [2, 3], [2, 3], [2, 4] and weights');
+      expect(
+        sum(
+          [
+            [2, 3],
+            [2, 3],
+            [2, 3],
+          ],
+          [1, 1, 1],
+        ),
+        backend,
+      ).toThrow('not three float32 terms');
+      expect(
+        sum(
+          [
+            [2, 3],
+            [2, 3],
+            [2, 3],
+          ],
+          [2, 1, 1],
+        ),
+        backend,
+      ).not.toThrow();
+    }
+    await initBackend({ forced: 'wasm', threads: 1 });
   });
 });
 
@@ -271,6 +415,9 @@ describe('stacked dense kernel', () => {
       // Logits y, shared targets; losses then the residual in `out`, then the residual's gradient after them.
       () => kernels.softmax_cross_entropy!(bytes('y'), bytes('targets'), 0, bytes('out'), bytes('out') + members * 4, members, rows, units, bytes('tables')),
       () => kernels.softmax_cross_entropy_backprop!(bytes('dyMembers'), bytes('dy'), bytes('out'), members, rows, units),
+      () => kernels.sigmoid_cross_entropy!(bytes('y'), bytes('targets'), 0, bytes('out'), bytes('out') + members * 4, members, rows * units, bytes('tables')),
+      // The weighted sum of three terms, each [members, rows·units], weighted per member.
+      () => kernels.weighted_sum!(bytes('dyMembers'), bytes('y'), bytes('dyMembers'), bytes('dy'), bytes('b'), bytes('y'), bytes('out'), members, rows * units),
     ];
     for (const call of calls) {
       const inputsBefore = Array.from(heap.subarray(0, at.out));

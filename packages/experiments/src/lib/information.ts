@@ -71,17 +71,36 @@ function emptyTable(capacity: number): FirstSeenIds {
   return table;
 }
 
+/** Keys stay exact integers below this. */
+const EXACT_KEYS = 2 ** 53;
+
+/** Each key's dense id, in the order rows first reach it (written into `ids`); returns how many distinct keys there are. */
+function firstSeenIds(keys: Float64Array, ids: Int32Array): number {
+  const table = emptyTable(keys.length);
+  for (let row = 0; row < keys.length; row++) ids[row] = table.idOf(keys[row]!);
+  return table.count;
+}
+
 /**
- * Each row's binned state as a dense integer (equal rows, equal states): `activations` is row-major
- * [rows, units]. States are numbered unit by unit, in the order rows first reach them, so no code grows past
- * the number of rows.
+ * Each row's binned state as a dense integer (equal rows, equal states), numbered in the order rows first reach
+ * them: `activations` is row-major [rows, units]. Each row's key appends one unit's bin at a time (key·bins + bin);
+ * when another bin would take keys past exact integers, they are renumbered densely first, so no key grows past
+ * the number of rows times the bins of the units since. (Renumbering after every unit gave the same states at
+ * several times the cost: the numbering depends only on which rows are equal and on their order.)
  */
 export function binnedStates(activations: ArrayLike<number>, rows: number, units: number, range: BinRange, bins: number): Int32Array {
+  const keys = new Float64Array(rows);
   const states = new Int32Array(rows);
+  let distinctKeys = 1;
   for (let unit = 0; unit < units; unit++) {
-    const next = emptyTable(rows);
-    for (let row = 0; row < rows; row++) states[row] = next.idOf(states[row]! * bins + binOf(activations[row * units + unit]!, range, bins));
+    if (distinctKeys * bins > EXACT_KEYS) {
+      distinctKeys = firstSeenIds(keys, states);
+      keys.set(states);
+    }
+    for (let row = 0; row < rows; row++) keys[row] = keys[row]! * bins + binOf(activations[row * units + unit]!, range, bins);
+    distinctKeys *= bins;
   }
+  firstSeenIds(keys, states);
   return states;
 }
 
@@ -90,19 +109,35 @@ export function entropyBits(symbols: ArrayLike<number>): number {
   const ids = emptyTable(symbols.length);
   const counts = new Int32Array(symbols.length);
   for (let i = 0; i < symbols.length; i++) counts[ids.idOf(symbols[i]!)]!++;
+  return entropyOfCounts(counts, ids.count, symbols.length);
+}
+
+/** Entropy in bits of `total` rows whose symbols occur `counts[0…distinct)` times, summed in that order. */
+function entropyOfCounts(counts: Int32Array, distinct: number, total: number): number {
   let entropy = 0;
-  for (let id = 0; id < ids.count; id++) {
-    const p = counts[id]! / symbols.length;
+  for (let id = 0; id < distinct; id++) {
+    const p = counts[id]! / total;
     entropy -= p * Math.log2(p);
   }
   return entropy;
 }
 
-/** I(X;T) and I(T;Y) in bits for a layer's binned states over inputs X (uniform) with labels Y (classes 0…k−1). */
+/** I(X;T) and I(T;Y) in bits for a layer's binned states (binnedStates') over inputs X (uniform) with labels Y (classes 0…k−1). */
 export function binnedInformation(states: Int32Array, labels: ArrayLike<number>, classes: number): { inputInformation: number; labelInformation: number } {
   const joint = new Int32Array(states.length);
   for (let row = 0; row < states.length; row++) joint[row] = states[row]! * classes + labels[row]!;
-  const stateEntropy = entropyBits(states);
+  // States are dense ids in the order rows first reach them (binnedStates): counted directly, in that order.
+  const counts = new Int32Array(states.length);
+  let distinct = 0;
+  for (const state of states) {
+    if (!(state >= 0 && state <= distinct))
+      throw new RangeError(
+        `binnedInformation: states must be numbered 0, 1, 2, … in the order rows first reach them (as binnedStates numbers them), got ${state} after ${distinct} distinct`,
+      );
+    counts[state]!++;
+    if (state === distinct) distinct++;
+  }
+  const stateEntropy = entropyOfCounts(counts, distinct, states.length);
   return { inputInformation: stateEntropy, labelInformation: stateEntropy + entropyBits(labels) - entropyBits(joint) };
 }
 

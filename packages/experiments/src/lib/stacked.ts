@@ -6,7 +6,7 @@
  * loss is summed with the others', so its gradients are its own: up to float summation order it
  * trains exactly as it would alone (createMlp + trainClassifier).
  */
-import { type Rng, snapshotSchema, stackedDense, stackedSoftmaxCrossEntropy, type Tf } from '@axiom/runner';
+import { type Rng, snapshotSchema, stackedDense, stackedSigmoidCrossEntropy, stackedSoftmaxCrossEntropy, type Tf } from '@axiom/runner';
 import type { Rank, Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { Dataset } from './data.js';
@@ -116,7 +116,7 @@ function stackedMlpOf(tf: Tf, shape: MlpShape, variables: Variable[]): StackedMl
   };
 }
 
-/** Inputs and targets on the backend: rank 2 ([rows, k]) is shared by every member, rank 3 ([M, rows, k]) is per member. */
+/** Inputs and targets on the backend: rank 2 ([rows, k]) is shared by every member, rank 3 ([M, rows, k]) is per member (both the one or both the other, to train). */
 export interface StackedData {
   x: Tensor2D | Tensor3D;
   targets: Tensor2D | Tensor3D;
@@ -128,15 +128,14 @@ export function perMember(tf: Tf, data: Tensor2D | Tensor3D, members: number): T
 }
 
 /**
- * Each member's rows `indices[m]` of `data` (shared or per member): [M, batch, k]. Per-member data is
- * gathered from its flattened [M·rows, k] form with `offsetIndices` (row m·rows + i): in tfjs 4.22,
+ * Each member's rows of `data` (shared or per member): [M, batch, k]. `indices` [M, batch] are rows of shared data,
+ * or, for per-member data, rows of its flattened [M·rows, k] form (member m's row i is m·rows + i): in tfjs 4.22,
  * WASM's GatherV2 with batchDims returns wrong rows.
  */
-function gatherRows(tf: Tf, data: Tensor2D | Tensor3D, indices: Tensor2D, offsetIndices: () => Tensor2D): Tensor3D {
+function gatherRows(tf: Tf, data: Tensor2D | Tensor3D, indices: Tensor2D): Tensor3D {
   if (data.rank === 2) return tf.gather(data, indices) as Tensor3D;
   const [members, rows, width] = (data as Tensor3D).shape;
-  const flat: Tensor2D = tf.reshape(data, [members * rows, width]);
-  const gathered: Tensor = tf.gather(flat, offsetIndices());
+  const gathered: Tensor = tf.gather(tf.reshape(data, [members * rows, width]), indices);
   return gathered as Tensor3D;
 }
 
@@ -147,11 +146,8 @@ function gatherRows(tf: Tf, data: Tensor2D | Tensor3D, indices: Tensor2D, offset
  */
 export function memberLosses(tf: Tf, kind: LossKind, targets: Tensor2D | Tensor3D, outputs: Tensor3D): Tensor1D {
   if (kind === 'cross-entropy') return stackedSoftmaxCrossEntropy(targets, outputs);
-  const none = tf.Reduction.NONE;
-  const memberTargets = perMember(tf, targets, outputs.shape[0]);
-  return kind === 'mse'
-    ? tf.mean(tf.losses.meanSquaredError(memberTargets, outputs, undefined, none), [1, 2])
-    : tf.mean(tf.losses.sigmoidCrossEntropy(memberTargets, outputs, undefined, 0, none), [1, 2]);
+  if (kind === 'binary-cross-entropy') return stackedSigmoidCrossEntropy(targets, outputs);
+  return tf.mean(tf.losses.meanSquaredError(perMember(tf, targets, outputs.shape[0]), outputs, undefined, tf.Reduction.NONE), [1, 2]);
 }
 
 /** One member of a stacked training run: what differs between networks trained together. */
@@ -198,8 +194,6 @@ interface ActiveStack {
   negatedRates: Tensor3D;
   /** 1 − lr·wd per member, or undefined when none decays. */
   retention: Tensor | undefined;
-  /** position·rows for the member at each position: where its rows start in flattened per-member data. */
-  rowOffsets: Tensor2D;
   /** The weight masks of the members training, if any. */
   masks: readonly Tensor3D[] | undefined;
 }
@@ -224,6 +218,8 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
   if (members.length !== model.members) throw new RangeError(`trainStacked: ${members.length} members for a stack of ${model.members}`);
   const loss = options.loss ?? 'cross-entropy';
   const rows = train.x.shape.at(-2)!;
+  const perMemberData = train.x.rank === 3;
+  if (train.targets.rank !== train.x.rank) throw new RangeError('trainStacked: inputs and targets must both be shared (rank 2) or both per member (rank 3)');
   const schedule = (active: number[]) => ({
     negatedRates: tf.tensor3d(
       active.map((m) => -members[m]!.learningRate),
@@ -233,11 +229,6 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
       tf,
       active.map((m) => members[m]!.learningRate),
       active.map((m) => members[m]!.weightDecay ?? 0),
-    ),
-    rowOffsets: tf.tensor2d(
-      active.map((_, position) => position * rows),
-      [active.length, 1],
-      'int32',
     ),
   });
   let stack: ActiveStack = {
@@ -250,7 +241,7 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
   };
   const release = (old: ActiveStack) => {
     old.optimizer.dispose();
-    [old.negatedRates, old.rowOffsets, old.retention].forEach((tensor) => tensor?.dispose());
+    [old.negatedRates, old.retention].forEach((tensor) => tensor?.dispose());
     if (old.model !== model) old.model.dispose();
     [old.train.x, old.train.targets].filter((tensor) => tensor !== train.x && tensor !== train.targets).forEach((tensor) => tensor.dispose());
     old.masks?.filter((mask) => !options.weightMasks!.includes(mask)).forEach((mask) => mask.dispose());
@@ -293,16 +284,19 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
         const visits = members.map((member) => visitsOf(member.shuffle, epoch, rows));
         if (visits.some((order) => order.length !== visits[0]!.length))
           throw new RangeError('trainStacked: members must visit the same number of rows per epoch');
-        const flat = new Int32Array(stack.active.length * visits[0]!.length);
-        stack.active.forEach((m, position) => flat.set(visits[m]!, position * visits[m]!.length));
-        return tf.tensor2d(flat, [stack.active.length, visits[0]!.length], 'int32');
+        // Per-member data is gathered from its flattened form: the order gives each member's rows there, so no
+        // step adds the offsets (a broadcast int32 Add, slow on WASM).
+        const length = visits[0]!.length;
+        const flat = new Int32Array(stack.active.length * length);
+        stack.active.forEach((m, position) => {
+          const offset = perMemberData ? position * rows : 0;
+          for (let i = 0; i < length; i++) flat[position * length + i] = visits[m]![i]! + offset;
+        });
+        return tf.tensor2d(flat, [stack.active.length, length], 'int32');
       },
       step: (indices) => {
-        const { model: training, optimizer, train: data, negatedRates, retention, rowOffsets } = stack;
-        let offsetIndices: Tensor2D | undefined;
-        const offset = () => (offsetIndices ??= tf.add<Tensor2D>(indices, rowOffsets));
-        const xs = gatherRows(tf, data.x, indices, offset);
-        const ys = gatherRows(tf, data.targets, indices, offset);
+        const { model: training, optimizer, train: data, negatedRates, retention } = stack;
+        const [xs, ys] = [gatherRows(tf, data.x, indices), gatherRows(tf, data.targets, indices)];
         const trained = trainedVariables(training, options.frozenLayers);
         const { grads } = tf.variableGrads(() => tf.sum(memberLosses(tf, loss, ys, training.logits(xs))), trained);
         optimizer.apply(
