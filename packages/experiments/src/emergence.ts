@@ -16,7 +16,7 @@ import { defineExperiment, type JsonObject, type Tf } from '@axiom/runner';
 import { mean } from 'simple-statistics';
 import { z } from 'zod';
 import { sampleTeacherSigns, teacherTask, type RegressionDataset } from './lib/data.js';
-import { createStackedMlp, evaluateStackedLoss, trainStacked, type StackedMlp } from './lib/stacked.js';
+import { createStackedMlp, memberLosses, trainStacked, type StackedMlp } from './lib/stacked.js';
 import { epochSteps, metricsWhere, repeat, stackedBenchWorkload, stackedSweep, stackingParam } from './lib/sweep.js';
 import { FEW_PREDICTIONS_FLIP, SAME_VERDICT } from './lib/tolerances.js';
 import { readBatches, sliceRows, uploadRegressionDataset, type TrainingSet } from './lib/train.js';
@@ -104,19 +104,33 @@ export function sharpness(scales: readonly number[], values: readonly number[]):
   return { largestJumpShare: Math.max(...jumps) / rise, riseByMidpoint: (atMiddle - values[0]!) / rise };
 }
 
-/** Every member's logits on `x`, read back: member m's rows × outputs, row-major. */
-async function stackedLogits(tf: Tf, model: StackedMlp, x: TrainingSet['x'], batchSize = 1024): Promise<Float32Array[]> {
-  const [rows, outputs] = [x.shape[0], model.shape.outputDim];
-  const logits = Array.from({ length: model.members }, () => new Float32Array(rows * outputs));
+/**
+ * Every member's logits on the test set (member m's rows × outputs, row-major) and its mean loss (sigmoid
+ * cross-entropy per output), from one forward pass and one read back per batch.
+ */
+async function testAnswers(tf: Tf, model: StackedMlp, test: TrainingSet, batchSize = 1024): Promise<{ logits: Float32Array[]; losses: number[] }> {
+  const [rows, outputs, members] = [test.x.shape[0], model.shape.outputDim, model.members];
+  const logits = Array.from({ length: members }, () => new Float32Array(rows * outputs));
+  const totals = new Array<number>(members).fill(0);
   await readBatches(
     tf,
     rows,
     batchSize,
-    (start, size) => model.logits(sliceRows(tf, x, start, size)),
-    (values, start, size) =>
-      logits.forEach((memberLogits, m) => memberLogits.set(values.subarray(m * size * outputs, (m + 1) * size * outputs), start * outputs)),
+    (start, size) => {
+      const batchLogits = model.logits(sliceRows(tf, test.x, start, size));
+      const losses = memberLosses(tf, 'binary-cross-entropy', sliceRows(tf, test.targets, start, size), batchLogits);
+      // Each member's row: its logits, then its loss.
+      return tf.concat([tf.reshape(batchLogits, [members, size * outputs]), tf.reshape(losses, [members, 1])], 1);
+    },
+    (values, start, size) => {
+      const width = size * outputs + 1;
+      logits.forEach((memberLogits, m) => {
+        memberLogits.set(values.subarray(m * width, m * width + size * outputs), start * outputs);
+        totals[m]! += values[m * width + size * outputs]! * size;
+      });
+    },
   );
-  return logits;
+  return { logits, losses: totals.map((total) => total / rows) };
 }
 
 export default defineExperiment({
@@ -236,10 +250,9 @@ export default defineExperiment({
             loss: 'binary-cross-entropy',
             session,
             onEpoch: async () => {
-              const logits = await stackedLogits(tf, model, test.x);
               // The log-likelihood of the whole answer, Σ_parts log σ(±logit) averaged over examples, is −parts times
               // the mean per-part loss (sigmoid cross-entropy, summed in double by the loss kernel).
-              const losses = await evaluateStackedLoss(tf, model, test, 'binary-cross-entropy');
+              const { logits, losses } = await testAnswers(tf, model, test);
               members.forEach((member, m) => {
                 const scores = { ...scoreAnswers(logits[m]!, testData.targets, p.parts), logLikelihood: -p.parts * losses[m]! };
                 member.curves.partAccuracy.push(scores.partAccuracy);

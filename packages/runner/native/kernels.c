@@ -218,7 +218,7 @@ static float log_f32(float x, const struct math_tables *tables) {
  * weights) and then the mean over rows, operation for operation in float32 (so the losses and gradients are the
  * same to the bit): per row, lse = max + log Σ exp(x − max), each sum in order from 0; the loss is
  * Σ −((x − lse)·y); losses[m] = (Σ over rows) / rows. `residual` ← exp(x − lse) − y, what the gradient
- * scales (softmax_cross_entropy_backprop). Logits and residual [M, rows, classes] (classes ≥ 1); targets the same,
+ * scales (cross_entropy_backprop). Logits and residual [M, rows, classes] (classes ≥ 1); targets the same,
  * or [rows, classes] shared by every member (member stride 0).
  */
 EXPORT(softmax_cross_entropy)(const float *logits, const float *targets, int targets_member_stride, float *losses, float *residual, int members,
@@ -245,11 +245,14 @@ EXPORT(softmax_cross_entropy)(const float *logits, const float *targets, int tar
   }
 }
 
-/* dlogits = (dy[m] / rows) · residual, the mean's gradient and then softmax cross-entropy's, as tfjs's ops compute them. */
-EXPORT(softmax_cross_entropy_backprop)(const float *dy, const float *residual, float *dlogits, int members, int rows, int classes) {
-  const int count = rows * classes;
+/*
+ * A mean cross-entropy's gradient: dlogits = (dy[m] / mean_count) · residual over each member's `count` values, the
+ * mean's gradient and then the loss's, as tfjs's ops compute them (softmax: the mean is over rows; sigmoid: over
+ * every output).
+ */
+EXPORT(cross_entropy_backprop)(const float *dy, const float *residual, float *dlogits, int members, int count, int mean_count) {
   for (int m = 0; m < members; m++) {
-    const float scale = dy[m] / (float)rows;
+    const float scale = dy[m] / (float)mean_count;
     const v128_t scales = wasm_f32x4_splat(scale);
     const int start = m * count, end = start + count;
     int i = start;
@@ -261,8 +264,8 @@ EXPORT(softmax_cross_entropy_backprop)(const float *dy, const float *residual, f
 /*
  * Each member's mean sigmoid cross-entropy over its `count` outputs (rows × parts, each a yes/no answer): per
  * output max(z, 0) − z·t + log(1 + e^−|z|), the form that neither overflows nor loses small losses, summed in
- * double; `residual` ← σ(z) − t, the gradient per unit of the output's loss (sigmoid_cross_entropy's mean scales
- * it: softmax_cross_entropy_backprop with rows = count, classes = 1). Logits and residual [M, count]; targets the
+ * double; `residual` ← σ(z) − t, the gradient per unit of the output's loss (cross_entropy_backprop scales it by
+ * the mean over every output). Logits and residual [M, count]; targets the
  * same, or [count] shared by every member (member stride 0). With e = e^−|z| and its sum d = 1 + e (rounded),
  * σ(z) is 1/d or e/d, and log(1 + e) is log d corrected by what the rounding lost, (e − (d − 1))/d: one division.
  */

@@ -76,10 +76,9 @@ const backpropKernel: KernelFunc = ({ inputs, backend, attrs }) => {
   if (residual!.shape.length !== 3 || [dy!, residual!].some((tensor) => tensor.dtype !== 'float32') || tf.util.sizeFromShape(dy!.shape) !== members) {
     refuse(`dy [${dy!.shape.join(', ')}] and residual [${residual!.shape.join(', ')}] are not one float per member and float32 [M, rows, classes]`);
   }
-  // The native call divides by its `rows` and scales rows × classes values: per output, every output is a row of one.
-  const [meanRows, meanClasses] = (attrs as unknown as { meanOver: CrossEntropy['meanOver'] }).meanOver === 'rows' ? [rows, classes] : [rows * classes, 1];
+  const meanCount = (attrs as unknown as { meanOver: CrossEntropy['meanOver'] }).meanOver === 'rows' ? rows : rows * classes;
   return callNative(backend as unknown as WasmBackendLike, [dy!, residual!], [residual!.shape], 0, (kernels, [dyAt, residualAt, dxAt]) =>
-    kernels.softmax_cross_entropy_backprop(dyAt!, residualAt!, dxAt!, members, meanRows, meanClasses),
+    kernels.cross_entropy_backprop(dyAt!, residualAt!, dxAt!, members, rows * classes, meanCount),
   )[0]!;
 };
 

@@ -13,7 +13,7 @@ export interface NativeKernels {
   gather_rows(...args: number[]): number;
   adam_update(...args: number[]): void;
   softmax_cross_entropy(...args: number[]): void;
-  softmax_cross_entropy_backprop(...args: number[]): void;
+  cross_entropy_backprop(...args: number[]): void;
   weighted_sum(...args: number[]): void;
   sigmoid_cross_entropy(...args: number[]): void;
 }

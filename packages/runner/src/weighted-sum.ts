@@ -81,7 +81,7 @@ export function registerWeightedSumKernel(): void {
  * (one per member). One native call on WASM, tfjs's addN of the products elsewhere; gradients flow to all six.
  */
 export function stackedWeightedSum<T extends Tensor>(terms: readonly [T, T, T], weights: readonly [Tensor3D, Tensor3D, Tensor3D]): T {
-  check(terms, weights);
+  // The native kernel checks the shapes itself (a direct runKernel must not read past a tensor either).
   if (tf.getKernel(WEIGHTED_SUM, tf.getBackend())) {
     const inputs: Record<string, Tensor> = Object.fromEntries([
       ...TERMS.map((name, k): [string, Tensor] => [name, terms[k]!]),
@@ -89,5 +89,6 @@ export function stackedWeightedSum<T extends Tensor>(terms: readonly [T, T, T], 
     ]);
     return tf.engine().runKernel<T>(WEIGHTED_SUM, inputs);
   }
+  check(terms, weights);
   return tf.addN(terms.map((term, k) => tf.mul<T>(weights[k]!, term)));
 }

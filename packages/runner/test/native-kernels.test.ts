@@ -414,7 +414,7 @@ describe('stacked dense kernel', () => {
       },
       // Logits y, shared targets; losses then the residual in `out`, then the residual's gradient after them.
       () => kernels.softmax_cross_entropy!(bytes('y'), bytes('targets'), 0, bytes('out'), bytes('out') + members * 4, members, rows, units, bytes('tables')),
-      () => kernels.softmax_cross_entropy_backprop!(bytes('dyMembers'), bytes('dy'), bytes('out'), members, rows, units),
+      () => kernels.cross_entropy_backprop!(bytes('dyMembers'), bytes('dy'), bytes('out'), members, rows * units, rows),
       () => kernels.sigmoid_cross_entropy!(bytes('y'), bytes('targets'), 0, bytes('out'), bytes('out') + members * 4, members, rows * units, bytes('tables')),
       // The weighted sum of three terms, each [members, rows·units], weighted per member.
       () => kernels.weighted_sum!(bytes('dyMembers'), bytes('y'), bytes('dyMembers'), bytes('dy'), bytes('b'), bytes('y'), bytes('out'), members, rows * units),

@@ -218,7 +218,7 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
   if (members.length !== model.members) throw new RangeError(`trainStacked: ${members.length} members for a stack of ${model.members}`);
   const loss = options.loss ?? 'cross-entropy';
   const rows = train.x.shape.at(-2)!;
-  const perMemberData = train.x.rank === 3;
+  const flattenedRows = train.x.rank === 3;
   if (train.targets.rank !== train.x.rank) throw new RangeError('trainStacked: inputs and targets must both be shared (rank 2) or both per member (rank 3)');
   const schedule = (active: number[]) => ({
     negatedRates: tf.tensor3d(
@@ -289,7 +289,7 @@ export async function trainStacked(options: StackedTrainOptions): Promise<void> 
         const length = visits[0]!.length;
         const flat = new Int32Array(stack.active.length * length);
         stack.active.forEach((m, position) => {
-          const offset = perMemberData ? position * rows : 0;
+          const offset = flattenedRows ? position * rows : 0;
           for (let i = 0; i < length; i++) flat[position * length + i] = visits[m]![i]! + offset;
         });
         return tf.tensor2d(flat, [stack.active.length, length], 'int32');
