@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AxiomError, type Checkpoint, checkpointSchema, fileCheckpointStore, resultSchema } from '@axiom/runner/host';
 import { builtinExperiments } from '@axiom/experiments';
-import { Channel, CHECKPOINT_FILE, MMAP_FILE, runBoincWorker, SharedMemory } from '@axiom/wrapper';
+import { Channel, CHECKPOINT_FILE, type ControlMessage, MMAP_FILE, runBoincWorker, SharedMemory } from '@axiom/wrapper';
 
 export const AXIOM = fileURLToPath(new URL('../../cli/bin/axiom.js', import.meta.url));
 
@@ -50,6 +50,33 @@ export async function uninterruptedDigest(workunit: unknown, init: Record<string
   return resultSchema.parse(JSON.parse(await readFile(slot.resultPath, 'utf8'))).digest;
 }
 
+/** How often the worker reads the client's messages (ClientChannel's period). */
+const READ_PERIOD_MS = 1000;
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Processes whose working directory is the slot: the worker, and the sandbox or pool workers it started. */
+export function processesIn(slotDir: string): number[] {
+  return readdirSync('/proc')
+    .filter((pid) => /^\d+$/.test(pid))
+    .filter((pid) => {
+      try {
+        return readlinkSync(`/proc/${pid}/cwd`) === slotDir;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** Signals a process unless it has ended meanwhile. */
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
 export interface AppStatus {
   cpu: number;
   checkpointCpu: number;
@@ -67,7 +94,10 @@ export class SimulatedClient {
   private readonly memory: SharedMemory;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(slotDir: string, heartbeats = true) {
+  constructor(
+    private readonly slotDir: string,
+    heartbeats = true,
+  ) {
     // As the client does when it starts a task (reset_msgs, client/app_start.cpp): no message of an earlier run is read as this one's.
     const mmap = join(slotDir, MMAP_FILE);
     writeFileSync(mmap, Buffer.alloc(statSync(mmap).size));
@@ -86,10 +116,27 @@ export class SimulatedClient {
     void this.exited.then(() => clearInterval(this.timer));
   }
 
-  control(message: 'suspend' | 'resume' | 'quit' | 'abort'): void {
+  control(message: ControlMessage): void {
     // The client retries until the app has taken the previous request; so do we.
     const attempt = () => (this.memory.send(Channel.processControlRequest, `<${message}/>`) ? undefined : setTimeout(attempt, 50));
     attempt();
+  }
+
+  /**
+   * Sends a control message with every process of the task (the worker, its sandbox or pool workers) held still
+   * until the worker reads it, so that it lands where the test saw the task however fast the machine: the worker
+   * reads the client's messages once a second, time enough for a short run to end first. Held past that second,
+   * the worker's read is due the moment it goes on, at its training's next yield.
+   */
+  async controlHeld(message: ControlMessage): Promise<void> {
+    const unread = () => this.memory.hasUnread(Channel.processControlRequest);
+    while (unread()) await pause(50);
+    const held = processesIn(this.slotDir);
+    held.forEach((pid) => signal(pid, 'SIGSTOP'));
+    this.memory.send(Channel.processControlRequest, `<${message}/>`);
+    await pause(READ_PERIOD_MS + 100);
+    held.forEach((pid) => signal(pid, 'SIGCONT'));
+    while (unread()) await pause(50);
   }
 
   latest(): AppStatus | undefined {
@@ -101,7 +148,7 @@ export class SimulatedClient {
     while (Date.now() - start < timeoutMs) {
       const status = this.latest();
       if (status && predicate(status)) return status;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await pause(50);
     }
     throw new Error(`no status matched within ${timeoutMs} ms; last: ${JSON.stringify(this.latest())}; stderr: ${this.stderr}`);
   }
@@ -119,7 +166,7 @@ export class SimulatedClient {
    * bounded number of statuses, until the fraction holds still from one status to the next.
    */
   async suspend(): Promise<{ paused: AppStatus; later: AppStatus }> {
-    this.control('suspend');
+    await this.controlHeld('suspend');
     let paused = await this.statusesOn(2);
     for (let statuses = 0; statuses < 10; statuses++) {
       const next = await this.statusesOn(1);

@@ -1,5 +1,4 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readlinkSync } from 'node:fs';
 import { access, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,14 +8,15 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode, resultSchema, sha256Hex } from '@axiom/runner/host';
 import { CHECKPOINT_FILE, EXIT_ABORTED_BY_CLIENT, jobXml } from '@axiom/wrapper';
-import { AXIOM, makeSlot, savedCheckpoint, SimulatedClient, uninterruptedDigest } from './simulated-slot.js';
+import { AXIOM, makeSlot, processesIn, savedCheckpoint, SimulatedClient, uninterruptedDigest } from './simulated-slot.js';
 
 const workunit = {
   experiment: 'memorization-dynamics',
   seed: 987654321,
   preset: 'smoke',
-  // Long enough (~15 s idle with the native kernels; 120 epochs took 4.5 s) that a quit, taking up to ~2 s to arrive,
-  // lands mid-run even on a fast machine. Stacked: all four levels train as one group, so a quit lands inside its training.
+  // ~3 s of training with the host kernels: a control message, sent with the task held still until the worker reads
+  // it (`controlHeld`), lands mid-run when sent on a status that is up to a second old. Stacked: all four levels train
+  // as one group, so a quit lands inside its training.
   params: { corruptionLevels: [0, 0.2, 0.4, 0.6], epochs: 480 },
 };
 /** The client's checkpoint period: a checkpoint inside training every second. */
@@ -66,7 +66,7 @@ describe('axiom worker in a BOINC slot', () => {
     const slot = await makeSlot(workunit, init);
     const first = new SimulatedClient(slot.slotDir);
     await first.until((s) => s.checkpointCpu > 0 && s.fraction > 0.3);
-    first.control('quit');
+    await first.controlHeld('quit');
     expect(await first.exited, first.stderr).toBe(0);
     expect(await exists(join(slot.slotDir, 'boinc_finish_called'))).toBe(false);
     expect(await exists(slot.resultPath)).toBe(false);
@@ -91,11 +91,11 @@ describe('axiom worker in a BOINC slot', () => {
     const client = new SimulatedClient(slot.slotDir);
     await client.until((s) => s.fraction > 0.05);
     const statusesBefore = client.statuses.length;
-    client.control('abort');
+    await client.controlHeld('abort');
     expect(await client.exited).toBe(EXIT_ABORTED_BY_CLIENT);
     // At once: the worker exits in the round of the protocol that reads the abort, before that round's
     // status. At most two more arrive: one sent before the abort and not yet read, and one from a round
-    // under way as the abort was sent. Running on (the run has ~10 s to go) sends one a second.
+    // under way as the abort was sent. Running on (the run has seconds to go) sends one a second.
     expect(client.statuses.length - statusesBefore).toBeLessThanOrEqual(2);
   });
 
@@ -187,6 +187,7 @@ describe('axiom worker with a fetched script', () => {
   const example = fileURLToPath(new URL('../../../examples/custom-experiment.mjs', import.meta.url));
   let server: Server;
   let fetched: { experiment: { url: string; sha256: string }; seed: number; preset: string; params: Record<string, unknown> };
+  let longer: typeof fetched;
 
   beforeAll(async () => {
     const bundle = join(await mkdtemp(join(tmpdir(), 'axiom-bundle-')), 'width.mjs');
@@ -196,27 +197,16 @@ describe('axiom worker with a fetched script', () => {
     server = createServer((_, response) => response.end(script));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/width.mjs`;
-    // About 10 s of training on an idle machine, so the sandbox is seen at work (CPU, suspend, abort).
     fetched = { experiment: { url, sha256: sha256Hex(script) }, seed: 4242, preset: 'smoke', params: { widths: [8, 16, 32, 64], epochs: 150 } };
+    // ~4.5 s of training with the host kernels, so the sandbox is seen at work (CPU, suspend, quit, abort) for a few
+    // statuses: at 150 epochs a quit sent on a status a second old, read by the worker up to a second later, once
+    // came after the end on CI.
+    longer = { ...fetched, params: { ...fetched.params, epochs: 450 } };
   });
   afterAll(() => server.close());
 
-  /** Processes whose working directory is the slot: the worker, and its sandbox while one runs. */
-  const processesIn = (slotDir: string) =>
-    readdirSync('/proc')
-      .filter((pid) => /^\d+$/.test(pid))
-      .filter((pid) => {
-        try {
-          return readlinkSync(`/proc/${pid}/cwd`) === slotDir;
-        } catch {
-          return false;
-        }
-      });
-
   it('runs it in the sandbox: the result records it, and the sandbox’s CPU counts as the task’s', async () => {
-    // Three times the training: the suspend must take hold (the worker reads control messages once a second)
-    // well before the end. At 150 epochs a CI run once finished (5 s of CPU) before it did.
-    const slot = await makeSlot({ ...fetched, params: { ...fetched.params, epochs: 450 } }, init);
+    const slot = await makeSlot(longer, init);
     const client = new SimulatedClient(slot.slotDir);
     await client.until((s) => s.fraction > 0.05);
     expect(processesIn(slot.slotDir)).toHaveLength(2); // the worker and the sandbox it started
@@ -249,10 +239,10 @@ describe('axiom worker with a fetched script', () => {
   });
 
   it('on abort, the worker and its sandbox are gone at once', async () => {
-    const slot = await makeSlot(fetched, init);
+    const slot = await makeSlot(longer, init);
     const client = new SimulatedClient(slot.slotDir);
-    await client.until((s) => s.fraction > 0.05);
-    client.control('abort');
+    await client.until((s) => s.fraction > 0.02);
+    await client.controlHeld('abort');
     expect(await client.exited).toBe(EXIT_ABORTED_BY_CLIENT);
     // The sandbox writes to the worker's stderr, so `exited` (that pipe closed) already waited for it to
     // exit; the kernel may still be tearing it down: look a bounded number of times.
@@ -261,11 +251,12 @@ describe('axiom worker with a fetched script', () => {
   });
 
   it('quit inside the script’s training: the sandbox saves it through the worker; restarted, it resumes there to the same digest', async () => {
-    const slot = await makeSlot(fetched, init);
+    const slot = await makeSlot(longer, init);
     const first = new SimulatedClient(slot.slotDir);
-    await first.until((s) => s.fraction > 0.1); // inside the first of four widths
-    first.control('quit');
+    await first.until((s) => s.fraction > 0.02); // inside the first of four widths
+    await first.controlHeld('quit');
     expect(await first.exited, first.stderr).toBe(0);
+    expect(await exists(slot.resultPath), 'the quit came after the run had ended').toBe(false);
     const checkpoint = await savedCheckpoint(slot.slotDir);
     expect(checkpoint.inProgress[0]?.records).toHaveProperty('testAccuracy');
 
@@ -275,6 +266,6 @@ describe('axiom worker with a fetched script', () => {
     expect(second.statuses[0]!.fraction).toBeGreaterThanOrEqual(checkpoint.fractionDone - 1e-6);
     const result = resultSchema.parse(JSON.parse(await readFile(slot.resultPath, 'utf8')));
     expect(result.sandbox).toBeDefined();
-    expect(result.digest).toBe(await uninterruptedDigest(fetched, init));
+    expect(result.digest).toBe(await uninterruptedDigest(longer, init));
   });
 });
